@@ -1,0 +1,162 @@
+// Typed wrappers shaped like their man pages. Each failure throws a SyscallError naming the call,
+// what it acted on and errno.
+import { ptr } from "bun:ffi";
+import { SyscallError } from "./error.ts";
+import { cstr, errno, libc } from "./libc.ts";
+import * as C from "./constants.ts";
+
+function check(ret: number | bigint, call: string, path = ""): number {
+  const n = Number(ret);
+  if (n < 0) throw new SyscallError(call, path, errno());
+  return n;
+}
+
+const nul = (s: string | null | undefined) => (s == null ? null : cstr(s));
+
+export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null = null): void {
+  const what = source && source !== fstype ? source : fstype ?? source ?? "none";
+  check(libc().mount(nul(source), cstr(target), nul(fstype), BigInt(flags), nul(data)), "mount", `${what} on ${target}`);
+}
+
+export function umount2(target: string, flags: number): void {
+  check(libc().umount2(cstr(target), flags), "umount2", target);
+}
+
+export function unshare(flags: number): void {
+  check(libc().unshare(flags), "unshare", `0x${flags.toString(16)}`);
+}
+
+export function setns(fd: number, nstype: number, what = ""): void {
+  check(libc().setns(fd, nstype), "setns", what);
+}
+
+export function sethostname(name: string): void {
+  const b = Buffer.from(name);
+  check(libc().sethostname(b, BigInt(b.length)), "sethostname", name);
+}
+
+export function setdomainname(name: string): void {
+  const b = Buffer.from(name);
+  check(libc().setdomainname(b, BigInt(b.length)), "setdomainname", name);
+}
+
+export function chdir(path: string): void {
+  check(libc().chdir(cstr(path)), "chdir", path);
+}
+
+export function fchdir(fd: number, what = ""): void {
+  check(libc().fchdir(fd), "fchdir", what);
+}
+
+export function chroot(path: string): void {
+  check(libc().chroot(cstr(path)), "chroot", path);
+}
+
+export function open(path: string, flags: number, mode = 0): number {
+  return check(libc().open(cstr(path), flags | C.O_CLOEXEC, mode), "open", path);
+}
+
+export function close(fd: number): void {
+  libc().close(fd);
+}
+
+export function dup2(oldfd: number, newfd: number): void {
+  check(libc().dup2(oldfd, newfd), "dup2", `${oldfd} to ${newfd}`);
+}
+
+export function mkdir(path: string, mode: number): void {
+  check(libc().mkdir(cstr(path), mode), "mkdir", path);
+}
+
+export function mknod(path: string, mode: number, major: number, minor: number): void {
+  const dev = (BigInt(major & 0xfff) << 8n) | BigInt(minor & 0xff) | (BigInt(minor & ~0xff) << 12n) | (BigInt(major & ~0xfff) << 32n);
+  check(libc().mknod(cstr(path), mode, dev), "mknod", path);
+}
+
+export function symlink(target: string, linkpath: string): void {
+  check(libc().symlink(cstr(target), cstr(linkpath)), "symlink", `${linkpath} -> ${target}`);
+}
+
+export function umask(mask: number): number {
+  return libc().umask(mask);
+}
+
+export function prctl(option: number, arg2 = 0, arg3 = 0, what = `prctl ${option}`): number {
+  return check(libc().prctl(option, BigInt(arg2), BigInt(arg3), 0n, 0n), "prctl", what);
+}
+
+export function pivotRoot(newRoot: string, putOld: string): void {
+  const a = cstr(newRoot), b = cstr(putOld);
+  check(libc().syscall(BigInt(C.SYS_pivot_root), BigInt(ptr(a)), BigInt(ptr(b)), 0n, 0n, 0n), "pivot_root", newRoot);
+}
+
+export function setresuid(uid: number): void {
+  check(libc().setresuid(uid, uid, uid), "setresuid", String(uid));
+}
+
+export function setresgid(gid: number): void {
+  check(libc().setresgid(gid, gid, gid), "setresgid", String(gid));
+}
+
+export function setgroups(gids: number[]): void {
+  const arr = new Uint32Array(gids.length || 1);
+  gids.forEach((g, i) => (arr[i] = g));
+  check(libc().setgroups(BigInt(gids.length), arr), "setgroups", gids.join(","));
+}
+
+/** Sets soft and hard limits of the calling process (prlimit on self). */
+export function setrlimit(resource: number, soft: bigint, hard: bigint, name = String(resource)): void {
+  const lim = new BigUint64Array([soft, hard]);
+  check(libc().prlimit(0, resource, lim, null), "setrlimit", `${name} ${soft}:${hard}`);
+}
+
+export function getrlimit(resource: number): { soft: bigint; hard: bigint } {
+  const lim = new BigUint64Array(2);
+  check(libc().prlimit(0, resource, null, lim), "getrlimit", String(resource));
+  return { soft: lim[0], hard: lim[1] };
+}
+
+/** Capability sets as bit masks over cap numbers 0..63 (capset v3). */
+export function capset(effective: bigint, permitted: bigint, inheritable: bigint): void {
+  const hdr = new Uint32Array([0x20080522, 0]);
+  const data = new Uint32Array(6);
+  const lo = (v: bigint) => Number(v & 0xffffffffn), hi = (v: bigint) => Number((v >> 32n) & 0xffffffffn);
+  data.set([lo(effective), lo(permitted), lo(inheritable), hi(effective), hi(permitted), hi(inheritable)]);
+  check(libc().syscall(BigInt(C.SYS_capset), BigInt(ptr(hdr)), BigInt(ptr(data)), 0n, 0n, 0n), "capset", "");
+}
+
+export function execve(path: string, argv: string[], envp: string[]): never {
+  const keep: Buffer[] = [];
+  const vec = (list: string[]) => {
+    const arr = new BigUint64Array(list.length + 1);
+    list.forEach((s, i) => { const b = cstr(s); keep.push(b); arr[i] = BigInt(ptr(b)); });
+    return arr;
+  };
+  const a = vec(argv), e = vec(envp);
+  libc().execve(cstr(path), a, e);
+  throw new SyscallError("exec", path, errno());
+}
+
+export function ioctl(fd: number, request: number, arg: Uint8Array | null, what = ""): void {
+  check(libc().ioctl(fd, BigInt(request), arg), "ioctl", what);
+}
+
+export function setsid(): void {
+  check(libc().setsid(), "setsid");
+}
+
+/** Every signal back to its default action and an empty signal mask (Bun ignores SIGPIPE and SIGXFSZ). */
+export function resetSignals(): void {
+  const l = libc();
+  for (let s = 1; s <= 64; s++) if (s !== 9 && s !== 19 && s !== 32 && s !== 33) l.signal(s, null);
+  l.sigprocmask(C.SIG_SETMASK, new BigUint64Array(2), null);
+}
+
+/** Closes every fd from `first` up, or marks them close-on-exec (close_range, CLOSE_RANGE_CLOEXEC=4). */
+export function closeRangeCloexec(first: number): void {
+  check(libc().syscall(BigInt(C.SYS_close_range), BigInt(first), 0xffffffffn, 4n, 0n, 0n), "close_range", String(first));
+}
+
+export function kill(pid: number, sig: number): boolean {
+  return libc().kill(pid, sig) === 0;
+}

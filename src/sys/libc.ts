@@ -1,0 +1,56 @@
+// The only place that opens libc through bun:ffi. Symbols are bound on first use.
+import { dlopen, FFIType as T, read } from "bun:ffi";
+
+const spec = {
+  __errno_location: { args: [], returns: T.ptr },
+  mount: { args: [T.ptr, T.ptr, T.ptr, T.u64, T.ptr], returns: T.i32 },
+  umount2: { args: [T.ptr, T.i32], returns: T.i32 },
+  unshare: { args: [T.i32], returns: T.i32 },
+  setns: { args: [T.i32, T.i32], returns: T.i32 },
+  sethostname: { args: [T.ptr, T.u64], returns: T.i32 },
+  setdomainname: { args: [T.ptr, T.u64], returns: T.i32 },
+  chdir: { args: [T.ptr], returns: T.i32 },
+  fchdir: { args: [T.i32], returns: T.i32 },
+  chroot: { args: [T.ptr], returns: T.i32 },
+  open: { args: [T.ptr, T.i32, T.u32], returns: T.i32 },
+  close: { args: [T.i32], returns: T.i32 },
+  dup2: { args: [T.i32, T.i32], returns: T.i32 },
+  mkdir: { args: [T.ptr, T.u32], returns: T.i32 },
+  mknod: { args: [T.ptr, T.u32, T.u64], returns: T.i32 },
+  symlink: { args: [T.ptr, T.ptr], returns: T.i32 },
+  umask: { args: [T.u32], returns: T.u32 },
+  prctl: { args: [T.i32, T.u64, T.u64, T.u64, T.u64], returns: T.i32 },
+  syscall: { args: [T.i64, T.u64, T.u64, T.u64, T.u64, T.u64], returns: T.i64 },
+  setresuid: { args: [T.u32, T.u32, T.u32], returns: T.i32 },
+  setresgid: { args: [T.u32, T.u32, T.u32], returns: T.i32 },
+  setgroups: { args: [T.u64, T.ptr], returns: T.i32 },
+  prlimit: { args: [T.i32, T.i32, T.ptr, T.ptr], returns: T.i32 },
+  execve: { args: [T.ptr, T.ptr, T.ptr], returns: T.i32 },
+  ioctl: { args: [T.i32, T.u64, T.ptr], returns: T.i32 },
+  setsid: { args: [], returns: T.i32 },
+  signal: { args: [T.i32, T.ptr], returns: T.ptr },
+  sigprocmask: { args: [T.i32, T.ptr, T.ptr], returns: T.i32 },
+  fcntl: { args: [T.i32, T.i32, T.u64], returns: T.i32 },
+  waitpid: { args: [T.i32, T.ptr, T.i32], returns: T.i32 },
+  kill: { args: [T.i32, T.i32], returns: T.i32 },
+  getpid: { args: [], returns: T.i32 },
+} as const;
+
+type Lib = ReturnType<typeof dlopen<typeof spec>>["symbols"];
+let lib: Lib | undefined;
+
+/** libc's symbols, opened on first use. */
+export function libc(): Lib {
+  lib ??= dlopen("libc.so.6", spec).symbols;
+  return lib;
+}
+
+/** errno of the last failed call on this thread; read right after the call. */
+export function errno(): number {
+  return read.i32(libc().__errno_location()!, 0);
+}
+
+/** A NUL-terminated copy of a string, to pass as `const char *`. */
+export function cstr(s: string): Buffer {
+  return Buffer.from(`${s}\0`);
+}
