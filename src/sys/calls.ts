@@ -160,3 +160,16 @@ export function closeRangeCloexec(first: number): void {
 export function kill(pid: number, sig: number): boolean {
   return libc().kill(pid, sig) === 0;
 }
+
+/** The mount flags (MS_RDONLY, MS_NOSUID, …) of the filesystem holding `path` (statfs f_flags). */
+export function mountFlagsOf(path: string): number {
+  const buf = new BigUint64Array(15); // struct statfs is 120 bytes on 64-bit; f_flags is the 11th word
+  check(libc().statfs(cstr(path), buf), "statfs", path);
+  const f = Number(buf[10]);
+  const ST_RELATIME = 4096;
+  return (f & (C.MS_RDONLY | C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC | C.MS_SYNCHRONOUS | C.MS_MANDLOCK | C.MS_NOATIME | C.MS_NODIRATIME)) | (f & ST_RELATIME ? C.MS_RELATIME : 0);
+}
+
+export function chown(path: string, uid: number, gid: number): void {
+  check(libc().chown(cstr(path), uid, gid), "chown", path);
+}

@@ -34,6 +34,8 @@ const spec = {
   waitpid: { args: [T.i32, T.ptr, T.i32], returns: T.i32 },
   kill: { args: [T.i32, T.i32], returns: T.i32 },
   getpid: { args: [], returns: T.i32 },
+  statfs: { args: [T.ptr, T.ptr], returns: T.i32 },
+  chown: { args: [T.ptr, T.u32, T.u32], returns: T.i32 },
 } as const;
 
 type Lib = ReturnType<typeof dlopen<typeof spec>>["symbols"];

@@ -1,0 +1,85 @@
+// Control-file I/O with errors shaped like the rest of mini: `write PATH: ERRNO`, and a
+// UserError naming the setting when the kernel rejects a value.
+
+import { existsSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { posix } from "node:path";
+import { SyscallError, UserError, fromNodeError } from "../sys/error.ts";
+import { EACCES, EBUSY, EINVAL, ENOENT } from "../sys/errno.ts";
+import type { CgroupLog } from "./types.ts";
+
+const ERANGE = 34;
+const EOVERFLOW = 75;
+
+export const now = () => performance.now();
+
+export function timed<T>(log: CgroupLog | undefined, msg: string, fn: () => T): T {
+  if (!log) return fn();
+  const t = now();
+  try {
+    return fn();
+  } finally {
+    log(msg, now() - t);
+  }
+}
+
+export function errnoOf(e: unknown): number {
+  const n = (e as NodeJS.ErrnoException)?.errno;
+  return typeof n === "number" ? Math.abs(n) : 0;
+}
+
+function hint(file: string, errno: number): string {
+  if (file.startsWith("memory.") && errno === EBUSY) return "the memory limit is below what the cgroup already uses";
+  if (file === "memory.limit_in_bytes" && errno === EINVAL) return "the memory limit must not exceed the memory+swap limit";
+  if (file === "memory.memsw.limit_in_bytes" && errno === EINVAL) return "the memory+swap limit must be at least the memory limit";
+  if (file.startsWith("cpu.cfs_") || file === "cpu.max") return "the quota must be at least 1000 µs and the period 1000 to 1000000 µs";
+  if (file.startsWith("cpuset.")) return "the CPUs or memory nodes must exist and be within the parent cgroup's";
+  if (file === "cgroup.subtree_control" && errno === EBUSY) return "the cgroup has processes in it (cgroup v2 no-internal-process rule)";
+  if (file === "cgroup.subtree_control") return "the controller is not enabled in the parent cgroup";
+  if (file === "pids.max") return "use a positive number of processes";
+  return "the kernel rejected the value";
+}
+
+/** Writes one cgroup control file. */
+export function writeControl(path: string, value: string): void {
+  try {
+    writeFileSync(path, value);
+  } catch (e) {
+    let errno = errnoOf(e);
+    // cgroupfs answers O_CREAT of a missing control file with EACCES: say ENOENT.
+    if (errno === EACCES && !existsSync(path)) errno = ENOENT;
+    if (!errno) throw fromNodeError(e, "write", path);
+    const sys = new SyscallError("write", path, errno);
+    if (errno === EINVAL || errno === EBUSY || errno === ERANGE || errno === EOVERFLOW) {
+      const file = posix.basename(path);
+      const err = new UserError(`cannot set ${file} to ${value}: ${sys.message} (${hint(file, errno)})`);
+      (err as Error & { cause?: unknown }).cause = sys;
+      throw err;
+    }
+    throw sys;
+  }
+}
+
+/** Reads a control file; undefined when it (or its cgroup) does not exist. */
+export function readControl(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    if (errnoOf(e) === ENOENT) return undefined;
+    throw fromNodeError(e, "read", path);
+  }
+}
+
+/** rmdir that treats ENOENT as done; returns the errno it failed with, or 0. */
+export function tryRmdir(dir: string): number {
+  try {
+    rmdirSync(dir);
+    return 0;
+  } catch (e) {
+    const errno = errnoOf(e);
+    return errno === ENOENT ? 0 : errno || EINVAL;
+  }
+}
+
+export function sleepMs(ms: number): void {
+  Bun.sleepSync(ms);
+}

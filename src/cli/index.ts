@@ -1,0 +1,65 @@
+// The command line: global options, then a verb. Commands load lazily so `mini run` doesn't pay
+// for the others. citty holds the definitions and renders help; the argv pre-pass (argv.ts)
+// parses, because `run` must hand everything after ROOTFS to the container untouched.
+import { renderUsage, type CommandDef } from "citty";
+import { parseOptions, type OptDefs, type OptValues } from "./argv.ts";
+import { logLevelArg } from "./shared.ts";
+import * as log from "../log.ts";
+import { SyscallError, UserError } from "../sys/error.ts";
+import pkg from "../../package.json" with { type: "json" };
+
+interface Verb {
+  load: () => Promise<{ default: CommandDef<any>; run: (values: OptValues, operands: string[]) => Promise<number> | number }>;
+  /** Operands after the first one belong to the container (run, exec). */
+  passThrough?: boolean;
+}
+
+const verbs: Record<string, Verb> = {
+  run: { load: () => import("./commands/run.ts"), passThrough: true },
+  spec: { load: () => import("./commands/spec.ts") },
+};
+
+const globalArgs = {
+  ...logLevelArg,
+  version: { type: "boolean", alias: "v", description: "Print the version" },
+} as const satisfies OptDefs;
+
+const root = {
+  meta: { name: "mini", version: pkg.version, description: "A small Linux container runtime: docker's run, runc's OCI verbs, one binary" },
+  args: globalArgs,
+  subCommands: Object.fromEntries(Object.entries(verbs).map(([k, v]) => [k, async () => (await v.load()).default])),
+} satisfies CommandDef<any>;
+
+async function help(cmd: CommandDef<any>, parent?: CommandDef<any>): Promise<number> {
+  process.stdout.write(`${await renderUsage(cmd, parent)}\n`);
+  return 0;
+}
+
+async function dispatch(argv: string[]): Promise<number> {
+  const globalOpts = parseOptions(argv, globalArgs, true);
+  if (typeof globalOpts.values["log-level"] === "string") log.setLogLevel(globalOpts.values["log-level"]);
+  if (globalOpts.values.version) { process.stdout.write(`mini version ${pkg.version}\n`); return 0; }
+  const [name, ...rest] = globalOpts.operands;
+  if (globalOpts.help || !name || name === "help") return help(root);
+  const verb = verbs[name];
+  if (!verb) throw new UserError(`unknown command "${name}" (see mini --help)`);
+  const mod = await verb.load();
+  const cmd = mod.default;
+  const parsed = parseOptions(rest, (cmd.args ?? {}) as OptDefs, !!verb.passThrough);
+  if (parsed.help) return help(cmd, root);
+  if (typeof parsed.values["log-level"] === "string") log.setLogLevel(parsed.values["log-level"]);
+  return mod.run(parsed.values, parsed.operands);
+}
+
+/** Runs the CLI and returns the process exit code (docker's: 125 when mini itself fails). */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    return await dispatch(argv);
+  } catch (e) {
+    if (e instanceof UserError) { log.error(e.message); return e.exitCode; }
+    if (e instanceof SyscallError) { log.error(e.message); return 125; }
+    log.error(e instanceof Error ? e.message : String(e));
+    if (log.isDebug() && e instanceof Error && e.stack) log.debug(e.stack);
+    return 125;
+  }
+}

@@ -1,0 +1,67 @@
+// Adapters from `mini run` options to a Spec and the runtime.
+import { resolve } from "node:path";
+import { removeCgroups } from "../cgroups/index.ts";
+import { specFromFlags } from "../spec/from-flags.ts";
+import { loadBundle } from "../spec/bundle.ts";
+import { containerDir, newId } from "../state/dirs.ts";
+import { sweepOrphans } from "../state/owner.ts";
+import { UserError } from "../sys/error.ts";
+import { etcFilePaths, runContainer } from "../runtime/run.ts";
+import type { OptValues } from "./argv.ts";
+
+const str = (v: OptValues[string]) => (typeof v === "string" ? v : undefined);
+
+export async function runFromFlags(values: OptValues, operands: string[], list: (v: OptValues[string]) => string[]): Promise<number> {
+  const [rootfsArg, ...command] = operands;
+  if (!rootfsArg) throw new UserError('"mini run" needs ROOTFS and a COMMAND: mini run [OPTIONS] ROOTFS COMMAND [ARG...]');
+  sweepOrphans(removeCgroups);
+  const id = newId();
+  const stateDir = containerDir(id);
+  const rootfs = resolve(rootfsArg);
+  const network = str(values.network) ?? "none";
+  const spec = specFromFlags({
+    rootfs,
+    command,
+    tty: !!values.tty,
+    hostname: str(values.hostname),
+    env: list(values.env),
+    envFile: list(values["env-file"]),
+    workdir: str(values.workdir),
+    user: str(values.user),
+    volumes: list(values.volume),
+    tmpfs: list(values.tmpfs),
+    readOnly: !!values["read-only"],
+    memory: str(values.memory),
+    memorySwap: str(values["memory-swap"]),
+    cpus: str(values.cpus),
+    cpuShares: str(values["cpu-shares"]),
+    pidsLimit: str(values["pids-limit"]),
+    network,
+    userns: !!values.userns,
+    uidmap: list(values.uidmap),
+    gidmap: list(values.gidmap),
+    capAdd: list(values["cap-add"]),
+    capDrop: list(values["cap-drop"]),
+    securityOpt: list(values["security-opt"]),
+    etcFiles: etcFilePaths(stateDir),
+  });
+  return runContainer(spec, {
+    id, stateDir,
+    etc: { hostname: spec.hostname ?? "mini", hostNetwork: network === "host" },
+    interactive: !!values.interactive,
+    init: !!values.init,
+    noPivot: !!values["no-pivot"],
+  });
+}
+
+export async function runFromBundle(dir: string, values: OptValues): Promise<number> {
+  sweepOrphans(removeCgroups);
+  const spec = loadBundle(dir);
+  const id = newId();
+  return runContainer(spec, {
+    id, stateDir: containerDir(id),
+    interactive: !!values.interactive || !!spec.process?.terminal,
+    init: !!values.init,
+    noPivot: !!values["no-pivot"],
+  });
+}

@@ -1,0 +1,6 @@
+// Arg definitions shared by several commands.
+import type { OptDefs } from "./argv.ts";
+
+export const logLevelArg = {
+  "log-level": { type: "enum", options: ["silent", "error", "warn", "info", "debug", "trace"], description: "Log detail on stderr; debug shows every setup step with its duration", valueHint: "level" },
+} as const satisfies OptDefs;

@@ -1,0 +1,28 @@
+// What the parent hands the child stage over fd 3: everything decided, nothing left to compute.
+import type { Process } from "../spec/types.ts";
+import type { RootfsOp } from "./rootfs-plan.ts";
+
+export interface ChildConfig {
+  /** Absolute host path of the rootfs. */
+  rootfs: string;
+  ops: RootfsOp[];
+  hostname?: string;
+  domainname?: string;
+  /** cgroup.procs files the child writes "0" into before anything else. */
+  cgroupProcs: string[];
+  /** Namespaces the child creates itself (mount always; cgroup after joining its cgroups). */
+  unshareFlags: number;
+  process: Process;
+  sysctl?: Record<string, string>;
+  /** Run mini's init as PID 1 and the command as its child. */
+  init: boolean;
+  /** Die with the parent (foreground runs). */
+  dieWithParent: boolean;
+  debug: boolean;
+}
+
+/** fds the child stage finds open: its config (read to EOF) and the error channel back. */
+export const CONFIG_FD = 3;
+export const ERROR_FD = 4;
+/** The hidden verb that selects the child stage in main.ts. */
+export const CHILD_VERB = "__child";

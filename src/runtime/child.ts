@@ -1,0 +1,107 @@
+// The child stage: runs in the re-executed binary, already PID 1 of the new pid namespace (and in
+// the new net/uts/ipc namespaces). Joins its cgroups, creates its mount (and cgroup) namespace,
+// builds the rootfs, drops privileges and execs the command. Keep imports small: this is on the
+// start-up path of every container.
+import { readSync, writeFileSync, writeSync } from "node:fs";
+import * as sys from "../sys/calls.ts";
+import * as C from "../sys/constants.ts";
+import { SyscallError, UserError } from "../sys/error.ts";
+import { applyProcessSecurity } from "./security.ts";
+import { CONFIG_FD, ERROR_FD, type ChildConfig } from "./child-config.ts";
+import { findExecutable } from "./executable.ts";
+import { applyRootfs } from "./rootfs-apply.ts";
+
+function readConfig(): ChildConfig {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.allocUnsafe(65536);
+  for (;;) {
+    const n = readSync(CONFIG_FD, buf, 0, buf.length, null);
+    if (n <= 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  sys.close(CONFIG_FD);
+  return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+}
+
+function debugLog(on: boolean) {
+  if (!on) return undefined;
+  return (what: string, ms: number) => writeSync(2, `[mini] debug: child: ${what} (${ms.toFixed(2)} ms)\n`);
+}
+
+function step<T>(log: ReturnType<typeof debugLog>, what: string, fn: () => T): T {
+  if (!log) return fn();
+  const t0 = performance.now();
+  const r = fn();
+  log(what, performance.now() - t0);
+  return r;
+}
+
+/** Sends the failure to the parent (which prints it) and exits with its code. */
+function fail(e: unknown): never {
+  const code = e instanceof UserError ? e.exitCode : 125;
+  const message = e instanceof Error ? e.message : String(e);
+  try { writeSync(ERROR_FD, JSON.stringify({ message, code })); } catch { writeSync(2, `mini: ${message}\n`); }
+  process.exit(code);
+}
+
+function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] } {
+  const log = debugLog(cfg.debug);
+  const p = cfg.process;
+  if (cfg.dieWithParent) sys.prctl(C.PR_SET_PDEATHSIG, C.SIGNALS.SIGKILL, 0, "PR_SET_PDEATHSIG");
+  for (const f of cfg.cgroupProcs) step(log, `join cgroup ${f}`, () => {
+    try { writeFileSync(f, "0"); } catch (e) { throw new SyscallError("write", f, Math.abs((e as NodeJS.ErrnoException).errno ?? 0)); }
+  });
+  step(log, `unshare 0x${cfg.unshareFlags.toString(16)}`, () => sys.unshare(cfg.unshareFlags));
+  for (const [k, v] of Object.entries(cfg.sysctl ?? {})) step(log, `sysctl ${k}=${v}`, () => {
+    const f = `/proc/sys/${k.replace(/\./g, "/")}`;
+    try { writeFileSync(f, v); } catch (e) { throw new SyscallError("write", f, Math.abs((e as NodeJS.ErrnoException).errno ?? 0)); }
+  });
+  applyRootfs(cfg.rootfs, cfg.ops, log);
+  if (cfg.hostname) step(log, `sethostname ${cfg.hostname}`, () => sys.sethostname(cfg.hostname!));
+  if (cfg.domainname) step(log, `setdomainname ${cfg.domainname}`, () => sys.setdomainname(cfg.domainname!));
+  step(log, `chdir ${p.cwd}`, () => enterCwd(p.cwd));
+  if (p.oomScoreAdj !== undefined) writeFileSync("/proc/self/oom_score_adj", String(p.oomScoreAdj));
+  step(log, "security (rlimits, user, capabilities, no_new_privs)", () => applyProcessSecurity(p));
+  const args = p.args ?? [];
+  const env = p.env ?? [];
+  const path = step(log, `look up ${args[0]}`, () => findExecutable(args[0], env));
+  return { path, args, env };
+}
+
+function enterCwd(cwd: string): void {
+  try { sys.chdir(cwd); return; } catch (e) {
+    if (!(e instanceof SyscallError) || e.code !== "ENOENT") {
+      if (e instanceof SyscallError && e.code === "ENOTDIR") throw new UserError(`working directory ${cwd} is not a directory`);
+      throw e;
+    }
+  }
+  const { mkdirSync } = require("node:fs") as typeof import("node:fs");
+  try { mkdirSync(cwd, { recursive: true, mode: 0o755 }); } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "ENOTDIR" || err.code === "EEXIST") throw new UserError(`working directory ${cwd} is not a directory`);
+    throw new SyscallError("mkdir", cwd, Math.abs(err.errno ?? 0));
+  }
+  sys.chdir(cwd);
+}
+
+export function childMain(): void {
+  let target: { path: string; args: string[]; env: string[] };
+  let cfg: ChildConfig;
+  try {
+    cfg = readConfig();
+    target = setup(cfg);
+  } catch (e) { fail(e); }
+  if (cfg.init) {
+    import("./init.ts").then((m) => m.runInit(target.path, target.args, target.env)).catch(fail);
+    return;
+  }
+  try {
+    sys.resetSignals();
+    sys.closeRangeCloexec(3);
+    sys.execve(target.path, target.args, target.env);
+  } catch (e) {
+    const err = e as SyscallError;
+    const code = err.code === "ENOENT" ? 127 : 126;
+    fail(new UserError(`exec ${target.args[0]}: ${err.code ?? err.message}`, code));
+  }
+}

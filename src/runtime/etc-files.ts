@@ -1,0 +1,40 @@
+// /etc/hostname, /etc/hosts and /etc/resolv.conf for a container, written as host files in its
+// state directory and bind-mounted over the image's (whose own files stay untouched), as docker does.
+import { readFileSync, writeFileSync } from "node:fs";
+
+export interface EtcFiles { hostname: string; hosts: string; resolv: string }
+
+export function etcFilePaths(dir: string): EtcFiles {
+  return { hostname: `${dir}/hostname`, hosts: `${dir}/hosts`, resolv: `${dir}/resolv.conf` };
+}
+
+function readOr(path: string, fallback: string): string {
+  try { return readFileSync(path, "utf8"); } catch { return fallback; }
+}
+
+/** resolv.conf without loopback nameservers, which mean nothing in another network namespace. */
+export function containerResolvConf(host: string, hostNetwork: boolean): string {
+  if (hostNetwork) return host;
+  const lines = host.split("\n").filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l));
+  return lines.join("\n").trimEnd() + "\n";
+}
+
+export function containerHosts(hostname: string, hostNetwork: boolean, hostHosts: string): string {
+  if (hostNetwork) return hostHosts;
+  return [
+    "127.0.0.1\tlocalhost",
+    "::1\tlocalhost ip6-localhost ip6-loopback",
+    "fe00::0\tip6-localnet",
+    "ff00::0\tip6-mcastprefix",
+    "ff02::1\tip6-allnodes",
+    "ff02::2\tip6-allrouters",
+    `127.0.1.1\t${hostname}`,
+    "",
+  ].join("\n");
+}
+
+export function writeEtcFiles(files: EtcFiles, hostname: string, hostNetwork: boolean): void {
+  writeFileSync(files.hostname, `${hostname}\n`);
+  writeFileSync(files.hosts, containerHosts(hostname, hostNetwork, readOr("/etc/hosts", "")));
+  writeFileSync(files.resolv, containerResolvConf(readOr("/etc/resolv.conf", ""), hostNetwork));
+}

@@ -1,0 +1,68 @@
+// Namespaces the parent prepares on its own (main) thread just before Bun.spawn, so the spawned
+// child stage starts inside them, then leaves again. design.md: unshare/setns act on the calling
+// thread only, and Bun.spawn forks from it. Mount, cgroup and user namespaces are never entered
+// here (see design.md): the child creates mount and cgroup namespaces itself.
+import type { Namespace } from "../spec/types.ts";
+import * as sys from "../sys/calls.ts";
+import * as C from "../sys/constants.ts";
+import { UserError } from "../sys/error.ts";
+
+/** Namespace types the parent handles: pid (for children), net, uts, ipc. */
+const PARENT_TYPES = ["pid", "network", "uts", "ipc"] as const;
+
+export interface NamespaceSetup {
+  /** New namespaces to unshare in the parent before spawning. */
+  unshareFlags: number;
+  /** Existing namespaces to join by path before spawning. */
+  join: { type: string; path: string; flag: number }[];
+  /** Namespaces the child stage unshares itself. */
+  childFlags: number;
+}
+
+export function planNamespaces(namespaces: Namespace[] = []): NamespaceSetup {
+  const setup: NamespaceSetup = { unshareFlags: 0, join: [], childFlags: 0 };
+  const seen = new Set<string>();
+  for (const ns of namespaces) {
+    const flag = C.NAMESPACE_FLAGS[ns.type];
+    if (flag === undefined) throw new UserError(`linux.namespaces: unknown namespace type "${ns.type}"`);
+    if (seen.has(ns.type)) throw new UserError(`linux.namespaces: duplicate namespace "${ns.type}"`);
+    seen.add(ns.type);
+    const parentSide = (PARENT_TYPES as readonly string[]).includes(ns.type);
+    if (ns.path) {
+      if (!parentSide) throw new UserError(`linux.namespaces: joining a ${ns.type} namespace by path is not supported yet`);
+      setup.join.push({ type: ns.type, path: ns.path, flag });
+    } else if (parentSide) setup.unshareFlags |= flag;
+    else if (ns.type === "mount" || ns.type === "cgroup") setup.childFlags |= flag;
+    else if (ns.type === "user") throw new UserError("user namespaces need --userns (not available on this path)");
+    else setup.unshareFlags |= flag;
+  }
+  return setup;
+}
+
+/**
+ * Enters the planned namespaces on the calling thread, runs `spawn`, and returns to the original
+ * namespaces whatever happens.
+ */
+export function withNamespaces<T>(setup: NamespaceSetup, spawn: () => T): T {
+  const types = new Set<string>();
+  for (const j of setup.join) types.add(j.type);
+  for (const t of PARENT_TYPES) if (setup.unshareFlags & C.NAMESPACE_FLAGS[t]) types.add(t);
+  const saved: { fd: number; flag: number; name: string }[] = [];
+  for (const t of types) {
+    const name = t === "pid" ? "pid_for_children" : C.NAMESPACE_FILES[t];
+    saved.push({ fd: sys.open(`/proc/thread-self/ns/${name}`, C.O_RDONLY), flag: C.NAMESPACE_FLAGS[t], name });
+  }
+  try {
+    for (const j of setup.join) {
+      const fd = sys.open(j.path, C.O_RDONLY);
+      try { sys.setns(fd, j.flag, j.path); } finally { sys.close(fd); }
+    }
+    if (setup.unshareFlags) sys.unshare(setup.unshareFlags);
+    return spawn();
+  } finally {
+    for (const s of saved) {
+      sys.setns(s.fd, s.flag, `back to host ${s.name}`);
+      sys.close(s.fd);
+    }
+  }
+}

@@ -1,0 +1,117 @@
+// Applies a rootfs plan inside the child stage's new mount namespace.
+import { closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs";
+import * as sys from "../sys/calls.ts";
+import * as C from "../sys/constants.ts";
+import { SyscallError } from "../sys/error.ts";
+import { ENOENT } from "../sys/errno.ts";
+import { REMOUNT_FLAGS } from "./mount-options.ts";
+import { resolveInRoot } from "./resolve-in-root.ts";
+import { describeOp, type RootfsOp } from "./rootfs-plan.ts";
+
+export type StepLog = (what: string, ms: number) => void;
+
+/** Creates a mount point: a file when the source is a file, else a directory (both inside the rootfs). */
+function ensureMountpoint(target: string, asFile: boolean): void {
+  if (existsSync(target)) return;
+  try {
+    if (asFile) {
+      mkdirSync(target.slice(0, target.lastIndexOf("/")) || "/", { recursive: true });
+      closeSync(openSync(target, "a", 0o644));
+    } else mkdirSync(target, { recursive: true, mode: 0o755 });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new SyscallError(asFile ? "create" : "mkdir", target, Math.abs(err.errno ?? 0) || ENOENT);
+  }
+}
+
+function isFile(path: string): boolean {
+  try { return !statSync(path).isDirectory(); } catch { return false; }
+}
+
+function applyMount(rootfs: string, op: Extract<RootfsOp, { op: "mount" }>): void {
+  const target = resolveInRoot(rootfs, op.dest);
+  if (op.bind) {
+    if (!existsSync(op.source)) throw new SyscallError("bind", `${op.source} on ${op.dest}`, ENOENT);
+    ensureMountpoint(target, isFile(op.source));
+    sys.mount(op.source, target, null, C.MS_BIND | (op.recursive ? C.MS_REC : 0));
+    const extra = op.flags & REMOUNT_FLAGS;
+    if (extra) sys.mount(null, target, null, C.MS_BIND | C.MS_REMOUNT | extra | sys.mountFlagsOf(target));
+  } else {
+    ensureMountpoint(target, false);
+    sys.mount(op.source, target, op.fstype, op.flags, op.data || null);
+  }
+  if (op.propagation) sys.mount(null, target, null, op.propagation);
+}
+
+function pivot(rootfs: string): void {
+  const oldRoot = sys.open("/", C.O_DIRECTORY | C.O_RDONLY);
+  const newRoot = sys.open(rootfs, C.O_DIRECTORY | C.O_RDONLY);
+  try {
+    sys.fchdir(newRoot, rootfs);
+    sys.pivotRoot(".", ".");
+    // The old root now sits on top of the new one at "."; detach it.
+    sys.fchdir(oldRoot, "old root");
+    sys.mount(null, ".", null, C.MS_SLAVE | C.MS_REC);
+    sys.umount2(".", C.MNT_DETACH);
+  } finally {
+    sys.close(oldRoot);
+    sys.close(newRoot);
+  }
+  sys.chdir("/");
+}
+
+function mask(path: string): void {
+  let dir: boolean;
+  try { dir = statSync(path).isDirectory(); } catch { return; }
+  if (dir) sys.mount("tmpfs", path, "tmpfs", C.MS_RDONLY, "size=0");
+  else sys.mount("/dev/null", path, null, C.MS_BIND);
+}
+
+function readonly(path: string): void {
+  if (!existsSync(path)) return;
+  sys.mount(path, path, null, C.MS_BIND | C.MS_REC);
+  sys.mount(null, path, null, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | C.MS_REC | sys.mountFlagsOf(path));
+}
+
+export function applyRootfs(rootfs: string, ops: RootfsOp[], log?: StepLog): void {
+  for (const op of ops) {
+    const t0 = log ? performance.now() : 0;
+    applyOp(rootfs, op);
+    if (log) log(describeOp(op), performance.now() - t0);
+  }
+}
+
+function applyOp(rootfs: string, op: RootfsOp): void {
+  switch (op.op) {
+    case "propagation": return sys.mount(null, "/", null, op.flags);
+    case "bindRoot": return sys.mount(rootfs, rootfs, null, C.MS_BIND | C.MS_REC);
+    case "mount": return applyMount(rootfs, op);
+    case "mknod": {
+      const target = resolveInRoot(rootfs, op.dest);
+      const type = op.kind === "b" ? C.S_IFBLK : op.kind === "p" ? C.S_IFIFO : C.S_IFCHR;
+      const old = sys.umask(0);
+      try { sys.mknod(target, type | op.mode, op.major, op.minor); } finally { sys.umask(old); }
+      if (op.uid || op.gid) sys.chown(target, op.uid, op.gid);
+      return;
+    }
+    case "bindDevice": {
+      const target = resolveInRoot(rootfs, op.dest);
+      ensureMountpoint(target, true);
+      return sys.mount(op.dest, target, null, C.MS_BIND);
+    }
+    case "symlink": {
+      const target = resolveInRoot(rootfs, op.dest);
+      if (!existsSync(target)) sys.symlink(op.to, target);
+      return;
+    }
+    case "pivot": return pivot(rootfs);
+    case "chroot": {
+      sys.chdir(rootfs);
+      sys.chroot(".");
+      return sys.chdir("/");
+    }
+    case "mask": return mask(op.dest);
+    case "readonly": return readonly(op.dest);
+    case "readonlyRoot": return sys.mount(null, "/", null, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | sys.mountFlagsOf("/"));
+  }
+}

@@ -1,0 +1,100 @@
+// The rootfs setup as data: computed from the spec in pure code, applied by the child stage
+// (rootfs-apply.ts). Destinations are paths inside the container; the applier resolves them
+// inside the rootfs.
+import type { Device, Spec } from "../spec/types.ts";
+import * as C from "../sys/constants.ts";
+import { parseMountOptions } from "./mount-options.ts";
+
+export type RootfsOp =
+  | { op: "propagation"; flags: number }
+  | { op: "bindRoot" }
+  | { op: "mount"; dest: string; source: string; fstype: string; flags: number; data: string; bind: boolean; recursive: boolean; propagation: number }
+  | { op: "mknod"; dest: string; kind: "c" | "b" | "p"; major: number; minor: number; mode: number; uid: number; gid: number }
+  | { op: "bindDevice"; dest: string }
+  | { op: "symlink"; dest: string; to: string }
+  | { op: "pivot" }
+  | { op: "chroot" }
+  | { op: "mask"; dest: string }
+  | { op: "readonly"; dest: string }
+  | { op: "readonlyRoot" };
+
+export interface PlanOptions {
+  /** chroot instead of pivot_root (rootfs on ramfs, runc's --no-pivot). */
+  noPivot?: boolean;
+  /** Devices can't be created with mknod in a user namespace: bind the host's. */
+  userns?: boolean;
+}
+
+/** The devices every container gets (runc's and docker's set). */
+export const DEFAULT_DEVICES: Device[] = [
+  { type: "c", path: "/dev/null", major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0 },
+  { type: "c", path: "/dev/zero", major: 1, minor: 5, fileMode: 0o666, uid: 0, gid: 0 },
+  { type: "c", path: "/dev/full", major: 1, minor: 7, fileMode: 0o666, uid: 0, gid: 0 },
+  { type: "c", path: "/dev/random", major: 1, minor: 8, fileMode: 0o666, uid: 0, gid: 0 },
+  { type: "c", path: "/dev/urandom", major: 1, minor: 9, fileMode: 0o666, uid: 0, gid: 0 },
+  { type: "c", path: "/dev/tty", major: 5, minor: 0, fileMode: 0o666, uid: 0, gid: 0 },
+];
+
+const DEV_LINKS: [string, string][] = [
+  ["/dev/fd", "/proc/self/fd"],
+  ["/dev/stdin", "/proc/self/fd/0"],
+  ["/dev/stdout", "/proc/self/fd/1"],
+  ["/dev/stderr", "/proc/self/fd/2"],
+];
+
+function rootPropagation(spec: Spec): number {
+  const p = spec.linux?.rootfsPropagation;
+  const m = parseMountOptions(p ? [p] : []).propagation;
+  return m || C.MS_PRIVATE | C.MS_REC;
+}
+
+export function planRootfs(spec: Spec, opts: PlanOptions = {}): RootfsOp[] {
+  const ops: RootfsOp[] = [{ op: "propagation", flags: rootPropagation(spec) }, { op: "bindRoot" }];
+  const mounts = spec.mounts ?? [];
+  let devIsTmpfs = false;
+  for (const m of mounts) {
+    const o = parseMountOptions(m.options);
+    const fstype = o.bind ? "" : m.type ?? "";
+    if (m.destination === "/dev" && !o.bind) devIsTmpfs = true;
+    ops.push({
+      op: "mount", dest: m.destination, source: m.source ?? fstype, fstype,
+      flags: o.flags, data: o.data, bind: o.bind || m.type === "bind", recursive: o.recursive, propagation: o.propagation,
+    });
+  }
+  if (devIsTmpfs) {
+    const seen = new Set<string>();
+    for (const d of [...DEFAULT_DEVICES, ...(spec.linux?.devices ?? [])]) {
+      if (seen.has(d.path)) continue;
+      seen.add(d.path);
+      if (opts.userns) ops.push({ op: "bindDevice", dest: d.path });
+      else ops.push({
+        op: "mknod", dest: d.path, kind: (d.type === "u" ? "c" : d.type) as "c" | "b" | "p",
+        major: d.major ?? 0, minor: d.minor ?? 0, mode: d.fileMode ?? 0o666, uid: d.uid ?? 0, gid: d.gid ?? 0,
+      });
+    }
+    for (const [dest, to] of DEV_LINKS) ops.push({ op: "symlink", dest, to });
+    if (mounts.some((m) => m.destination === "/dev/pts")) ops.push({ op: "symlink", dest: "/dev/ptmx", to: "pts/ptmx" });
+  }
+  ops.push(opts.noPivot ? { op: "chroot" } : { op: "pivot" });
+  for (const p of spec.linux?.readonlyPaths ?? []) ops.push({ op: "readonly", dest: p });
+  for (const p of spec.linux?.maskedPaths ?? []) ops.push({ op: "mask", dest: p });
+  if (spec.root?.readonly) ops.push({ op: "readonlyRoot" });
+  return ops;
+}
+
+/** One line per op for `--log-level debug` and for tests. */
+export function describeOp(op: RootfsOp): string {
+  switch (op.op) {
+    case "propagation": return `make / ${op.flags & C.MS_SHARED ? "shared" : op.flags & C.MS_SLAVE ? "slave" : "private"}${op.flags & C.MS_REC ? " (recursive)" : ""}`;
+    case "bindRoot": return "bind rootfs onto itself";
+    case "mount": return op.bind ? `bind ${op.source} on ${op.dest}${op.flags & C.MS_RDONLY ? " (ro)" : ""}` : `mount ${op.fstype} on ${op.dest}${op.data ? ` (${op.data})` : ""}`;
+    case "mknod": return `mknod ${op.dest} ${op.kind} ${op.major}:${op.minor}`;
+    case "bindDevice": return `bind host ${op.dest}`;
+    case "symlink": return `symlink ${op.dest} -> ${op.to}`;
+    case "pivot": return "pivot_root";
+    case "chroot": return "chroot (no pivot)";
+    case "mask": return `mask ${op.dest}`;
+    case "readonly": return `read-only ${op.dest}`;
+    case "readonlyRoot": return "remount / read-only";
+  }
+}

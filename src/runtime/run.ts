@@ -1,0 +1,128 @@
+// `mini run` in the foreground: cgroups, namespaces, the child stage, signals, the exit status,
+// and the clean-up that leaves nothing behind.
+import { mkdirSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
+import * as cgroups from "../cgroups/index.ts";
+import * as log from "../log.ts";
+import type { Spec } from "../spec/types.ts";
+import { UserError } from "../sys/error.ts";
+import * as C from "../sys/constants.ts";
+import type { ChildConfig } from "./child-config.ts";
+import { etcFilePaths, writeEtcFiles } from "./etc-files.ts";
+import { planNamespaces } from "./namespaces.ts";
+import { planRootfs } from "./rootfs-plan.ts";
+import { spawnChild } from "./spawn-child.ts";
+import { attachTerminal } from "./tty.ts";
+import { writeOwnerRecord } from "../state/owner.ts";
+
+export interface RunOptions {
+  id: string;
+  stateDir: string;
+  /** Write /etc/hostname, hosts, resolv.conf into stateDir (flags path; bundles bring their own). */
+  etc?: { hostname: string; hostNetwork: boolean };
+  interactive: boolean;
+  init: boolean;
+  noPivot: boolean;
+}
+
+export { etcFilePaths };
+
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
+const HANGUP_GRACE_MS = 2000;
+
+function checkRootfs(path: string): void {
+  let st;
+  try { st = statSync(path); } catch { throw new UserError(`rootfs ${path}: no such directory`); }
+  if (!st.isDirectory()) throw new UserError(`rootfs ${path}: not a directory`);
+}
+
+function readChildError(fd: number): { message: string; code: number } | undefined {
+  const buf = Buffer.alloc(8192);
+  let n = 0;
+  try { n = readSync(fd, buf, 0, buf.length, null); } catch { return undefined; }
+  if (n <= 0) return undefined;
+  try { return JSON.parse(buf.toString("utf8", 0, n)); } catch { return { message: buf.toString("utf8", 0, n), code: 125 }; }
+}
+
+export async function runContainer(spec: Spec, o: RunOptions): Promise<number> {
+  if (process.getuid?.() !== 0) throw new UserError("mini run needs root (user namespaces for unprivileged users are not supported yet)");
+  const rootfs = spec.root?.path;
+  if (!rootfs) throw new UserError("root.path is missing");
+  checkRootfs(rootfs);
+  if (!spec.process?.args?.length) throw new UserError("process.args is empty: no command to run");
+  const ns = planNamespaces(spec.linux?.namespaces);
+  const ops = planRootfs(spec, { noPivot: o.noPivot });
+
+  mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
+  let cg: cgroups.CgroupPlan | undefined;
+  try {
+    if (o.etc) writeEtcFiles(etcFilePaths(o.stateDir), o.etc.hostname, o.etc.hostNetwork);
+    cg = cgroups.planCgroups({ name: `mini-${o.id}`, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources });
+    writeOwnerRecord(o.stateDir, cg);
+    cgroups.applyCgroups(cg, log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined);
+    return await startAndWait(spec, o, ns, ops, cg);
+  } finally {
+    log.timed("remove cgroups", () => cg && cgroups.removeCgroups(cg));
+    rmSync(o.stateDir, { recursive: true, force: true });
+  }
+}
+
+async function startAndWait(spec: Spec, o: RunOptions, ns: ReturnType<typeof planNamespaces>, ops: ChildConfig["ops"], cg: cgroups.CgroupPlan): Promise<number> {
+  const cfg: ChildConfig = {
+    rootfs: spec.root!.path,
+    ops,
+    hostname: spec.hostname,
+    domainname: spec.domainname,
+    cgroupProcs: cg.procs,
+    unshareFlags: ns.childFlags,
+    process: spec.process!,
+    sysctl: spec.linux?.sysctl,
+    init: o.init,
+    dieWithParent: true,
+    debug: log.isDebug(),
+  };
+  log.debug(`namespaces: unshare 0x${ns.unshareFlags.toString(16)} in the parent, 0x${ns.childFlags.toString(16)} in the child${ns.join.length ? `, join ${ns.join.map((j) => j.path).join(" ")}` : ""}`);
+  const term = spec.process!.terminal ? attachTerminal() : undefined;
+  const t0 = performance.now();
+  const { proc, errorFd } = spawnChild(ns, cfg, { interactive: o.interactive, terminal: term?.options });
+  log.debug(`spawn child stage pid ${proc.pid}`, performance.now() - t0);
+  term?.start(proc);
+
+  let hangupTimer: ReturnType<typeof setTimeout> | undefined;
+  const handlers = FORWARDED.map((sig) => {
+    const h = () => {
+      proc.kill(sig);
+      if (sig === "SIGHUP" && !hangupTimer) hangupTimer = setTimeout(() => proc.kill("SIGKILL"), HANGUP_GRACE_MS);
+    };
+    process.on(sig, h);
+    return [sig, h] as const;
+  });
+  term?.onHangup(() => {
+    proc.kill("SIGHUP");
+    hangupTimer ??= setTimeout(() => proc.kill("SIGKILL"), HANGUP_GRACE_MS);
+  });
+
+  let code = await proc.exited;
+  if (hangupTimer) clearTimeout(hangupTimer);
+  for (const [sig, h] of handlers) process.off(sig, h);
+  await term?.stop();
+  log.debug(`container exited with ${code}${proc.signalCode ? ` (${proc.signalCode})` : ""}`, performance.now() - t0);
+
+  const childError = readChildError(errorFd);
+  if (childError) {
+    log.error(childError.message);
+    return childError.code;
+  }
+  if (proc.signalCode === "SIGKILL" && cgroups.oomKilled(cg)) {
+    const limit = cgroups.memoryLimit(cg);
+    log.error(`container killed: out of memory${limit ? ` (memory limit ${formatBytes(limit)})` : ""}`);
+    code = 128 + C.SIGNALS.SIGKILL;
+  }
+  return code;
+}
+
+function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1 && n % 1024 === 0) { n /= 1024; i++; }
+  return `${n} ${units[i]}`;
+}

@@ -1,0 +1,154 @@
+// `mini run` flags → an OCI Spec. Pure apart from reading the rootfs's /etc/passwd and /etc/group
+// and the --env-file files.
+import { readFileSync } from "node:fs";
+import { UserError } from "../sys/error.ts";
+import { applyCapFlags, DEFAULT_CAPS, ociCapabilities } from "./capabilities.ts";
+import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, defaultMounts } from "./defaults.ts";
+import { defaultEnv, mergeEnv, parseEnvFile, parseEnvFlag } from "./env.ts";
+import type { IdMapping, Mount, Namespace, Resources, Spec } from "./types.ts";
+import { parseBytes, parseCpus, parseMemorySwap } from "./units.ts";
+import { resolveUser } from "./user.ts";
+
+export interface RunFlags {
+  rootfs: string;
+  command: string[];
+  tty?: boolean;
+  hostname?: string;
+  env?: string[];
+  envFile?: string[];
+  workdir?: string;
+  user?: string;
+  volumes?: string[];
+  tmpfs?: string[];
+  readOnly?: boolean;
+  memory?: string;
+  memorySwap?: string;
+  cpus?: string;
+  cpuShares?: string;
+  pidsLimit?: string;
+  network?: string;
+  userns?: boolean;
+  uidmap?: string[];
+  gidmap?: string[];
+  capAdd?: string[];
+  capDrop?: string[];
+  securityOpt?: string[];
+  /** Host files the runtime wrote for /etc/hostname, /etc/hosts, /etc/resolv.conf. */
+  etcFiles?: { hostname: string; hosts: string; resolv: string };
+}
+
+function intFlag(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^-?\d+$/.test(v.trim())) throw new UserError(`invalid value "${v}" for ${name}: not an integer`);
+  return Number(v);
+}
+
+export function parseVolume(v: string): Mount {
+  const parts = v.split(":");
+  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) throw new UserError(`invalid volume "${v}": use HOST:CONTAINER[:ro]`);
+  const [src, dst, mode = "rw"] = parts;
+  if (!src.startsWith("/")) throw new UserError(`invalid volume "${v}": the host path must be absolute`);
+  if (!dst.startsWith("/")) throw new UserError(`invalid volume "${v}": the container path must be absolute`);
+  const opts = mode.split(",");
+  for (const o of opts) if (!["ro", "rw", "z", "Z", "private", "rprivate", "shared", "rshared", "slave", "rslave"].includes(o)) throw new UserError(`invalid volume "${v}": unknown mode "${o}"`);
+  return { destination: dst, type: "bind", source: src, options: ["rbind", ...(opts.includes("ro") ? ["ro"] : []), ...opts.filter((o) => o !== "ro" && o !== "rw")] };
+}
+
+export function parseTmpfs(v: string): Mount {
+  const [dst, opts] = v.split(/:(.*)/s);
+  if (!dst.startsWith("/")) throw new UserError(`invalid --tmpfs "${v}": the path must be absolute`);
+  return { destination: dst, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "noexec", ...(opts ? opts.split(",") : [])] };
+}
+
+/** "0:100000:65536" → an id mapping. */
+export function parseIdMap(v: string, flag: string): IdMapping {
+  const m = /^(\d+):(\d+):(\d+)$/.exec(v);
+  if (!m || Number(m[3]) === 0) throw new UserError(`invalid ${flag} "${v}": use CONTAINER_ID:HOST_ID:SIZE`);
+  return { containerID: Number(m[1]), hostID: Number(m[2]), size: Number(m[3]) };
+}
+
+function resources(f: RunFlags): Resources | undefined {
+  const r: Resources = {};
+  const memory = f.memory !== undefined ? parseBytes(f.memory) : undefined;
+  const swap = parseMemorySwap(memory, f.memorySwap);
+  if (memory !== undefined || swap !== undefined) r.memory = { ...(memory !== undefined && { limit: memory }), ...(swap !== undefined && { swap }) };
+  if (f.cpus !== undefined) r.cpu = { ...parseCpus(f.cpus) };
+  const shares = intFlag("--cpu-shares", f.cpuShares);
+  if (shares !== undefined) {
+    if (shares < 2 || shares > 262144) throw new UserError(`invalid --cpu-shares ${shares}: use 2 to 262144`);
+    r.cpu = { ...r.cpu, shares };
+  }
+  const pids = intFlag("--pids-limit", f.pidsLimit);
+  if (pids !== undefined) r.pids = { limit: pids <= 0 ? -1 : pids };
+  return Object.keys(r).length ? r : undefined;
+}
+
+export function specFromFlags(f: RunFlags): Spec {
+  if (!f.command.length) throw new UserError("no command given: mini run [OPTIONS] ROOTFS COMMAND [ARG...]");
+  const hostname = f.hostname ?? "mini";
+  if (!/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(hostname)) throw new UserError(`invalid hostname "${hostname}"`);
+  const { user, home } = resolveUser(f.rootfs, f.user);
+  let env = defaultEnv({ hostname, home, tty: f.tty });
+  for (const file of f.envFile ?? []) {
+    let text: string;
+    try { text = readFileSync(file, "utf8"); } catch { throw new UserError(`--env-file ${file}: no such file`); }
+    env = mergeEnv(env, parseEnvFile(text, process.env, file));
+  }
+  env = mergeEnv(env, (f.env ?? []).map((e) => parseEnvFlag(e)));
+  const cwd = f.workdir ?? "/";
+  if (!cwd.startsWith("/")) throw new UserError(`invalid --workdir "${cwd}": the path must be absolute`);
+
+  const caps = applyCapFlags(DEFAULT_CAPS, f.capAdd ?? [], f.capDrop ?? []);
+  let noNewPrivileges = false;
+  for (const o of f.securityOpt ?? []) {
+    if (o === "no-new-privileges" || o === "no-new-privileges=true" || o === "no-new-privileges:true") noNewPrivileges = true;
+    else if (o === "no-new-privileges=false" || o === "no-new-privileges:false") noNewPrivileges = false;
+    else throw new UserError(`unsupported --security-opt "${o}": mini knows no-new-privileges`);
+  }
+
+  const network = f.network ?? "none";
+  if (network !== "none" && network !== "host") throw new UserError(`unsupported --network "${network}": use none or host`);
+  const namespaces: Namespace[] = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "cgroup" }];
+  if (network === "none") namespaces.push({ type: "network" });
+
+  const mounts = defaultMounts();
+  if (f.userns || f.uidmap?.length) {
+    namespaces.push({ type: "user" });
+    // sysfs can't be mounted in a user namespace that doesn't own the network namespace.
+    if (network === "host") mounts[mounts.findIndex((m) => m.destination === "/sys")] = { destination: "/sys", type: "bind", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] };
+  }
+  if (f.etcFiles) {
+    mounts.push({ destination: "/etc/hostname", type: "bind", source: f.etcFiles.hostname, options: ["bind", "rprivate"] });
+    mounts.push({ destination: "/etc/hosts", type: "bind", source: f.etcFiles.hosts, options: ["bind", "rprivate"] });
+    mounts.push({ destination: "/etc/resolv.conf", type: "bind", source: f.etcFiles.resolv, options: ["bind", "rprivate"] });
+  }
+  for (const t of f.tmpfs ?? []) mounts.push(parseTmpfs(t));
+  for (const v of f.volumes ?? []) mounts.push(parseVolume(v));
+
+  const spec: Spec = {
+    ociVersion: "1.2.0",
+    process: {
+      terminal: !!f.tty,
+      user,
+      args: f.command,
+      env,
+      cwd,
+      capabilities: ociCapabilities(caps, user.uid),
+      noNewPrivileges,
+    },
+    root: { path: f.rootfs, readonly: !!f.readOnly },
+    hostname,
+    mounts,
+    linux: {
+      namespaces,
+      resources: resources(f),
+      maskedPaths: [...DEFAULT_MASKED_PATHS],
+      readonlyPaths: [...DEFAULT_READONLY_PATHS],
+    },
+  };
+  if (f.userns || f.uidmap?.length) {
+    spec.linux!.uidMappings = f.uidmap?.length ? f.uidmap.map((m) => parseIdMap(m, "--uidmap")) : [{ containerID: 0, hostID: 100000, size: 65536 }];
+    spec.linux!.gidMappings = f.gidmap?.length ? f.gidmap.map((m) => parseIdMap(m, "--gidmap")) : f.uidmap?.length ? spec.linux!.uidMappings : [{ containerID: 0, hostID: 100000, size: 65536 }];
+  }
+  return spec;
+}
