@@ -1,6 +1,6 @@
 // `mini run` in the foreground: cgroups, namespaces, the child stage, signals, the exit status,
 // and the clean-up that leaves nothing behind.
-import { mkdirSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readSync, rmSync, statSync } from "node:fs";
 import * as cgroups from "../cgroups/index.ts";
 import * as log from "../log.ts";
 import type { Spec } from "../spec/types.ts";
@@ -56,7 +56,7 @@ export async function runContainer(spec: Spec, o: RunOptions): Promise<number> {
   let cg: cgroups.CgroupPlan | undefined;
   try {
     if (o.etc) writeEtcFiles(etcFilePaths(o.stateDir), o.etc.hostname, o.etc.hostNetwork);
-    cg = cgroups.planCgroups({ name: `mini-${o.id}`, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources });
+    cg = cgroups.planCgroupsOnHost({ name: `mini-${o.id}`, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources });
     writeOwnerRecord(o.stateDir, cg);
     cgroups.applyCgroups(cg, log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined);
     return await startAndWait(spec, o, ns, ops, cg);

@@ -1,0 +1,12 @@
+// cgroups: plan (pure) → apply → (container runs) → query → remove.
+
+export { DEFAULT_ROOT } from "./types.ts";
+export type { CgroupLeaf, CgroupLog, CgroupMode, CgroupPlan, CgroupWrite, PlanInput } from "./types.ts";
+export { detectMode, findHierarchies, parseMountinfo, parseSelfCgroup } from "./detect.ts";
+export { checkResources, planCgroups, planCgroupsOnHost } from "./plan.ts";
+export type { HostPlanOptions } from "./plan.ts";
+export { applyCgroups } from "./apply.ts";
+export { killAll, removeCgroups } from "./remove.ts";
+export type { RemoveOptions } from "./remove.ts";
+export { cgroupPids, memoryLimit, memoryLeaf, oomKilled, setFrozen } from "./query.ts";
+export { cpuMax, sharesToWeight, swapToV2 } from "./v2.ts";

@@ -1,0 +1,58 @@
+// What a container could leave behind on the host: mounts, cgroup directories, processes,
+// runtime state. Take a snapshot before, compare after.
+import { readdirSync, readFileSync, statSync } from "node:fs";
+
+export interface Snapshot { mounts: string[]; cgroups: string[]; processes: string[]; state: string[] }
+
+function mounts(): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter(Boolean).map((l) => l.split(" ")[4]).sort();
+}
+
+function cgroupDirs(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    let names: string[];
+    try { names = readdirSync(dir); } catch { return; }
+    for (const n of names) {
+      const p = `${dir}/${n}`;
+      try { if (!statSync(p).isDirectory()) continue; } catch { continue; }
+      if (n.startsWith("mini-")) out.push(p);
+      if (depth < 6) walk(p, depth + 1);
+    }
+  };
+  walk("/sys/fs/cgroup", 0);
+  return out.sort();
+}
+
+function processes(): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+      if (/dist\/mini|__child|\/proc\/self\/exe/.test(cmd)) out.push(`${pid} ${cmd}`);
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+function state(): string[] {
+  try { return readdirSync(process.env.MINI_RUN_ROOT ?? "/run/mini"); } catch { return []; }
+}
+
+export function snapshot(): Snapshot {
+  return { mounts: mounts(), cgroups: cgroupDirs(), processes: processes(), state: state() };
+}
+
+/** What is in `after` but not in `before`, per kind. Empty arrays mean nothing leaked. */
+export function leaked(before: Snapshot, after: Snapshot): Snapshot {
+  const diff = (a: string[], b: string[]) => b.filter((x) => !a.includes(x));
+  return {
+    mounts: diff(before.mounts, after.mounts),
+    cgroups: diff(before.cgroups, after.cgroups),
+    processes: diff(before.processes, after.processes),
+    state: diff(before.state, after.state),
+  };
+}
+
+export const NOTHING = { mounts: [], cgroups: [], processes: [], state: [] };
