@@ -1,0 +1,116 @@
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { parseConfig } from "../../src/spec/bundle.ts";
+import { defaultSpec } from "../../src/spec/defaults.ts";
+import { parseIdMap, parseTmpfs, parseVolume, specFromFlags } from "../../src/spec/from-flags.ts";
+import { containerHosts, containerResolvConf } from "../../src/runtime/etc-files.ts";
+import { planNamespaces } from "../../src/runtime/namespaces.ts";
+import * as C from "../../src/sys/constants.ts";
+
+function rootfs(): string {
+  const r = mkdtempSync(`${tmpdir()}/mini-spec-`);
+  mkdirSync(`${r}/etc`);
+  writeFileSync(`${r}/etc/passwd`, "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n");
+  writeFileSync(`${r}/etc/group`, "root:x:0:\nwheel:x:10:user\nuser:x:1000:\n");
+  return r;
+}
+
+describe("spec from flags", () => {
+  test("a plain run", () => {
+    const r = rootfs();
+    try {
+      const s = specFromFlags({ rootfs: r, command: ["sh", "-c", "x"] });
+      expect(s.process!.args).toEqual(["sh", "-c", "x"]);
+      expect(s.process!.user).toMatchObject({ uid: 0, gid: 0 });
+      expect(s.process!.env).toContain("HOME=/root");
+      expect(s.hostname).toBe("mini");
+      expect(s.linux!.namespaces!.map((n) => n.type).sort()).toEqual(["cgroup", "ipc", "mount", "network", "pid", "uts"]);
+      expect(s.linux!.resources).toBeUndefined();
+      expect(s.linux!.maskedPaths).toContain("/proc/kcore");
+      expect(s.linux!.readonlyPaths).toContain("/proc/sys");
+    } finally { rmSync(r, { recursive: true }); }
+  });
+
+  test("limits become linux.resources", () => {
+    const r = rootfs();
+    try {
+      const s = specFromFlags({ rootfs: r, command: ["true"], memory: "32m", cpus: "0.5", pidsLimit: "20", cpuShares: "512" });
+      expect(s.linux!.resources).toEqual({ memory: { limit: 32 << 20, swap: 64 << 20 }, cpu: { quota: 50000, period: 100000, shares: 512 }, pids: { limit: 20 } });
+    } finally { rmSync(r, { recursive: true }); }
+  });
+
+  test("user, env, workdir, network host, userns maps", () => {
+    const r = rootfs();
+    try {
+      const s = specFromFlags({ rootfs: r, command: ["id"], user: "user", env: ["A=1"], workdir: "/w", network: "host", userns: true, tty: true });
+      expect(s.process!.user).toMatchObject({ uid: 1000, gid: 1000 });
+      expect(s.process!.env).toContain("A=1");
+      expect(s.process!.env).toContain("TERM=xterm");
+      expect(s.process!.cwd).toBe("/w");
+      expect(s.linux!.namespaces!.some((n) => n.type === "network")).toBe(false);
+      expect(s.linux!.uidMappings).toEqual([{ containerID: 0, hostID: 100000, size: 65536 }]);
+      expect(s.mounts!.find((m) => m.destination === "/sys")!.type).toBe("bind");
+    } finally { rmSync(r, { recursive: true }); }
+  });
+
+  test("bad flags are one-line errors", () => {
+    const r = rootfs();
+    try {
+      expect(() => specFromFlags({ rootfs: r, command: [] })).toThrow("no command");
+      expect(() => specFromFlags({ rootfs: r, command: ["x"], network: "bridge" })).toThrow("--network");
+      expect(() => specFromFlags({ rootfs: r, command: ["x"], workdir: "rel" })).toThrow("absolute");
+      expect(() => specFromFlags({ rootfs: r, command: ["x"], pidsLimit: "many" })).toThrow("not an integer");
+      expect(() => specFromFlags({ rootfs: r, command: ["x"], securityOpt: ["seccomp=x"] })).toThrow("--security-opt");
+    } finally { rmSync(r, { recursive: true }); }
+  });
+
+  test("volumes, tmpfs, id maps", () => {
+    expect(parseVolume("/a:/b:ro")).toEqual({ destination: "/b", type: "bind", source: "/a", options: ["rbind", "ro"] });
+    expect(() => parseVolume("rel:/b")).toThrow("absolute");
+    expect(() => parseVolume("/a")).toThrow("HOST:CONTAINER");
+    expect(parseTmpfs("/t:size=1m").options).toContain("size=1m");
+    expect(parseIdMap("0:1000:1", "--uidmap")).toEqual({ containerID: 0, hostID: 1000, size: 1 });
+    expect(() => parseIdMap("0:x:1", "--uidmap")).toThrow("--uidmap");
+  });
+});
+
+describe("config.json validation", () => {
+  test("the default spec is valid", () => {
+    expect(parseConfig(JSON.stringify(defaultSpec())).ociVersion).toBe("1.2.0");
+  });
+  test("errors name the field", () => {
+    const bad = (mut: (s: any) => void) => { const s: any = defaultSpec(); mut(s); return () => parseConfig(JSON.stringify(s)); };
+    expect(() => parseConfig("{ nope")).toThrow("invalid JSON");
+    expect(bad((s) => (s.process.args = ["sh", 3]))).toThrow("process.args[1]: expected a string");
+    expect(bad((s) => (s.process.cwd = "rel"))).toThrow("process.cwd");
+    expect(bad((s) => (s.linux.namespaces = [{ type: "bogus" }]))).toThrow("linux.namespaces[0].type");
+    expect(bad((s) => (s.process.capabilities.bounding = ["CAP_NOPE"]))).toThrow("unknown capability");
+    expect(bad((s) => (s.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: "x", hard: 1 }]))).toThrow("process.rlimits[0].soft");
+    expect(bad((s) => delete s.root)).toThrow("root: is required");
+    expect(bad((s) => (s.mounts = [{ destination: "dev" }]))).toThrow("mounts[0].destination");
+  });
+  test("unknown fields are ignored", () => {
+    const s: any = defaultSpec();
+    s.somethingNew = { x: 1 };
+    expect(() => parseConfig(JSON.stringify(s))).not.toThrow();
+  });
+});
+
+describe("namespaces", () => {
+  test("pid/net/uts/ipc in the parent, mount and cgroup in the child, paths are joined", () => {
+    const n = planNamespaces([{ type: "pid" }, { type: "network", path: "/run/netns/x" }, { type: "mount" }, { type: "cgroup" }, { type: "uts" }]);
+    expect(n.unshareFlags).toBe(C.CLONE_NEWPID | C.CLONE_NEWUTS);
+    expect(n.childFlags).toBe(C.CLONE_NEWNS | C.CLONE_NEWCGROUP);
+    expect(n.join).toEqual([{ type: "network", path: "/run/netns/x", flag: C.CLONE_NEWNET }]);
+    expect(() => planNamespaces([{ type: "pid" }, { type: "pid" }])).toThrow("duplicate");
+  });
+});
+
+describe("etc files", () => {
+  test("hosts names the container; resolv.conf drops loopback nameservers", () => {
+    expect(containerHosts("box", false, "")).toContain("127.0.1.1\tbox");
+    expect(containerResolvConf("nameserver 127.0.0.53\nnameserver 10.0.0.2\nsearch x\n", false)).toBe("nameserver 10.0.0.2\nsearch x\n");
+    expect(containerResolvConf("nameserver 127.0.0.53\n", true)).toBe("nameserver 127.0.0.53\n");
+  });
+});
