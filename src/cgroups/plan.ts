@@ -37,6 +37,20 @@ export function checkResources(r: Resources | undefined): void {
   if (c?.shares !== undefined && c.shares < 0) bad("cpu shares", c.shares, "use a positive number");
 }
 
+/**
+ * v1 hierarchies a container is placed in: those mini limits, accounts or freezes (pids, memory,
+ * cpu, cpuacct, freezer, devices), and cpuset/blkio only when asked for. Each hierarchy costs a
+ * mkdir, a join and an rmdir on every start (cpuset's mkdir alone ~3 ms), so the others (name=systemd,
+ * net_cls, perf_event, hugetlb, the hybrid cgroup2 mount) are left alone, as crun does.
+ */
+const V1_ALWAYS = new Set(["pids", "memory", "cpu", "cpuacct", "freezer", "devices"]);
+function wantedV1(controllers: string[], r: Resources | undefined): boolean {
+  if (controllers.some((c) => V1_ALWAYS.has(c))) return true;
+  if (controllers.includes("cpuset")) return !!(r?.cpu?.cpus || r?.cpu?.mems);
+  if (controllers.includes("blkio")) return !!r?.blockIO;
+  return false;
+}
+
 export function planCgroups(opts: PlanInput): CgroupPlan {
   const readFile = opts.readFile ?? readIfExists;
   const exists = opts.exists ?? existsSync;
@@ -47,7 +61,7 @@ export function planCgroups(opts: PlanInput): CgroupPlan {
   }
   const root = posix.normalize(opts.root).replace(/(.)\/+$/, "$1");
   const path = checkCgroupsPath(opts.cgroupsPath || opts.name);
-  const hierarchies = findHierarchies(opts.mode, root, opts.mountinfo, opts.selfCgroup);
+  const hierarchies = findHierarchies(opts.mode, root, opts.mountinfo, opts.selfCgroup).filter((h) => opts.mode === "v2" || wantedV1(h.controllers, r));
   if (hierarchies.length === 0) throw new UserError(`no cgroup hierarchies are mounted under ${root}`);
 
   const plan: CgroupPlan = { mode: opts.mode, root, dirs: [], writes: [], procs: [], leaves: [], warnings: [] };

@@ -4,6 +4,7 @@ import { posix } from "node:path";
 import type { Resources } from "../spec/types.ts";
 import type { CgroupLeaf, CgroupWrite } from "./types.ts";
 import { chain } from "./paths.ts";
+import { v1DeviceWrites } from "./devices.ts";
 
 export interface V1Context {
   /** Directories this plan creates. */
@@ -81,5 +82,6 @@ export function v1Writes(leaf: CgroupLeaf, r: Resources | undefined, ctx: V1Cont
   if (has("pids") && r?.pids) out.push(w(leaf.dir, "pids.max", r.pids.limit > 0 ? r.pids.limit : "max"));
   if (has("memory")) out.push(...memory(leaf.dir, r, ctx));
   if (has("cpu")) out.push(...cpu(leaf.dir, r));
+  if (has("devices")) out.push(...v1DeviceWrites(leaf.dir, r?.devices));
   return out;
 }

@@ -1,7 +1,7 @@
 // The command line: global options, then a verb. Commands load lazily so `mini run` doesn't pay
 // for the others. citty holds the definitions and renders help; the argv pre-pass (argv.ts)
 // parses, because `run` must hand everything after ROOTFS to the container untouched.
-import { renderUsage, type CommandDef } from "citty";
+import type { CommandDef } from "citty";
 import { parseOptions, type OptDefs, type OptValues } from "./argv.ts";
 import { logLevelArg } from "./shared.ts";
 import * as log from "../log.ts";
@@ -9,14 +9,14 @@ import { SyscallError, UserError } from "../sys/error.ts";
 import pkg from "../../package.json" with { type: "json" };
 
 interface Verb {
-  load: () => Promise<{ default: CommandDef<any>; run: (values: OptValues, operands: string[]) => Promise<number> | number }>;
+  load: () => ({ default: CommandDef<any>; run: (values: OptValues, operands: string[]) => Promise<number> | number });
   /** Operands after the first one belong to the container (run, exec). */
   passThrough?: boolean;
 }
 
 const verbs: Record<string, Verb> = {
-  run: { load: () => import("./commands/run.ts"), passThrough: true },
-  spec: { load: () => import("./commands/spec.ts") },
+  run: { load: () => require("./commands/run.ts"), passThrough: true },
+  spec: { load: () => require("./commands/spec.ts") },
 };
 
 const globalArgs = {
@@ -27,10 +27,12 @@ const globalArgs = {
 const root = {
   meta: { name: "mini", version: pkg.version, description: "A small Linux container runtime: docker's run, runc's OCI verbs, one binary" },
   args: globalArgs,
-  subCommands: Object.fromEntries(Object.entries(verbs).map(([k, v]) => [k, async () => (await v.load()).default])),
+  subCommands: Object.fromEntries(Object.entries(verbs).map(([k, v]) => [k, () => v.load().default])),
 } satisfies CommandDef<any>;
 
 async function help(cmd: CommandDef<any>, parent?: CommandDef<any>): Promise<number> {
+  // citty loads node:util (~9 ms): only help needs it.
+  const { renderUsage } = await import("citty");
   process.stdout.write(`${await renderUsage(cmd, parent)}\n`);
   return 0;
 }
@@ -43,7 +45,7 @@ async function dispatch(argv: string[]): Promise<number> {
   if (globalOpts.help || !name || name === "help") return help(root);
   const verb = verbs[name];
   if (!verb) throw new UserError(`unknown command "${name}" (see mini --help)`);
-  const mod = await verb.load();
+  const mod = verb.load();
   const cmd = mod.default;
   const parsed = parseOptions(rest, (cmd.args ?? {}) as OptDefs, !!verb.passThrough);
   if (parsed.help) return help(cmd, root);

@@ -16,8 +16,6 @@ export interface ChildConfig {
   sysctl?: Record<string, string>;
   /** Run mini's init as PID 1 and the command as its child. */
   init: boolean;
-  /** Die with the parent (foreground runs). */
-  dieWithParent: boolean;
   debug: boolean;
 }
 

@@ -47,7 +47,6 @@ function fail(e: unknown): never {
 function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] } {
   const log = debugLog(cfg.debug);
   const p = cfg.process;
-  if (cfg.dieWithParent) sys.prctl(C.PR_SET_PDEATHSIG, C.SIGNALS.SIGKILL, 0, "PR_SET_PDEATHSIG");
   for (const f of cfg.cgroupProcs) step(log, `join cgroup ${f}`, () => {
     try { writeFileSync(f, "0"); } catch (e) { throw new SyscallError("write", f, Math.abs((e as NodeJS.ErrnoException).errno ?? 0)); }
   });
@@ -84,15 +83,25 @@ function enterCwd(cwd: string): void {
   sys.chdir(cwd);
 }
 
-export function childMain(): void {
+/** Foreground runs pass the parent's pid: the container dies with it (and never outlives it). */
+function dieWithParent(parentPid: string | undefined): void {
+  if (!parentPid) return;
+  sys.prctl(C.PR_SET_PDEATHSIG, C.SIGNALS.SIGKILL, 0, "PR_SET_PDEATHSIG");
+  // In a new pid namespace the parent shows as pid 0; outside it, as its pid. Either way, 1 means
+  // it died before the line above and we were re-parented.
+  if (process.ppid === 1 && parentPid !== "1") process.exit(125);
+}
+
+export function childMain(parentPid?: string): void {
   let target: { path: string; args: string[]; env: string[] };
   let cfg: ChildConfig;
   try {
+    dieWithParent(parentPid);
     cfg = readConfig();
     target = setup(cfg);
   } catch (e) { fail(e); }
   if (cfg.init) {
-    import("./init.ts").then((m) => m.runInit(target.path, target.args, target.env)).catch(fail);
+    try { (require("./init.ts") as typeof import("./init.ts")).runInit(target.path, target.args, target.env); } catch (e) { fail(e); }
     return;
   }
   try {

@@ -6,12 +6,11 @@ import * as log from "../log.ts";
 import type { Spec } from "../spec/types.ts";
 import { UserError } from "../sys/error.ts";
 import * as C from "../sys/constants.ts";
-import type { ChildConfig } from "./child-config.ts";
 import { etcFilePaths, writeEtcFiles } from "./etc-files.ts";
 import { planNamespaces } from "./namespaces.ts";
 import { planRootfs } from "./rootfs-plan.ts";
-import { spawnChild } from "./spawn-child.ts";
-import { attachTerminal } from "./tty.ts";
+import { spawnChild, type StartedChild } from "./spawn-child.ts";
+import { attachTerminal, type AttachedTerminal } from "./tty.ts";
 import { writeOwnerRecord } from "../state/owner.ts";
 
 export interface RunOptions {
@@ -54,54 +53,58 @@ export async function runContainer(spec: Spec, o: RunOptions): Promise<number> {
 
   mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
   let cg: cgroups.CgroupPlan | undefined;
+  let child: StartedChild | undefined;
   try {
+    log.debug(`namespaces: unshare 0x${ns.unshareFlags.toString(16)} in the parent, 0x${ns.childFlags.toString(16)} in the child${ns.join.length ? `, join ${ns.join.map((j) => j.path).join(" ")}` : ""}`);
+    const term = spec.process.terminal ? attachTerminal() : undefined;
+    const t0 = performance.now();
+    child = spawnChild(ns, { interactive: o.interactive, terminal: term?.options, dieWithParent: true });
+    log.debug(`spawn child stage pid ${child.proc.pid}`, performance.now() - t0);
+    // The child starts up while the parent prepares its files and cgroups.
     if (o.etc) writeEtcFiles(etcFilePaths(o.stateDir), o.etc.hostname, o.etc.hostNetwork);
     cg = cgroups.planCgroupsOnHost({ name: `mini-${o.id}`, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources });
     writeOwnerRecord(o.stateDir, cg);
     cgroups.applyCgroups(cg, log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined);
-    return await startAndWait(spec, o, ns, ops, cg);
+    for (const w of cg.warnings) log.warn(w);
+    child.send({
+      rootfs,
+      ops,
+      hostname: spec.hostname,
+      domainname: spec.domainname,
+      cgroupProcs: cg.procs,
+      unshareFlags: ns.childFlags,
+      process: spec.process,
+      sysctl: spec.linux?.sysctl,
+      init: o.init,
+      debug: log.isDebug(),
+    });
+    const started = child;
+    child = undefined;
+    return await wait(started, cg, term, t0);
   } finally {
+    if (child) { child.proc.kill("SIGKILL"); await child.proc.exited; }
     log.timed("remove cgroups", () => cg && cgroups.removeCgroups(cg));
     rmSync(o.stateDir, { recursive: true, force: true });
   }
 }
 
-async function startAndWait(spec: Spec, o: RunOptions, ns: ReturnType<typeof planNamespaces>, ops: ChildConfig["ops"], cg: cgroups.CgroupPlan): Promise<number> {
-  const cfg: ChildConfig = {
-    rootfs: spec.root!.path,
-    ops,
-    hostname: spec.hostname,
-    domainname: spec.domainname,
-    cgroupProcs: cg.procs,
-    unshareFlags: ns.childFlags,
-    process: spec.process!,
-    sysctl: spec.linux?.sysctl,
-    init: o.init,
-    dieWithParent: true,
-    debug: log.isDebug(),
-  };
-  log.debug(`namespaces: unshare 0x${ns.unshareFlags.toString(16)} in the parent, 0x${ns.childFlags.toString(16)} in the child${ns.join.length ? `, join ${ns.join.map((j) => j.path).join(" ")}` : ""}`);
-  const term = spec.process!.terminal ? attachTerminal() : undefined;
-  const t0 = performance.now();
-  const { proc, errorFd } = spawnChild(ns, cfg, { interactive: o.interactive, terminal: term?.options });
-  log.debug(`spawn child stage pid ${proc.pid}`, performance.now() - t0);
+async function wait(child: StartedChild, cg: cgroups.CgroupPlan, term: AttachedTerminal | undefined, t0: number): Promise<number> {
+  const { proc, errorFd } = child;
   term?.start(proc);
-
   let hangupTimer: ReturnType<typeof setTimeout> | undefined;
+  const hangup = () => {
+    proc.kill("SIGHUP");
+    hangupTimer ??= setTimeout(() => proc.kill("SIGKILL"), HANGUP_GRACE_MS);
+  };
   const handlers = FORWARDED.map((sig) => {
-    const h = () => {
-      proc.kill(sig);
-      if (sig === "SIGHUP" && !hangupTimer) hangupTimer = setTimeout(() => proc.kill("SIGKILL"), HANGUP_GRACE_MS);
-    };
+    const h = sig === "SIGHUP" ? hangup : () => proc.kill(sig);
     process.on(sig, h);
     return [sig, h] as const;
   });
-  term?.onHangup(() => {
-    proc.kill("SIGHUP");
-    hangupTimer ??= setTimeout(() => proc.kill("SIGKILL"), HANGUP_GRACE_MS);
-  });
+  term?.onHangup(hangup);
 
   let code = await proc.exited;
+
   if (hangupTimer) clearTimeout(hangupTimer);
   for (const [sig, h] of handlers) process.off(sig, h);
   await term?.stop();

@@ -1,7 +1,7 @@
 // The default container config: what docker and runc give a container when nothing else is said.
 import { DEFAULT_CAPS } from "./capabilities.ts";
 import { DEFAULT_PATH } from "./env.ts";
-import type { Mount, Spec } from "./types.ts";
+import type { DeviceRule, Mount, Spec } from "./types.ts";
 
 export const DEFAULT_MASKED_PATHS = [
   "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
@@ -10,6 +10,18 @@ export const DEFAULT_MASKED_PATHS = [
 ];
 
 export const DEFAULT_READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+/**
+ * The devices cgroup: deny everything, then allow mknod of any node (opening one is what matters)
+ * and read/write of the standard devices and ptys, as docker and runc do.
+ */
+export const DEFAULT_DEVICE_RULES: DeviceRule[] = [
+  { allow: false, access: "rwm" },
+  { allow: true, type: "c", access: "m" },
+  { allow: true, type: "b", access: "m" },
+  ...[[1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 1], [5, 2]].map(([major, minor]) => ({ allow: true, type: "c", major, minor, access: "rwm" })),
+  { allow: true, type: "c", major: 136, access: "rwm" },
+];
 
 export function defaultMounts(): Mount[] {
   return [
@@ -41,7 +53,7 @@ export function defaultSpec(): Spec {
     hostname: "mini",
     mounts: defaultMounts(),
     linux: {
-      resources: { devices: [{ allow: false, access: "rwm" }] },
+      resources: { devices: DEFAULT_DEVICE_RULES },
       namespaces: [{ type: "pid" }, { type: "network" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "cgroup" }],
       maskedPaths: DEFAULT_MASKED_PATHS,
       readonlyPaths: DEFAULT_READONLY_PATHS,

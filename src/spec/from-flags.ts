@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { UserError } from "../sys/error.ts";
 import { applyCapFlags, DEFAULT_CAPS, ociCapabilities } from "./capabilities.ts";
-import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, defaultMounts } from "./defaults.ts";
+import { DEFAULT_DEVICE_RULES, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, defaultMounts } from "./defaults.ts";
 import { defaultEnv, mergeEnv, parseEnvFile, parseEnvFlag } from "./env.ts";
 import type { IdMapping, Mount, Namespace, Resources, Spec } from "./types.ts";
 import { parseBytes, parseCpus, parseMemorySwap } from "./units.ts";
@@ -67,8 +67,8 @@ export function parseIdMap(v: string, flag: string): IdMapping {
   return { containerID: Number(m[1]), hostID: Number(m[2]), size: Number(m[3]) };
 }
 
-function resources(f: RunFlags): Resources | undefined {
-  const r: Resources = {};
+function resources(f: RunFlags): Resources {
+  const r: Resources = { devices: DEFAULT_DEVICE_RULES };
   const memory = f.memory !== undefined ? parseBytes(f.memory) : undefined;
   const swap = parseMemorySwap(memory, f.memorySwap);
   if (memory !== undefined || swap !== undefined) r.memory = { ...(memory !== undefined && { limit: memory }), ...(swap !== undefined && { swap }) };
@@ -80,7 +80,7 @@ function resources(f: RunFlags): Resources | undefined {
   }
   const pids = intFlag("--pids-limit", f.pidsLimit);
   if (pids !== undefined) r.pids = { limit: pids <= 0 ? -1 : pids };
-  return Object.keys(r).length ? r : undefined;
+  return r;
 }
 
 export function specFromFlags(f: RunFlags): Spec {

@@ -111,18 +111,17 @@ describe("detect", () => {
 });
 
 describe("plan v1", () => {
-  test("one leaf per hierarchy; memory nested under the caller's memory cgroup", () => {
+  test("one leaf per used hierarchy; memory nested under the caller's memory cgroup", () => {
     const p = plan();
     expect(p.mode).toBe("v1");
+    // name=systemd, cpuset (no cpuset resources) and the hybrid cgroup2 mount are left alone.
     expect(p.leaves.map((l) => rel(l.dir))).toEqual([
-      "/systemd/mini-x",
       "/pids/mini-x",
       `/memory${OWN_MEM}/mini-x`,
-      "/cpuset/mini-x",
       "/cpuacct/mini-x",
       "/cpu/mini-x",
-      "/unified/mini-x",
     ]);
+    expect(plan({ cpu: { cpus: "0" } }).leaves.map((l) => rel(l.dir))).toContain("/cpuset/mini-x");
     expect(p.procs.map(rel)).toContain(`/memory${OWN_MEM}/mini-x/cgroup.procs`);
     expect(p.dirs.map(rel)).toEqual(p.leaves.map((l) => rel(l.dir)));
   });
@@ -193,7 +192,7 @@ describe("plan v1", () => {
   test("cpuset: an existing intermediate with empty cpus is filled, a populated one kept", () => {
     put(join(root, "cpuset/a/cpuset.cpus"), "\n");
     put(join(root, "cpuset/a/cpuset.mems"), "0\n");
-    const cs = plan(undefined, { cgroupsPath: "/a/b" }).writes.filter((w) => w.path.includes("/cpuset/"));
+    const cs = plan({ cpu: { mems: "0" } }, { cgroupsPath: "/a/b" }).writes.filter((w) => w.path.includes("/cpuset/"));
     expect(cs.map((w) => [rel(w.path), w.value])).toEqual([
       ["/cpuset/a/cpuset.cpus", "0-3"],
       ["/cpuset/a/b/cpuset.cpus", "0-3"],
@@ -232,7 +231,6 @@ describe("apply/remove v1", () => {
     expect(readFileSync(join(root, "cpu/shared/c1/cpu.cfs_quota_us"), "utf8")).toBe("50000");
     expect(readFileSync(join(root, "pids/shared/c1/pids.max"), "utf8")).toBe("10");
     expect(readFileSync(join(root, "memory/shared/c1/memory.limit_in_bytes"), "utf8")).toBe(String(64 << 20));
-    expect(readFileSync(join(root, "cpuset/shared/cpuset.cpus"), "utf8")).toBe("0-3");
     expect(logged[0]).toStartWith("mkdir ");
     expect(logged.some((m) => m.startsWith("write ") && m.endsWith("cpu.cfs_quota_us 50000"))).toBe(true);
     expect(memoryLimit(p)).toBe(64 << 20);
@@ -296,5 +294,18 @@ describe("apply/remove v1", () => {
     const p = plan();
     put(join(root, "memory", OWN_MEM, "mini-x/memory.limit_in_bytes"), "9223372036854771712\n");
     expect(memoryLimit(p)).toBeUndefined();
+  });
+});
+
+describe("devices v1", () => {
+  test("rules become devices.deny/allow lines in order", () => {
+    const { v1DeviceWrites, deviceRuleLine } = require("../../src/cgroups/devices.ts");
+    const { DEFAULT_DEVICE_RULES } = require("../../src/spec/defaults.ts");
+    const w = v1DeviceWrites("/d", DEFAULT_DEVICE_RULES);
+    expect(w[0]).toEqual({ path: "/d/devices.deny", value: "a" });
+    expect(w[1]).toEqual({ path: "/d/devices.allow", value: "c *:* m" });
+    expect(w.map((x: { value: string }) => x.value)).toContain("c 1:3 rwm");
+    expect(w.at(-1)).toEqual({ path: "/d/devices.allow", value: "c 136:* rwm" });
+    expect(deviceRuleLine({ allow: true, type: "b", major: 8, minor: 0, access: "r" })).toBe("b 8:0 r");
   });
 });

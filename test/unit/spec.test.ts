@@ -26,7 +26,7 @@ describe("spec from flags", () => {
       expect(s.process!.env).toContain("HOME=/root");
       expect(s.hostname).toBe("mini");
       expect(s.linux!.namespaces!.map((n) => n.type).sort()).toEqual(["cgroup", "ipc", "mount", "network", "pid", "uts"]);
-      expect(s.linux!.resources).toBeUndefined();
+      expect(s.linux!.resources!.devices![0]).toEqual({ allow: false, access: "rwm" });
       expect(s.linux!.maskedPaths).toContain("/proc/kcore");
       expect(s.linux!.readonlyPaths).toContain("/proc/sys");
     } finally { rmSync(r, { recursive: true }); }
@@ -36,7 +36,7 @@ describe("spec from flags", () => {
     const r = rootfs();
     try {
       const s = specFromFlags({ rootfs: r, command: ["true"], memory: "32m", cpus: "0.5", pidsLimit: "20", cpuShares: "512" });
-      expect(s.linux!.resources).toEqual({ memory: { limit: 32 << 20, swap: 64 << 20 }, cpu: { quota: 50000, period: 100000, shares: 512 }, pids: { limit: 20 } });
+      expect({ ...s.linux!.resources, devices: undefined }).toEqual({ devices: undefined, memory: { limit: 32 << 20, swap: 64 << 20 }, cpu: { quota: 50000, period: 100000, shares: 512 }, pids: { limit: 20 } });
     } finally { rmSync(r, { recursive: true }); }
   });
 

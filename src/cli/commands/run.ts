@@ -1,8 +1,9 @@
 // mini run [OPTIONS] ROOTFS COMMAND [ARG...]   |   mini run --bundle DIR
-import { defineCommand } from "citty";
+import type { CommandDef } from "citty";
 import { list, type OptValues } from "../argv.ts";
 import type { OptDefs } from "../argv.ts";
 import { logLevelArg } from "../shared.ts";
+import { UserError } from "../../sys/error.ts";
 
 export const runArgs = {
   interactive: { type: "boolean", alias: "i", description: "Keep stdin open (otherwise the container reads /dev/null)" },
@@ -36,16 +37,16 @@ export const runArgs = {
   command: { type: "positional", description: "Command and its arguments (everything after ROOTFS)", required: false },
 } as const satisfies OptDefs;
 
-export default defineCommand({
+export default {
   meta: { name: "run", description: "Run a command in a new container" },
   args: runArgs,
-});
+} satisfies CommandDef<any>;
 
 /** Runs the command; `operands` are ROOTFS COMMAND [ARG...] exactly as given. */
 export async function run(values: OptValues, operands: string[]): Promise<number> {
-  const { runFromFlags, runFromBundle } = await import("../run-container.ts");
+  const { runFromFlags, runFromBundle } = require("../run-container.ts") as typeof import("../run-container.ts");
   if (values.bundle) {
-    if (operands.length) throw new (await import("../../sys/error.ts")).UserError("--bundle takes no ROOTFS or COMMAND: the bundle's config.json says what to run");
+    if (operands.length) throw new UserError("--bundle takes no ROOTFS or COMMAND: the bundle's config.json says what to run");
     return runFromBundle(String(values.bundle), values);
   }
   return runFromFlags(values, operands, list);

@@ -1,0 +1,19 @@
+// The devices controller (v1): which device nodes the container may create and open. Without it
+// a container's root (which has CAP_MKNOD) could mknod the host's disks and read them.
+// v2 enforces this with a BPF program instead (not done here; see the README).
+import { posix } from "node:path";
+import type { DeviceRule } from "../spec/types.ts";
+import type { CgroupWrite } from "./types.ts";
+
+/** "c 1:3 rwm"; a missing type means all ("a"), a missing major/minor means any ("*"). */
+export function deviceRuleLine(r: DeviceRule): string {
+  const type = r.type && r.type !== "a" ? r.type : "a";
+  if (type === "a" && r.major === undefined && r.minor === undefined) return "a";
+  const num = (n: number | undefined) => (n === undefined || n < 0 ? "*" : String(n));
+  return `${type} ${num(r.major)}:${num(r.minor)} ${r.access || "rwm"}`;
+}
+
+/** One write per rule, in order: devices.allow or devices.deny. */
+export function v1DeviceWrites(dir: string, rules: DeviceRule[] | undefined): CgroupWrite[] {
+  return (rules ?? []).map((r) => ({ path: posix.join(dir, r.allow ? "devices.allow" : "devices.deny"), value: deviceRuleLine(r) }));
+}
