@@ -34,7 +34,8 @@ describe("isolation", () => {
   });
 
   test("hostname changes only inside", async () => {
-    const r = await sh(rootfs, "hostname x; hostname; cat /etc/hostname");
+    // sethostname needs CAP_SYS_ADMIN, which docker's default set leaves out (as docker does).
+    const r = await sh(rootfs, "hostname x; hostname; cat /etc/hostname", ["--cap-add", "SYS_ADMIN"]);
     expect(r.stdout).toBe("x\nmini\n");
     expect(hostHostname()).not.toBe("x");
     expect((await sh(rootfs, "hostname", ["--hostname", "box1"])).stdout).toBe("box1\n");
@@ -62,9 +63,9 @@ describe("isolation", () => {
     const r = await sh(rootfs, "ls /dev | tr '\\n' ' '; echo; cat /proc/self/cgroup | head -1; ls -d /dev/pts/ptmx /dev/shm /dev/mqueue");
     for (const d of ["null", "zero", "full", "random", "urandom", "tty", "ptmx", "fd", "stdin", "stdout", "stderr", "pts", "shm"]) expect(r.stdout).toContain(d);
     expect(r.code).toBe(0);
-    const w = await sh(rootfs, "touch /sys/x 2>&1; echo 1 > /proc/sys/kernel/ostype 2>&1; wc -c < /proc/kcore");
+    const w = await sh(rootfs, "touch /sys/x 2>&1; echo 1 > /proc/sys/kernel/ostype 2>&1; wc -c < /proc/timer_list; ls /sys/firmware | wc -l");
     expect(w.stdout).toContain("Read-only file system");
-    expect(w.stdout.trim().split("\n").pop()).toBe("0");
+    expect(w.stdout.trim().split("\n").slice(-2)).toEqual(["0", "0"]);
   });
 
   test("only fds 0-2 reach the command", async () => {
@@ -127,7 +128,8 @@ describe("process setup", () => {
   });
 
   test("signals are back to default and the mask is empty", async () => {
-    const r = await sh(rootfs, "grep -E 'Sig(Blk|Ign)' /proc/self/status");
+    // Exec'd directly: a shell would set its own dispositions.
+    const r = await mini(["run", rootfs, "grep", "-E", "Sig(Blk|Ign)", "/proc/self/status"]);
     expect(r.stdout).toContain("SigBlk:\t0000000000000000");
     expect(r.stdout).toContain("SigIgn:\t0000000000000000");
   });
