@@ -33,7 +33,7 @@ export function planNamespaces(namespaces: Namespace[] = []): NamespaceSetup {
       setup.join.push({ type: ns.type, path: ns.path, flag });
     } else if (parentSide) setup.unshareFlags |= flag;
     else if (ns.type === "mount" || ns.type === "cgroup") setup.childFlags |= flag;
-    else if (ns.type === "user") throw new UserError("user namespaces need --userns (not available on this path)");
+    else if (ns.type === "user") continue; // created by the clone3 path (spawnInUserNamespace)
     else setup.unshareFlags |= flag;
   }
   return setup;

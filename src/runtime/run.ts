@@ -1,6 +1,7 @@
 // `mini run` in the foreground: cgroups, namespaces, the child stage, signals, the exit status,
 // and the clean-up that leaves nothing behind.
-import { mkdirSync, readSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, readSync, rmSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import * as cgroups from "../cgroups/index.ts";
 import * as log from "../log.ts";
 import type { Spec } from "../spec/types.ts";
@@ -9,7 +10,7 @@ import * as C from "../sys/constants.ts";
 import { etcFilePaths, writeEtcFiles } from "./etc-files.ts";
 import { planNamespaces } from "./namespaces.ts";
 import { planRootfs } from "./rootfs-plan.ts";
-import { spawnChild, type StartedChild } from "./spawn-child.ts";
+import { spawnChild, spawnInUserNamespace, type StartedChild } from "./spawn-child.ts";
 import { attachTerminal, type AttachedTerminal } from "./tty.ts";
 import { writeOwnerRecord } from "../state/owner.ts";
 
@@ -49,16 +50,20 @@ export async function runContainer(spec: Spec, o: RunOptions): Promise<number> {
   checkRootfs(rootfs);
   if (!spec.process?.args?.length) throw new UserError("process.args is empty: no command to run");
   const ns = planNamespaces(spec.linux?.namespaces);
-  const ops = planRootfs(spec, { noPivot: o.noPivot });
+  const ops = planRootfs(spec, { noPivot: o.noPivot, userns: spec.linux?.namespaces?.some((n) => n.type === "user") });
 
-  mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
+  // 0711: a user-namespaced container root (an unprivileged host uid) must reach the files it binds.
+  mkdirSync(o.stateDir, { recursive: true, mode: 0o711 });
+  chmodSync(dirname(o.stateDir), 0o711);
   let cg: cgroups.CgroupPlan | undefined;
   let child: StartedChild | undefined;
   try {
     log.debug(`namespaces: unshare 0x${ns.unshareFlags.toString(16)} in the parent, 0x${ns.childFlags.toString(16)} in the child${ns.join.length ? `, join ${ns.join.map((j) => j.path).join(" ")}` : ""}`);
     const term = spec.process.terminal ? attachTerminal() : undefined;
     const t0 = performance.now();
-    child = spawnChild(ns, { interactive: o.interactive, terminal: term?.options, dieWithParent: true });
+    const io = { interactive: o.interactive, terminal: term?.options, dieWithParent: true };
+    const userns = spec.linux?.namespaces?.some((n) => n.type === "user") ? { uidMappings: spec.linux.uidMappings ?? [], gidMappings: spec.linux.gidMappings ?? [] } : undefined;
+    child = userns ? spawnInUserNamespace(ns, io, userns) : spawnChild(ns, io);
     log.debug(`spawn child stage pid ${child.proc.pid}`, performance.now() - t0);
     // The child starts up while the parent prepares its files and cgroups.
     if (o.etc) writeEtcFiles(etcFilePaths(o.stateDir), o.etc.hostname, o.etc.hostNetwork);

@@ -1,10 +1,16 @@
 // Starts the child stage: the re-executed mini binary, inside the namespaces the parent prepared.
 // It is started first and handed its config later, so its start-up (a whole Bun runtime) runs
 // while the parent sets up cgroups.
-import { closeSync, writeSync } from "node:fs";
+import { closeSync, writeFileSync, writeSync } from "node:fs";
 import type { Subprocess } from "bun";
 import { CHILD_VERB, type ChildConfig } from "./child-config.ts";
 import { withNamespaces, type NamespaceSetup } from "./namespaces.ts";
+import { ClonedProcess, type ContainerProcess } from "./cloned-process.ts";
+import type { IdMapping } from "../spec/types.ts";
+import * as sys from "../sys/calls.ts";
+import { cloneExec } from "../sys/clone.ts";
+import { CLONE_NEWUSER, O_RDWR } from "../sys/constants.ts";
+import { UserError } from "../sys/error.ts";
 
 export interface StdioChoice {
   /** Keep stdin open (-i); otherwise the container's stdin is /dev/null. */
@@ -15,8 +21,59 @@ export interface StdioChoice {
   dieWithParent: boolean;
 }
 
+export interface UserNamespace {
+  uidMappings: IdMapping[];
+  gidMappings: IdMapping[];
+}
+
+const mapText = (m: IdMapping[]) => m.map((x) => `${x.containerID} ${x.hostID} ${x.size}\n`).join("");
+
+/**
+ * With a user namespace: clone3 (through the C trampoline) creates the user, pid and other
+ * namespaces together; the child waits until the parent has written its uid/gid maps and put it
+ * into its cgroups (it can't write the host's cgroup files itself), then execs the child stage.
+ */
+export function spawnInUserNamespace(ns: NamespaceSetup, io: StdioChoice, userns: UserNamespace): StartedChild {
+  if (io.terminal) throw new UserError("-t with --userns is not supported yet");
+  if (ns.join.length) throw new UserError("joining namespaces by path together with a new user namespace is not supported yet");
+  const [syncR, syncW] = sys.pipe();
+  const [cfgR, cfgW] = sys.pipe();
+  const [errR, errW] = sys.pipe();
+  const stdin = io.interactive ? 0 : sys.open("/dev/null", O_RDWR);
+  const argv = selfArgv(io.dieWithParent ? [CHILD_VERB, String(process.pid)] : [CHILD_VERB]);
+  let pid: number;
+  try {
+    pid = cloneExec({
+      flags: ns.unshareFlags | CLONE_NEWUSER, syncFd: syncR, fds: [stdin, 1, 2, cfgR, errW],
+      controllingTty: false, path: argv[0], argv, env: [],
+    });
+  } finally {
+    for (const fd of [syncR, cfgR, errW]) sys.close(fd);
+    if (stdin !== 0) sys.close(stdin);
+  }
+  const proc = new ClonedProcess(pid);
+  return {
+    proc,
+    errorFd: errR,
+    send(cfg) {
+      writeFileSync(`/proc/${pid}/uid_map`, mapText(userns.uidMappings));
+      writeFileSync(`/proc/${pid}/gid_map`, mapText(userns.gidMappings));
+      for (const f of cfg.cgroupProcs) writeFileSync(f, String(pid));
+      writeSync(syncW, "g");
+      sys.close(syncW);
+      writeAll(cfgW, Buffer.from(JSON.stringify({ ...cfg, cgroupProcs: [] })));
+      closeSync(cfgW);
+    },
+  };
+}
+
+function writeAll(fd: number, data: Buffer): void {
+  let off = 0;
+  while (off < data.length) off += writeSync(fd, data, off);
+}
+
 export interface StartedChild {
-  proc: Subprocess;
+  proc: ContainerProcess & { terminal?: Subprocess["terminal"] };
   /** Sends the config; the child waits for it before doing anything. */
   send(cfg: ChildConfig): void;
   /** The child's error channel: a JSON line when setup or exec failed, EOF when exec succeeded. */
@@ -42,12 +99,10 @@ export function spawnChild(ns: NamespaceSetup, io: StdioChoice): StartedChild {
   );
   const configFd = proc.stdio[3] as unknown as number;
   return {
-    proc,
+    proc: proc as unknown as StartedChild["proc"], // signalCode is a signal name: Bun's type is wider
     errorFd: proc.stdio[4] as unknown as number,
     send(cfg) {
-      const data = Buffer.from(JSON.stringify(cfg));
-      let off = 0;
-      while (off < data.length) off += writeSync(configFd, data, off);
+      writeAll(configFd, Buffer.from(JSON.stringify(cfg)));
       closeSync(configFd);
     },
   };

@@ -4,7 +4,7 @@ import type { Subprocess } from "bun";
 
 export interface AttachedTerminal {
   options: { cols: number; rows: number; data: (d: Uint8Array) => void };
-  start(proc: Subprocess): void;
+  start(proc: { terminal?: Subprocess["terminal"] }): void;
   /** Called when the user's side goes away (stdin EOF or error). */
   onHangup(cb: () => void): void;
   /** Waits for the pty's last output (bounded), then restores the host terminal. */
@@ -15,7 +15,7 @@ export function attachTerminal(): AttachedTerminal {
   const stdin = process.stdin;
   const stdout = process.stdout;
   const isTTY = !!stdin.isTTY;
-  let proc: Subprocess | undefined;
+  let proc: { terminal?: Subprocess["terminal"] } | undefined;
   let hangup: (() => void) | undefined;
   let closed: () => void = () => {};
   const drained = new Promise<void>((r) => (closed = r));

@@ -173,3 +173,19 @@ export function mountFlagsOf(path: string): number {
 export function chown(path: string, uid: number, gid: number): void {
   check(libc().chown(cstr(path), uid, gid), "chown", path);
 }
+
+/** A pipe whose ends are close-on-exec: [read, write]. */
+export function pipe(): [number, number] {
+  const fds = new Int32Array(2);
+  check(libc().pipe2(fds, C.O_CLOEXEC), "pipe2");
+  return [fds[0], fds[1]];
+}
+
+/** waitpid(pid, WNOHANG): undefined while it runs, else the raw wait status. */
+export function waitpidNoHang(pid: number): number | undefined {
+  const status = new Int32Array(1);
+  const r = libc().waitpid(pid, status, 1);
+  if (r === 0) return undefined;
+  if (r < 0) throw new SyscallError("waitpid", String(pid), errno());
+  return status[0];
+}

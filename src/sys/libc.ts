@@ -35,6 +35,7 @@ const spec = {
   kill: { args: [T.i32, T.i32], returns: T.i32 },
   getpid: { args: [], returns: T.i32 },
   statfs: { args: [T.ptr, T.ptr], returns: T.i32 },
+  pipe2: { args: [T.ptr, T.i32], returns: T.i32 },
   chown: { args: [T.ptr, T.u32, T.u32], returns: T.i32 },
 } as const;
 

@@ -14,7 +14,7 @@ function start(flags: string[], script: string) {
   return Bun.spawn([MINI, "run", ...flags, rootfs, "sh", "-c", script], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
 }
 
-async function waitFor(stream: ReadableStream<Uint8Array>, text: string): Promise<ReadableStreamDefaultReader<Uint8Array>> {
+async function waitFor(stream: ReadableStream<Uint8Array>, text: string) {
   const reader = stream.getReader();
   let seen = "";
   while (!seen.includes(text)) {
@@ -36,7 +36,7 @@ describe("signals", () => {
     test(`${sig} is forwarded to the container`, async () => {
       const name = sig.slice(3);
       const p = start([], `trap 'echo got-${name}; exit 7' ${name}; echo ready; while :; do sleep 0.05; done`);
-      const reader = await waitFor(p.stdout, "ready");
+      const reader = await waitFor(p.stdout as ReadableStream<Uint8Array>, "ready");
       p.kill(sig);
       let out = "";
       for (;;) { const { value, done } = await reader.read(); if (done) break; out += new TextDecoder().decode(value); }
@@ -47,7 +47,7 @@ describe("signals", () => {
 
   test("a hang-up ends a container that ignores SIGHUP", async () => {
     const p = start([], "trap '' HUP; echo ready; sleep 30");
-    await waitFor(p.stdout, "ready");
+    await waitFor(p.stdout as ReadableStream<Uint8Array>, "ready");
     const t0 = Date.now();
     p.kill("SIGHUP");
     const code = await p.exited;
@@ -57,14 +57,14 @@ describe("signals", () => {
 
   test("container killed with SIGKILL: 137, nothing left", async () => {
     const p = start([], "echo ready; sleep 30");
-    await waitFor(p.stdout, "ready");
+    await waitFor(p.stdout as ReadableStream<Uint8Array>, "ready");
     process.kill(childOf(p.pid), "SIGKILL");
     expect(await p.exited).toBe(137);
   });
 
   test("mini killed with SIGKILL: the container dies too; the next mini removes the rest", async () => {
     const p = start(["-m", "64m"], "echo ready; sleep 30");
-    await waitFor(p.stdout, "ready");
+    await waitFor(p.stdout as ReadableStream<Uint8Array>, "ready");
     const container = childOf(p.pid);
     p.kill("SIGKILL");
     await p.exited;

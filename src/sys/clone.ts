@@ -1,0 +1,62 @@
+// clone3 + exec through the C trampoline (clone-trampoline.c), for the paths Bun.spawn can't
+// take: a new user namespace must be created together with the pid namespace by a
+// single-threaded caller. TinyCC compiles it on first use (~7 ms); the source goes through a
+// memfd because TinyCC can't read files embedded in the compiled binary.
+import { cc, dlopen, FFIType as T, ptr } from "bun:ffi";
+import { writeSync } from "node:fs";
+import source from "./clone-trampoline.c" with { type: "text" };
+import { SyscallError } from "./error.ts";
+import { cstr, errno, libc } from "./libc.ts";
+
+const SETRESUID: Record<string, [number, number]> = { x64: [117, 119], arm64: [147, 149] };
+
+let fn: ((...a: unknown[]) => number) | undefined;
+
+function trampoline() {
+  if (fn) return fn;
+  const { memfd_create } = dlopen("libc.so.6", { memfd_create: { args: [T.ptr, T.u32], returns: T.i32 } }).symbols;
+  const fd = memfd_create(cstr("mini-clone.c"), 1 /* MFD_CLOEXEC */);
+  if (fd < 0) throw new SyscallError("memfd_create", "mini-clone.c", 0);
+  writeSync(fd, source);
+  const lib = cc({
+    source: `/proc/self/fd/${fd}`,
+    symbols: {
+      mini_clone_exec: { args: [T.u64, T.i32, T.ptr, T.i32, T.i32, T.ptr, T.ptr, T.ptr, T.ptr], returns: T.i32 },
+    },
+  });
+  libc().close(fd);
+  fn = lib.symbols.mini_clone_exec as unknown as (...a: unknown[]) => number;
+  return fn;
+}
+
+export interface CloneExecOptions {
+  flags: number;
+  /** The child reads one byte from this fd before anything else. */
+  syncFd: number;
+  /** fds[i] becomes fd i in the child. */
+  fds: number[];
+  /** setsid + TIOCSCTTY on fd 0. */
+  controllingTty: boolean;
+  path: string;
+  argv: string[];
+  env: string[];
+}
+
+/** Clones a child that waits on `syncFd`, then execs `path`. Returns its pid. */
+export function cloneExec(o: CloneExecOptions): number {
+  const nr = SETRESUID[process.arch];
+  if (!nr) throw new Error(`user namespaces are not supported on ${process.arch}`);
+  const keep: Buffer[] = [];
+  const vec = (list: string[]) => {
+    const arr = new BigUint64Array(list.length + 1);
+    list.forEach((s, i) => { const b = cstr(s); keep.push(b); arr[i] = BigInt(ptr(b)); });
+    return arr;
+  };
+  const pid = trampoline()(
+    BigInt(o.flags), o.syncFd, new Int32Array(o.fds), o.fds.length, o.controllingTty ? 1 : 0,
+    cstr(o.path), vec(o.argv), vec(o.env), new BigInt64Array(nr.map(BigInt)),
+  );
+  if (pid < 0) throw new SyscallError("clone3", `flags 0x${o.flags.toString(16)}`, errno());
+  keep.length = 0; // the strings had to stay alive until here
+  return pid;
+}

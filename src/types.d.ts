@@ -1,0 +1,5 @@
+// Text imports embedded into the binary (bun build --compile).
+declare module "*.c" {
+  const text: string;
+  export default text;
+}
