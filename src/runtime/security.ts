@@ -93,13 +93,15 @@ export function capLastCap(): number {
   return n;
 }
 
-/** Drops from the bounding set every capability not named (needs CAP_SETPCAP: before applyUser). */
+/**
+ * Drops from the bounding set every capability not named (needs CAP_SETPCAP: before applyUser).
+ * Dropping one that is already gone succeeds, so there is nothing to read first.
+ */
 export function dropBoundingSet(bounding: readonly string[] | undefined, lastCap = capLastCap()): void {
   const keep = capsToMask(bounding);
   for (let n = 0; n <= lastCap; n++) {
     if ((keep >> BigInt(n)) & 1n) continue;
-    if (prctl(PR_CAPBSET_READ, n, 0, `PR_CAPBSET_READ ${capLabel(n)}`) === 0) continue;
-    prctl(PR_CAPBSET_DROP, n, 0, `PR_CAPBSET_DROP ${capLabel(n)}`);
+    prctl(PR_CAPBSET_DROP, n, 0, () => `PR_CAPBSET_DROP ${capLabel(n)}`);
   }
 }
 
@@ -140,7 +142,7 @@ export function setCapabilities(caps: Capabilities, lastCap = capLastCap()): voi
   for (let n = 0; n <= lastCap; n++) {
     if (!((amb >> BigInt(n)) & 1n)) continue;
     try {
-      prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, n, `PR_CAP_AMBIENT_RAISE ${capLabel(n)}`);
+      prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, n, () => `PR_CAP_AMBIENT_RAISE ${capLabel(n)}`);
     } catch (e) {
       withHint(e, "an ambient capability must also be permitted and inheritable");
     }

@@ -5,9 +5,13 @@ import { SyscallError } from "./error.ts";
 import { cstr, errno, libc } from "./libc.ts";
 import * as C from "./constants.ts";
 
-function check(ret: number | bigint, call: string, path = ""): number {
+/** Throws a SyscallError for a negative return; `path` may be a function, built only on failure. */
+function check(ret: number | bigint, call: string, path: string | (() => string) = ""): number {
   const n = Number(ret);
-  if (n < 0) throw new SyscallError(call, path, errno());
+  if (n < 0) {
+    const e = errno();
+    throw new SyscallError(call, typeof path === "function" ? path() : path, e);
+  }
   return n;
 }
 
@@ -81,7 +85,7 @@ export function umask(mask: number): number {
   return libc().umask(mask);
 }
 
-export function prctl(option: number, arg2 = 0, arg3 = 0, what = `prctl ${option}`): number {
+export function prctl(option: number, arg2 = 0, arg3 = 0, what: string | (() => string) = () => `prctl ${option}`): number {
   return check(libc().prctl(option, BigInt(arg2), BigInt(arg3), 0n, 0n), "prctl", what);
 }
 
@@ -90,18 +94,37 @@ export function pivotRoot(newRoot: string, putOld: string): void {
   check(libc().syscall(BigInt(C.SYS_pivot_root), BigInt(ptr(a)), BigInt(ptr(b)), 0n, 0n, 0n), "pivot_root", newRoot);
 }
 
+// setresuid, setresgid and setgroups as raw system calls: they change the calling thread only.
+// glibc's wrappers signal every thread of the process to keep them in step (~1 ms each under
+// Bun's thread count); the child stage changes credentials on the thread that then execs, which
+// keeps only that thread. Numbers differ between architectures.
+const CRED_SYSCALLS: Record<string, { setgroups: number; setresuid: number; setresgid: number }> = {
+  x64: { setgroups: 116, setresuid: 117, setresgid: 119 },
+  arm64: { setgroups: 159, setresuid: 147, setresgid: 149 },
+};
+function credSyscall(name: "setgroups" | "setresuid" | "setresgid"): bigint {
+  const nr = CRED_SYSCALLS[process.arch]?.[name];
+  if (nr === undefined) throw new Error(`${name}: unsupported architecture ${process.arch}`);
+  return BigInt(nr);
+}
+
+/** setresuid(uid, uid, uid) for the calling thread only (see above). */
 export function setresuid(uid: number): void {
-  check(libc().setresuid(uid, uid, uid), "setresuid", String(uid));
+  const u = BigInt(uid);
+  check(libc().syscall(credSyscall("setresuid"), u, u, u, 0n, 0n), "setresuid", String(uid));
 }
 
+/** setresgid(gid, gid, gid) for the calling thread only. */
 export function setresgid(gid: number): void {
-  check(libc().setresgid(gid, gid, gid), "setresgid", String(gid));
+  const g = BigInt(gid);
+  check(libc().syscall(credSyscall("setresgid"), g, g, g, 0n, 0n), "setresgid", String(gid));
 }
 
+/** setgroups for the calling thread only. */
 export function setgroups(gids: number[]): void {
   const arr = new Uint32Array(gids.length || 1);
   gids.forEach((g, i) => (arr[i] = g));
-  check(libc().setgroups(BigInt(gids.length), arr), "setgroups", gids.join(","));
+  check(libc().syscall(credSyscall("setgroups"), BigInt(gids.length), BigInt(ptr(arr)), 0n, 0n, 0n), "setgroups", gids.join(","));
 }
 
 /** Sets soft and hard limits of the calling process (prlimit on self). */
