@@ -31,7 +31,8 @@ const root = {
 } satisfies CommandDef<any>;
 
 async function help(cmd: CommandDef<any>, parent?: CommandDef<any>): Promise<number> {
-  // citty loads node:util (~9 ms): only help needs it.
+  // citty loads node:util (~9 ms): only help needs it. No colour codes into pipes and files.
+  if (!process.stdout.isTTY) process.env.NO_COLOR = "1";
   const { renderUsage } = await import("citty");
   process.stdout.write(`${await renderUsage(cmd, parent)}\n`);
   return 0;

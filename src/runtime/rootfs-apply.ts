@@ -106,7 +106,10 @@ function applyOp(rootfs: string, op: RootfsOp): void {
     }
     case "pivot": return pivot(rootfs);
     case "chroot": {
+      // runc's --no-pivot: move the rootfs mount over / and chroot into it (works on ramfs,
+      // where pivot_root can't). Host mounts stay below, in this mount namespace only.
       sys.chdir(rootfs);
+      sys.mount(rootfs, "/", null, C.MS_MOVE);
       sys.chroot(".");
       return sys.chdir("/");
     }

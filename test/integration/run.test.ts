@@ -151,6 +151,20 @@ describe("mounts", () => {
     } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 
+  test("--no-pivot (chroot after moving the rootfs over /) runs a rootfs on ramfs", async () => {
+    const dir = mkdtempSync(`${tmpdir()}/mini-ramfs-`);
+    try {
+      expect(Bun.spawnSync(["mount", "-t", "ramfs", "ramfs", dir]).exitCode).toBe(0);
+      expect(Bun.spawnSync(["cp", "-a", `${rootfs}/.`, dir]).exitCode).toBe(0);
+      const r = await mini(["run", "--no-pivot", dir, "sh", "-c", "echo $$; ls /bin/busybox; ls /work /tmp/mini-ramfs-* 2>&1 | head -1"]);
+      expect(r.stdout).toStartWith("1\n/bin/busybox\n");
+      expect(r.stdout).toContain("No such file");
+    } finally {
+      Bun.spawnSync(["umount", "-l", dir]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("container writes land in ROOTFS", async () => {
     await sh(rootfs, "echo written > /root/out");
     expect(readFileSync(`${rootfs}/root/out`, "utf8")).toBe("written\n");
