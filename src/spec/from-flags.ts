@@ -6,7 +6,7 @@ import { applyCapFlags, DEFAULT_CAPS, ociCapabilities } from "./capabilities.ts"
 import { DEFAULT_DEVICE_RULES, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, defaultMounts } from "./defaults.ts";
 import { defaultEnv, mergeEnv, parseEnvFile, parseEnvFlag } from "./env.ts";
 import type { IdMapping, Mount, Namespace, Resources, Spec } from "./types.ts";
-import { parseBytes, parseCpus, parseMemorySwap } from "./units.ts";
+import { parseCpus, parseMemory, parseMemorySwap } from "./units.ts";
 import { resolveUser } from "./user.ts";
 
 export interface RunFlags {
@@ -69,7 +69,7 @@ export function parseIdMap(v: string, flag: string): IdMapping {
 
 function resources(f: RunFlags): Resources {
   const r: Resources = { devices: DEFAULT_DEVICE_RULES };
-  const memory = f.memory !== undefined ? parseBytes(f.memory) : undefined;
+  const memory = f.memory !== undefined ? parseMemory(f.memory) : undefined;
   const swap = parseMemorySwap(memory, f.memorySwap);
   if (memory !== undefined || swap !== undefined) r.memory = { ...(memory !== undefined && { limit: memory }), ...(swap !== undefined && { swap }) };
   if (f.cpus !== undefined) r.cpu = { ...parseCpus(f.cpus) };
