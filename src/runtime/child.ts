@@ -59,6 +59,9 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
   if (cfg.hostname) step(log, `sethostname ${cfg.hostname}`, () => sys.sethostname(cfg.hostname!));
   if (cfg.domainname) step(log, `setdomainname ${cfg.domainname}`, () => sys.setdomainname(cfg.domainname!));
   step(log, `chdir ${p.cwd}`, () => enterCwd(p.cwd));
+  // CVE-2024-21626: a cwd like /proc/self/fd/N naming a host directory fd would leave the
+  // container's root. The kernel marks such a cwd "(unreachable)".
+  if (!sys.getcwd().startsWith("/")) throw new UserError(`working directory ${p.cwd} is outside the container`);
   if (p.oomScoreAdj !== undefined) writeFileSync("/proc/self/oom_score_adj", String(p.oomScoreAdj));
   step(log, "security (rlimits, user, capabilities, no_new_privs)", () => applyProcessSecurity(p));
   const args = p.args ?? [];

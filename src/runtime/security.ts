@@ -18,7 +18,7 @@
 import { readFileSync } from "node:fs";
 import type { Capabilities, Process, Rlimit, User } from "../spec/types.ts";
 import { capName, capsToMask } from "../spec/capabilities.ts";
-import { capset, getrlimit, prctl, setgroups, setresgid, setresuid, setrlimit, umask } from "../sys/calls.ts";
+import { capgetPermitted, capset, getrlimit, prctl, setgroups, setresgid, setresuid, setrlimit, umask } from "../sys/calls.ts";
 import { PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAP_AMBIENT_RAISE, PR_CAPBSET_DROP, PR_SET_KEEPCAPS, PR_SET_NO_NEW_PRIVS, RLIMIT } from "../sys/constants.ts";
 import { EINVAL, EPERM } from "../sys/errno.ts";
 import { SyscallError, UserError } from "../sys/error.ts";
@@ -129,7 +129,9 @@ export function applyUser(user: User, keepCaps = true): void {
 
 /** capset(effective, permitted, inheritable), then the ambient set (cleared, then raised). */
 export function setCapabilities(caps: Capabilities, lastCap = capLastCap()): void {
-  const valid = (1n << BigInt(lastCap + 1)) - 1n; // names newer than the kernel are ignored, as runc does
+  // Names newer than the kernel are ignored, as runc does; so are capabilities this process
+  // doesn't have itself (a host without CAP_SYS_RESOURCE can't grant it: "ALL" means all we have).
+  const valid = ((1n << BigInt(lastCap + 1)) - 1n) & capgetPermitted();
   const eff = capsToMask(caps.effective) & valid, prm = capsToMask(caps.permitted) & valid;
   const inh = capsToMask(caps.inheritable) & valid, amb = capsToMask(caps.ambient) & valid;
   try {

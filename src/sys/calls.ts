@@ -212,3 +212,18 @@ export function waitpidNoHang(pid: number): number | undefined {
   if (r < 0) throw new SyscallError("waitpid", String(pid), errno());
   return status[0];
 }
+
+/** The kernel's idea of the current directory; "(unreachable)…" when it is outside the root. */
+export function getcwd(): string {
+  const buf = Buffer.alloc(4096);
+  if (!libc().getcwd(buf, 4096n)) throw new SyscallError("getcwd", "", errno());
+  return buf.toString("utf8", 0, buf.indexOf(0));
+}
+
+/** The calling thread's permitted capability set as a mask (capget v3). */
+export function capgetPermitted(): bigint {
+  const hdr = new Uint32Array([0x20080522, 0]);
+  const data = new Uint32Array(6);
+  check(libc().syscall(BigInt(C.SYS_capget), BigInt(ptr(hdr)), BigInt(ptr(data)), 0n, 0n, 0n), "capget", "");
+  return (BigInt(data[4]) << 32n) | BigInt(data[1]);
+}
