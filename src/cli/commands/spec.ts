@@ -1,5 +1,5 @@
 // mini spec: print a default config.json (like `runc spec`), or write it into a bundle.
-import { writeFileSync, existsSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
 import { defaultSpec } from "../../spec/defaults.ts";
@@ -11,12 +11,21 @@ const args = {
 
 export default { meta: { name: "spec", description: "Print a default OCI config.json (rootfs at ./rootfs)" }, args } satisfies CommandDef<any>;
 
-export function run(values: OptValues): number {
+export function run(values: OptValues, operands: string[]): number {
+  if (operands.length) throw new UserError(`mini spec takes no arguments (got "${operands[0]}")`);
   const text = `${JSON.stringify(defaultSpec(), null, 2)}\n`;
-  if (typeof values.bundle === "string") {
-    const file = `${values.bundle}/config.json`;
-    if (existsSync(file)) throw new UserError(`${file} already exists`);
-    writeFileSync(file, text);
-  } else process.stdout.write(text);
+  if (typeof values.bundle !== "string") {
+    process.stdout.write(text);
+    return 0;
+  }
+  const file = `${values.bundle}/config.json`;
+  try {
+    writeFileSync(file, text, { flag: "wx" });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") throw new UserError(`${file} already exists`);
+    if (code === "ENOENT" || code === "ENOTDIR") throw new UserError(`bundle ${values.bundle}: no such directory`);
+    throw e;
+  }
   return 0;
 }

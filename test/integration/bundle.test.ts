@@ -1,0 +1,281 @@
+// mini run --bundle DIR: an OCI bundle run in the foreground — what config.json says is what the
+// container gets; bad bundles fail with exit 125, one line naming the problem, and nothing left.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensureBuilt, mini, MINI, type Result } from "../helpers/mini.ts";
+import { leaked, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
+import { busyboxRootfs } from "../helpers/rootfs.ts";
+
+let base: string; // holds rootfs/ and one directory per bundle, each with root.path "../rootfs"
+let before: Snapshot;
+let n = 0;
+
+beforeAll(() => {
+  ensureBuilt();
+  base = mkdtempSync(join(tmpdir(), "mini-bundles-"));
+  const cp = spawnSync("cp", ["-a", `${busyboxRootfs()}/.`, `${base}/rootfs`]);
+  if (cp.status !== 0) throw new Error(`cp: ${cp.stderr}`);
+  before = snapshot();
+});
+
+afterAll(() => {
+  // Any mount a broken run left is detached first; rm never crosses into a mount.
+  const info = readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4]).filter((m) => m?.startsWith(`${base}/`));
+  for (const m of info.sort((a, b) => b.length - a.length)) spawnSync("umount", ["-l", m], { stdio: "ignore" });
+  spawnSync("rm", ["-rf", "--one-file-system", base], { stdio: "ignore" });
+});
+
+type Json = Record<string, any>;
+
+/** A runc-style config for `args`, rootfs at ../rootfs (relative: resolved against the bundle). */
+function config(args: string[]): Json {
+  return {
+    ociVersion: "1.2.0",
+    process: { terminal: false, user: { uid: 0, gid: 0 }, args, env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], cwd: "/" },
+    root: { path: "../rootfs" },
+    hostname: "bundle",
+    mounts: [
+      { destination: "/proc", type: "proc", source: "proc" },
+      { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+      { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+    ],
+    linux: { namespaces: [{ type: "pid" }, { type: "network" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }] },
+  };
+}
+
+/** A new bundle directory under `base`; config.json is written as given (object → JSON, string → verbatim). */
+function bundle(cfg: Json | string | undefined): string {
+  const dir = join(base, `b${++n}`);
+  mkdirSync(dir);
+  if (cfg !== undefined) writeFileSync(join(dir, "config.json"), typeof cfg === "string" ? cfg : JSON.stringify(cfg, null, 2));
+  return dir;
+}
+
+const runBundle = (dir: string, opts?: Parameters<typeof mini>[1]) => mini(["run", "--bundle", dir], opts);
+
+/** Runs mini with another working directory. */
+async function miniIn(cwd: string, args: string[]): Promise<Result> {
+  const proc = Bun.spawn([MINI, ...args], { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
+}
+
+/**
+ * What this file left behind. Other sessions may run containers on this host at the same time:
+ * their entries come and go, ours would stay. So an entry counts only if it is still there after
+ * the others had time to finish (a real leak never goes away).
+ */
+async function leftBehind(since: Snapshot, patienceMs = 40000): Promise<Snapshot> {
+  const first = leaked(since, snapshot());
+  const deadline = Date.now() + patienceMs;
+  for (;;) {
+    const now = leaked(since, snapshot());
+    const both = Object.fromEntries(Object.entries(first).map(([k, v]) => [k, v.filter((x: string) => now[k as keyof Snapshot].includes(x))])) as unknown as Snapshot;
+    if (Object.values(both).every((v) => v.length === 0) || Date.now() > deadline) return both;
+    await Bun.sleep(500);
+  }
+}
+
+/** CAP_SYS_RESOURCE (bit 24) in this process's effective set. */
+function hasSysResource(): boolean {
+  const eff = readFileSync("/proc/self/status", "utf8").match(/^CapEff:\s*([0-9a-f]+)/m)?.[1] ?? "0";
+  return (BigInt(`0x${eff}`) & (1n << 24n)) !== 0n;
+}
+
+describe("running a bundle", () => {
+  test("runs in the foreground with root.path relative to DIR, and passes the exit code through", async () => {
+    const dir = bundle(config(["sh", "-c", "echo out; echo err >&2; cat /etc/os-release >/dev/null && exit 42"]));
+    const r = await runBundle(dir);
+    expect(r.stdout).toBe("out\n");
+    expect(r.stderr).toBe("err\n");
+    expect(r.code).toBe(42);
+    expect((await runBundle(bundle(config(["true"])))).code).toBe(0);
+  });
+
+  test("a relative --bundle is resolved against mini's working directory, root.path against DIR", async () => {
+    const dir = bundle(config(["sh", "-c", "echo relative"]));
+    const r = await miniIn(base, ["run", "--bundle", dir.slice(base.length + 1)]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("relative\n");
+    expect(r.code).toBe(0);
+    // -b is the short form; "." works from inside the bundle.
+    const dot = await miniIn(dir, ["run", "-b", "."]);
+    expect(dot.stdout).toBe("relative\n");
+  });
+
+  test("an absolute root.path is used as is", async () => {
+    const cfg = config(["cat", "/etc/hostname"]);
+    cfg.root.path = `${base}/rootfs`;
+    cfg.process.args = ["sh", "-c", "test -x /bin/busybox && echo abs"];
+    const r = await runBundle(bundle(cfg));
+    expect(r.stdout).toBe("abs\n");
+    expect(r.code).toBe(0);
+  });
+
+  test("process.env, cwd, user and hostname come from config.json", async () => {
+    const cfg = config(["sh", "-c", 'echo "$FOO|$LEAKME|$(pwd)|$(id -u):$(id -g):$(id -G)|$(hostname)"; env | cut -d= -f1 | sort | tr "\\n" " "']);
+    cfg.process.env = ["PATH=/bin:/usr/bin", "FOO=bar baz"];
+    cfg.process.cwd = "/home/user";
+    cfg.process.user = { uid: 1000, gid: 1000, additionalGids: [10, 100] };
+    cfg.hostname = "bundlebox";
+    const r = await runBundle(bundle(cfg), { env: { LEAKME: "from-host" } });
+    expect(r.stderr).toBe("");
+    const [first, names] = r.stdout.split("\n");
+    // id -G lists the primary group first, then additionalGids.
+    expect(first).toBe("bar baz||/home/user|1000:1000:1000 10 100|bundlebox");
+    // Only config.json's variables (and the shell's own PWD, SHLVL): nothing from mini's environment.
+    expect(names.trim().split(" ").filter((v) => !["PWD", "SHLVL", "OLDPWD"].includes(v))).toEqual(["FOO", "PATH"]);
+    expect(r.code).toBe(0);
+  });
+
+  test("process.user.umask is applied", async () => {
+    const cfg = config(["sh", "-c", "umask"]);
+    cfg.process.user = { uid: 0, gid: 0, umask: 0o077 };
+    expect((await runBundle(bundle(cfg))).stdout.trim()).toBe("0077");
+  });
+
+  test("mounts from config.json: bind (ro and rw) and tmpfs with options", async () => {
+    const host = mkdtempSync(join(tmpdir(), "mini-bundle-vol-"));
+    try {
+      writeFileSync(`${host}/f`, "from-host\n");
+      const cfg = config(["sh", "-c", [
+        "cat /ro/f",
+        "touch /ro/x 2>/dev/null || echo ro-refused",
+        "echo written > /rw/new",
+        "touch /scratch/y && echo tmpfs-ok",
+        "grep ' /scratch ' /proc/mounts | grep -q size=1024k && echo tmpfs-size",
+        "grep ' /ro ' /proc/mounts | grep -q '[ ,]ro[ ,]' && echo ro-flag",
+      ].join("; ")]);
+      cfg.mounts.push(
+        { destination: "/ro", type: "bind", source: host, options: ["rbind", "ro"] },
+        { destination: "/rw", type: "bind", source: host, options: ["bind"] },
+        { destination: "/scratch", type: "tmpfs", source: "tmpfs", options: ["nosuid", "size=1m"] },
+      );
+      const r = await runBundle(bundle(cfg));
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe("from-host\nro-refused\ntmpfs-ok\ntmpfs-size\nro-flag\n");
+      expect(r.code).toBe(0);
+      expect(readFileSync(`${host}/new`, "utf8")).toBe("written\n");
+      expect(existsSync(`${host}/x`)).toBe(false);
+    } finally {
+      spawnSync("rm", ["-rf", "--one-file-system", host]);
+    }
+  });
+
+  test("rlimits are applied: RLIMIT_NOFILE 1024/2048", async () => {
+    const cfg = config(["sh", "-c", "ulimit -n; ulimit -Hn"]);
+    cfg.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 2048 }];
+    const r = await runBundle(bundle(cfg));
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("1024\n2048\n");
+    expect(r.code).toBe(0);
+  });
+
+  test("root.readonly makes / read-only", async () => {
+    const cfg = config(["sh", "-c", "touch /x 2>/dev/null || echo read-only"]);
+    cfg.root.readonly = true;
+    expect((await runBundle(bundle(cfg))).stdout).toBe("read-only\n");
+    expect(existsSync(`${base}/rootfs/x`)).toBe(false);
+  });
+
+  test("namespaces listed in config.json are new; a missing one is shared with the host", async () => {
+    const cfg = config(["sh", "-c", "readlink /proc/self/ns/uts; readlink /proc/self/ns/net"]);
+    cfg.linux.namespaces = cfg.linux.namespaces.filter((ns: Json) => ns.type !== "network");
+    const r = await runBundle(bundle(cfg));
+    const [uts, net] = r.stdout.trim().split("\n");
+    const host = (k: string) => spawnSync("readlink", [`/proc/self/ns/${k}`], { encoding: "utf8" }).stdout.trim();
+    expect(uts).not.toBe(host("uts"));
+    expect(net).toBe(host("net"));
+  });
+});
+
+describe("bad bundles: exit 125, one line naming the problem, nothing left", () => {
+  function expectOneLineError(r: Result, ...words: string[]): void {
+    if (r.code !== 125 || r.stderr.trim().split("\n").length !== 1) throw new Error(`expected 125 and one line, got ${r.code}:\n${r.stderr}`);
+    expect(r.stderr.startsWith("mini: ")).toBe(true);
+    for (const w of words) expect(r.stderr).toContain(w);
+    expect(r.stdout).toBe("");
+  }
+
+  const withConfig = (edit: (c: Json) => void): string => {
+    const c = config(["sh", "-c", "echo SHOULD-NOT-RUN"]);
+    edit(c);
+    return bundle(c);
+  };
+
+  test("malformed JSON", async () => {
+    const dir = bundle('{ "ociVersion": "1.2.0", "root": ');
+    expectOneLineError(await runBundle(dir), `${dir}/config.json`, "invalid JSON");
+  });
+
+  test("no config.json", async () => {
+    const dir = bundle(undefined);
+    expectOneLineError(await runBundle(dir), dir, "config.json");
+  });
+
+  test("a bundle directory that doesn't exist", async () => {
+    expectOneLineError(await runBundle(`${base}/no-such-bundle`), `${base}/no-such-bundle`);
+  });
+
+  test("process.args empty or missing", async () => {
+    expectOneLineError(await runBundle(withConfig((c) => { c.process.args = []; })), "process.args");
+    expectOneLineError(await runBundle(withConfig((c) => { delete c.process.args; })), "process.args");
+  });
+
+  test("no process, no root, no process.cwd: the missing field is named", async () => {
+    expectOneLineError(await runBundle(withConfig((c) => { delete c.process; })), "process");
+    expectOneLineError(await runBundle(withConfig((c) => { delete c.root; })), "root");
+    expectOneLineError(await runBundle(withConfig((c) => { delete c.process.cwd; })), "process.cwd");
+  });
+
+  test("a field of the wrong type: the message names its path", async () => {
+    const cases: [(c: Json) => void, string][] = [
+      [(c) => { c.process.user.uid = "0"; }, "process.user.uid"],
+      [(c) => { c.process.user.gid = -1; }, "process.user.gid"],
+      [(c) => { c.process.args = ["sh", 1]; }, "process.args[1]"],
+      [(c) => { c.process.env = "A=1"; }, "process.env"],
+      [(c) => { c.process.cwd = "relative/dir"; }, "process.cwd"],
+      [(c) => { c.process.terminal = "no"; }, "process.terminal"],
+      [(c) => { c.hostname = 7; }, "hostname"],
+      [(c) => { c.root.path = ["rootfs"]; }, "root.path"],
+      [(c) => { c.mounts[1].destination = "dev"; }, "mounts[1].destination"],
+      [(c) => { c.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: "1024", hard: 1024 }]; }, "process.rlimits[0].soft"],
+      [(c) => { c.linux.namespaces = { type: "pid" }; }, "linux.namespaces"],
+    ];
+    for (const [edit, path] of cases) expectOneLineError(await runBundle(withConfig(edit)), `${path}:`);
+  });
+
+  test("an unknown namespace type", async () => {
+    const dir = withConfig((c) => { c.linux.namespaces.push({ type: "bogus" }); });
+    expectOneLineError(await runBundle(dir), "linux.namespaces[5].type", "bogus");
+  });
+
+  test("an unknown rlimit type, and soft above hard", async () => {
+    expectOneLineError(await runBundle(withConfig((c) => { c.process.rlimits = [{ type: "RLIMIT_BOGUS", soft: 1, hard: 1 }]; })), "process.rlimits[0].type", "RLIMIT_BOGUS");
+    expectOneLineError(await runBundle(withConfig((c) => { c.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: 2048, hard: 1024 }]; })), "RLIMIT_NOFILE", "soft");
+  });
+
+  test.skipIf(hasSysResource())("an rlimit above the hard limit (no CAP_SYS_RESOURCE here)", async () => {
+    const dir = withConfig((c) => { c.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: 1048576, hard: 1048576 }]; });
+    const r = await runBundle(dir);
+    expectOneLineError(r, "RLIMIT_NOFILE", "hard limit", "CAP_SYS_RESOURCE");
+  });
+
+  test("a missing rootfs directory", async () => {
+    const dir = withConfig((c) => { c.root.path = "no-rootfs-here"; });
+    expectOneLineError(await runBundle(dir), `${dir}/no-rootfs-here`, "no such directory");
+  });
+
+  test("--bundle combined with a ROOTFS operand (or a COMMAND)", async () => {
+    const dir = bundle(config(["true"]));
+    expectOneLineError(await mini(["run", "--bundle", dir, `${base}/rootfs`, "true"]), "--bundle");
+    expectOneLineError(await mini(["run", "--bundle", dir, "echo"]), "--bundle");
+  });
+});
+
+test("nothing is left behind", async () => {
+  expect(await leftBehind(before)).toEqual(NOTHING);
+});
