@@ -59,7 +59,7 @@ export async function runContainer(spec: Spec, o: RunOptions): Promise<number> {
   let child: StartedChild | undefined;
   try {
     log.debug(`namespaces: unshare 0x${ns.unshareFlags.toString(16)} in the parent, 0x${ns.childFlags.toString(16)} in the child${ns.join.length ? `, join ${ns.join.map((j) => j.path).join(" ")}` : ""}`);
-    const term = spec.process.terminal ? attachTerminal() : undefined;
+    const term = spec.process.terminal ? attachTerminal({ interactive: o.interactive }) : undefined;
     const t0 = performance.now();
     const io = { interactive: o.interactive, terminal: term?.options, dieWithParent: true };
     const userns = spec.linux?.namespaces?.some((n) => n.type === "user") ? { uidMappings: spec.linux.uidMappings ?? [], gidMappings: spec.linux.gidMappings ?? [] } : undefined;

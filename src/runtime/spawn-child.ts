@@ -67,6 +67,13 @@ export function spawnInUserNamespace(ns: NamespaceSetup, io: StdioChoice, userns
   };
 }
 
+function relayStdin(sink: import("bun").FileSink): void {
+  const input = process.stdin;
+  input.on("data", (d: Buffer) => { try { sink.write(d); sink.flush(); } catch { /* container closed its stdin */ } });
+  input.on("end", () => { try { sink.end(); } catch { /* already closed */ } });
+  input.on("error", () => { try { sink.end(); } catch { /* already closed */ } });
+}
+
 function writeAll(fd: number, data: Buffer): void {
   let off = 0;
   while (off < data.length) off += writeSync(fd, data, off);
@@ -86,18 +93,32 @@ export function selfArgv(args: string[]): string[] {
   return Bun.main.startsWith("/$bunfs/") ? ["/proc/self/exe", ...args] : [process.execPath, Bun.main, ...args];
 }
 
+/**
+ * The container's stdin: /dev/null without -i; with -i, mini's own stdin, except a terminal,
+ * which is relayed through a pipe (as docker does): the container never holds the host's tty.
+ */
+function stdinChoice(io: StdioChoice): "ignore" | "inherit" | "pipe" {
+  if (!io.interactive) return "ignore";
+  return (require("node:tty") as typeof import("node:tty")).isatty(0) ? "pipe" : "inherit";
+}
+
 export function spawnChild(ns: NamespaceSetup, io: StdioChoice): StartedChild {
   const args = io.dieWithParent ? [CHILD_VERB, String(process.pid)] : [CHILD_VERB];
+  const stdin = io.terminal ? "ignore" : stdinChoice(io);
   const proc = withNamespaces(ns, () =>
     Bun.spawn(selfArgv(args), {
-      stdio: [io.interactive ? "inherit" : "ignore", "inherit", "inherit", "pipe", "pipe"],
+      stdio: [stdin, "inherit", "inherit", "pipe", "pipe"],
       env: {},
+      // A session of its own: the host's terminal is never the container's controlling tty
+      // (TIOCSTI), and the terminal's ^C reaches mini, which forwards it. -t makes its own session.
+      detached: !io.terminal,
       ...(io.terminal && {
         terminal: { cols: io.terminal.cols, rows: io.terminal.rows, data: (_t: unknown, d: Uint8Array) => io.terminal!.data(d) },
       }),
     } as Parameters<typeof Bun.spawn>[1]),
   );
   const configFd = proc.stdio[3] as unknown as number;
+  if (stdin === "pipe") relayStdin(proc.stdin as import("bun").FileSink);
   return {
     proc: proc as unknown as StartedChild["proc"], // signalCode is a signal name: Bun's type is wider
     errorFd: proc.stdio[4] as unknown as number,
