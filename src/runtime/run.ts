@@ -4,13 +4,13 @@ import { chmodSync, mkdirSync, readSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import * as cgroups from "../cgroups/index.ts";
 import * as log from "../log.ts";
-import type { Spec } from "../spec/types.ts";
+import type { Namespace, Spec } from "../spec/types.ts";
 import { UserError } from "../sys/error.ts";
 import * as C from "../sys/constants.ts";
 import { etcFilePaths, writeEtcFiles } from "./etc-files.ts";
-import { planNamespaces } from "./namespaces.ts";
+import { planNamespaces, type NamespaceSetup } from "./namespaces.ts";
 import { planRootfs } from "./rootfs-plan.ts";
-import { spawnChild, spawnInUserNamespace, type StartedChild } from "./spawn-child.ts";
+import { spawnChild, spawnInUserNamespace, type StartedChild, type UserNamespace } from "./spawn-child.ts";
 import { attachTerminal, type AttachedTerminal } from "./tty.ts";
 import { writeOwnerRecord } from "../state/owner.ts";
 
@@ -43,32 +43,70 @@ function readChildError(fd: number): { message: string; code: number } | undefin
   try { return JSON.parse(buf.toString("utf8", 0, n)); } catch { return { message: buf.toString("utf8", 0, n), code: 125 }; }
 }
 
-export async function runContainer(spec: Spec, o: RunOptions): Promise<number> {
-  if (process.getuid?.() !== 0) throw new UserError("mini run needs root (user namespaces for unprivileged users are not supported yet)");
-  const rootfs = spec.root?.path;
-  if (!rootfs) throw new UserError("root.path is missing");
-  checkRootfs(rootfs);
-  if (!spec.process?.args?.length) throw new UserError("process.args is empty: no command to run");
-  const ns = planNamespaces(spec.linux?.namespaces);
-  const ops = planRootfs(spec, { noPivot: o.noPivot, userns: spec.linux?.namespaces?.some((n) => n.type === "user") });
+/** A child stage started before the spec is complete (its Bun start-up overlaps the parent's work). */
+export interface Prestarted {
+  ns: NamespaceSetup;
+  child: StartedChild;
+  term?: AttachedTerminal;
+  t0: number;
+}
 
-  // 0711: a user-namespaced container root (an unprivileged host uid) must reach the files it binds.
-  mkdirSync(o.stateDir, { recursive: true, mode: 0o711 });
-  chmodSync(dirname(o.stateDir), 0o711);
+export interface PrestartOptions {
+  namespaces: Namespace[] | undefined;
+  userns?: UserNamespace;
+  interactive: boolean;
+  tty: boolean;
+}
+
+/** Starts the child stage in its namespaces; it waits for its config (runContainer sends it). */
+export function prestart(p: PrestartOptions): Prestarted {
+  if (process.getuid?.() !== 0) throw new UserError("mini run needs root (user namespaces for unprivileged users are not supported yet)");
+  const ns = planNamespaces(p.namespaces);
+  log.debug(`namespaces: unshare 0x${ns.unshareFlags.toString(16)} in the parent, 0x${ns.childFlags.toString(16)} in the child${ns.join.length ? `, join ${ns.join.map((j) => j.path).join(" ")}` : ""}`);
+  const term = p.tty ? attachTerminal({ interactive: p.interactive }) : undefined;
+  const t0 = performance.now();
+  const io = { interactive: p.interactive, terminal: term?.options, dieWithParent: true };
+  const child = p.userns ? spawnInUserNamespace(ns, io, p.userns) : spawnChild(ns, io);
+  log.debug(`spawn child stage pid ${child.proc.pid}`, performance.now() - t0);
+  return { ns, child, term, t0 };
+}
+
+/** Ends a prestarted child that will never get its config. */
+export async function abandon(p: Prestarted): Promise<void> {
+  p.child.proc.kill("SIGKILL");
+  await p.child.proc.exited;
+}
+
+const userNamespaceOf = (spec: Spec): UserNamespace | undefined =>
+  spec.linux?.namespaces?.some((n) => n.type === "user") ? { uidMappings: spec.linux.uidMappings ?? [], gidMappings: spec.linux.gidMappings ?? [] } : undefined;
+
+/**
+ * Runs the container in the foreground and returns its exit status. `pre` is a child stage the
+ * caller already started for this spec's namespaces (else it is started here).
+ */
+export async function runContainer(spec: Spec, o: RunOptions, pre?: Prestarted): Promise<number> {
+  let child: StartedChild | undefined = pre?.child;
   let cg: cgroups.CgroupPlan | undefined;
-  let child: StartedChild | undefined;
+  let stateDir: string | undefined;
   try {
-    log.debug(`namespaces: unshare 0x${ns.unshareFlags.toString(16)} in the parent, 0x${ns.childFlags.toString(16)} in the child${ns.join.length ? `, join ${ns.join.map((j) => j.path).join(" ")}` : ""}`);
-    const term = spec.process.terminal ? attachTerminal({ interactive: o.interactive }) : undefined;
-    const t0 = performance.now();
-    const io = { interactive: o.interactive, terminal: term?.options, dieWithParent: true };
-    const userns = spec.linux?.namespaces?.some((n) => n.type === "user") ? { uidMappings: spec.linux.uidMappings ?? [], gidMappings: spec.linux.gidMappings ?? [] } : undefined;
-    child = userns ? spawnInUserNamespace(ns, io, userns) : spawnChild(ns, io);
-    log.debug(`spawn child stage pid ${child.proc.pid}`, performance.now() - t0);
-    // The child starts up while the parent prepares its files and cgroups.
-    if (o.etc) writeEtcFiles(etcFilePaths(o.stateDir), o.etc.hostname, o.etc.hostNetwork);
+    const rootfs = spec.root?.path;
+    if (!rootfs) throw new UserError("root.path is missing");
+    checkRootfs(rootfs);
+    if (!spec.process?.args?.length) throw new UserError("process.args is empty: no command to run");
+    const ns = planNamespaces(spec.linux?.namespaces);
+    if (pre && (pre.ns.unshareFlags !== ns.unshareFlags || pre.ns.childFlags !== ns.childFlags)) throw new Error("internal: the prestarted child has other namespaces than the spec");
+    const ops = planRootfs(spec, { noPivot: o.noPivot, userns: !!userNamespaceOf(spec) });
+    const started = pre ?? prestart({ namespaces: spec.linux?.namespaces, userns: userNamespaceOf(spec), interactive: o.interactive, tty: !!spec.process.terminal });
+    child = started.child;
+
+    // While the child stage starts up: its /etc files and cgroups.
+    // 0711: a user-namespaced container root (an unprivileged host uid) must reach the files it binds.
+    stateDir = o.stateDir;
+    mkdirSync(stateDir, { recursive: true, mode: 0o711 });
+    chmodSync(dirname(stateDir), 0o711);
+    if (o.etc) writeEtcFiles(etcFilePaths(stateDir), o.etc.hostname, o.etc.hostNetwork);
     cg = cgroups.planCgroupsOnHost({ name: `mini-${o.id}`, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources });
-    writeOwnerRecord(o.stateDir, cg);
+    writeOwnerRecord(stateDir, cg);
     cgroups.applyCgroups(cg, log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined);
     for (const w of cg.warnings) log.warn(w);
     child.send({
@@ -83,13 +121,12 @@ export async function runContainer(spec: Spec, o: RunOptions): Promise<number> {
       init: o.init,
       debug: log.isDebug(),
     });
-    const started = child;
     child = undefined;
-    return await wait(started, cg, term, t0);
+    return await wait(started.child, cg, started.term, started.t0);
   } finally {
     if (child) { child.proc.kill("SIGKILL"); await child.proc.exited; }
     log.timed("remove cgroups", () => cg && cgroups.removeCgroups(cg));
-    rmSync(o.stateDir, { recursive: true, force: true });
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   }
 }
 

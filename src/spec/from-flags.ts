@@ -83,6 +83,24 @@ function resources(f: RunFlags): Resources {
   return r;
 }
 
+const DEFAULT_ID_MAP: IdMapping[] = [{ containerID: 0, hostID: 100000, size: 65536 }];
+
+/**
+ * The namespaces (and id maps) the flags ask for. Separate from specFromFlags so `mini run` can
+ * start the child stage before the rest of the spec is built; specFromFlags uses it too.
+ */
+export function namespacesFromFlags(f: Pick<RunFlags, "network" | "userns" | "uidmap" | "gidmap">): { namespaces: Namespace[]; uidMappings?: IdMapping[]; gidMappings?: IdMapping[] } {
+  const network = f.network ?? "none";
+  if (network !== "none" && network !== "host") throw new UserError(`unsupported --network "${network}": use none or host`);
+  const namespaces: Namespace[] = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "cgroup" }];
+  if (network === "none") namespaces.push({ type: "network" });
+  if (!f.userns && !f.uidmap?.length) return { namespaces };
+  namespaces.push({ type: "user" });
+  const uidMappings = f.uidmap?.length ? f.uidmap.map((m) => parseIdMap(m, "--uidmap")) : DEFAULT_ID_MAP;
+  const gidMappings = f.gidmap?.length ? f.gidmap.map((m) => parseIdMap(m, "--gidmap")) : f.uidmap?.length ? uidMappings : DEFAULT_ID_MAP;
+  return { namespaces, uidMappings, gidMappings };
+}
+
 export function specFromFlags(f: RunFlags): Spec {
   if (!f.command.length) throw new UserError("no command given: mini run [OPTIONS] ROOTFS COMMAND [ARG...]");
   const hostname = f.hostname ?? "mini";
@@ -107,13 +125,10 @@ export function specFromFlags(f: RunFlags): Spec {
   }
 
   const network = f.network ?? "none";
-  if (network !== "none" && network !== "host") throw new UserError(`unsupported --network "${network}": use none or host`);
-  const namespaces: Namespace[] = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "cgroup" }];
-  if (network === "none") namespaces.push({ type: "network" });
+  const { namespaces, uidMappings, gidMappings } = namespacesFromFlags(f);
 
   const mounts = defaultMounts();
-  if (f.userns || f.uidmap?.length) {
-    namespaces.push({ type: "user" });
+  if (uidMappings) {
     // sysfs can't be mounted in a user namespace that doesn't own the network namespace.
     if (network === "host") mounts[mounts.findIndex((m) => m.destination === "/sys")] = { destination: "/sys", type: "bind", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] };
   }
@@ -146,9 +161,6 @@ export function specFromFlags(f: RunFlags): Spec {
       readonlyPaths: [...DEFAULT_READONLY_PATHS],
     },
   };
-  if (f.userns || f.uidmap?.length) {
-    spec.linux!.uidMappings = f.uidmap?.length ? f.uidmap.map((m) => parseIdMap(m, "--uidmap")) : [{ containerID: 0, hostID: 100000, size: 65536 }];
-    spec.linux!.gidMappings = f.gidmap?.length ? f.gidmap.map((m) => parseIdMap(m, "--gidmap")) : f.uidmap?.length ? spec.linux!.uidMappings : [{ containerID: 0, hostID: 100000, size: 65536 }];
-  }
+  if (uidMappings) Object.assign(spec.linux!, { uidMappings, gidMappings });
   return spec;
 }
