@@ -56,3 +56,17 @@ export function leaked(before: Snapshot, after: Snapshot): Snapshot {
 }
 
 export const NOTHING = { mounts: [], cgroups: [], processes: [], state: [] };
+
+/**
+ * What is left behind since `since`, ignoring entries that go away within `patienceMs`: a
+ * container another test or session is just ending, a zombie about to be reaped. A real leak
+ * never goes away.
+ */
+export async function leftBehind(since: Snapshot, patienceMs = 10000): Promise<Snapshot> {
+  const deadline = Date.now() + patienceMs;
+  for (;;) {
+    const now = leaked(since, snapshot());
+    if (Object.values(now).every((v) => v.length === 0) || Date.now() > deadline) return now;
+    await Bun.sleep(100);
+  }
+}

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureBuilt, mini, MINI, type Result } from "../helpers/mini.ts";
-import { leaked, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
+import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { busyboxRootfs } from "../helpers/rootfs.ts";
 
 let base: string; // holds rootfs/ and one directory per bundle, each with root.path "../rootfs"
@@ -63,21 +63,6 @@ async function miniIn(cwd: string, args: string[]): Promise<Result> {
   return { code, stdout, stderr };
 }
 
-/**
- * What this file left behind. Other sessions may run containers on this host at the same time:
- * their entries come and go, ours would stay. So an entry counts only if it is still there after
- * the others had time to finish (a real leak never goes away).
- */
-async function leftBehind(since: Snapshot, patienceMs = 40000): Promise<Snapshot> {
-  const first = leaked(since, snapshot());
-  const deadline = Date.now() + patienceMs;
-  for (;;) {
-    const now = leaked(since, snapshot());
-    const both = Object.fromEntries(Object.entries(first).map(([k, v]) => [k, v.filter((x: string) => now[k as keyof Snapshot].includes(x))])) as unknown as Snapshot;
-    if (Object.values(both).every((v) => v.length === 0) || Date.now() > deadline) return both;
-    await Bun.sleep(500);
-  }
-}
 
 /** CAP_SYS_RESOURCE (bit 24) in this process's effective set. */
 function hasSysResource(): boolean {

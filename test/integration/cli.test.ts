@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureBuilt, mini, MINI, type Result } from "../helpers/mini.ts";
-import { leaked, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
+import { leftBehind, leaked, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { busyboxRootfs, cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 import { runArgs } from "../../src/cli/commands/run.ts";
 import pkg from "../../package.json" with { type: "json" };
@@ -31,21 +31,6 @@ async function exec(argv: string[]): Promise<Result> {
   return { code, stdout, stderr };
 }
 
-/**
- * What this file left behind. Other sessions may run containers on this host at the same time:
- * their entries come and go, ours would stay. So an entry counts only if it is still there after
- * the others had time to finish (a real leak never goes away).
- */
-async function leftBehind(since: Snapshot, patienceMs = 40000): Promise<Snapshot> {
-  const first = leaked(since, snapshot());
-  const deadline = Date.now() + patienceMs;
-  for (;;) {
-    const now = leaked(since, snapshot());
-    const both = Object.fromEntries(Object.entries(first).map(([k, v]) => [k, v.filter((x: string) => now[k as keyof Snapshot].includes(x))])) as unknown as Snapshot;
-    if (Object.values(both).every((v) => v.length === 0) || Date.now() > deadline) return both;
-    await Bun.sleep(500);
-  }
-}
 
 const lines = (s: string) => s.trim().split("\n").filter(Boolean);
 const ANSI = /\x1b\[/;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { ensureBuilt, MINI, mini, sh } from "../helpers/mini.ts";
-import { leaked, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
+import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 
 let rootfs: string;
@@ -70,6 +70,6 @@ describe("escapes", () => {
   });
 });
 
-test("nothing is left behind", () => {
-  expect(leaked(before, snapshot())).toEqual(NOTHING);
+test("nothing is left behind", async () => {
+  expect(await leftBehind(before)).toEqual(NOTHING);
 });

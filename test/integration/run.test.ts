@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, readlinkSync, writeFileSync, mkdtempSync, rmSync, existsSync } from "node:fs";
 import { hostname as hostHostname, tmpdir } from "node:os";
 import { ensureBuilt, mini, sh } from "../helpers/mini.ts";
-import { leaked, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
+import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 
 let rootfs: string;
@@ -236,6 +236,6 @@ describe("--init", () => {
   });
 });
 
-test("nothing is left behind", () => {
-  expect(leaked(before, snapshot())).toEqual(NOTHING);
+test("nothing is left behind", async () => {
+  expect(await leftBehind(before)).toEqual(NOTHING);
 });

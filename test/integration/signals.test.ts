@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { ensureBuilt, MINI, mini } from "../helpers/mini.ts";
-import { leaked, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
+import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 
 let rootfs: string;
@@ -84,6 +84,6 @@ describe("failures at each stage leave nothing", () => {
   });
 });
 
-test("nothing is left behind", () => {
-  expect(leaked(before, snapshot())).toEqual(NOTHING);
+test("nothing is left behind", async () => {
+  expect(await leftBehind(before)).toEqual(NOTHING);
 });

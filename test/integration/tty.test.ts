@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { readdirSync, readFileSync } from "node:fs";
 import type { Subprocess, Terminal } from "bun";
 import { ensureBuilt, MINI, mini } from "../helpers/mini.ts";
-import { leaked, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
+import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 
 // termios bits (Linux): c_lflag, c_oflag.
@@ -272,19 +272,11 @@ describe("mini run -it: an interactive shell", () => {
     const code = await s.exited(6000);
     expect(code).toBe(128 + 9); // killed at the end of the grace period, not a crash (1)
     await s.until(() => !container.some(alive), "the container's processes to go", 2000);
-    expect(await settled(snap)).toEqual(NOTHING);
+    expect(await leftBehind(snap)).toEqual(NOTHING);
   });
 });
 
 /** What is left compared with `snap`, polled briefly so a slow reap is not a false alarm. */
-async function settled(snap: Snapshot): Promise<Snapshot> {
-  let left = leaked(snap, snapshot());
-  for (const end = performance.now() + 2000; JSON.stringify(left) !== JSON.stringify(NOTHING) && performance.now() < end;) {
-    await Bun.sleep(50);
-    left = leaked(snap, snapshot());
-  }
-  return left;
-}
 
 describe("-t without -i, -i without -t (as docker)", () => {
   test("-t alone: the command has a terminal of mini's size", async () => {
@@ -345,5 +337,5 @@ describe("-t without -i, -i without -t (as docker)", () => {
 });
 
 test("nothing is left behind", async () => {
-  expect(await settled(before)).toEqual(NOTHING);
+  expect(await leftBehind(before)).toEqual(NOTHING);
 });

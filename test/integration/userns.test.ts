@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, readlinkSync } from "node:fs";
 import { ensureBuilt, MINI, mini, sh } from "../helpers/mini.ts";
-import { leaked, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
+import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 
 let rootfs: string;
@@ -47,6 +47,6 @@ describe("--userns", () => {
   });
 });
 
-test("nothing is left behind", () => {
-  expect(leaked(before, snapshot())).toEqual(NOTHING);
+test("nothing is left behind", async () => {
+  expect(await leftBehind(before)).toEqual(NOTHING);
 });
