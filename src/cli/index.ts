@@ -17,6 +17,10 @@ interface Verb {
 const verbs: Record<string, Verb> = {
   run: { load: () => require("./commands/run.ts"), passThrough: true },
   spec: { load: () => require("./commands/spec.ts") },
+  pull: { load: () => require("./commands/pull.ts") },
+  images: { load: () => require("./commands/images.ts") },
+  rmi: { load: () => require("./commands/rmi.ts") },
+  image: { load: () => require("./commands/image.ts") },
 };
 
 const globalArgs = {

@@ -1,5 +1,9 @@
 // Adapters from `mini run` options to a Spec and the runtime.
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { imageCommand } from "../spec/image-command.ts";
+import { paths, type ImageRecord } from "../image/store.ts";
+import { layeredReader } from "../image/layered-read.ts";
 import { removeCgroups } from "../cgroups/index.ts";
 import { namespacesFromFlags, specFromFlags } from "../spec/from-flags.ts";
 import { loadBundle } from "../spec/bundle.ts";
@@ -14,8 +18,10 @@ type NamespaceFlags = Parameters<typeof namespacesFromFlags>[0] & { network: str
 const str = (v: OptValues[string]) => (typeof v === "string" ? v : undefined);
 
 export async function runFromFlags(values: OptValues, operands: string[], list: (v: OptValues[string]) => string[]): Promise<number> {
-  const [rootfsArg, ...command] = operands;
-  if (!rootfsArg) throw new UserError('"mini run" needs ROOTFS and a COMMAND: mini run [OPTIONS] ROOTFS COMMAND [ARG...]');
+  const [targetArg, ...args] = operands;
+  if (!targetArg) throw new UserError('"mini run" needs an IMAGE or a ROOTFS: mini run [OPTIONS] IMAGE|ROOTFS [COMMAND [ARG...]]');
+  const target = await resolveTarget(targetArg, values);
+  const command = target.image ? imageCommand(target.image.config.config, args, str(values.entrypoint)) : args;
   if (!command.length) throw new UserError("no command given: mini run [OPTIONS] ROOTFS COMMAND [ARG...]");
   const network = str(values.network) ?? "none";
   const nsFlags = { network, userns: !!values.userns, uidmap: list(values.uidmap), gidmap: list(values.gidmap) };
@@ -30,11 +36,18 @@ export async function runFromFlags(values: OptValues, operands: string[], list: 
   const id = newId();
   const stateDir = containerDir(id);
   let spec;
+  let overlay: { lower: string[]; dir: string } | undefined;
   try {
     sweepOrphans(removeCgroups);
-    spec = buildSpec(values, resolve(rootfsArg), command, nsFlags, list, stateDir);
+    let rootfs = target.rootfs;
+    if (target.image) {
+      overlay = imageOverlay(target.image, id);
+      rootfs = `${overlay.dir}/rootfs`;
+    }
+    spec = buildSpec(values, rootfs!, command, nsFlags, list, stateDir, target.image);
   } catch (e) {
     await abandon(pre);
+    if (overlay) rmSync(overlay.dir, { recursive: true, force: true });
     throw e;
   }
   // From here runContainer owns the child: it sends the config, or kills it on failure.
@@ -44,11 +57,15 @@ export async function runFromFlags(values: OptValues, operands: string[], list: 
     interactive: !!values.interactive,
     init: !!values.init,
     noPivot: !!values["no-pivot"],
+    overlay,
   }, pre);
 }
 
-function buildSpec(values: OptValues, rootfs: string, command: string[], nsFlags: NamespaceFlags, list: (v: OptValues[string]) => string[], stateDir: string) {
+function buildSpec(values: OptValues, rootfs: string, command: string[], nsFlags: NamespaceFlags, list: (v: OptValues[string]) => string[], stateDir: string, image?: ImageRecord) {
+  const ic = image?.config.config;
   return specFromFlags({
+    image: ic && { user: ic.User, env: ic.Env, workdir: ic.WorkingDir },
+    readFile: image && layeredReader([...image.layers].reverse().map((d) => paths.layer(d))),
     ...nsFlags,
     rootfs,
     command,
@@ -83,4 +100,37 @@ export async function runFromBundle(dir: string, values: OptValues): Promise<num
     init: !!values.init,
     noPivot: !!values["no-pivot"],
   });
+}
+
+/**
+ * IMAGE or ROOTFS: a directory (or anything that looks like a path) is a rootfs; anything else
+ * is an image reference, pulled according to --pull.
+ */
+async function resolveTarget(arg: string, values: OptValues): Promise<{ rootfs?: string; image?: ImageRecord }> {
+  const looksLikePath = arg.startsWith("/") || arg.startsWith("./") || arg.startsWith("../") || arg === ".";
+  if (looksLikePath || (existsSync(arg) && statSync(arg).isDirectory())) return { rootfs: resolve(arg) };
+  const { findImage, pull } = require("../image/pull.ts") as typeof import("../image/pull.ts");
+  const policy = str(values.pull) ?? "missing";
+  let image = policy === "always" ? undefined : findImage(arg);
+  if (!image) {
+    if (policy === "never") throw new UserError(`image ${arg} is not in the store (and --pull never)`);
+    const { parsePlatform } = require("../image/platform.ts") as typeof import("../image/platform.ts");
+    const { progressFor } = require("../image/progress.ts") as typeof import("../image/progress.ts");
+    image = await pull(arg, {
+      platform: str(values.platform) ? parsePlatform(str(values.platform)!) : undefined,
+      insecure: !!values["insecure-registry"],
+      progress: progressFor(!!values.quiet),
+    });
+  }
+  return { image };
+}
+
+/** The container's overlay: the image's layers (top first) under a fresh upper dir. */
+function imageOverlay(image: ImageRecord, id: string): { lower: string[]; dir: string } {
+  const dir = `${paths.containers()}/${id}`;
+  mkdirSync(`${dir}/rootfs`, { recursive: true, mode: 0o755 });
+  writeFileSync(`${dir}/image`, image.id); // rmi refuses an image a container uses
+  const lower = [...image.layers].reverse().map((d) => paths.layer(d));
+  for (const l of lower) if (!existsSync(l)) throw new UserError(`image ${image.id.slice(7, 19)} is missing layer ${l}: pull it again`);
+  return { lower, dir };
 }

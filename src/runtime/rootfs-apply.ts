@@ -2,7 +2,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs";
 import * as sys from "../sys/calls.ts";
 import * as C from "../sys/constants.ts";
-import { SyscallError } from "../sys/error.ts";
+import { SyscallError, UserError } from "../sys/error.ts";
 import { ENOENT } from "../sys/errno.ts";
 import { REMOUNT_FLAGS } from "./mount-options.ts";
 import { resolveInRoot } from "./resolve-in-root.ts";
@@ -41,6 +41,20 @@ function applyMount(rootfs: string, op: Extract<RootfsOp, { op: "mount" }>): voi
     sys.mount(op.source, target, op.fstype, op.flags, op.data || null);
   }
   if (op.propagation) sys.mount(null, target, null, op.propagation);
+}
+
+/**
+ * The overlay options must fit in one page: with the lower layers all in one directory (the
+ * store's layers/), chdir there and name them relatively (64 hex characters each).
+ */
+function mountOverlay(rootfs: string, op: Extract<RootfsOp, { op: "overlay" }>): void {
+  const parent = op.lower[0].slice(0, op.lower[0].lastIndexOf("/"));
+  const shared = op.lower.every((l) => l.slice(0, l.lastIndexOf("/")) === parent);
+  const lower = shared ? op.lower.map((l) => l.slice(parent.length + 1)) : op.lower;
+  const data = `lowerdir=${lower.join(":")},upperdir=${op.upper},workdir=${op.work}`;
+  if (data.length > 4000) throw new UserError(`image has too many layers for one overlay mount (${op.lower.length})`);
+  if (shared) sys.chdir(parent);
+  try { sys.mount("overlay", rootfs, "overlay", 0, data); } finally { if (shared) sys.chdir("/"); }
 }
 
 function pivot(rootfs: string): void {
@@ -84,6 +98,7 @@ export function applyRootfs(rootfs: string, ops: RootfsOp[], log?: StepLog): voi
 function applyOp(rootfs: string, op: RootfsOp): void {
   switch (op.op) {
     case "propagation": return sys.mount(null, "/", null, op.flags);
+    case "overlay": return mountOverlay(rootfs, op);
     case "bindRoot": return sys.mount(rootfs, rootfs, null, C.MS_BIND | C.MS_REC);
     case "mount": return applyMount(rootfs, op);
     case "mknod": {

@@ -7,6 +7,7 @@ import { parseMountOptions } from "./mount-options.ts";
 
 export type RootfsOp =
   | { op: "propagation"; flags: number }
+  | { op: "overlay"; lower: string[]; upper: string; work: string }
   | { op: "bindRoot" }
   | { op: "mount"; dest: string; source: string; fstype: string; flags: number; data: string; bind: boolean; recursive: boolean; propagation: number }
   | { op: "mknod"; dest: string; kind: "c" | "b" | "p"; major: number; minor: number; mode: number; uid: number; gid: number }
@@ -23,6 +24,8 @@ export interface PlanOptions {
   noPivot?: boolean;
   /** Devices can't be created with mknod in a user namespace: bind the host's. */
   userns?: boolean;
+  /** An image's rootfs: layers (top first) under a per-container upper dir, mounted on root.path. */
+  overlay?: { lower: string[]; upper: string; work: string };
 }
 
 /** The devices every container gets (runc's and docker's set). */
@@ -49,7 +52,9 @@ function rootPropagation(spec: Spec): number {
 }
 
 export function planRootfs(spec: Spec, opts: PlanOptions = {}): RootfsOp[] {
-  const ops: RootfsOp[] = [{ op: "propagation", flags: rootPropagation(spec) }, { op: "bindRoot" }];
+  const ops: RootfsOp[] = [{ op: "propagation", flags: rootPropagation(spec) }];
+  if (opts.overlay) ops.push({ op: "overlay", ...opts.overlay });
+  ops.push({ op: "bindRoot" });
   const mounts = spec.mounts ?? [];
   let devIsTmpfs = false;
   for (const m of mounts) {
@@ -86,6 +91,7 @@ export function planRootfs(spec: Spec, opts: PlanOptions = {}): RootfsOp[] {
 export function describeOp(op: RootfsOp): string {
   switch (op.op) {
     case "propagation": return `make / ${op.flags & C.MS_SHARED ? "shared" : op.flags & C.MS_SLAVE ? "slave" : "private"}${op.flags & C.MS_REC ? " (recursive)" : ""}`;
+    case "overlay": return `mount overlay (${op.lower.length} layers, upper ${op.upper})`;
     case "bindRoot": return "bind rootfs onto itself";
     case "mount": return op.bind ? `bind ${op.source} on ${op.dest}${op.flags & C.MS_RDONLY ? " (ro)" : ""}` : `mount ${op.fstype} on ${op.dest}${op.data ? ` (${op.data})` : ""}`;
     case "mknod": return `mknod ${op.dest} ${op.kind} ${op.major}:${op.minor}`;

@@ -22,6 +22,8 @@ export interface RunOptions {
   interactive: boolean;
   init: boolean;
   noPivot: boolean;
+  /** An image rootfs: overlay of these layers; `dir` (upper, work, rootfs) is removed afterwards. */
+  overlay?: { lower: string[]; dir: string };
 }
 
 export { etcFilePaths };
@@ -95,7 +97,8 @@ export async function runContainer(spec: Spec, o: RunOptions, pre?: Prestarted):
     if (!spec.process?.args?.length) throw new UserError("process.args is empty: no command to run");
     const ns = planNamespaces(spec.linux?.namespaces);
     if (pre && (pre.ns.unshareFlags !== ns.unshareFlags || pre.ns.childFlags !== ns.childFlags)) throw new Error("internal: the prestarted child has other namespaces than the spec");
-    const ops = planRootfs(spec, { noPivot: o.noPivot, userns: !!userNamespaceOf(spec) });
+    const overlay = o.overlay && { lower: o.overlay.lower, upper: `${o.overlay.dir}/upper`, work: `${o.overlay.dir}/work` };
+    const ops = planRootfs(spec, { noPivot: o.noPivot, userns: !!userNamespaceOf(spec), overlay });
     const started = pre ?? prestart({ namespaces: spec.linux?.namespaces, userns: userNamespaceOf(spec), interactive: o.interactive, tty: !!spec.process.terminal });
     child = started.child;
 
@@ -104,9 +107,10 @@ export async function runContainer(spec: Spec, o: RunOptions, pre?: Prestarted):
     stateDir = o.stateDir;
     mkdirSync(stateDir, { recursive: true, mode: 0o711 });
     chmodSync(dirname(stateDir), 0o711);
+    if (o.overlay) for (const d of ["upper", "work"]) mkdirSync(`${o.overlay.dir}/${d}`, { recursive: true, mode: 0o755 });
     if (o.etc) writeEtcFiles(etcFilePaths(stateDir), o.etc.hostname, o.etc.hostNetwork);
     cg = cgroups.planCgroupsOnHost({ name: `mini-${o.id}`, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources });
-    writeOwnerRecord(stateDir, cg);
+    writeOwnerRecord(stateDir, cg, o.overlay ? [o.overlay.dir] : []);
     cgroups.applyCgroups(cg, log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined);
     for (const w of cg.warnings) log.warn(w);
     child.send({
@@ -127,6 +131,7 @@ export async function runContainer(spec: Spec, o: RunOptions, pre?: Prestarted):
     if (child) { child.proc.kill("SIGKILL"); await child.proc.exited; }
     log.timed("remove cgroups", () => cg && cgroups.removeCgroups(cg));
     if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+    if (o.overlay) rmSync(o.overlay.dir, { recursive: true, force: true });
   }
 }
 

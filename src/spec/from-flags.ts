@@ -33,6 +33,10 @@ export interface RunFlags {
   capAdd?: string[];
   capDrop?: string[];
   securityOpt?: string[];
+  /** From the image config: what applies unless a flag says otherwise (-u, -e, -w). */
+  image?: { user?: string; env?: string[]; workdir?: string };
+  /** Reads a file of the container (the image's layers when ROOTFS is not mounted yet). */
+  readFile?: (path: string) => string | undefined;
   /** Host files the runtime wrote for /etc/hostname, /etc/hosts, /etc/resolv.conf. */
   etcFiles?: { hostname: string; hosts: string; resolv: string };
 }
@@ -105,15 +109,16 @@ export function specFromFlags(f: RunFlags): Spec {
   if (!f.command.length) throw new UserError("no command given: mini run [OPTIONS] ROOTFS COMMAND [ARG...]");
   const hostname = f.hostname ?? "mini";
   if (!/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(hostname)) throw new UserError(`invalid hostname "${hostname}"`);
-  const { user, home } = resolveUser(f.rootfs, f.user);
-  let env = defaultEnv({ hostname, home, tty: f.tty });
+  const { user, home } = resolveUser(f.rootfs, f.user ?? (f.image?.user || undefined), { readFile: f.readFile });
+  // docker's layering: defaults < the image's Env < --env-file < -e.
+  let env = mergeEnv(defaultEnv({ hostname, home, tty: f.tty }), f.image?.env ?? []);
   for (const file of f.envFile ?? []) {
     let text: string;
     try { text = readFileSync(file, "utf8"); } catch { throw new UserError(`--env-file ${file}: no such file`); }
     env = mergeEnv(env, parseEnvFile(text, process.env, file));
   }
   env = mergeEnv(env, (f.env ?? []).map((e) => parseEnvFlag(e)));
-  const cwd = f.workdir ?? "/";
+  const cwd = f.workdir ?? (f.image?.workdir || "/");
   if (!cwd.startsWith("/")) throw new UserError(`invalid --workdir "${cwd}": the path must be absolute`);
 
   const caps = applyCapFlags(DEFAULT_CAPS, f.capAdd ?? [], f.capDrop ?? []);

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { CgroupPlan } from "../cgroups/index.ts";
 import { runRoot } from "./dirs.ts";
 
-interface OwnerRecord { pid: number; starttime: string; cgroups: CgroupPlan }
+interface OwnerRecord { pid: number; starttime: string; cgroups: CgroupPlan; dirs?: string[] }
 
 function starttimeOf(pid: number): string | undefined {
   try {
@@ -14,8 +14,9 @@ function starttimeOf(pid: number): string | undefined {
   } catch { return undefined; }
 }
 
-export function writeOwnerRecord(dir: string, cgroups: CgroupPlan): void {
-  const rec: OwnerRecord = { pid: process.pid, starttime: starttimeOf(process.pid) ?? "", cgroups };
+/** `dirs`: more directories to remove with the run (an image container's overlay dirs). */
+export function writeOwnerRecord(dir: string, cgroups: CgroupPlan, dirs: string[] = []): void {
+  const rec: OwnerRecord = { pid: process.pid, starttime: starttimeOf(process.pid) ?? "", cgroups, dirs };
   writeFileSync(`${dir}/owner.json`, JSON.stringify(rec));
 }
 
@@ -29,6 +30,7 @@ export function sweepOrphans(remove: (cg: CgroupPlan) => void): void {
     try { rec = JSON.parse(readFileSync(`${dir}/owner.json`, "utf8")); } catch { continue; }
     if (starttimeOf(rec.pid) === rec.starttime) continue;
     try { remove(rec.cgroups); } catch { continue; }
+    for (const d of rec.dirs ?? []) rmSync(d, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
   }
 }

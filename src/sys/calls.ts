@@ -227,3 +227,13 @@ export function capgetPermitted(): bigint {
   check(libc().syscall(BigInt(C.SYS_capget), BigInt(ptr(hdr)), BigInt(ptr(data)), 0n, 0n, 0n), "capget", "");
   return (BigInt(data[4]) << 32n) | BigInt(data[1]);
 }
+
+/** flock(fd, LOCK_EX|LOCK_NB): true when taken, false when another holder has it. */
+export function tryFlock(fd: number, what = ""): boolean {
+  for (;;) {
+    if (libc().flock(fd, 2 | 4) === 0) return true;
+    const e = errno();
+    if (e === 11 /* EWOULDBLOCK */) return false;
+    if (e !== 4 /* EINTR */) throw new SyscallError("flock", what, e);
+  }
+}

@@ -34,6 +34,7 @@ const spec = {
   statfs: { args: [T.ptr, T.ptr], returns: T.i32 },
   pipe2: { args: [T.ptr, T.i32], returns: T.i32 },
   getcwd: { args: [T.ptr, T.u64], returns: T.ptr },
+  flock: { args: [T.i32, T.i32], returns: T.i32 },
   chown: { args: [T.ptr, T.u32, T.u32], returns: T.i32 },
 } as const;
 

@@ -31,14 +31,19 @@ export const runArgs = {
   init: { type: "boolean", description: "Run mini's init as PID 1: forwards signals and reaps zombies" },
   "no-pivot": { type: "boolean", description: "Use chroot instead of pivot_root (rootfs on ramfs)" },
   rm: { type: "boolean", description: "Remove the container when it exits (foreground containers always are)" },
+  pull: { type: "enum", options: ["always", "missing", "never"], description: "Pull the image before running: always, missing (default), never", valueHint: "policy" },
+  platform: { type: "string", description: "Image platform os/arch[/variant] (default: this host's)", valueHint: "platform" },
+  entrypoint: { type: "string", description: "Replace the image's entrypoint (\"\" clears it)", valueHint: "cmd" },
+  quiet: { type: "boolean", alias: "q", description: "No pull progress" },
+  "insecure-registry": { type: "boolean", description: "Allow plain HTTP and unverified TLS for the image's registry" },
   bundle: { type: "string", alias: "b", description: "Run an OCI bundle (DIR/config.json + its rootfs) instead of ROOTFS COMMAND", valueHint: "dir" },
   ...logLevelArg,
-  rootfs: { type: "positional", description: "Root filesystem directory", required: false },
-  command: { type: "positional", description: "Command and its arguments (everything after ROOTFS)", required: false },
+  target: { type: "positional", description: "IMAGE (a reference, pulled if missing) or ROOTFS (a directory)", required: false },
+  command: { type: "positional", description: "Command and its arguments (everything after IMAGE/ROOTFS)", required: false },
 } as const satisfies OptDefs;
 
 export default {
-  meta: { name: "run", description: "Run a command in a new container" },
+  meta: { name: "run", description: "Run a command in a new container from an image or a rootfs directory" },
   args: runArgs,
 } satisfies CommandDef<any>;
 

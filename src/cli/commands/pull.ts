@@ -1,0 +1,27 @@
+// mini pull IMAGE
+import type { CommandDef } from "citty";
+import type { OptDefs, OptValues } from "../argv.ts";
+import { UserError } from "../../sys/error.ts";
+
+export const pullArgs = {
+  platform: { type: "string", description: "Platform os/arch[/variant] (default: this host's)", valueHint: "platform" },
+  quiet: { type: "boolean", alias: "q", description: "No progress output" },
+  "insecure-registry": { type: "boolean", description: "Allow plain HTTP and unverified TLS for this registry" },
+  image: { type: "positional", description: "Image reference: name[:tag] or name@sha256:digest" },
+} as const satisfies OptDefs;
+
+export default { meta: { name: "pull", description: "Pull an image from a registry into the local store" }, args: pullArgs } satisfies CommandDef<any>;
+
+export async function run(values: OptValues, operands: string[]): Promise<number> {
+  if (operands.length !== 1) throw new UserError("mini pull takes exactly one IMAGE");
+  const { pull } = require("../../image/pull.ts") as typeof import("../../image/pull.ts");
+  const { parsePlatform } = require("../../image/platform.ts") as typeof import("../../image/platform.ts");
+  const { progressFor } = require("../../image/progress.ts") as typeof import("../../image/progress.ts");
+  const img = await pull(operands[0], {
+    platform: typeof values.platform === "string" ? parsePlatform(values.platform) : undefined,
+    insecure: !!values["insecure-registry"],
+    progress: progressFor(!!values.quiet),
+  });
+  process.stdout.write(`${img.repoTags[0] ?? img.repoDigests[0]}\n`);
+  return 0;
+}

@@ -1,0 +1,57 @@
+// Reads a file of an image without mounting it: looks through the layers top-down, stopping at a
+// whiteout (a 0:0 character device) or an opaque directory. Symlinks are resolved inside the
+// image. Used for /etc/passwd and /etc/group before the container exists.
+import { lstatSync, readFileSync, readlinkSync } from "node:fs";
+import { getxattrText } from "./xattr-read.ts";
+
+type Found = { kind: "file"; path: string } | { kind: "link"; target: string } | { kind: "dir" } | { kind: "gone" } | undefined;
+
+function lookup(layers: string[], rel: string): Found {
+  for (const layer of layers) {
+    const parts = rel.split("/").filter(Boolean);
+    // An opaque directory on the way hides everything below it in lower layers.
+    let opaque = false;
+    for (let i = 1; i < parts.length; i++) {
+      const dir = `${layer}/${parts.slice(0, i).join("/")}`;
+      if (getxattrText(dir, "trusted.overlay.opaque") === "y") opaque = true;
+    }
+    let st;
+    try { st = lstatSync(`${layer}/${rel}`); } catch { if (opaque) return { kind: "gone" }; continue; }
+    if (st.isCharacterDevice() && st.rdev === 0) return { kind: "gone" };
+    if (st.isSymbolicLink()) return { kind: "link", target: readlinkSync(`${layer}/${rel}`) };
+    if (st.isDirectory()) return { kind: "dir" };
+    return { kind: "file", path: `${layer}/${rel}` };
+  }
+  return undefined;
+}
+
+/** A reader over `layers` (top first): container path → text, or undefined. */
+export function layeredReader(layers: string[]): (path: string) => string | undefined {
+  return (path) => {
+    let rel = path.replace(/^\/+/, "");
+    for (let hops = 0; hops < 40; hops++) {
+      // Resolve symlinks in the leading components too.
+      const parts = rel.split("/").filter(Boolean);
+      let resolved = "";
+      let restarted = false;
+      for (let i = 0; i < parts.length; i++) {
+        const cur = resolved ? `${resolved}/${parts[i]}` : parts[i];
+        const f = lookup(layers, cur);
+        if (f?.kind === "link") {
+          const base = f.target.startsWith("/") ? "" : resolved;
+          const joined = [...(base ? base.split("/") : []), ...f.target.split("/"), ...parts.slice(i + 1)];
+          const out: string[] = [];
+          for (const p of joined) { if (!p || p === ".") continue; if (p === "..") out.pop(); else out.push(p); }
+          rel = out.join("/");
+          restarted = true;
+          break;
+        }
+        if (!f || f.kind === "gone") return undefined;
+        if (i === parts.length - 1) return f.kind === "file" ? readFileSync(f.path, "utf8") : undefined;
+        resolved = cur;
+      }
+      if (!restarted) return undefined;
+    }
+    return undefined;
+  };
+}
