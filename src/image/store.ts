@@ -5,7 +5,7 @@
 //   tmp/                   downloads and unpacks in progress; renamed into place only when verified
 //   locks/                 flock files
 // Writers take the lock of what they write; a half-written blob or layer is never visible.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, readdirSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, readdirSync, statSync } from "node:fs";
 import { withLock } from "./lock.ts";
 import type { ImageConfig, Platform } from "./types.ts";
 
@@ -48,8 +48,15 @@ export interface StoreIndex {
   tags: Record<string, string>;
 }
 
+/**
+ * The store root is 0700: layers hold whatever images bring (setuid binaries, device nodes), and
+ * no other host user may reach them.
+ */
 export function ensureStore(): void {
-  for (const d of ["blobs/sha256", "layers", "tmp", "locks", "containers"]) mkdirSync(`${storeRoot()}/${d}`, { recursive: true, mode: 0o711 });
+  if (existsSync(`${storeRoot()}/containers`)) return;
+  mkdirSync(storeRoot(), { recursive: true, mode: 0o700 });
+  chmodSync(storeRoot(), 0o700);
+  for (const d of ["blobs/sha256", "layers", "tmp", "locks", "containers"]) mkdirSync(`${storeRoot()}/${d}`, { recursive: true, mode: 0o700 });
 }
 
 export function readIndex(): StoreIndex {

@@ -62,7 +62,7 @@ export interface UnpackResult {
   /** sha256 of the uncompressed tar: the image config's rootfs.diff_ids entry. */
   diffID: string;
   /** sha256 of the bytes read (the blob as given): the manifest's layer digest. */
-  digest?: string;
+  digest: string;
   /** Bytes read from the input stream (the blob size). */
   size: number;
   /** Bytes of the uncompressed tar. */

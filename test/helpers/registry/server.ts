@@ -12,7 +12,7 @@
 // if the test process is SIGKILLed, by the parent-death signal set with `setpriv`.
 import type { Subprocess } from "bun";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -45,13 +45,23 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const [pid, l] of live) {
-      try { process.kill(pid, "SIGKILL"); } catch { /* already gone */ }
-      try { rmSync(l.dir, { recursive: true, force: true }); } catch { /* best effort */ }
-    }
-    live.clear();
-  });
+  process.on("exit", killAllNow);
+  // A test run interrupted by a signal: clean up, then die of the same signal (the listener
+  // is gone by then, so the default action applies).
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(sig, () => {
+      killAllNow();
+      process.kill(process.pid, sig);
+    });
+  }
+}
+
+function killAllNow(): void {
+  for (const [pid, l] of live) {
+    try { process.kill(pid, "SIGKILL"); } catch { /* already gone */ }
+    try { rmSync(l.dir, { recursive: true, force: true }); } catch { /* best effort */ }
+  }
+  live.clear();
 }
 
 /** A port that was free a moment ago (the kernel picks it; we release it right away). */
@@ -81,7 +91,7 @@ function configYaml(storage: string, port: number, htpasswdFile?: string): strin
       cache: {},
       maintenance: { uploadpurging: { enabled: false } },
     },
-    http: { addr: `127.0.0.1:${port}`, headers: { "X-Content-Type-Options": ["nosniff"] } },
+    http: { addr: `127.0.0.1:${port}`, secret: "mini-test-registry", headers: { "X-Content-Type-Options": ["nosniff"] } },
   };
   if (htpasswdFile) cfg.auth = { htpasswd: { realm: "mini-test", path: htpasswdFile } };
   return JSON.stringify(cfg, null, 2) + "\n";
@@ -125,12 +135,16 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
     const configFile = join(dir, "config.yml");
     writeFileSync(configFile, configYaml(join(dir, "storage"), port, htpasswdFile));
     const argv = [BIN, "serve", configFile];
+    const logFd = openSync(logFile, "a");
     const proc = Bun.spawn(pdeathsig ? ["setpriv", "--pdeathsig", "KILL", ...argv] : argv, {
       stdin: "ignore",
-      stdout: Bun.file(logFile),
-      stderr: Bun.file(logFile),
+      stdout: logFd,
+      stderr: logFd,
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir },
     });
+    closeSync(logFd);
+    // Don't keep the test process alive for it: the exit hook kills it.
+    proc.unref();
     live.set(proc.pid, { proc, dir });
     const url = `http://127.0.0.1:${port}`;
     const state = await waitReady(url, proc, 10000);
