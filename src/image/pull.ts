@@ -1,7 +1,7 @@
 // mini pull: reference → manifest (→ platform) → config → layers, each verified before use.
 // Layers stream in one pass: download → hash (digest) → decompress → hash (diffID) → unpack,
 // several at a time; a layer already in the store (same diffID) is not downloaded again.
-import { createWriteStream, mkdirSync, rmSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import { UserError } from "../sys/error.ts";
 import * as log from "../log.ts";
 import { findCredentials } from "./auth.ts";
@@ -131,18 +131,15 @@ async function fetchLayer(client: RegistryClient, ref: Reference, d: Descriptor,
     const res = await client.getBlob(ref.repository, d.digest);
     if (!res.body) throw new UserError(`layer ${d.digest}: empty response`);
     // Keep the compressed blob too (mini save), written as it streams by.
-    const out = createWriteStream(blobTmp);
+    const out = openSync(blobTmp, "w", 0o600);
     let seen = 0;
-    const tee = new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, ctl) {
-        seen += chunk.byteLength;
-        p?.layerProgress(d.digest, seen, d.size);
-        out.write(chunk);
-        ctl.enqueue(chunk);
-      },
-    });
-    const result = await unpackLayer(res.body.pipeThrough(tee), dir);
-    await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    const onInput = (chunk: Uint8Array) => {
+      seen += chunk.byteLength;
+      p?.layerProgress(d.digest, seen, d.size);
+      for (let off = 0; off < chunk.byteLength;) off += writeSync(out, chunk, off);
+    };
+    let result;
+    try { result = await unpackLayer(res.body, dir, { onInput }); } finally { closeSync(out); }
     if (result.digest && result.digest !== d.digest) throw new UserError(`layer ${d.digest}: digest mismatch (got ${result.digest}); nothing stored`);
     if (result.diffID !== diffID) throw new UserError(`layer ${d.digest}: diffID mismatch (expected ${diffID}, got ${result.diffID}); nothing stored`);
     commit(blobTmp, paths.blob(d.digest));

@@ -53,6 +53,8 @@ export interface UnpackOptions {
   expectDigest?: string;
   /** "sha256:…" the uncompressed tar must hash to. */
   expectDiffID?: string;
+  /** Sees every input (compressed) chunk as it is read: to keep a copy of the blob, count progress. */
+  onInput?: (chunk: Uint8Array) => void;
   /** How parent directories are reached: openat2 (default; falls back by itself on ENOSYS) or
    *  per-component openat(O_NOFOLLOW), the pre-5.6 way, forced here for tests. */
   resolveWith?: "openat2" | "openat";
@@ -84,7 +86,7 @@ export async function unpackLayer(stream: ReadableStream<Uint8Array>, destDir: s
   const tarHash = new Bun.CryptoHasher("sha256");
   let size = 0, tarSize = 0, entries = 0;
   const { compression, stream: tar } = await decompress(stream, {
-    onInput: (c) => { blobHash.update(c); size += c.byteLength; },
+    onInput: (c) => { blobHash.update(c); size += c.byteLength; opts.onInput?.(c); },
   });
   let u: Unpacker | undefined;
   try {
