@@ -21,6 +21,12 @@ const verbs: Record<string, Verb> = {
   images: { load: () => require("./commands/images.ts") },
   rmi: { load: () => require("./commands/rmi.ts") },
   image: { load: () => require("./commands/image.ts") },
+  import: { load: () => require("./commands/import.ts") },
+  load: { load: () => require("./commands/load.ts") },
+  save: { load: () => require("./commands/save.ts") },
+  tag: { load: () => require("./commands/tag.ts") },
+  login: { load: () => require("./commands/login.ts") },
+  logout: { load: () => require("./commands/logout.ts") },
 };
 
 const globalArgs = {

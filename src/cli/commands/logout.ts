@@ -1,0 +1,19 @@
+// mini logout [REGISTRY]: forget the registry's credentials in mini's credentials file
+import type { CommandDef } from "citty";
+import type { OptDefs, OptValues } from "../argv.ts";
+import { UserError } from "../../sys/error.ts";
+
+const args = {
+  registry: { type: "positional", required: false, description: "Registry host[:port] (default docker.io)" },
+} as const satisfies OptDefs;
+
+export default { meta: { name: "logout", description: "Log out from a registry" }, args } satisfies CommandDef<any>;
+
+export function run(_values: OptValues, operands: string[]): number {
+  if (operands.length > 1) throw new UserError("usage: mini logout [REGISTRY]");
+  const { normalizeAuthKey, removeCredentials } = require("../../image/auth.ts") as typeof import("../../image/auth.ts");
+  const registry = normalizeAuthKey(operands[0] ?? "docker.io");
+  if (removeCredentials(registry)) process.stdout.write(`Removing login credentials for ${registry}\n`);
+  else process.stdout.write(`Not logged in to ${registry}\n`);
+  return 0;
+}
