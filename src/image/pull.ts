@@ -109,16 +109,46 @@ async function fetchLayers(client: RegistryClient, ref: Reference, layers: Descr
   const todo = layers.map((d, i) => ({ d, diffID: diffIDs[i] })).filter((l, i, all) => !hasLayer(l.diffID) && all.findIndex((x) => x.diffID === l.diffID) === i);
   for (const l of layers) if (hasLayer(diffIDs[layers.indexOf(l)])) p?.layerDone(l.digest, l.size, true);
   let next = 0;
+  let failed: unknown;
   const worker = async () => {
-    while (next < todo.length) {
+    while (next < todo.length && failed === undefined) {
       const { d, diffID } = todo[next++];
-      await withLock(paths.lock(`layer-${diffID.slice(7)}`), async () => {
-        if (hasLayer(diffID)) { p?.layerDone(d.digest, d.size, true); return; }
-        await fetchLayer(client, ref, d, diffID, p);
-      });
+      try {
+        await withLock(paths.lock(`layer-${diffID.slice(7)}`), async () => {
+          if (hasLayer(diffID)) { p?.layerDone(d.digest, d.size, true); return; }
+          await fetchLayerWithRetries(client, ref, d, diffID, p);
+        });
+      } catch (e) {
+        failed ??= e;
+      }
     }
   };
+  // Every worker finishes (and cleans up its temp files) before the first error is reported.
   await Promise.all(Array.from({ length: Math.min(parallel, todo.length) }, worker));
+  if (failed !== undefined) throw failed;
+}
+
+const LAYER_ATTEMPTS = 4;
+
+class TruncatedDownload extends Error {}
+
+/**
+ * A connection dropped mid-layer surfaces as a stream error after the response began: retry the
+ * whole layer (its temp files are gone by then). Content errors (UserError: digest mismatch,
+ * a hostile entry, a corrupt archive) are final.
+ */
+async function fetchLayerWithRetries(client: RegistryClient, ref: Reference, d: Descriptor, diffID: string, p?: Progress): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetchLayer(client, ref, d, diffID, p);
+    } catch (e) {
+      const transient = e instanceof TruncatedDownload || !(e instanceof UserError);
+      if (!transient) throw e;
+      if (attempt >= LAYER_ATTEMPTS) throw new UserError(`layer ${d.digest}: download failed ${attempt} times: ${(e as Error).message}`);
+      log.debug(`layer ${d.digest.slice(0, 19)}: ${(e as Error).message}; retrying (${attempt}/${LAYER_ATTEMPTS - 1})`);
+      await Bun.sleep(100 * 2 ** (attempt - 1));
+    }
+  }
 }
 
 async function fetchLayer(client: RegistryClient, ref: Reference, d: Descriptor, diffID: string, p?: Progress): Promise<void> {
@@ -139,7 +169,13 @@ async function fetchLayer(client: RegistryClient, ref: Reference, d: Descriptor,
       for (let off = 0; off < chunk.byteLength;) off += writeSync(out, chunk, off);
     };
     let result;
-    try { result = await unpackLayer(res.body, dir, { onInput }); } finally { closeSync(out); }
+    try {
+      result = await unpackLayer(res.body, dir, { onInput });
+    } catch (e) {
+      // Any failure before the whole blob arrived is a broken download, worth another try.
+      if (seen < d.size) throw new TruncatedDownload(`${(e as Error).message} (after ${seen} of ${d.size} bytes)`);
+      throw e;
+    } finally { closeSync(out); }
     if (result.digest && result.digest !== d.digest) throw new UserError(`layer ${d.digest}: digest mismatch (got ${result.digest}); nothing stored`);
     if (result.diffID !== diffID) throw new UserError(`layer ${d.digest}: diffID mismatch (expected ${diffID}, got ${result.diffID}); nothing stored`);
     commit(blobTmp, paths.blob(d.digest));
