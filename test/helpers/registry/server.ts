@@ -7,14 +7,16 @@
 //   await reg.stop();                                          // kills that PID, removes its dir
 //
 // Each registry listens on 127.0.0.1 with a free port, stores blobs in its own temp dir and
-// logs to DIR/registry.log. The Debian package's own service is never used. A registry left
-// running by a failed test is killed when the test process exits (process.on("exit")) and,
-// if the test process is SIGKILLed, by the parent-death signal set with `setpriv`.
+// logs to DIR/registry.log. The Debian package's own service is never used. A registry a test
+// forgot to stop dies with the test process: it is started under `setpriv --pdeathsig KILL`
+// (bun test runs no process.on("exit") hooks; this works even if the runner is SIGKILLed),
+// and its dir is removed by the reaper in cleanup.ts.
 import type { Subprocess } from "bun";
 import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { atExit, hasPdeathsig, removeAtExit } from "./cleanup";
 
 export interface Registry {
   /** "127.0.0.1:PORT" — use in references: `${host}/name:tag`. */
@@ -38,30 +40,32 @@ export interface RegistryOptions {
 
 const BIN = "/usr/bin/docker-registry";
 
-interface Live { proc: Subprocess; dir: string }
+interface Live { proc: Subprocess; dir: string; unregister: () => void }
 const live = new Map<number, Live>();
-let exitHookInstalled = false;
 
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", killAllNow);
-  // A test run interrupted by a signal: clean up, then die of the same signal (the listener
-  // is gone by then, so the default action applies).
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.once(sig, () => {
-      killAllNow();
-      process.kill(process.pid, sig);
-    });
-  }
+const PREFIX = "mini-registry-";
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e: any) { return e?.code === "EPERM"; }
 }
 
-function killAllNow(): void {
-  for (const [pid, l] of live) {
-    try { process.kill(pid, "SIGKILL"); } catch { /* already gone */ }
-    try { rmSync(l.dir, { recursive: true, force: true }); } catch { /* best effort */ }
+/**
+ * Removes registry dirs left by test processes that were SIGKILLed (their registry died of
+ * its parent-death signal, but nobody removed the dir): only dirs whose OWNER file names a
+ * test process and a registry that are both gone, and at least a minute old.
+ */
+function sweepStale(): void {
+  let names: string[] = [];
+  try { names = readdirSync(tmpdir()).filter((n) => n.startsWith(PREFIX)); } catch { return; }
+  for (const n of names) {
+    const dir = join(tmpdir(), n);
+    try {
+      if (Date.now() - statSync(dir).mtimeMs < 60000) continue;
+      const [owner, reg] = readFileSync(join(dir, "OWNER"), "utf8").trim().split(/\s+/).map(Number);
+      if (!(owner > 0) || alive(owner) || (reg > 0 && alive(reg))) continue;
+      rmSync(dir, { recursive: true, force: true });
+    } catch { /* no OWNER file (starting, or not ours): leave it */ }
   }
-  live.clear();
 }
 
 /** A port that was free a moment ago (the kernel picks it; we release it right away). */
@@ -72,11 +76,6 @@ export function freePort(): number {
   return port;
 }
 
-function hasSetprivPdeathsig(): boolean {
-  const r = spawnSync("setpriv", ["--help"], { encoding: "utf8" });
-  return r.status === 0 && /pdeathsig/.test(r.stdout);
-}
-let pdeathsig: boolean | undefined;
 
 function configYaml(storage: string, port: number, htpasswdFile?: string): string {
   // JSON is YAML: no quoting surprises.
@@ -86,9 +85,8 @@ function configYaml(storage: string, port: number, htpasswdFile?: string): strin
     storage: {
       filesystem: { rootdirectory: storage },
       delete: { enabled: true },
-      // No in-memory blob descriptor cache: a test that deletes blobs behind the registry's
-      // back should see it at once.
-      cache: {},
+      // (no `cache`: no in-memory blob descriptor cache, so a test that deletes blobs behind
+      // the registry's back sees it at once)
       maintenance: { uploadpurging: { enabled: false } },
     },
     http: { addr: `127.0.0.1:${port}`, secret: "mini-test-registry", headers: { "X-Content-Type-Options": ["nosniff"] } },
@@ -97,10 +95,18 @@ function configYaml(storage: string, port: number, htpasswdFile?: string): strin
   return JSON.stringify(cfg, null, 2) + "\n";
 }
 
-async function waitReady(url: string, proc: Subprocess, timeoutMs: number): Promise<"ok" | "exited" | "timeout"> {
+/**
+ * Ready = our process logged "listening on 127.0.0.1:PORT" (so an answer on the port is not
+ * from some other server that won a port race) and GET /v2/ answers 200 or 401.
+ */
+async function waitReady(url: string, port: number, logFile: string, proc: Subprocess, timeoutMs: number): Promise<"ok" | "exited" | "timeout"> {
   const deadline = Date.now() + timeoutMs;
+  const listening = `listening on 127.0.0.1:${port}`;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null || proc.signalCode !== null) return "exited";
+    let log = "";
+    try { log = readFileSync(logFile, "utf8"); } catch { /* not yet */ }
+    if (!log.includes(listening)) { await Bun.sleep(15); continue; }
     try {
       const r = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) });
       await r.arrayBuffer();
@@ -113,9 +119,10 @@ async function waitReady(url: string, proc: Subprocess, timeoutMs: number): Prom
 
 export async function startRegistry(opts: RegistryOptions = {}): Promise<Registry> {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: apt-get install -y docker-registry`);
-  installExitHook();
-  pdeathsig ??= hasSetprivPdeathsig();
-  const dir = mkdtempSync(join(tmpdir(), "mini-registry-"));
+  sweepStale();
+  const pdeathsig = hasPdeathsig();
+  const dir = mkdtempSync(join(tmpdir(), PREFIX));
+  const forgetDir = removeAtExit(dir);
   const logFile = join(dir, "registry.log");
   let htpasswdFile: string | undefined;
   if (opts.htpasswd) {
@@ -123,6 +130,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
     const r = spawnSync("htpasswd", ["-Bbn", user, password], { encoding: "utf8" });
     if (r.status !== 0) {
       rmSync(dir, { recursive: true, force: true });
+      forgetDir();
       throw new Error(`htpasswd -Bbn failed (apt-get install -y apache2-utils): ${r.stderr || r.error}`);
     }
     htpasswdFile = join(dir, "htpasswd");
@@ -145,9 +153,13 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
     closeSync(logFd);
     // Don't keep the test process alive for it: the exit hook kills it.
     proc.unref();
-    live.set(proc.pid, { proc, dir });
+    writeFileSync(join(dir, "OWNER"), `${process.pid} ${proc.pid}\n`);
+    const unregister = atExit(() => {
+      try { process.kill(proc.pid, "SIGKILL"); } catch { /* gone */ }
+    });
+    live.set(proc.pid, { proc, dir, unregister });
     const url = `http://127.0.0.1:${port}`;
-    const state = await waitReady(url, proc, 10000);
+    const state = await waitReady(url, port, logFile, proc, 10000);
     if (state === "ok") {
       const host = `127.0.0.1:${port}`;
       let stopped = false;
@@ -162,17 +174,21 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
           if (stopped) return;
           stopped = true;
           await killAndWait(proc);
+          live.get(proc.pid)?.unregister();
           live.delete(proc.pid);
           rmSync(dir, { recursive: true, force: true });
+          forgetDir();
         },
       };
     }
     await killAndWait(proc);
+    live.get(proc.pid)?.unregister();
     live.delete(proc.pid);
     lastErr = `${state}: ${(() => { try { return readFileSync(logFile, "utf8").split("\n").slice(-8).join("\n"); } catch { return ""; } })()}`;
     if (state === "timeout") break; // a port race makes it exit, not hang
   }
   rmSync(dir, { recursive: true, force: true });
+  forgetDir();
   throw new Error(`docker-registry did not come up: ${lastErr}`);
 }
 
