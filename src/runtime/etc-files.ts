@@ -1,6 +1,7 @@
 // /etc/hostname, /etc/hosts and /etc/resolv.conf for a container, written as host files in its
 // state directory and bind-mounted over the image's (whose own files stay untouched), as docker does.
-import { readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { resolveInRoot } from "./resolve-in-root.ts";
 
 export interface EtcFiles { hostname: string; hosts: string; resolv: string }
 
@@ -37,4 +38,12 @@ export function writeEtcFiles(files: EtcFiles, hostname: string, hostNetwork: bo
   writeFileSync(files.hostname, `${hostname}\n`);
   writeFileSync(files.hosts, containerHosts(hostname, hostNetwork, readOr("/etc/hosts", "")));
   writeFileSync(files.resolv, containerResolvConf(readOr("/etc/resolv.conf", ""), hostNetwork));
+}
+
+/** Empty /etc/hostname, /etc/hosts and /etc/resolv.conf in the rootfs where missing (mount points). */
+export function ensureEtcMountpoints(rootfs: string): void {
+  for (const f of ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"]) {
+    const target = resolveInRoot(rootfs, f);
+    if (!existsSync(target) && existsSync(target.slice(0, target.lastIndexOf("/")))) closeSync(openSync(target, "a", 0o644));
+  }
 }

@@ -7,7 +7,7 @@ import * as log from "../log.ts";
 import type { Namespace, Spec } from "../spec/types.ts";
 import { UserError } from "../sys/error.ts";
 import * as C from "../sys/constants.ts";
-import { etcFilePaths, writeEtcFiles } from "./etc-files.ts";
+import { ensureEtcMountpoints, etcFilePaths, writeEtcFiles } from "./etc-files.ts";
 import { planNamespaces, type NamespaceSetup } from "./namespaces.ts";
 import { planRootfs } from "./rootfs-plan.ts";
 import { spawnChild, spawnInUserNamespace, type StartedChild, type UserNamespace } from "./spawn-child.ts";
@@ -108,7 +108,11 @@ export async function runContainer(spec: Spec, o: RunOptions, pre?: Prestarted):
     mkdirSync(stateDir, { recursive: true, mode: 0o711 });
     chmodSync(dirname(stateDir), 0o711);
     if (o.overlay) for (const d of ["upper", "work"]) mkdirSync(`${o.overlay.dir}/${d}`, { recursive: true, mode: 0o755 });
-    if (o.etc) writeEtcFiles(etcFilePaths(stateDir), o.etc.hostname, o.etc.hostNetwork);
+    if (o.etc) {
+      writeEtcFiles(etcFilePaths(stateDir), o.etc.hostname, o.etc.hostNetwork);
+      // Their mount points: a user-namespaced root can't create files in a host-owned rootfs.
+      if (!o.overlay) ensureEtcMountpoints(rootfs);
+    }
     cg = cgroups.planCgroupsOnHost({ name: `mini-${o.id}`, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources });
     writeOwnerRecord(stateDir, cg, o.overlay ? [o.overlay.dir] : []);
     cgroups.applyCgroups(cg, log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined);

@@ -15,7 +15,11 @@ describe("--userns", () => {
     const proc = Bun.spawn([MINI, "run", "-i", "--userns", rootfs, "sh", "-c", "id -u; readlink /proc/self/ns/user; echo ready; read x || true"], { stdin: "pipe", stdout: "pipe" });
     const reader = proc.stdout.getReader();
     let out = "";
-    while (!out.includes("ready")) out += new TextDecoder().decode((await reader.read()).value);
+    while (!out.includes("ready")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`container ended before "ready": ${out}`);
+      out += new TextDecoder().decode(value);
+    }
     const pid = Number(readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, "utf8").trim().split(" ")[0]);
     const uidMap = readFileSync(`/proc/${pid}/uid_map`, "utf8").trim().split(/\s+/).map(Number);
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
