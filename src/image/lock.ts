@@ -1,18 +1,29 @@
-// File locks for the image store: whole-store index updates and per-blob downloads. flock(2)
-// locks vanish with their process, so a killed `mini pull` never leaves a lock behind.
-import { closeSync, mkdirSync, openSync } from "node:fs";
+// File locks for the image store: whole-store index updates and per-layer downloads. flock(2)
+// locks vanish with their process, so a killed `mini pull` never leaves a lock held, and the
+// holder deletes the lock file when done, so none are left lying around either. A waiter that
+// got the lock on a file deleted meanwhile notices (the path names another inode, or none) and
+// tries again.
+import { closeSync, fstatSync, mkdirSync, openSync, statSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { tryFlock } from "../sys/calls.ts";
 
-/** Runs `fn` holding an exclusive lock on `path` (created if missing). */
+function sameFile(fd: number, path: string): boolean {
+  try { return fstatSync(fd).ino === statSync(path).ino; } catch { return false; }
+}
+
+/** Runs `fn` holding an exclusive lock on `path` (created if missing, removed after). */
 export async function withLock<T>(path: string, fn: () => Promise<T> | T): Promise<T> {
   mkdirSync(dirname(path), { recursive: true });
-  const fd = openSync(path, "a", 0o600);
-  try {
+  for (;;) {
+    const fd = openSync(path, "a", 0o600);
     // Polled, not blocking: the event loop keeps serving this process's other downloads.
     while (!tryFlock(fd, path)) await Bun.sleep(25);
-    return await fn();
-  } finally {
-    closeSync(fd); // releases the lock
+    if (!sameFile(fd, path)) { closeSync(fd); continue; }
+    try {
+      return await fn();
+    } finally {
+      try { unlinkSync(path); } catch { /* already gone */ }
+      closeSync(fd); // releases the lock
+    }
   }
 }

@@ -132,6 +132,27 @@ describe("pull and run", () => {
     expect((await m(["run", "-q", "--pull", "always", `${reg.host}/t/busybox:1`, "true"], { store: s })).code).toBe(0);
   }, 60000);
 
+  test("rmi refuses an image a running container uses", async () => {
+    const s = freshStore();
+    await m(["pull", "-q", `${reg.host}/t/busybox:1`], { store: s });
+    const proc = Bun.spawn([MINI, "run", "-i", `${reg.host}/t/busybox:1`, "sh", "-c", "echo up; read x || true"], {
+      stdin: "pipe", stdout: "pipe", stderr: "inherit", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", MINI_ROOT: s },
+    });
+    try {
+      const reader = proc.stdout.getReader();
+      let out = "";
+      while (!out.includes("up")) { const { value, done } = await reader.read(); if (done) break; out += new TextDecoder().decode(value); }
+      const rm = await m(["rmi", `${reg.host}/t/busybox:1`], { store: s });
+      expect(rm.code).toBe(125);
+      expect(rm.stderr).toContain("in use");
+    } finally {
+      proc.stdin.end();
+      await proc.exited;
+    }
+    expect((await m(["rmi", `${reg.host}/t/busybox:1`], { store: s })).code).toBe(0);
+    expect(readdirSync(`${s}/locks`)).toEqual([]);
+  }, 60000);
+
   test("rmi refuses nothing unknown, removes layers no image uses; prune", async () => {
     const s = freshStore();
     await m(["pull", "-q", `${reg.host}/t/busybox:1`], { store: s });
