@@ -61,8 +61,14 @@ export const O_NOFOLLOW = 0o400000;
 export const O_CLOEXEC = 0o2000000;
 export const O_PATH = 0o10000000;
 
-export const S_IFCHR = 0o020000;
+/** File-type bits of st_mode (stat(2), mknod(2)). */
+export const S_IFMT = 0o170000;
+export const S_IFSOCK = 0o140000;
+export const S_IFLNK = 0o120000;
+export const S_IFREG = 0o100000;
 export const S_IFBLK = 0o060000;
+export const S_IFDIR = 0o040000;
+export const S_IFCHR = 0o020000;
 export const S_IFIFO = 0o010000;
 
 export const PR_SET_PDEATHSIG = 1;

@@ -3,6 +3,7 @@
 // libc.ts (thread-local, so either handle reads the same value). Each failure throws a
 // SyscallError naming the call, what it acted on and errno.
 import { dlopen, FFIType as T, ptr } from "bun:ffi";
+import { O_CLOEXEC } from "./constants.ts";
 import { SyscallError } from "./error.ts";
 import { cstr, errno } from "./libc.ts";
 
@@ -47,14 +48,8 @@ export const RESOLVE_NO_SYMLINKS = 0x04;
 export const RESOLVE_BENEATH = 0x08;
 export const RESOLVE_IN_ROOT = 0x10;
 
-export const S_IFMT = 0o170000;
-export const S_IFSOCK = 0o140000;
-export const S_IFLNK = 0o120000;
-export const S_IFREG = 0o100000;
-export const S_IFBLK = 0o060000;
-export const S_IFDIR = 0o040000;
-export const S_IFCHR = 0o020000;
-export const S_IFIFO = 0o010000;
+// File-type bits live in constants.ts; re-exported for callers that use this module's namespace.
+export { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK } from "./constants.ts";
 
 // Same numbers on x86_64 and aarch64 (system calls added after 5.1 share one table).
 const SYS_openat2 = 437n;
@@ -72,13 +67,13 @@ export function makedev(major: number, minor: number): bigint {
 }
 
 export function openat(dirfd: number, path: string, flags: number, mode = 0, what = path): number {
-  return check(fs().openat(dirfd, cstr(path), flags | 0o2000000 /* O_CLOEXEC */, mode), "openat", what);
+  return check(fs().openat(dirfd, cstr(path), flags | O_CLOEXEC, mode), "openat", what);
 }
 
 /** openat2(2) with `resolve` flags (RESOLVE_*); throws SyscallError (ENOSYS before Linux 5.6). */
 export function openat2(dirfd: number, path: string, flags: number, resolve: number, what = path): number {
   const p = cstr(path);
-  const how = new BigUint64Array([BigInt(flags | 0o2000000), 0n, BigInt(resolve)]);
+  const how = new BigUint64Array([BigInt(flags | O_CLOEXEC), 0n, BigInt(resolve)]);
   return check(fs().syscall(SYS_openat2, BigInt(dirfd), BigInt(ptr(p)), BigInt(ptr(how)), 24n, 0n), "openat2", what);
 }
 

@@ -8,72 +8,7 @@ import { gzipSync, zstdCompressSync } from "node:zlib";
 import { unpackLayer, type UnpackOptions } from "../../src/image/unpack.ts";
 import { lgetxattr } from "../../src/sys/fs-calls.ts";
 import { UserError } from "../../src/sys/error.ts";
-
-// ---- a tiny tar writer (as in test/unit/tar.test.ts) --------------------------------------------
-type Body = string | Uint8Array;
-interface Spec {
-  name: string; flag?: string; mode?: number; uid?: number; gid?: number; mtime?: number; size?: number;
-  body?: Body; linkname?: string; devmajor?: number; devminor?: number; pax?: Record<string, Body>; badChecksum?: boolean;
-}
-const enc = new TextEncoder();
-const bytes = (b: Body) => (typeof b === "string" ? enc.encode(b) : b);
-const concat = (parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
-const pad = (n: number) => new Uint8Array((512 - (n % 512)) % 512);
-function putNum(h: Uint8Array, off: number, len: number, v: number): void {
-  const oct = v.toString(8);
-  if (oct.length <= len - 1) { h.set(enc.encode(`${oct.padStart(len - 1, "0")}\0`), off); return; }
-  let big = BigInt(v);
-  for (let i = len - 1; i >= 0; i--) { h[off + i] = Number(big & 0xffn); big >>= 8n; }
-  h[off] |= 0x80;
-}
-function header(s: Spec, flag: string, name: string, size: number): Uint8Array {
-  const h = new Uint8Array(512);
-  h.set(enc.encode(name).subarray(0, 100), 0);
-  putNum(h, 100, 8, s.mode ?? 0o644);
-  putNum(h, 108, 8, s.uid ?? 0);
-  putNum(h, 116, 8, s.gid ?? 0);
-  putNum(h, 124, 12, size);
-  putNum(h, 136, 12, s.mtime ?? 1_600_000_000);
-  h[156] = flag.charCodeAt(0);
-  h.set(enc.encode(s.linkname ?? "").subarray(0, 100), 157);
-  h.set(enc.encode("ustar\x0000"), 257);
-  putNum(h, 329, 8, s.devmajor ?? 0);
-  putNum(h, 337, 8, s.devminor ?? 0);
-  h.fill(0x20, 148, 156);
-  let sum = s.badChecksum ? 1 : 0;
-  for (const c of h) sum += c;
-  h.set(enc.encode(`${sum.toString(8).padStart(6, "0")}\0 `), 148);
-  return h;
-}
-function paxBody(recs: Record<string, Body>): Uint8Array {
-  return concat(Object.entries(recs).map(([k, v]) => {
-    const rest = concat([enc.encode(` ${k}=`), bytes(v), enc.encode("\n")]);
-    let len = rest.length + 1;
-    while (String(len).length + rest.length !== len) len = String(len).length + rest.length;
-    return concat([enc.encode(String(len)), rest]);
-  }));
-}
-function makeTar(specs: Spec[], end = true): Uint8Array {
-  const parts: Uint8Array[] = [];
-  for (const s of specs) {
-    if (s.pax) { const p = paxBody(s.pax); parts.push(header({ name: "" }, "x", "PaxHeaders/x", p.length), p, pad(p.length)); }
-    const body = s.body === undefined ? new Uint8Array(0) : bytes(s.body);
-    parts.push(header(s, s.flag ?? "0", s.name, s.size ?? body.length), body, pad(body.length));
-  }
-  if (end) parts.push(new Uint8Array(1024));
-  return concat(parts);
-}
-function streamOf(b: Uint8Array, chunk = 1 << 16): ReadableStream<Uint8Array> {
-  let i = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(c) {
-      if (i >= b.length) { c.close(); return; }
-      c.enqueue(b.subarray(i, i + chunk));
-      i += chunk;
-    },
-  });
-}
-// -----------------------------------------------------------------------------------------------
+import { concat, enc, makeTar, streamOf, type Spec } from "../helpers/tar-fixtures.ts";
 
 const temps: string[] = [];
 afterAll(() => { for (const t of temps) rmSync(t, { recursive: true, force: true }); });
