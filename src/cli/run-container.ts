@@ -2,8 +2,7 @@
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { imageCommand } from "../spec/image-command.ts";
-import { paths, type ImageRecord } from "../image/store.ts";
-import { layeredReader } from "../image/layered-read.ts";
+import type { ImageRecord } from "../image/store.ts";
 import { removeCgroups } from "../cgroups/index.ts";
 import { namespacesFromFlags, specFromFlags } from "../spec/from-flags.ts";
 import { loadBundle } from "../spec/bundle.ts";
@@ -65,7 +64,7 @@ function buildSpec(values: OptValues, rootfs: string, command: string[], nsFlags
   const ic = image?.config.config;
   return specFromFlags({
     image: ic && { user: ic.User, env: ic.Env, workdir: ic.WorkingDir },
-    readFile: image && layeredReader([...image.layers].reverse().map((d) => paths.layer(d))),
+    readFile: image && imageReader(image),
     ...nsFlags,
     rootfs,
     command,
@@ -125,8 +124,18 @@ async function resolveTarget(arg: string, values: OptValues): Promise<{ rootfs?:
   return { image };
 }
 
+// Image modules load only for image runs: `mini run ROOTFS` is the start-up path to keep short.
+const store = () => require("../image/store.ts") as typeof import("../image/store.ts");
+
+/** Reads the image's files (its /etc/passwd, /etc/group) from its layers. */
+function imageReader(image: ImageRecord): (path: string) => string | undefined {
+  const { layeredReader } = require("../image/layered-read.ts") as typeof import("../image/layered-read.ts");
+  return layeredReader([...image.layers].reverse().map((d) => store().paths.layer(d)));
+}
+
 /** The container's overlay: the image's layers (top first) under a fresh upper dir. */
 function imageOverlay(image: ImageRecord, id: string): { lower: string[]; dir: string } {
+  const { paths } = store();
   const dir = `${paths.containers()}/${id}`;
   mkdirSync(`${dir}/rootfs`, { recursive: true, mode: 0o755 });
   writeFileSync(`${dir}/image`, image.id); // rmi refuses an image a container uses
