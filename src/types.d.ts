@@ -3,3 +3,7 @@ declare module "*.c" {
   const text: string;
   export default text;
 }
+declare module "*/mini-shim" {
+  const path: string;
+  export default path;
+}

@@ -12,6 +12,8 @@ interface Verb {
   load: () => ({ default: CommandDef<any>; run: (values: OptValues, operands: string[]) => Promise<number> | number });
   /** Operands after the first one belong to the container (run, exec). */
   passThrough?: boolean;
+  /** Internal verbs, left out of the help. */
+  hidden?: boolean;
 }
 
 const verbs: Record<string, Verb> = {
@@ -27,6 +29,18 @@ const verbs: Record<string, Verb> = {
   tag: { load: () => require("./commands/tag.ts") },
   login: { load: () => require("./commands/login.ts") },
   logout: { load: () => require("./commands/logout.ts") },
+  ps: { load: () => require("./commands/ps.ts") },
+  logs: { load: () => require("./commands/logs.ts") },
+  exec: { load: () => require("./commands/exec.ts"), passThrough: true },
+  stop: { load: () => require("./commands/stop.ts") },
+  kill: { load: () => require("./commands/kill.ts") },
+  rm: { load: () => require("./commands/rm.ts") },
+  start: { load: () => require("./commands/start.ts") },
+  wait: { load: () => require("./commands/wait.ts") },
+  inspect: { load: () => require("./commands/inspect.ts") },
+  stats: { load: () => require("./commands/stats.ts") },
+  top: { load: () => require("./commands/top.ts") },
+  __reap: { load: () => require("./commands/reap.ts"), hidden: true },
 };
 
 const globalArgs = {
@@ -37,7 +51,7 @@ const globalArgs = {
 const root = {
   meta: { name: "mini", version: pkg.version, description: "A small Linux container runtime: docker's run, runc's OCI verbs, one binary" },
   args: globalArgs,
-  subCommands: Object.fromEntries(Object.entries(verbs).map(([k, v]) => [k, () => v.load().default])),
+  subCommands: Object.fromEntries(Object.entries(verbs).filter(([, v]) => !v.hidden).map(([k, v]) => [k, () => v.load().default])),
 } satisfies CommandDef<any>;
 
 async function help(cmd: CommandDef<any>, parent?: CommandDef<any>): Promise<number> {

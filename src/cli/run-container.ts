@@ -9,7 +9,10 @@ import { loadBundle } from "../spec/bundle.ts";
 import { containerDir, newId } from "../state/dirs.ts";
 import { sweepOrphans } from "../state/owner.ts";
 import { UserError } from "../sys/error.ts";
-import { abandon, etcFilePaths, prestart, runContainer } from "../runtime/run.ts";
+import { abandon, etcFilePaths, prestart, runContainer, type Prestarted } from "../runtime/run.ts";
+import { miniArgv } from "../runtime/shim.ts";
+import { createRecord, files, persistDir, removeFiles, writeJsonAtomic, type ContainerRecord, type RuntimeState } from "../state/containers.ts";
+import { pidStartTime } from "../state/status.ts";
 import type { OptValues } from "./argv.ts";
 
 type NamespaceFlags = Parameters<typeof namespacesFromFlags>[0] & { network: string };
@@ -19,14 +22,17 @@ const str = (v: OptValues[string]) => (typeof v === "string" ? v : undefined);
 export async function runFromFlags(values: OptValues, operands: string[], list: (v: OptValues[string]) => string[]): Promise<number> {
   const [targetArg, ...args] = operands;
   if (!targetArg) throw new UserError('"mini run" needs an IMAGE or a ROOTFS: mini run [OPTIONS] IMAGE|ROOTFS [COMMAND [ARG...]]');
+  const detach = !!values.detach;
+  if (detach && values.tty) throw new UserError("mini run -d with -t: a detached container has no terminal to attach to (use mini exec -it CONTAINER sh)");
   const target = await resolveTarget(targetArg, values);
   const command = target.image ? imageCommand(target.image.config.config, args, str(values.entrypoint)) : args;
   if (!command.length) throw new UserError("no command given: mini run [OPTIONS] ROOTFS COMMAND [ARG...]");
   const network = str(values.network) ?? "none";
   const nsFlags = { network, userns: !!values.userns, uidmap: list(values.uidmap), gidmap: list(values.gidmap) };
   // Start the child stage first: its start-up (a whole Bun runtime) overlaps building the spec.
+  // (A detached container's child stage is started by its monitor instead.)
   const early = namespacesFromFlags(nsFlags);
-  const pre = prestart({
+  const pre = detach ? undefined : prestart({
     namespaces: early.namespaces,
     userns: early.uidMappings && { uidMappings: early.uidMappings, gidMappings: early.gidMappings! },
     interactive: !!values.interactive,
@@ -36,6 +42,7 @@ export async function runFromFlags(values: OptValues, operands: string[], list: 
   const stateDir = containerDir(id);
   let spec;
   let overlay: { lower: string[]; dir: string } | undefined;
+  let rec: ContainerRecord;
   try {
     sweepOrphans(removeCgroups);
     let rootfs = target.rootfs;
@@ -44,19 +51,59 @@ export async function runFromFlags(values: OptValues, operands: string[], list: 
       rootfs = `${overlay.dir}/rootfs`;
     }
     spec = buildSpec(values, rootfs!, command, nsFlags, list, stateDir, target.image);
+    rec = await createRecord({
+      id,
+      created: new Date().toISOString(),
+      image: target.image ? targetArg : undefined,
+      imageId: target.image?.id,
+      spec,
+      detached: detach,
+      autoRemove: !detach || !!values.rm,
+      init: !!values.init,
+      noPivot: !!values["no-pivot"],
+      overlay,
+      etc: { hostname: spec.hostname ?? "mini", hostNetwork: nsFlags.network === "host" },
+      stopSignal: target.image?.config.config?.StopSignal,
+      logMaxBytes: LOG_MAX_BYTES,
+    }, str(values.name));
   } catch (e) {
-    await abandon(pre);
-    if (overlay) rmSync(overlay.dir, { recursive: true, force: true });
+    if (pre) await abandon(pre);
+    rmSync(persistDir(id), { recursive: true, force: true });
     throw e;
   }
   // From here runContainer owns the child: it sends the config, or kills it on failure.
-  return runContainer(spec, {
-    id, stateDir,
-    etc: { hostname: spec.hostname ?? "mini", hostNetwork: nsFlags.network === "host" },
-    interactive: !!values.interactive,
-    init: !!values.init,
-    noPivot: !!values["no-pivot"],
-    overlay,
+  try {
+    const code = await startContainer(rec, pre, !!values.interactive);
+    if (detach) process.stdout.write(`${id}\n`);
+    return code;
+  } catch (e) {
+    if (detach) removeFiles(id);
+    throw e;
+  }
+}
+
+/** Per log file; one older file is kept, so a container's log never exceeds twice this. */
+const LOG_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Runs a recorded container: in the foreground (returns its exit status; removed after), or
+ * detached (returns 0 once its command runs; its monitor records the rest).
+ */
+export async function startContainer(rec: ContainerRecord, pre?: Prestarted, interactive = false): Promise<number> {
+  const id = rec.id;
+  return runContainer(rec.spec, {
+    id, stateDir: containerDir(id),
+    etc: rec.etc,
+    interactive,
+    init: rec.init,
+    noPivot: rec.noPivot,
+    overlay: rec.overlay,
+    dirs: [persistDir(id)],
+    detached: rec.detached ? { exitFile: files.exit(id), logFile: files.log(id), logMaxBytes: rec.logMaxBytes, then: miniArgv(["__reap", id]) } : undefined,
+    onCgroups: (cgroups) => writeJsonAtomic(files.record(id), { ...rec, cgroups }),
+    onStarted: (pid, monitorPid) => writeJsonAtomic(files.state(id), {
+      pid, pidStart: pidStartTime(pid) ?? "", monitorPid, startedAt: new Date().toISOString(),
+    } satisfies RuntimeState),
   }, pre);
 }
 
@@ -93,12 +140,11 @@ export async function runFromBundle(dir: string, values: OptValues): Promise<num
   sweepOrphans(removeCgroups);
   const spec = loadBundle(dir);
   const id = newId();
-  return runContainer(spec, {
-    id, stateDir: containerDir(id),
-    interactive: !!values.interactive || !!spec.process?.terminal,
-    init: !!values.init,
-    noPivot: !!values["no-pivot"],
-  });
+  const rec = await createRecord({
+    id, created: new Date().toISOString(), spec, detached: false, autoRemove: true,
+    init: !!values.init, noPivot: !!values["no-pivot"], logMaxBytes: LOG_MAX_BYTES,
+  }, str(values.name));
+  return startContainer(rec, undefined, !!values.interactive || !!spec.process?.terminal);
 }
 
 /**

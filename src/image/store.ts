@@ -9,9 +9,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, wri
 import { withLock } from "./lock.ts";
 import type { ImageConfig, Platform } from "./types.ts";
 
-export function storeRoot(): string {
-  return process.env.MINI_ROOT ?? "/var/lib/mini";
-}
+import { storeRoot } from "../state/dirs.ts";
+
+export { storeRoot };
 
 const hexOf = (digest: string) => digest.slice(digest.indexOf(":") + 1);
 

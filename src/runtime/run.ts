@@ -13,6 +13,7 @@ import { planRootfs } from "./rootfs-plan.ts";
 import { spawnChild, spawnInUserNamespace, type StartedChild, type UserNamespace } from "./spawn-child.ts";
 import { attachTerminal, type AttachedTerminal } from "./tty.ts";
 import { writeOwnerRecord } from "../state/owner.ts";
+import type { MonitorFiles } from "./monitor.ts";
 
 export interface RunOptions {
   id: string;
@@ -24,6 +25,14 @@ export interface RunOptions {
   noPivot: boolean;
   /** An image rootfs: overlay of these layers; `dir` (upper, work, rootfs) is removed afterwards. */
   overlay?: { lower: string[]; dir: string };
+  /** More directories removed with a foreground run (the container's record). */
+  dirs?: string[];
+  /** Detached: mini-shim's monitor is the container's parent; runContainer returns 0 once the command runs. */
+  detached?: MonitorFiles;
+  /** The cgroup plan, before any cgroup exists (a record of what to remove if mini is killed). */
+  onCgroups?: (cg: cgroups.CgroupPlan) => void;
+  /** The container's process exists (its pid; for detached runs, the monitor's too). */
+  onStarted?: (pid: number, monitorPid?: number) => void;
 }
 
 export { etcFilePaths };
@@ -51,6 +60,7 @@ export interface Prestarted {
   child: StartedChild;
   term?: AttachedTerminal;
   t0: number;
+  monitorPid?: number;
 }
 
 export interface PrestartOptions {
@@ -99,7 +109,9 @@ export async function runContainer(spec: Spec, o: RunOptions, pre?: Prestarted):
     if (pre && (pre.ns.unshareFlags !== ns.unshareFlags || pre.ns.childFlags !== ns.childFlags)) throw new Error("internal: the prestarted child has other namespaces than the spec");
     const overlay = o.overlay && { lower: o.overlay.lower, upper: `${o.overlay.dir}/upper`, work: `${o.overlay.dir}/work` };
     const ops = planRootfs(spec, { noPivot: o.noPivot, userns: !!userNamespaceOf(spec), overlay });
-    const started = pre ?? prestart({ namespaces: spec.linux?.namespaces, userns: userNamespaceOf(spec), interactive: o.interactive, tty: !!spec.process.terminal });
+    const started = pre ?? (o.detached
+      ? startMonitor(ns, userNamespaceOf(spec), o.detached)
+      : prestart({ namespaces: spec.linux?.namespaces, userns: userNamespaceOf(spec), interactive: o.interactive, tty: !!spec.process.terminal }));
     child = started.child;
 
     // While the child stage starts up: its /etc files and cgroups.
@@ -107,6 +119,7 @@ export async function runContainer(spec: Spec, o: RunOptions, pre?: Prestarted):
     stateDir = o.stateDir;
     mkdirSync(stateDir, { recursive: true, mode: 0o711 });
     chmodSync(dirname(stateDir), 0o711);
+    o.onStarted?.(child.proc.pid, started.monitorPid);
     if (o.overlay) for (const d of ["upper", "work"]) mkdirSync(`${o.overlay.dir}/${d}`, { recursive: true, mode: 0o755 });
     if (o.etc) {
       writeEtcFiles(etcFilePaths(stateDir), o.etc.hostname, o.etc.hostNetwork);
@@ -114,7 +127,8 @@ export async function runContainer(spec: Spec, o: RunOptions, pre?: Prestarted):
       if (!o.overlay) ensureEtcMountpoints(rootfs);
     }
     cg = cgroups.planCgroupsOnHost({ name: `mini-${o.id}`, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources });
-    writeOwnerRecord(stateDir, cg, o.overlay ? [o.overlay.dir] : []);
+    o.onCgroups?.(cg);
+    if (!o.detached) writeOwnerRecord(stateDir, cg, [...(o.overlay ? [o.overlay.dir] : []), ...(o.dirs ?? [])]);
     cgroups.applyCgroups(cg, log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined);
     for (const w of cg.warnings) log.warn(w);
     child.send({
@@ -129,14 +143,32 @@ export async function runContainer(spec: Spec, o: RunOptions, pre?: Prestarted):
       init: o.init,
       debug: log.isDebug(),
     });
+    if (o.detached) {
+      const err = readChildError(started.child.errorFd);
+      if (err) throw new UserError(err.message, err.code);
+      child = undefined;
+      return 0;
+    }
     child = undefined;
     return await wait(started.child, cg, started.term, started.t0);
   } finally {
-    if (child) { child.proc.kill("SIGKILL"); await child.proc.exited; }
-    log.timed("remove cgroups", () => cg && cgroups.removeCgroups(cg));
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
-    if (o.overlay) rmSync(o.overlay.dir, { recursive: true, force: true });
+    // A detached container that started is the monitor's and the reaper's from here.
+    if (!o.detached || child) {
+      if (child) { child.proc.kill("SIGKILL"); await child.proc.exited; }
+      log.timed("remove cgroups", () => cg && cgroups.removeCgroups(cg));
+      if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+      if (o.overlay && !o.detached) rmSync(o.overlay.dir, { recursive: true, force: true });
+      for (const d of o.detached ? [] : o.dirs ?? []) rmSync(d, { recursive: true, force: true });
+    }
   }
+}
+
+function startMonitor(ns: NamespaceSetup, userns: UserNamespace | undefined, files: MonitorFiles): Prestarted {
+  const { spawnViaMonitor } = require("./monitor.ts") as typeof import("./monitor.ts");
+  const t0 = performance.now();
+  const child = spawnViaMonitor(ns, userns, files);
+  log.debug(`monitor ${child.monitorPid} cloned the child stage, pid ${child.proc.pid}`, performance.now() - t0);
+  return { ns, child, t0, monitorPid: child.monitorPid };
 }
 
 async function wait(child: StartedChild, cg: cgroups.CgroupPlan, term: AttachedTerminal | undefined, t0: number): Promise<number> {

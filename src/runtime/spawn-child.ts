@@ -67,7 +67,7 @@ export function spawnInUserNamespace(ns: NamespaceSetup, io: StdioChoice, userns
   };
 }
 
-function relayStdin(sink: import("bun").FileSink): void {
+export function relayStdin(sink: import("bun").FileSink): void {
   const input = process.stdin;
   input.on("data", (d: Buffer) => { try { sink.write(d); sink.flush(); } catch { /* container closed its stdin */ } });
   input.on("end", () => { try { sink.end(); } catch { /* already closed */ } });
@@ -97,7 +97,7 @@ export function selfArgv(args: string[]): string[] {
  * The container's stdin: /dev/null without -i; with -i, mini's own stdin, except a terminal,
  * which is relayed through a pipe (as docker does): the container never holds the host's tty.
  */
-function stdinChoice(io: StdioChoice): "ignore" | "inherit" | "pipe" {
+export function stdinChoice(io: StdioChoice): "ignore" | "inherit" | "pipe" {
   if (!io.interactive) return "ignore";
   return (require("node:tty") as typeof import("node:tty")).isatty(0) ? "pipe" : "inherit";
 }

@@ -1,5 +1,10 @@
 // Where containers keep their runtime files, and container ids.
 
+/** Persistent data (images, containers' records and logs). */
+export function storeRoot(): string {
+  return process.env.MINI_ROOT ?? "/var/lib/mini";
+}
+
 /** Runtime state (tmpfs, gone at reboot): one directory per container. */
 export function runRoot(): string {
   return process.env.MINI_RUN_ROOT ?? "/run/mini";

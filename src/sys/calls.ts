@@ -237,3 +237,18 @@ export function tryFlock(fd: number, what = ""): boolean {
     if (e !== 4 /* EINTR */) throw new SyscallError("flock", what, e);
   }
 }
+
+/**
+ * A sealed in-memory copy of `data` (memfd): nothing can change it after this returns, so it is
+ * safe to exec even from a process a container can see (CVE-2019-5736). Close-on-exec.
+ */
+export function sealedMemfd(name: string, data: Uint8Array): number {
+  const MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2, F_ADD_SEALS = 1033;
+  const F_SEAL_SEAL = 1, F_SEAL_SHRINK = 2, F_SEAL_GROW = 4, F_SEAL_WRITE = 8;
+  const fd = libc().memfd_create(cstr(name), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  check(fd, "memfd_create", name);
+  const { writeSync } = require("node:fs") as typeof import("node:fs");
+  for (let off = 0; off < data.length;) off += writeSync(fd, data, off);
+  check(libc().fcntl(fd, F_ADD_SEALS, BigInt(F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)), "fcntl F_ADD_SEALS", name);
+  return fd;
+}

@@ -36,6 +36,7 @@ const spec = {
   getcwd: { args: [T.ptr, T.u64], returns: T.ptr },
   flock: { args: [T.i32, T.i32], returns: T.i32 },
   chown: { args: [T.ptr, T.u32, T.u32], returns: T.i32 },
+  memfd_create: { args: [T.ptr, T.u32], returns: T.i32 },
 } as const;
 
 type Lib = ReturnType<typeof dlopen<typeof spec>>["symbols"];

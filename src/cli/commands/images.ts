@@ -3,6 +3,7 @@ import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
 import { readIndex, type ImageRecord } from "../../image/store.ts";
 import { familiarName, parseReference } from "../../image/reference.ts";
+import { ago, printTable } from "../format.ts";
 
 const args = {
   format: { type: "string", description: "Output format: table (default) or json", valueHint: "table|json" },
@@ -10,15 +11,6 @@ const args = {
 } as const satisfies OptDefs;
 
 export default { meta: { name: "images", description: "List images in the local store" }, args } satisfies CommandDef<any>;
-
-function ago(iso?: string): string {
-  if (!iso) return "N/A";
-  const s = (Date.now() - Date.parse(iso)) / 1000;
-  if (!Number.isFinite(s)) return "N/A";
-  const [n, u] = s < 60 ? [s, "second"] : s < 3600 ? [s / 60, "minute"] : s < 86400 ? [s / 3600, "hour"] : s < 86400 * 30 ? [s / 86400, "day"] : s < 86400 * 365 ? [s / 86400 / 30, "month"] : [s / 86400 / 365, "year"];
-  const k = Math.floor(n);
-  return `${k} ${u}${k === 1 ? "" : "s"} ago`;
-}
 
 function size(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(2)}GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}MB` : `${(n / 1e3).toFixed(1)}kB`;
@@ -46,8 +38,6 @@ export function run(values: OptValues): number {
   const images = Object.values(readIndex().images).sort((a, b) => (b.created ?? "").localeCompare(a.created ?? ""));
   if (values.quiet) { for (const i of images) process.stdout.write(`${i.id.slice(7, 19)}\n`); return 0; }
   if (values.format === "json") { process.stdout.write(`${JSON.stringify(rows(images), null, 2)}\n`); return 0; }
-  const table = [["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], ...rows(images).map((r) => [r.repository, r.tag, r.id, r.created, r.size])];
-  const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
-  for (const r of table) process.stdout.write(`${r.map((x, c) => (c < r.length - 1 ? x.padEnd(widths[c] + 3) : x)).join("")}\n`);
+  printTable([["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], ...rows(images).map((r) => [r.repository, r.tag, r.id, r.created, r.size])]);
   return 0;
 }

@@ -6,6 +6,8 @@ import { logLevelArg } from "../shared.ts";
 import { UserError } from "../../sys/error.ts";
 
 export const runArgs = {
+  detach: { type: "boolean", alias: "d", description: "Run in the background and print the container ID (see mini ps, logs, exec, stop, rm)" },
+  name: { type: "string", description: "A unique name for the container (default: a random one)", valueHint: "name" },
   interactive: { type: "boolean", alias: "i", description: "Keep stdin open (otherwise the container reads /dev/null)" },
   tty: { type: "boolean", alias: "t", description: "Give the command a pseudo-terminal (host terminal in raw mode, window size followed)" },
   hostname: { type: "string", alias: "h", description: "Container hostname (default: mini)", valueHint: "name" },
@@ -30,7 +32,7 @@ export const runArgs = {
   "security-opt": { type: "string", repeat: true, description: "Security option: no-new-privileges", valueHint: "opt" },
   init: { type: "boolean", description: "Run mini's init as PID 1: forwards signals and reaps zombies" },
   "no-pivot": { type: "boolean", description: "Use chroot instead of pivot_root (rootfs on ramfs)" },
-  rm: { type: "boolean", description: "Remove the container when it exits (foreground containers always are)" },
+  rm: { type: "boolean", description: "Remove a detached container when it exits (foreground containers always are)" },
   pull: { type: "enum", options: ["always", "missing", "never"], description: "Pull the image before running: always, missing (default), never", valueHint: "policy" },
   platform: { type: "string", description: "Image platform os/arch[/variant] (default: this host's)", valueHint: "platform" },
   entrypoint: { type: "string", description: "Replace the image's entrypoint (\"\" clears it)", valueHint: "cmd" },

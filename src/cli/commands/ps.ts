@@ -1,0 +1,60 @@
+// mini ps [-a] [-q] [--format json]
+import type { CommandDef } from "citty";
+import type { OptDefs, OptValues } from "../argv.ts";
+import { ago, duration, printTable } from "../format.ts";
+import { listIds, readRecord, sweepRemovals, type ContainerRecord } from "../../state/containers.ts";
+import { statusOf, type ContainerStatus } from "../../state/status.ts";
+
+const args = {
+  all: { type: "boolean", alias: "a", description: "Show all containers (default: only running ones)" },
+  quiet: { type: "boolean", alias: "q", description: "Only container IDs" },
+  format: { type: "string", description: "Output format: table (default) or json", valueHint: "table|json" },
+} as const satisfies OptDefs;
+
+export default { meta: { name: "ps", description: "List containers" }, args } satisfies CommandDef<any>;
+
+export function statusText(st: ContainerStatus): string {
+  const since = (iso?: string) => (iso ? duration((Date.now() - Date.parse(iso)) / 1000) : "");
+  if (st.status === "running") return `Up ${since(st.startedAt)}`;
+  if (st.status === "paused") return `Up ${since(st.startedAt)} (Paused)`;
+  if (st.status === "created") return "Created";
+  return `Exited (${st.exitCode === -1 ? "unknown" : st.exitCode}) ${st.finishedAt ? ago(st.finishedAt) : ""}`.trimEnd();
+}
+
+export function command(rec: ContainerRecord): string {
+  const c = (rec.spec.process?.args ?? []).join(" ");
+  return c.length > 20 ? `${c.slice(0, 19)}…` : c;
+}
+
+/** Every container with its status, newest first. */
+export function listContainers(all: boolean): { rec: ContainerRecord; st: ContainerStatus }[] {
+  const { sweepOrphans } = require("../../state/owner.ts") as typeof import("../../state/owner.ts");
+  const { removeCgroups } = require("../../cgroups/index.ts") as typeof import("../../cgroups/index.ts");
+  sweepOrphans(removeCgroups);
+  sweepRemovals();
+  const out: { rec: ContainerRecord; st: ContainerStatus }[] = [];
+  for (const id of listIds()) {
+    const rec = readRecord(id);
+    if (!rec) continue;
+    const st = statusOf(rec);
+    if (all || st.status === "running" || st.status === "paused") out.push({ rec, st });
+  }
+  return out.sort((a, b) => b.rec.created.localeCompare(a.rec.created));
+}
+
+export function run(values: OptValues): number {
+  const list = listContainers(!!values.all);
+  if (values.quiet) { process.stdout.write(list.map(({ rec }) => `${rec.id.slice(0, 12)}\n`).join("")); return 0; }
+  if (values.format === "json") {
+    process.stdout.write(`${JSON.stringify(list.map(({ rec, st }) => ({
+      id: rec.id, name: rec.name, image: rec.image ?? rec.spec.root?.path, command: rec.spec.process?.args ?? [],
+      created: rec.created, state: st.status, status: statusText(st), pid: st.pid ?? 0,
+      exitCode: st.exitCode ?? null, startedAt: st.startedAt ?? null, finishedAt: st.finishedAt ?? null,
+    })), null, 2)}\n`);
+    return 0;
+  }
+  printTable([["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"], ...list.map(({ rec, st }) => [
+    rec.id.slice(0, 12), rec.image ?? rec.spec.root?.path ?? "", `"${command(rec)}"`, ago(rec.created), statusText(st), rec.name,
+  ])]);
+  return 0;
+}

@@ -1,0 +1,15 @@
+// mini rm [-f] CONTAINER...
+import type { CommandDef } from "citty";
+import type { OptDefs, OptValues } from "../argv.ts";
+import { forEachContainer } from "../containers.ts";
+
+const args = {
+  force: { type: "boolean", alias: "f", description: "Kill and remove running containers too" },
+} as const satisfies OptDefs;
+
+export default { meta: { name: "rm", description: "Remove containers (their processes, cgroups, state and logs)" }, args } satisfies CommandDef<any>;
+
+export async function run(values: OptValues, operands: string[]): Promise<number> {
+  const { removeContainer } = require("../../runtime/lifecycle.ts") as typeof import("../../runtime/lifecycle.ts");
+  return forEachContainer("rm", operands, (rec, q) => removeContainer(rec, !!values.force).then(() => q));
+}

@@ -1,0 +1,51 @@
+// mini stats [--no-stream] [CONTAINER...]: CPU %, memory usage / limit, pids, from the cgroup files
+import type { CommandDef } from "citty";
+import { totalmem, availableParallelism } from "node:os";
+import type { OptDefs, OptValues } from "../argv.ts";
+import { binarySize, printTable } from "../format.ts";
+import { resolveContainer, type ContainerRecord } from "../../state/containers.ts";
+import type { CgroupStats } from "../../cgroups/stats.ts";
+
+const args = {
+  "no-stream": { type: "boolean", description: "Print one sample and exit (default: refresh every second)" },
+  all: { type: "boolean", alias: "a", description: "Include stopped containers" },
+} as const satisfies OptDefs;
+
+export default { meta: { name: "stats", description: "Show containers' resource usage" }, args } satisfies CommandDef<any>;
+
+const INTERVAL_MS = 1000;
+
+function sample(recs: ContainerRecord[]): Map<string, { s: CgroupStats; t: number }> {
+  const { readStats } = require("../../cgroups/stats.ts") as typeof import("../../cgroups/stats.ts");
+  const out = new Map<string, { s: CgroupStats; t: number }>();
+  for (const r of recs) if (r.cgroups) { try { out.set(r.id, { s: readStats(r.cgroups), t: performance.now() }); } catch { /* removed meanwhile */ } }
+  return out;
+}
+
+function rows(recs: ContainerRecord[], before: ReturnType<typeof sample>, after: ReturnType<typeof sample>): string[][] {
+  const table = [["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"]];
+  for (const r of recs) {
+    const a = before.get(r.id), b = after.get(r.id);
+    if (!b) { table.push([r.id.slice(0, 12), r.name, "--", "-- / --", "--", "--"]); continue; }
+    const cpu = a ? ((b.s.cpuNs - a.s.cpuNs) / ((b.t - a.t) * 1e6)) * 100 : 0;
+    const limit = b.s.memoryLimit ?? totalmem();
+    table.push([r.id.slice(0, 12), r.name, `${Math.min(cpu, 100 * availableParallelism()).toFixed(2)}%`,
+      `${binarySize(b.s.memory)} / ${binarySize(limit)}`, `${((b.s.memory / limit) * 100).toFixed(2)}%`, String(b.s.pids)]);
+  }
+  return table;
+}
+
+export async function run(values: OptValues, operands: string[]): Promise<number> {
+  const { listContainers } = require("./ps.ts") as typeof import("./ps.ts");
+  const recs = operands.length ? operands.map(resolveContainer) : listContainers(!!values.all).map((c) => c.rec);
+  let before = sample(recs);
+  await Bun.sleep(values["no-stream"] ? 200 : INTERVAL_MS);
+  for (;;) {
+    const after = sample(recs);
+    if (!values["no-stream"]) process.stdout.write("\x1b[2J\x1b[H");
+    printTable(rows(recs, before, after));
+    if (values["no-stream"]) return 0;
+    before = after;
+    await Bun.sleep(INTERVAL_MS);
+  }
+}

@@ -1,0 +1,112 @@
+// Operations on recorded containers: signal, stop, wait, reap, remove. Each checks the truth
+// (status.ts) first and changes one container only while holding its lock.
+import { existsSync, rmSync } from "node:fs";
+import * as cgroups from "../cgroups/index.ts";
+import { files, readRecord, removeFiles, withContainerLock, writeJsonAtomic, type ContainerRecord, type ExitResult } from "../state/containers.ts";
+import { containerDir } from "../state/dirs.ts";
+import { isAlive, readMonitorExit, statusOf, type ContainerStatus } from "../state/status.ts";
+import { SIGNALS } from "../sys/constants.ts";
+import { UserError } from "../sys/error.ts";
+
+const running = (s: ContainerStatus) => s.status === "running" || s.status === "paused";
+
+/** SIGTERM, TERM, 15 → 15. */
+export function parseSignal(s: string): number {
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    if (n >= 1 && n <= 64) return n;
+  } else {
+    const name = s.toUpperCase().startsWith("SIG") ? s.toUpperCase() : `SIG${s.toUpperCase()}`;
+    const n = SIGNALS[name as keyof typeof SIGNALS];
+    if (n !== undefined) return n;
+  }
+  throw new UserError(`invalid signal: ${s}`, 1);
+}
+
+export function requireRunning(rec: ContainerRecord): ContainerStatus {
+  const st = statusOf(rec);
+  if (!running(st)) throw new UserError(`container ${rec.name} is not running`, 1);
+  return st;
+}
+
+export function signalContainer(rec: ContainerRecord, sig: number): void {
+  const st = requireRunning(rec);
+  // A paused container would only get the signal once thawed; docker thaws for SIGKILL.
+  try { process.kill(st.pid!, sig); } catch { /* exited meanwhile */ }
+}
+
+/** Waits until the container's process is gone (true), or the timeout passed (false). */
+async function waitGone(rec: ContainerRecord, timeoutMs: number): Promise<boolean> {
+  const state = statusOf(rec).state;
+  const t0 = performance.now();
+  while (isAlive(state)) {
+    if (performance.now() - t0 > timeoutMs) return false;
+    await Bun.sleep(10);
+  }
+  return true;
+}
+
+/** After the process is gone: its monitor's record (or a short grace for it), then the status. */
+async function settled(rec: ContainerRecord): Promise<ContainerStatus> {
+  const t0 = performance.now();
+  while (rec.detached && !existsSync(files.exit(rec.id)) && performance.now() - t0 < 2000) await Bun.sleep(10);
+  return statusOf(rec);
+}
+
+/** Docker's stop: the stop signal, then SIGKILL after `timeoutSec`. */
+export async function stopContainer(rec: ContainerRecord, timeoutSec: number): Promise<void> {
+  const st = statusOf(rec);
+  if (!running(st)) return; // docker: stopping a stopped container succeeds
+  const sig = rec.stopSignal ? parseSignal(rec.stopSignal) : SIGNALS.SIGTERM;
+  if (st.status === "paused" && rec.cgroups) cgroups.setFrozen(rec.cgroups, false);
+  try { process.kill(st.pid!, sig); } catch { /* gone */ }
+  if (!(await waitGone(rec, timeoutSec * 1000))) {
+    try { process.kill(st.pid!, SIGNALS.SIGKILL); } catch { /* gone */ }
+    await waitGone(rec, 10_000);
+  }
+  await settled(rec);
+}
+
+/** Until the container is not running; its exit status. */
+export async function waitExit(rec: ContainerRecord): Promise<ContainerStatus> {
+  while (running(statusOf(rec))) await Bun.sleep(50);
+  return settled(rec);
+}
+
+/**
+ * Run by the monitor once the container has exited (`mini __reap ID`): records the verdict
+ * (with the OOM kill, which only the cgroup knows), removes the cgroups, and the whole
+ * container with --rm.
+ */
+export async function reap(id: string): Promise<void> {
+  await withContainerLock(id, () => {
+    const rec = readRecord(id);
+    if (!rec || isAlive(statusOf(rec).state)) return;
+    const raw: ExitResult = readMonitorExit(id) ?? { exitCode: -1, oomKilled: false, finishedAt: new Date().toISOString() };
+    if (rec.cgroups) {
+      raw.oomKilled = raw.signal === "SIGKILL" && cgroups.oomKilled(rec.cgroups);
+      try { cgroups.removeCgroups(rec.cgroups); } catch { /* rm -f retries */ }
+    }
+    writeJsonAtomic(files.result(id), raw);
+    if (rec.autoRemove) removeFiles(id);
+  });
+}
+
+/** Removes a container; a running one only with `force` (killed first). */
+export async function removeContainer(rec: ContainerRecord, force: boolean): Promise<void> {
+  const st = statusOf(rec);
+  if (running(st) && !force) throw new UserError(`container ${rec.name} is running: stop it first, or use mini rm -f`, 1);
+  await withContainerLock(rec.id, async () => {
+    const now = statusOf(rec);
+    if (running(now)) {
+      if (now.status === "paused" && rec.cgroups) cgroups.setFrozen(rec.cgroups, false);
+      try { process.kill(now.pid!, SIGNALS.SIGKILL); } catch { /* gone */ }
+      await waitGone(rec, 10_000);
+      await settled(rec);
+    }
+    // Whatever a killed mini left: processes and cgroups, then the files.
+    if (rec.cgroups) cgroups.removeCgroups(rec.cgroups);
+    rmSync(containerDir(rec.id), { recursive: true, force: true });
+    removeFiles(rec.id);
+  });
+}

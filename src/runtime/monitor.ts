@@ -1,0 +1,85 @@
+// Detached containers: the child stage is cloned by mini-shim's monitor (not by this Bun process,
+// which exits once the command runs). The monitor stays the container's parent: it writes the
+// log, records the exit status, then runs `mini __reap ID` to clean up.
+import { closeSync, readSync, writeFileSync, writeSync } from "node:fs";
+import { CHILD_VERB } from "./child-config.ts";
+import { withNamespaces, type NamespaceSetup } from "./namespaces.ts";
+import { miniArgv, shimPath } from "./shim.ts";
+import type { StartedChild, UserNamespace } from "./spawn-child.ts";
+import * as sys from "../sys/calls.ts";
+import { CLONE_NEWUSER } from "../sys/constants.ts";
+import { UserError } from "../sys/error.ts";
+
+export interface MonitorFiles {
+  exitFile: string;
+  logFile: string;
+  logMaxBytes: number;
+  /** Run by the monitor after the exit is recorded. */
+  then: string[];
+}
+
+const mapText = (m: UserNamespace["uidMappings"]) => m.map((x) => `${x.containerID} ${x.hostID} ${x.size}\n`).join("");
+
+function writeAll(fd: number, data: Buffer): void {
+  let off = 0;
+  while (off < data.length) off += writeSync(fd, data, off);
+}
+
+/** Environment the monitor (and the reaper it runs) needs: where mini's files are. */
+function monitorEnv(): Record<string, string> {
+  const env: Record<string, string> = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" };
+  for (const k of ["MINI_ROOT", "MINI_RUN_ROOT"]) if (process.env[k]) env[k] = process.env[k]!;
+  return env;
+}
+
+export function spawnViaMonitor(ns: NamespaceSetup, userns: UserNamespace | undefined, m: MonitorFiles): StartedChild & { monitorPid: number } {
+  const [cfgR, cfgW] = sys.pipe();
+  const [errR, errW] = sys.pipe();
+  const [syncR, syncW] = sys.pipe();
+  const [repR, repW] = sys.pipe();
+  const flags = ns.unshareFlags | (userns ? CLONE_NEWUSER : 0);
+  const argv = [shimPath(), "monitor", m.exitFile, m.logFile, String(m.logMaxBytes), flags.toString(16), ...miniArgv([CHILD_VERB]), "--", ...m.then];
+  let monitor;
+  try {
+    // Namespaces joined by path are entered around the spawn, so the monitor clones inside them.
+    monitor = withNamespaces({ unshareFlags: 0, join: ns.join, childFlags: 0 }, () =>
+      Bun.spawn(argv, { stdio: ["ignore", "ignore", "ignore", cfgR, errW, syncR, repW], env: monitorEnv(), detached: true }));
+  } finally {
+    for (const fd of [cfgR, errW, syncR, repW]) sys.close(fd);
+  }
+  monitor.unref();
+  const buf = Buffer.alloc(32);
+  const n = readSync(repR, buf, 0, buf.length, null);
+  sys.close(repR);
+  const pid = Number(buf.toString("utf8", 0, n).trim());
+  if (!n || !pid) {
+    for (const fd of [cfgW, errR, syncW]) sys.close(fd);
+    throw new UserError("the container monitor could not start the container (clone3 failed; see mini-shim)");
+  }
+  // Without a user namespace there are no maps to write first: the child stage may start now.
+  if (!userns) { writeSync(syncW, "g"); sys.close(syncW); }
+  const gone = () => { try { process.kill(pid, 0); return false; } catch { return true; } };
+  const proc = {
+    pid,
+    signalCode: null,
+    kill(sig: NodeJS.Signals | number = "SIGTERM") { try { process.kill(pid, sig); } catch { /* gone */ } },
+    exited: (async () => { while (!gone()) await Bun.sleep(10); return 137; })(),
+  };
+  return {
+    proc,
+    monitorPid: monitor.pid,
+    errorFd: errR,
+    send(cfg) {
+      if (userns) {
+        writeFileSync(`/proc/${pid}/uid_map`, mapText(userns.uidMappings));
+        writeFileSync(`/proc/${pid}/gid_map`, mapText(userns.gidMappings));
+        for (const f of cfg.cgroupProcs) writeFileSync(f, String(pid));
+        cfg = { ...cfg, cgroupProcs: [] };
+        writeSync(syncW, "g");
+        sys.close(syncW);
+      }
+      writeAll(cfgW, Buffer.from(JSON.stringify(cfg)));
+      closeSync(cfgW);
+    },
+  };
+}

@@ -1,0 +1,18 @@
+// mini-shim (src/shim/mini-shim.c), the C helper embedded in the binary: exec'd from a sealed
+// memfd, never from a host file a container could overwrite through /proc/PID/exe.
+import { readFileSync } from "node:fs";
+import shimFile from "../../dist/mini-shim" with { type: "file" };
+import { sealedMemfd } from "../sys/calls.ts";
+
+let fd: number | undefined;
+
+/** A path that execs the sealed shim (valid while this process lives). */
+export function shimPath(): string {
+  fd ??= sealedMemfd("mini-shim", readFileSync(shimFile));
+  return `/proc/${process.pid}/fd/${fd}`;
+}
+
+/** argv that runs mini itself from a process that outlives this one (the monitor's reaper). */
+export function miniArgv(args: string[]): string[] {
+  return Bun.main.startsWith("/$bunfs/") ? [process.execPath, ...args] : [process.execPath, Bun.main, ...args];
+}

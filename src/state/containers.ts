@@ -1,0 +1,136 @@
+// The container registry. Each container has
+//   <MINI_ROOT>/containers/<id>/      container.json (what to run), container.log[.1], exit
+//                                     (the monitor's raw wait status), result.json (the reaper's
+//                                     verdict), and for image containers its overlay dirs
+//   <MINI_RUN_ROOT>/<id>/             state.json (pid, its start time, the monitor), /etc files
+// Writes are atomic (temp + rename); changes to one container hold its lock; names are claimed
+// under one lock. Nothing here trusts a status field: status.ts derives it from /proc.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import type { CgroupPlan } from "../cgroups/types.ts";
+import type { Spec } from "../spec/types.ts";
+import { UserError } from "../sys/error.ts";
+import { containerDir as runtimeDir, storeRoot } from "./dirs.ts";
+import { randomName } from "./names.ts";
+
+export const containersDir = () => `${storeRoot()}/containers`;
+export const persistDir = (id: string) => `${containersDir()}/${id}`;
+export const lockPath = (name: string) => `${storeRoot()}/locks/${name}.lock`;
+
+export const files = {
+  record: (id: string) => `${persistDir(id)}/container.json`,
+  log: (id: string) => `${persistDir(id)}/container.log`,
+  exit: (id: string) => `${persistDir(id)}/exit`,
+  result: (id: string) => `${persistDir(id)}/result.json`,
+  state: (id: string) => `${runtimeDir(id)}/state.json`,
+};
+
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  created: string;
+  /** The image as the user named it, and its id; absent for a rootfs directory. */
+  image?: string;
+  imageId?: string;
+  spec: Spec;
+  detached: boolean;
+  autoRemove: boolean;
+  init: boolean;
+  noPivot: boolean;
+  overlay?: { lower: string[]; dir: string };
+  etc?: { hostname: string; hostNetwork: boolean };
+  stopSignal?: string;
+  logMaxBytes: number;
+  /** The cgroups of the current (or last) start, recorded before they are created. */
+  cgroups?: CgroupPlan;
+}
+
+export interface RuntimeState {
+  pid: number;
+  /** Field 22 of /proc/PID/stat: tells a live container from a recycled pid. */
+  pidStart: string;
+  monitorPid?: number;
+  startedAt: string;
+}
+
+export interface ExitResult {
+  exitCode: number;
+  signal?: string;
+  oomKilled: boolean;
+  finishedAt: string;
+}
+
+export function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value, null, 1), { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+export function readJson<T>(path: string): T | undefined {
+  try { return JSON.parse(readFileSync(path, "utf8")) as T; } catch { return undefined; }
+}
+
+export const readRecord = (id: string) => readJson<ContainerRecord>(files.record(id));
+export const readState = (id: string) => readJson<RuntimeState>(files.state(id));
+export const readResult = (id: string) => readJson<ExitResult>(files.result(id));
+
+/** Ids of every container (not those being removed). */
+export function listIds(): string[] {
+  try { return readdirSync(containersDir()).filter((n) => /^[0-9a-f]{64}$/.test(n) && existsSync(files.record(n))); } catch { return []; }
+}
+
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/**
+ * Creates the container's record under a unique name (given, or a random one). The caller holds
+ * nothing: the name lock is taken here.
+ */
+export async function createRecord(rec: Omit<ContainerRecord, "name">, name?: string): Promise<ContainerRecord> {
+  if (name !== undefined && !NAME.test(name)) throw new UserError(`invalid container name "${name}": use letters, digits, _ . - (starting with a letter or digit)`);
+  const { withLock } = require("../image/lock.ts") as typeof import("../image/lock.ts");
+  return withLock(lockPath("container-names"), () => {
+    const taken = new Set(listIds().map((id) => readRecord(id)?.name));
+    if (name !== undefined && taken.has(name)) throw new UserError(`the container name "${name}" is already in use: remove that container or choose another name`);
+    let chosen = name;
+    while (chosen === undefined || taken.has(chosen)) chosen = randomName();
+    const full = { ...rec, name: chosen } as ContainerRecord;
+    mkdirSync(persistDir(rec.id), { recursive: true, mode: 0o700 });
+    writeJsonAtomic(files.record(rec.id), full);
+    return full;
+  });
+}
+
+/** Runs fn holding the container's lock (stop/start/rm/reap never interleave on one container). */
+export function withContainerLock<T>(id: string, fn: () => Promise<T> | T): Promise<T> {
+  const { withLock } = require("../image/lock.ts") as typeof import("../image/lock.ts");
+  return withLock(lockPath(`container-${id}`), fn);
+}
+
+/**
+ * Finds a container by full id, name, or unique id prefix. Docker's messages and exit code (1).
+ */
+export function resolveContainer(query: string): ContainerRecord {
+  const ids = listIds();
+  const rec = (id: string) => readRecord(id);
+  if (ids.includes(query)) return rec(query)!;
+  const byName = ids.find((id) => rec(id)?.name === query);
+  if (byName) return rec(byName)!;
+  const matches = /^[0-9a-f]+$/.test(query) ? ids.filter((id) => id.startsWith(query)) : [];
+  if (matches.length === 1) return rec(matches[0]!)!;
+  if (matches.length > 1) throw new UserError(`multiple containers match "${query}": give more of the id`, 1);
+  throw new UserError(`no such container: ${query}`, 1);
+}
+
+/** Removes every file of the container. Renamed first, so a half-removed one never lists. */
+export function removeFiles(id: string): void {
+  rmSync(runtimeDir(id), { recursive: true, force: true });
+  const trash = `${containersDir()}/.rm-${id}`;
+  try { renameSync(persistDir(id), trash); } catch { /* gone already */ }
+  rmSync(trash, { recursive: true, force: true });
+}
+
+/** Finishes removals a killed `mini rm` left half done. */
+export function sweepRemovals(): void {
+  let names: string[];
+  try { names = readdirSync(containersDir()); } catch { return; }
+  for (const n of names) if (n.startsWith(".rm-")) rmSync(`${containersDir()}/${n}`, { recursive: true, force: true });
+}

@@ -1,0 +1,67 @@
+// A container's status, derived from the truth each time: is its process alive, and is it still
+// the process we started (same pid *and* start time)? Files only say what happened after.
+import { readFileSync } from "node:fs";
+import { files, readResult, readState, type ContainerRecord, type ExitResult, type RuntimeState } from "./containers.ts";
+
+export type Status = "created" | "running" | "paused" | "exited";
+
+export interface ContainerStatus {
+  status: Status;
+  pid?: number;
+  exitCode?: number;
+  oomKilled: boolean;
+  startedAt?: string;
+  finishedAt?: string;
+  state?: RuntimeState;
+}
+
+/** Field 22 of /proc/PID/stat (start time in clock ticks), or undefined when no such process. */
+export function pidStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (fields[0] === "Z" || fields[0] === "X") return undefined; // a zombie has finished
+    return fields[19];
+  } catch { return undefined; }
+}
+
+export function isAlive(s: RuntimeState | undefined): boolean {
+  return !!s && pidStartTime(s.pid) === s.pidStart;
+}
+
+/** The monitor's raw record: "WAIT_STATUS UNIX_NANOS". */
+export function readMonitorExit(id: string): ExitResult | undefined {
+  let text: string;
+  try { text = readFileSync(files.exit(id), "utf8"); } catch { return undefined; }
+  const [st, ns] = text.trim().split(" ");
+  const status = Number(st);
+  const sig = status & 0x7f;
+  const { signalName } = require("../sys/constants.ts") as typeof import("../sys/constants.ts");
+  return {
+    exitCode: sig ? 128 + sig : (status >> 8) & 0xff,
+    signal: sig ? signalName(sig) : undefined,
+    oomKilled: false,
+    finishedAt: new Date(Number(BigInt(ns ?? "0") / 1_000_000n)).toISOString(),
+  };
+}
+
+function frozen(rec: ContainerRecord): boolean {
+  const leaf = rec.cgroups?.leaves.find((l) => l.controllers.includes("freezer") || l.unified && rec.cgroups?.mode === "v2");
+  if (!leaf) return false;
+  try {
+    if (rec.cgroups!.mode === "v2") return /^frozen 1$/m.test(readFileSync(`${leaf.dir}/cgroup.events`, "utf8"));
+    return readFileSync(`${leaf.dir}/freezer.state`, "utf8").trim() === "FROZEN";
+  } catch { return false; }
+}
+
+export function statusOf(rec: ContainerRecord): ContainerStatus {
+  const state = readState(rec.id);
+  if (isAlive(state)) {
+    return { status: frozen(rec) ? "paused" : "running", pid: state!.pid, oomKilled: false, startedAt: state!.startedAt, state };
+  }
+  const result = readResult(rec.id) ?? readMonitorExit(rec.id);
+  if (result) return { status: "exited", exitCode: result.exitCode, oomKilled: result.oomKilled, startedAt: state?.startedAt, finishedAt: result.finishedAt, state };
+  // Started once, but nobody recorded how it ended (its monitor was killed too): exited, code unknown.
+  if (state) return { status: "exited", exitCode: -1, oomKilled: false, startedAt: state.startedAt, state };
+  return { status: "created", oomKilled: false };
+}
