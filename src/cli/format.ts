@@ -29,5 +29,5 @@ export function binarySize(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let i = 0;
   while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-  return `${i ? n.toFixed(2) : n}${units[i]}`;
+  return `${i ? n.toFixed(2).replace(/\.?0+$/, "") : n}${units[i]}`;
 }

@@ -9,6 +9,7 @@ import { loadBundle } from "../spec/bundle.ts";
 import { containerDir, newId } from "../state/dirs.ts";
 import { sweepOrphans } from "../state/owner.ts";
 import { UserError } from "../sys/error.ts";
+import * as log from "../log.ts";
 import { abandon, etcFilePaths, prestart, runContainer, type Prestarted } from "../runtime/run.ts";
 import { miniArgv } from "../runtime/shim.ts";
 import { createRecord, files, persistDir, removeFiles, writeJsonAtomic, type ContainerRecord, type RuntimeState } from "../state/containers.ts";
@@ -66,6 +67,7 @@ export async function runFromFlags(values: OptValues, operands: string[], list: 
       stopSignal: target.image?.config.config?.StopSignal,
       logMaxBytes: LOG_MAX_BYTES,
     }, str(values.name));
+    log.debug(`container ${id.slice(0, 12)} recorded as "${rec.name}"`);
   } catch (e) {
     if (pre) await abandon(pre);
     rmSync(persistDir(id), { recursive: true, force: true });

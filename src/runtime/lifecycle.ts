@@ -7,6 +7,7 @@ import { containerDir } from "../state/dirs.ts";
 import { isAlive, readMonitorExit, statusOf, type ContainerStatus } from "../state/status.ts";
 import { SIGNALS } from "../sys/constants.ts";
 import { UserError } from "../sys/error.ts";
+import * as log from "../log.ts";
 
 const running = (s: ContainerStatus) => s.status === "running" || s.status === "paused";
 
@@ -59,12 +60,16 @@ export async function stopContainer(rec: ContainerRecord, timeoutSec: number): P
   if (!running(st)) return; // docker: stopping a stopped container succeeds
   const sig = rec.stopSignal ? parseSignal(rec.stopSignal) : SIGNALS.SIGTERM;
   if (st.status === "paused" && rec.cgroups) cgroups.setFrozen(rec.cgroups, false);
+  log.debug(`stop ${rec.name}: signal ${sig} to pid ${st.pid}`);
   try { process.kill(st.pid!, sig); } catch { /* gone */ }
   if (!(await waitGone(rec, timeoutSec * 1000))) {
+    log.debug(`stop ${rec.name}: still running after ${timeoutSec} s, SIGKILL`);
     try { process.kill(st.pid!, SIGNALS.SIGKILL); } catch { /* gone */ }
     await waitGone(rec, 10_000);
   }
+  log.debug(`stop ${rec.name}: process gone`);
   await settled(rec);
+  log.debug(`stop ${rec.name}: exit recorded`);
 }
 
 /** Until the container is not running; its exit status. */
@@ -100,13 +105,14 @@ export async function removeContainer(rec: ContainerRecord, force: boolean): Pro
     const now = statusOf(rec);
     if (running(now)) {
       if (now.status === "paused" && rec.cgroups) cgroups.setFrozen(rec.cgroups, false);
+      log.debug(`rm ${rec.name}: SIGKILL pid ${now.pid}`);
       try { process.kill(now.pid!, SIGNALS.SIGKILL); } catch { /* gone */ }
       await waitGone(rec, 10_000);
       await settled(rec);
     }
     // Whatever a killed mini left: processes and cgroups, then the files.
-    if (rec.cgroups) cgroups.removeCgroups(rec.cgroups);
-    rmSync(containerDir(rec.id), { recursive: true, force: true });
-    removeFiles(rec.id);
+    if (rec.cgroups) log.timed(`rm ${rec.name}: remove cgroups`, () => cgroups.removeCgroups(rec.cgroups!));
+    log.timed(`rm ${rec.name}: remove runtime state`, () => rmSync(containerDir(rec.id), { recursive: true, force: true }));
+    log.timed(`rm ${rec.name}: remove record, logs and rootfs`, () => removeFiles(rec.id));
   });
 }

@@ -141,11 +141,14 @@ export async function runContainer(spec: Spec, o: RunOptions, pre?: Prestarted):
       process: spec.process,
       sysctl: spec.linux?.sysctl,
       init: o.init,
-      debug: log.isDebug(),
+      // A detached child stage's stderr is the container's log: its steps are not the container's output.
+      debug: log.isDebug() && !o.detached,
     });
+    log.debug("config sent to the child stage");
     if (o.detached) {
       const err = readChildError(started.child.errorFd);
       if (err) throw new UserError(err.message, err.code);
+      log.debug("the command runs", performance.now() - started.t0);
       child = undefined;
       return 0;
     }

@@ -30,14 +30,17 @@ function processes(): string[] {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
-      if (/dist\/mini|__child|\/proc\/self\/exe/.test(cmd)) out.push(`${pid} ${cmd}`);
+      // mini, its child stage, and mini-shim (run from a memfd: /proc/PID/fd/N monitor|exec).
+      if (/dist\/mini|__child|\/proc\/self\/exe|^\/proc\/\d+\/fd\/\d+ (monitor|exec) /.test(cmd)) out.push(`${pid} ${cmd}`);
     } catch { /* gone */ }
   }
   return out;
 }
 
+/** Runtime state dirs, and containers' records in the store. */
 function state(): string[] {
-  try { return readdirSync(process.env.MINI_RUN_ROOT ?? "/run/mini"); } catch { return []; }
+  const list = (dir: string) => { try { return readdirSync(dir).map((n) => `${dir}/${n}`); } catch { return []; } };
+  return [...list(process.env.MINI_RUN_ROOT ?? "/run/mini"), ...list(`${process.env.MINI_ROOT ?? "/var/lib/mini"}/containers`)];
 }
 
 export function snapshot(): Snapshot {

@@ -26,8 +26,10 @@ export async function run(values: OptValues, operands: string[]): Promise<number
   const { resolveContainer } = require("../../state/containers.ts") as typeof import("../../state/containers.ts");
   const { requireRunning } = require("../../runtime/lifecycle.ts") as typeof import("../../runtime/lifecycle.ts");
   const { envObject, shimExecArgv } = require("../../runtime/exec.ts") as typeof import("../../runtime/exec.ts");
+  const log = require("../../log.ts") as typeof import("../../log.ts");
   const rec = resolveContainer(query);
   const st = requireRunning(rec);
+  log.debug(`exec in ${rec.name} (pid ${st.pid})`);
   const base: Partial<import("../../spec/types.ts").Process> = rec.spec.process ?? {};
   let user = base.user;
   let capabilities = base.capabilities;
@@ -66,6 +68,7 @@ export async function run(values: OptValues, operands: string[]): Promise<number
     detached: !term,
     ...(term && { terminal: { cols: term.options.cols, rows: term.options.rows, data: (_t: unknown, d: Uint8Array) => term.options.data(d) } }),
   } as Parameters<typeof Bun.spawn>[1]);
+  log.debug(`mini-shim exec started, pid ${proc.pid}: ${argv.slice(1).join(" ")}`);
   if (stdin === "pipe") relayStdin(proc.stdin as import("bun").FileSink);
   term?.start(proc as never);
   const handlers = FORWARDED.map((sig) => { const h = () => proc.kill(sig); process.on(sig, h); return [sig, h] as const; });

@@ -1,0 +1,258 @@
+// Container lifecycle, driven through dist/mini as a user would: run -d, ps, logs, exec, stop,
+// kill, start, wait, inspect, stats, top, rm. Private stores (MINI_ROOT, MINI_RUN_ROOT), so the
+// test sees only its own containers; every test leaves nothing behind.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import type { Subprocess } from "bun";
+import { ensureBuilt, MINI, type Result } from "../helpers/mini.ts";
+import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
+import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
+
+let rootfs: string;
+let before: Snapshot;
+let dirs: string;
+const saved = { root: process.env.MINI_ROOT, run: process.env.MINI_RUN_ROOT };
+let env: Record<string, string>;
+
+beforeAll(() => {
+  ensureBuilt();
+  rootfs = makeRootfs();
+  dirs = mkdtempSync(`${tmpdir()}/mini-lifecycle-`);
+  // leaks.ts reads these too: the snapshot covers this test's own state dirs.
+  process.env.MINI_ROOT = `${dirs}/lib`;
+  process.env.MINI_RUN_ROOT = `${dirs}/run`;
+  env = { PATH: process.env.PATH ?? "/usr/bin:/bin", MINI_ROOT: `${dirs}/lib`, MINI_RUN_ROOT: `${dirs}/run` };
+  before = snapshot();
+});
+
+afterEach(async () => {
+  // Whatever a failed test left: removed through mini itself, by id.
+  const ids = (await m(["ps", "-aq"])).stdout.split("\n").filter(Boolean);
+  if (ids.length) await m(["rm", "-f", ...ids]);
+});
+
+afterAll(async () => {
+  cleanupRootfses();
+  rmSync(dirs, { recursive: true, force: true });
+  if (saved.root === undefined) delete process.env.MINI_ROOT; else process.env.MINI_ROOT = saved.root;
+  if (saved.run === undefined) delete process.env.MINI_RUN_ROOT; else process.env.MINI_RUN_ROOT = saved.run;
+});
+
+async function m(args: string[], timeoutMs = 60_000): Promise<Result> {
+  const proc = Bun.spawn([MINI, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+/** run -d; the id it printed. */
+async function runD(script: string, flags: string[] = []): Promise<string> {
+  const r = await m(["run", "-d", ...flags, rootfs, "sh", "-c", script]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  const id = r.stdout.trim();
+  expect(id).toMatch(/^[0-9a-f]{64}$/);
+  return id;
+}
+
+interface PsEntry { id: string; name: string; state: string; status: string; pid: number; exitCode: number | null }
+async function ps(all = true): Promise<PsEntry[]> {
+  const r = await m(["ps", ...(all ? ["-a"] : []), "--format", "json"]);
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+/** A shell that ends on SIGTERM with 0 (PID 1 ignores signals it has no handler for). */
+const SERVICE = (ready: string) => `trap 'exit 0' TERM; echo ${ready}; sleep 1000 & wait`;
+
+async function until(cond: () => Promise<boolean> | boolean, what: string, ms = 10_000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!(await cond())) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(25);
+  }
+}
+
+describe("one detached container", () => {
+  test("run -d → ps → logs → exec → stop → start → wait → inspect → rm", async () => {
+    const id = await runD(`${SERVICE("hello")}`, ["--name", "web", "-e", "GREETING=hi"]);
+    let list = await ps(false);
+    expect(list.map((c) => [c.id, c.name, c.state])).toEqual([[id, "web", "running"]]);
+    await until(async () => (await m(["logs", "web"])).stdout === "hello\n", "the log line");
+
+    const ex = await m(["exec", "web", "sh", "-c", 'echo "$GREETING from $$"; exit 4']);
+    expect(ex.code).toBe(4);
+    expect(ex.stdout).toMatch(/^hi from \d+\n$/);
+
+    expect((await m(["stop", "-t", "5", id.slice(0, 12)])).stdout).toBe(`${id.slice(0, 12)}\n`);
+    list = await ps();
+    expect(list[0]).toMatchObject({ state: "exited", exitCode: 0 });
+    expect((await ps(false)).length).toBe(0);
+
+    expect((await m(["start", "web"])).code).toBe(0);
+    expect((await ps(false))[0]?.state).toBe("running");
+    await until(async () => (await m(["logs", "web"])).stdout === "hello\nhello\n", "the second start's line");
+    expect((await m(["kill", "-s", "TERM", "web"])).code).toBe(0);
+    const w = await m(["wait", "web"]);
+    expect(w.stdout).toBe("0\n");
+
+    const [info] = JSON.parse((await m(["inspect", "web"])).stdout);
+    expect(info).toMatchObject({ Id: id, Name: "web", State: { Status: "exited", Running: false, ExitCode: 0, OOMKilled: false } });
+    expect(Date.parse(info.State.FinishedAt)).toBeGreaterThanOrEqual(Date.parse(info.State.StartedAt));
+
+    expect((await m(["rm", "web"])).code).toBe(0);
+    expect(await ps()).toEqual([]);
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  });
+
+  test("exec joins every namespace and the cgroups, with the container's capabilities", async () => {
+    const id = await runD(SERVICE("up"), ["--cap-drop", "NET_RAW", "--security-opt", "no-new-privileges", "-m", "64m"]);
+    const pid = (await ps())[0]!.pid;
+    const ex = await m(["exec", id, "sh", "-c", "for n in user mnt pid net uts ipc cgroup; do readlink /proc/self/ns/$n; done; grep -E '^(CapBnd|NoNewPrivs)' /proc/self/status; cat /proc/self/cgroup"]);
+    expect(ex.code).toBe(0);
+    const lines = ex.stdout.trim().split("\n");
+    const theirs = ["user", "mnt", "pid", "net", "uts", "ipc", "cgroup"].map((n) => readlinkSync(`/proc/${pid}/ns/${n}`));
+    expect(lines.slice(0, 7)).toEqual(theirs);
+    const bnd = BigInt(`0x${lines.find((l) => l.startsWith("CapBnd"))!.split(/\s+/)[1]}`);
+    expect(bnd & (1n << 13n)).toBe(0n); // CAP_NET_RAW dropped, as in the container
+    expect(lines).toContain("NoNewPrivs:\t1");
+    // The container's memory cgroup (its cgroup namespace shows it as the root).
+    expect(lines.some((l) => /:memory:\/$/.test(l))).toBe(true);
+    const memFile = readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n").find((l) => l.includes(":memory:"))!;
+    expect(memFile).toContain(`mini-${id}`);
+    // -u from the container's /etc/passwd; -w; exit codes 126/127 for a command that can't run.
+    const u = await m(["exec", "-u", "nobody", "-w", "/tmp", id, "sh", "-c", "id -u; pwd; grep CapEff /proc/self/status"]);
+    expect(u.stdout).toBe("65534\n/tmp\nCapEff:\t0000000000000000\n");
+    const nf = await m(["exec", id, "no-such-command"]);
+    expect(nf.code).toBe(127);
+    expect(nf.stderr).toBe("mini: exec no-such-command: ENOENT\n");
+    expect((await m(["exec", id, "/etc/passwd"])).code).toBe(126);
+    await m(["rm", "-f", id]);
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  });
+
+  test("--rm removes the container when it exits; an OOM kill is recorded", async () => {
+    await runD("echo bye; exit 3", ["--rm"]);
+    await until(async () => (await ps()).length === 0, "the --rm container to go");
+    const id = await runD("x=a; while true; do x=$x$x; done", ["-m", "16m", "--memory-swap", "16m"]);
+    await until(async () => (await ps())[0]?.state === "exited", "the OOM kill");
+    const [info] = JSON.parse((await m(["inspect", id])).stdout);
+    expect(info.State).toMatchObject({ ExitCode: 137, OOMKilled: true });
+    expect((await ps())[0]!.status).toMatch(/^Exited \(137\)/);
+    await m(["rm", id]);
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  });
+
+  test("stats and top read the container's cgroups", async () => {
+    const id = await runD(SERVICE("up"), ["-m", "64m", "--name", "busy"]);
+    const st = await m(["stats", "--no-stream", "busy"]);
+    expect(st.code).toBe(0);
+    const [head, row] = st.stdout.trim().split("\n");
+    expect(head).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+PIDS$/);
+    expect(row).toMatch(new RegExp(`^${id.slice(0, 12)}\\s+busy\\s+[\\d.]+%\\s+[\\d.]+[KM]?i?B / 64MiB\\s+[\\d.]+%\\s+2$`));
+    const top = await m(["top", "busy"]);
+    expect(top.stdout).toMatch(/sh -c trap/);
+    expect(top.stdout).toMatch(/sleep 1000/);
+    await m(["rm", "-f", id]);
+  });
+});
+
+describe("bad input: one clear line, docker's exit codes, nothing changed", () => {
+  test("unknown, name in use, exec into a stopped one, rm of a running one", async () => {
+    const a = await runD(SERVICE("a"), ["--name", "taken"]);
+    const b = await runD("exit 0");
+    await until(async () => (await ps()).find((c) => c.id === b)?.state === "exited", "b to exit");
+    const listed = JSON.stringify(await ps());
+    const check = (r: Result, code: number, re: RegExp) => {
+      expect(r.code).toBe(code);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(re);
+      expect(r.stderr.trim().split("\n").length).toBe(1);
+    };
+    check(await m(["stop", "nosuch"]), 1, /^mini: no such container: nosuch\n$/);
+    check(await m(["logs", "nosuch"]), 1, /^mini: no such container: nosuch\n$/);
+    check(await m(["run", "-d", "--name", "taken", rootfs, "true"]), 125, /^mini: the container name "taken" is already in use/);
+    check(await m(["exec", b, "true"]), 1, /^mini: container \w+ is not running\n$/);
+    check(await m(["rm", a]), 1, /^mini: container taken is running: stop it first, or use mini rm -f\n$/);
+    check(await m(["kill", "-s", "NOPE", a]), 1, /^mini: invalid signal: NOPE\n$/);
+    expect((await ps()).map((c) => [c.id, c.state])).toEqual(JSON.parse(listed).map((c: PsEntry) => [c.id, c.state]));
+    await m(["rm", "-f", a, b]);
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  });
+});
+
+describe("many containers", () => {
+  test("50 detached containers: started at once, listed, exec'd, logged, stopped, removed", async () => {
+    const N = 50;
+    const names = [...Array(N).keys()].map((i) => `c${i}`);
+    const ids = await Promise.all(names.map((n, i) => runD(SERVICE(`ready-${i}`), ["--name", n, "-e", `N=${i}`])));
+    expect(new Set(ids).size).toBe(N);
+    let list = await ps(false);
+    expect(list.length).toBe(N);
+    expect(new Set(list.map((c) => c.name))).toEqual(new Set(names));
+    expect(list.every((c) => c.state === "running" && c.pid > 0)).toBe(true);
+    expect((await m(["ps", "-q"])).stdout.trim().split("\n").sort()).toEqual(ids.map((id) => id.slice(0, 12)).sort());
+
+    // An id prefix several of 50 ids share is ambiguous.
+    const first = new Map<string, number>();
+    for (const id of ids) first.set(id[0]!, (first.get(id[0]!) ?? 0) + 1);
+    const shared = [...first].find(([, n]) => n > 1)![0];
+    const amb = await m(["exec", shared, "true"]);
+    expect(amb.code).toBe(1);
+    expect(amb.stderr).toMatch(/^mini: multiple containers match "\w"/);
+
+    for (let i = 0; i < N; i += 10) {
+      const batch = names.slice(i, i + 10);
+      const out = await Promise.all(batch.map((n) => m(["exec", n, "sh", "-c", "echo $N $(hostname)"])));
+      out.forEach((r, k) => expect(r.stdout).toBe(`${i + k} mini\n`));
+    }
+    await until(async () => (await Promise.all(names.map((n) => m(["logs", n])))).every((r, i) => r.stdout === `ready-${i}\n`), "every log line");
+    expect((await ps(false)).length).toBe(N);
+
+    const stops = await Promise.all(names.map((n) => m(["stop", "-t", "10", n])));
+    expect(stops.every((r) => r.code === 0)).toBe(true);
+    list = await ps();
+    expect(list.length).toBe(N);
+    expect(list.every((c) => c.state === "exited" && c.exitCode === 0)).toBe(true);
+    expect((await ps(false)).length).toBe(0);
+
+    const rm = await m(["rm", ...names]);
+    expect(rm.code).toBe(0);
+    expect(await ps()).toEqual([]);
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  }, 180_000);
+
+  test("20 detached containers cost at most 2 MiB of host RSS each beyond their own processes", async () => {
+    const ids = await Promise.all([...Array(20).keys()].map(() => runD("exec sleep 1000")));
+    // Beyond the container's own processes there is its monitor (mini-shim) and nothing else.
+    const monitors = ids.map((id) => {
+      const pid = Number(JSON.parse(readFileSync(`${dirs}/run/${id}/state.json`, "utf8")).monitorPid);
+      expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toContain("\0monitor\0");
+      return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
+    });
+    const perContainerKiB = monitors.reduce((a, b) => a + b, 0) / monitors.length;
+    console.log(`monitor RSS per detached container: ${perContainerKiB.toFixed(0)} KiB`);
+    expect(perContainerKiB).toBeLessThanOrEqual(2048);
+    await m(["rm", "-f", ...ids]);
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  }, 120_000);
+});
+
+describe("logs", () => {
+  test("logs -f follows 100 000 lines to the end, none lost, in order", async () => {
+    const id = await runD("i=0; while [ $i -lt 100000 ]; do i=$((i+1)); echo line $i; done; echo to-stderr >&2");
+    const f = await m(["logs", "-f", id], 120_000);
+    expect(f.code).toBe(0);
+    const lines = f.stdout.split("\n");
+    expect(lines.pop()).toBe("");
+    expect(lines.length).toBe(100_000);
+    expect(lines.every((l, i) => l === `line ${i + 1}`)).toBe(true);
+    expect(f.stderr).toBe("to-stderr\n");
+    const tail = await m(["logs", "--tail", "2", "-t", id]);
+    expect(tail.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z line 100000\n$/);
+    expect(tail.stderr).toMatch(/Z to-stderr\n$/);
+    await m(["rm", id]);
+  }, 150_000);
+});
