@@ -4,10 +4,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import type { Subprocess } from "bun";
 import { ensureBuilt, MINI, type Result } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
+import { disposeSessions, Session } from "../helpers/pty-session.ts";
 
 let rootfs: string;
 let before: Snapshot;
@@ -255,4 +255,108 @@ describe("logs", () => {
     expect(tail.stderr).toMatch(/Z to-stderr\n$/);
     await m(["rm", id]);
   }, 150_000);
+});
+
+describe("exec -it", () => {
+  afterEach(disposeSessions);
+
+  test("a shell through a real pty: prompt, a terminal inside, window size, exit code", async () => {
+    const id = await runD(SERVICE("up"));
+    const s = new Session(["exec", "-it", id, "sh"], { ...env, TERM: "vt100" }, { cols: 100, rows: 30 });
+    await s.waitFor(/\/ # /);
+    let from = s.mark();
+    s.send("[ -t 0 ] && [ -t 1 ] && echo both-tty; stty size\r");
+    await s.waitFor(/both-tty\r?\n30 100/, from);
+    from = s.mark();
+    s.send("sleep 30\r");
+    await Bun.sleep(300);
+    s.send("\x03"); // ^C reaches the command in the container, not mini
+    await s.waitFor(/\/ # /, from);
+    s.send("exit 5\r");
+    expect(await s.exited()).toBe(5);
+    await m(["rm", "-f", id]);
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  });
+});
+
+describe("crash safety: mini SIGKILLed at each step", () => {
+  /** Runs `mini --log-level debug ARGS` and SIGKILLs it once its `step`-th debug line is out. */
+  async function killAtStep(args: string[], step: number): Promise<number> {
+    const p = Bun.spawn([MINI, "--log-level", "debug", ...args], { stdin: "ignore", stdout: "ignore", stderr: "pipe", env });
+    const reader = (p.stderr as ReadableStream<Uint8Array>).getReader();
+    let seen = 0, text = "";
+    while (seen <= step) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+      seen = (text.match(/^\[debug\]/gm) ?? []).length;
+    }
+    p.kill("SIGKILL");
+    await p.exited;
+    return seen;
+  }
+
+  /** The debug steps of an uninterrupted run. */
+  async function steps(args: string[]): Promise<number> {
+    const r = await m(["--log-level", "debug", ...args]);
+    return (r.stderr.match(/^\[debug\]/gm) ?? []).length;
+  }
+
+  /** ps -a agrees with /proc: running ones have their process, no other container process exists. */
+  async function psTellsTruth(): Promise<void> {
+    await until(async () => {
+      const list = await ps();
+      const running = new Set(list.filter((c) => c.state === "running").map((c) => c.id));
+      const procs = procsInContainers();
+      return list.every((c) => (c.state === "running") === !!procs.get(c.id)) && [...procs.keys()].every((id) => running.has(id));
+    }, "ps -a to agree with the processes on the host");
+  }
+
+  /** Container id → pids of processes in its cgroups (as /proc says). */
+  function procsInContainers(): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    for (const pid of require("node:fs").readdirSync("/proc").filter((n: string) => /^\d+$/.test(n))) {
+      let cg = "";
+      try { cg = readFileSync(`/proc/${pid}/cgroup`, "utf8"); } catch { continue; }
+      const id = /mini-([0-9a-f]{64})/.exec(cg)?.[1];
+      if (!id) continue;
+      try { if (/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, "utf8"))) continue; } catch { continue; }
+      out.set(id, [...(out.get(id) ?? []), Number(pid)]);
+    }
+    return out;
+  }
+
+  async function cleanAfter(): Promise<void> {
+    await psTellsTruth();
+    const ids = (await m(["ps", "-aq"])).stdout.split("\n").filter(Boolean);
+    if (ids.length) expect((await m(["rm", "-f", ...ids])).code).toBe(0);
+    expect(await ps()).toEqual([]);
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  }
+
+  test("run -d", async () => {
+    const args = ["run", "-d", rootfs, "sh", "-c", SERVICE("up")];
+    const n = await steps(args);
+    await m(["rm", "-f", ...(await m(["ps", "-aq"])).stdout.split("\n").filter(Boolean)]);
+    expect(n).toBeGreaterThan(3);
+    for (let k = 0; k < n; k++) {
+      await killAtStep(args, k);
+      await cleanAfter();
+    }
+  }, 120_000);
+
+  for (const verb of ["exec", "stop", "rm"] as const) {
+    test(verb, async () => {
+      const args = (id: string) => verb === "exec" ? ["exec", id, "sleep", "100"] : verb === "stop" ? ["stop", "-t", "1", id] : ["rm", "-f", id];
+      const id0 = await runD(SERVICE("up"));
+      const n = verb === "exec" ? 2 : await steps(args(id0));
+      await m(["rm", "-f", id0]);
+      expect(n).toBeGreaterThan(1);
+      for (let k = 0; k < n; k++) {
+        const id = await runD("sleep 1000 & wait"); // ignores SIGTERM: stop goes to SIGKILL
+        await killAtStep(args(id), k);
+        await cleanAfter();
+      }
+    }, 120_000);
+  }
 });

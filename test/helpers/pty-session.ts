@@ -1,0 +1,71 @@
+// A mini process whose stdin/stdout/stderr are the slave of a pty this test holds the master of,
+// as a user at a terminal would run it. Call disposeSessions() after each test.
+import type { Subprocess, Terminal } from "bun";
+import { MINI } from "./mini.ts";
+
+/** A mini process whose stdio is a pty; its output accumulates in `out`. */
+export class Session {
+  out = "";
+  readonly proc: Subprocess;
+  readonly started = performance.now();
+
+  constructor(args: string[], env: Record<string, string>, size = { cols: 100, rows: 30 }) {
+    const dec = new TextDecoder();
+    this.proc = Bun.spawn([MINI, ...args], {
+      env,
+      terminal: { ...size, data: (_t, d) => { this.out += dec.decode(d, { stream: true }); } },
+    });
+    sessions.add(this);
+  }
+
+  get term(): Terminal { return this.proc.terminal!; }
+  get pid(): number { return this.proc.pid; }
+  /** Where the output is now: look for what comes next from here. */
+  mark(): number { return this.out.length; }
+  send(s: string): void { this.term.write(s); }
+
+  /** Polls the output after `from` for `re`; fails (with the output so far) after `ms`. */
+  async waitFor(re: RegExp, from = 0, ms = 5000): Promise<RegExpMatchArray> {
+    const end = performance.now() + ms;
+    for (;;) {
+      const m = this.out.slice(from).match(re);
+      if (m) return m;
+      if (performance.now() > end) throw new Error(`no ${re} within ${ms} ms; output: ${JSON.stringify(this.out.slice(from))}`);
+      await Bun.sleep(10);
+    }
+  }
+
+  /** Polls until `cond` holds; fails with `what` after `ms`. */
+  async until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+    const end = performance.now() + ms;
+    while (!cond()) {
+      if (performance.now() > end) throw new Error(`timed out waiting for ${what}; output: ${JSON.stringify(this.out)}`);
+      await Bun.sleep(10);
+    }
+  }
+
+  /** mini's exit code, or a failure if it is still running after `ms`. */
+  async exited(ms = 5000): Promise<number> {
+    const timeout = Bun.sleep(ms).then(() => "timeout" as const);
+    const r = await Promise.race([this.proc.exited, timeout]);
+    if (r === "timeout") throw new Error(`mini still running after ${ms} ms; output: ${JSON.stringify(this.out)}`);
+    return r;
+  }
+
+  /** Ends what is left: mini by its pid (the container dies with it), then the pty. */
+  async dispose(): Promise<void> {
+    sessions.delete(this);
+    if (this.proc.exitCode === null && this.proc.signalCode === null) {
+      this.proc.kill("SIGKILL");
+      await this.proc.exited;
+    }
+    if (!this.term.closed) this.term.close();
+  }
+}
+
+const sessions = new Set<Session>();
+
+/** Ends every session still open: mini by its pid, then the pty. */
+export async function disposeSessions(): Promise<void> {
+  for (const s of [...sessions]) await s.dispose();
+}
