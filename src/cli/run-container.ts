@@ -11,7 +11,7 @@ import { sweepOrphans } from "../state/owner.ts";
 import { UserError } from "../sys/error.ts";
 import * as log from "../log.ts";
 import { abandon, etcFilePaths, prestart, runContainer, type Prestarted } from "../runtime/run.ts";
-import { miniArgv } from "../runtime/shim.ts";
+import { miniArgv } from "../runtime/spawn-child.ts";
 import { createRecord, files, persistDir, removeFiles, writeJsonAtomic, type ContainerRecord, type RuntimeState } from "../state/containers.ts";
 import { pidStartTime } from "../state/status.ts";
 import type { OptValues } from "./argv.ts";

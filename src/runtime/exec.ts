@@ -7,7 +7,6 @@ import type { Process, User } from "../spec/types.ts";
 import { capsToMask } from "../spec/capabilities.ts";
 import { NAMESPACE_FLAGS, NAMESPACE_FILES } from "../sys/constants.ts";
 import { rlimitResource } from "./security.ts";
-import { shimPath } from "./shim.ts";
 
 /** Joined in this order: the user namespace first (it grants the rights to join the others), mount last. */
 const JOIN_ORDER = ["user", "ipc", "uts", "network", "pid", "cgroup", "mount"] as const;
@@ -68,5 +67,6 @@ export function envObject(env: readonly string[]): Record<string, string> {
 
 /** The shim's full argv. */
 export function shimExecArgv(plan: ExecPlan): string[] {
+  const { shimPath } = require("./shim.ts") as typeof import("./shim.ts");
   return [shimPath(), ...shimExecArgs(plan)];
 }

@@ -4,8 +4,8 @@
 import { closeSync, readSync, writeFileSync, writeSync } from "node:fs";
 import { CHILD_VERB } from "./child-config.ts";
 import { withNamespaces, type NamespaceSetup } from "./namespaces.ts";
-import { miniArgv, shimPath } from "./shim.ts";
-import type { StartedChild, UserNamespace } from "./spawn-child.ts";
+import { shimPath } from "./shim.ts";
+import { miniArgv, type StartedChild, type UserNamespace } from "./spawn-child.ts";
 import * as sys from "../sys/calls.ts";
 import { CLONE_NEWUSER } from "../sys/constants.ts";
 import { UserError } from "../sys/error.ts";

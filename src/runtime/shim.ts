@@ -11,8 +11,3 @@ export function shimPath(): string {
   fd ??= sealedMemfd("mini-shim", readFileSync(shimFile));
   return `/proc/${process.pid}/fd/${fd}`;
 }
-
-/** argv that runs mini itself from a process that outlives this one (the monitor's reaper). */
-export function miniArgv(args: string[]): string[] {
-  return Bun.main.startsWith("/$bunfs/") ? [process.execPath, ...args] : [process.execPath, Bun.main, ...args];
-}

@@ -93,6 +93,11 @@ export function selfArgv(args: string[]): string[] {
   return Bun.main.startsWith("/$bunfs/") ? ["/proc/self/exe", ...args] : [process.execPath, Bun.main, ...args];
 }
 
+/** argv that runs mini itself from a process that outlives this one (the monitor, its reaper). */
+export function miniArgv(args: string[]): string[] {
+  return Bun.main.startsWith("/$bunfs/") ? [process.execPath, ...args] : [process.execPath, Bun.main, ...args];
+}
+
 /**
  * The container's stdin: /dev/null without -i; with -i, mini's own stdin, except a terminal,
  * which is relayed through a pipe (as docker does): the container never holds the host's tty.

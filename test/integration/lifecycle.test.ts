@@ -2,7 +2,7 @@
 // kill, start, wait, inspect, stats, top, rm. Private stores (MINI_ROOT, MINI_RUN_ROOT), so the
 // test sees only its own containers; every test leaves nothing behind.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { ensureBuilt, MINI, type Result } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
@@ -19,6 +19,7 @@ beforeAll(() => {
   ensureBuilt();
   rootfs = makeRootfs();
   dirs = mkdtempSync(`${tmpdir()}/mini-lifecycle-`);
+  chmodSync(dirs, 0o711); // as /run: a --userns container's root must reach its /etc files below
   // leaks.ts reads these too: the snapshot covers this test's own state dirs.
   process.env.MINI_ROOT = `${dirs}/lib`;
   process.env.MINI_RUN_ROOT = `${dirs}/run`;
@@ -130,6 +131,20 @@ describe("one detached container", () => {
     expect(nf.stderr).toBe("mini: exec no-such-command: ENOENT\n");
     expect((await m(["exec", id, "/etc/passwd"])).code).toBe(126);
     await m(["rm", "-f", id]);
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  });
+
+  test("exec into a --userns container joins its user namespace: root inside, uid 100000 outside", async () => {
+    const id2 = await runD(SERVICE("up"), ["--userns"]);
+    const pid2 = (await ps())[0]!.pid;
+    const r = await m(["exec", id2, "sh", "-c", "readlink /proc/self/ns/user; id -u; cat /proc/self/uid_map"]);
+    expect(r.code).toBe(0);
+    const [ns, uid, map] = r.stdout.trim().split("\n");
+    expect(ns).toBe(readlinkSync(`/proc/${pid2}/ns/user`));
+    expect(ns).not.toBe(readlinkSync("/proc/self/ns/user"));
+    expect(uid).toBe("0");
+    expect(map!.trim().split(/\s+/)).toEqual(["0", "100000", "65536"]);
+    await m(["rm", "-f", id2]);
     expect(await leftBehind(before)).toEqual(NOTHING);
   });
 
