@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { imageCommand } from "../spec/image-command.ts";
+import { parseBytes } from "../spec/units.ts";
 import type { ImageRecord } from "../image/store.ts";
 import { removeCgroups } from "../cgroups/index.ts";
 import { namespacesFromFlags, specFromFlags } from "../spec/from-flags.ts";
@@ -65,7 +66,7 @@ export async function runFromFlags(values: OptValues, operands: string[], list: 
       overlay,
       etc: { hostname: spec.hostname ?? "mini", hostNetwork: nsFlags.network === "host" },
       stopSignal: target.image?.config.config?.StopSignal,
-      logMaxBytes: LOG_MAX_BYTES,
+      logMaxBytes: logMaxBytes(list(values["log-opt"])),
     }, str(values.name));
     log.debug(`container ${id.slice(0, 12)} recorded as "${rec.name}"`);
   } catch (e) {
@@ -86,6 +87,18 @@ export async function runFromFlags(values: OptValues, operands: string[], list: 
 
 /** Per log file; one older file is kept, so a container's log never exceeds twice this. */
 const LOG_MAX_BYTES = 16 * 1024 * 1024;
+
+/** --log-opt max-size=SIZE (docker's json-file option name). */
+function logMaxBytes(opts: string[]): number {
+  let max = LOG_MAX_BYTES;
+  for (const o of opts) {
+    const [k, v] = [o.slice(0, o.indexOf("=")), o.slice(o.indexOf("=") + 1)];
+    if (k !== "max-size" || !v) throw new UserError(`unsupported --log-opt ${o}: only max-size=SIZE`);
+    max = parseBytes(v, "log max-size");
+    if (max < 4096) throw new UserError(`--log-opt max-size=${v}: at least 4k`);
+  }
+  return max;
+}
 
 /**
  * Runs a recorded container: in the foreground (returns its exit status; removed after), or

@@ -375,3 +375,54 @@ describe("crash safety: mini SIGKILLed at each step", () => {
     }, 120_000);
   }
 });
+
+describe("logs are bounded", () => {
+  test("--log-opt max-size rotates (one older file kept); logs -f follows across rotations, losing nothing", async () => {
+    // Five bursts of 1000 lines (~50 KB each: at most one rotation per burst), a pause between
+    // them; the follower starts before the first. A follower slower than two rotations would
+    // lose lines: that is the price of a bound, as with docker's json-file max-size.
+    const id = await runD("while [ ! -e /tmp/go ]; do sleep 0.05; done; i=0; while [ $i -lt 5000 ]; do i=$((i+1)); echo line $i; [ $((i % 1000)) -eq 0 ] && sleep 0.4; done", ["--log-opt", "max-size=64k"]);
+    const follow = m(["logs", "-f", id], 60_000);
+    await Bun.sleep(200);
+    await m(["exec", id, "touch", "/tmp/go"]);
+    const f = await follow;
+    const lines = f.stdout.trim().split("\n");
+    expect(lines.length).toBe(5000);
+    expect(lines.every((l, i) => l === `line ${i + 1}`)).toBe(true);
+    // What stays is bounded: two files of at most 64 KiB (plus one record), the newest lines, none missing between.
+    const dir = `${dirs}/lib/containers/${id}`;
+    const size = (f: string) => Bun.file(`${dir}/${f}`).size;
+    expect(size("container.log") + size("container.log.1")).toBeLessThanOrEqual(2 * 65536 + 200);
+    const kept = (await m(["logs", id])).stdout.trim().split("\n");
+    expect(kept.at(-1)).toBe("line 5000");
+    expect(kept.length).toBeLessThan(5000);
+    const firstKept = Number(kept[0]!.split(" ")[1]);
+    expect(kept.every((l, i) => l === `line ${firstKept + i}`)).toBe(true);
+    await m(["rm", id]);
+  }, 90_000);
+});
+
+describe("start -a, exec -i and exec -d", () => {
+  test("start -a prints the new run's output and returns its exit code", async () => {
+    const id = await runD("echo run-$(cat /proc/sys/kernel/random/uuid | cut -c1-4); exit 7");
+    await until(async () => (await ps())[0]?.state === "exited", "the first run to end");
+    const r = await m(["start", "-a", id]);
+    expect(r.code).toBe(7);
+    expect(r.stdout).toMatch(/^run-[0-9a-f]{4}\n$/);
+    expect((await m(["logs", id])).stdout.split("\n").filter(Boolean).length).toBe(2);
+    await m(["rm", id]);
+  });
+
+  test("exec -i reads stdin; exec -d returns at once and its command runs on", async () => {
+    const id = await runD(SERVICE("up"));
+    const proc = Bun.spawn([MINI, "exec", "-i", id, "sh", "-c", "tr a-z A-Z"], { stdin: new TextEncoder().encode("piped in\n"), stdout: "pipe", env });
+    expect(await new Response(proc.stdout).text()).toBe("PIPED IN\n");
+    expect(await proc.exited).toBe(0);
+    const d = await m(["exec", "-d", id, "sh", "-c", "sleep 0.3; echo done > /tmp/marker"]);
+    expect(d.code).toBe(0);
+    expect(d.stdout).toBe("");
+    await until(async () => (await m(["exec", id, "cat", "/tmp/marker"])).stdout === "done\n", "the detached command to finish");
+    await m(["rm", "-f", id]);
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  });
+});

@@ -7,6 +7,7 @@ import { UserError } from "../../sys/error.ts";
 
 export const runArgs = {
   detach: { type: "boolean", alias: "d", description: "Run in the background and print the container ID (see mini ps, logs, exec, stop, rm)" },
+  "log-opt": { type: "string", repeat: true, description: "Log option of a detached container: max-size=SIZE (per file; one older file is kept; default 16m)", valueHint: "max-size=N" },
   name: { type: "string", description: "A unique name for the container (default: a random one)", valueHint: "name" },
   interactive: { type: "boolean", alias: "i", description: "Keep stdin open (otherwise the container reads /dev/null)" },
   tty: { type: "boolean", alias: "t", description: "Give the command a pseudo-terminal (host terminal in raw mode, window size followed)" },
