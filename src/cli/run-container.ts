@@ -25,7 +25,7 @@ export async function runFromFlags(values: OptValues, operands: string[], list: 
   const [targetArg, ...args] = operands;
   if (!targetArg) throw new UserError('"mini run" needs an IMAGE or a ROOTFS: mini run [OPTIONS] IMAGE|ROOTFS [COMMAND [ARG...]]');
   const detach = !!values.detach;
-  if (detach && values.tty) throw new UserError("mini run -d with -t: a detached container has no terminal to attach to (use mini exec -it CONTAINER sh)");
+  if (detach && values.tty) throw new UserError("mini run -d with -t: a detached container has no terminal to attach to (-di keeps its stdin open; mini exec -it CONTAINER sh gives a terminal)");
   const target = await resolveTarget(targetArg, values);
   const command = target.image ? imageCommand(target.image.config.config, args, str(values.entrypoint)) : args;
   if (!command.length) throw new UserError("no command given: mini run [OPTIONS] ROOTFS COMMAND [ARG...]");
@@ -60,6 +60,7 @@ export async function runFromFlags(values: OptValues, operands: string[], list: 
       imageId: target.image?.id,
       spec,
       detached: detach,
+      interactive: !!values.interactive,
       autoRemove: !detach || !!values.rm,
       init: !!values.init,
       noPivot: !!values["no-pivot"],
@@ -109,7 +110,7 @@ export async function startContainer(rec: ContainerRecord, pre?: Prestarted, int
   return runContainer(rec.spec, {
     id, stateDir: containerDir(id),
     etc: rec.etc,
-    interactive,
+    interactive: interactive || !!rec.interactive,
     init: rec.init,
     noPivot: rec.noPivot,
     overlay: rec.overlay,

@@ -32,7 +32,12 @@ function monitorEnv(): Record<string, string> {
   return env;
 }
 
-export function spawnViaMonitor(ns: NamespaceSetup, userns: UserNamespace | undefined, m: MonitorFiles): StartedChild & { monitorPid: number } {
+/**
+ * `interactive` (run -di): the container's stdin is a pipe whose write end only the monitor
+ * holds, so a shell reading it waits instead of seeing EOF (what `docker run -di` gives).
+ */
+export function spawnViaMonitor(ns: NamespaceSetup, userns: UserNamespace | undefined, m: MonitorFiles, interactive = false): StartedChild & { monitorPid: number } {
+  const [inR, inW] = interactive ? sys.pipe() : [undefined, undefined];
   const [cfgR, cfgW] = sys.pipe();
   const [errR, errW] = sys.pipe();
   const [syncR, syncW] = sys.pipe();
@@ -43,9 +48,9 @@ export function spawnViaMonitor(ns: NamespaceSetup, userns: UserNamespace | unde
   try {
     // Namespaces joined by path are entered around the spawn, so the monitor clones inside them.
     monitor = withNamespaces({ unshareFlags: 0, join: ns.join, childFlags: 0 }, () =>
-      Bun.spawn(argv, { stdio: ["ignore", "ignore", "ignore", cfgR, errW, syncR, repW], env: monitorEnv(), detached: true }));
+      Bun.spawn(argv, { stdio: [inR ?? "ignore", "ignore", "ignore", cfgR, errW, syncR, repW, ...(inW ? [inW] : [])], env: monitorEnv(), detached: true }));
   } finally {
-    for (const fd of [cfgR, errW, syncR, repW]) sys.close(fd);
+    for (const fd of [cfgR, errW, syncR, repW, inR, inW]) if (fd !== undefined) sys.close(fd);
   }
   monitor.unref();
   const buf = Buffer.alloc(32);

@@ -110,7 +110,7 @@ export async function runContainer(spec: Spec, o: RunOptions, pre?: Prestarted):
     const overlay = o.overlay && { lower: o.overlay.lower, upper: `${o.overlay.dir}/upper`, work: `${o.overlay.dir}/work` };
     const ops = planRootfs(spec, { noPivot: o.noPivot, userns: !!userNamespaceOf(spec), overlay });
     const started = pre ?? (o.detached
-      ? startMonitor(ns, userNamespaceOf(spec), o.detached)
+      ? startMonitor(ns, userNamespaceOf(spec), o.detached, o.interactive)
       : prestart({ namespaces: spec.linux?.namespaces, userns: userNamespaceOf(spec), interactive: o.interactive, tty: !!spec.process.terminal }));
     child = started.child;
 
@@ -166,10 +166,10 @@ export async function runContainer(spec: Spec, o: RunOptions, pre?: Prestarted):
   }
 }
 
-function startMonitor(ns: NamespaceSetup, userns: UserNamespace | undefined, files: MonitorFiles): Prestarted {
+function startMonitor(ns: NamespaceSetup, userns: UserNamespace | undefined, files: MonitorFiles, interactive: boolean): Prestarted {
   const { spawnViaMonitor } = require("./monitor.ts") as typeof import("./monitor.ts");
   const t0 = performance.now();
-  const child = spawnViaMonitor(ns, userns, files);
+  const child = spawnViaMonitor(ns, userns, files, interactive);
   log.debug(`monitor ${child.monitorPid} cloned the child stage, pid ${child.proc.pid}`, performance.now() - t0);
   return { ns, child, t0, monitorPid: child.monitorPid };
 }

@@ -33,6 +33,8 @@ export interface ContainerRecord {
   imageId?: string;
   spec: Spec;
   detached: boolean;
+  /** -i: a detached container's stdin stays open (a pipe nobody writes). */
+  interactive?: boolean;
   autoRemove: boolean;
   init: boolean;
   noPivot: boolean;

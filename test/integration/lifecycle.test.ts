@@ -413,6 +413,18 @@ describe("start -a, exec -i and exec -d", () => {
     await m(["rm", id]);
   });
 
+  test("run -di: a shell whose stdin stays open keeps running, across a restart too", async () => {
+    const r = await m(["run", "-di", rootfs, "sh"]);
+    const id = r.stdout.trim();
+    await Bun.sleep(300);
+    expect((await ps())[0]).toMatchObject({ id, state: "running" });
+    await m(["stop", "-t", "1", id]);
+    await m(["start", id]);
+    await Bun.sleep(300);
+    expect((await ps())[0]).toMatchObject({ id, state: "running" });
+    await m(["rm", "-f", id]);
+  });
+
   test("exec -i reads stdin; exec -d returns at once and its command runs on", async () => {
     const id = await runD(SERVICE("up"));
     const proc = Bun.spawn([MINI, "exec", "-i", id, "sh", "-c", "tr a-z A-Z"], { stdin: new TextEncoder().encode("piped in\n"), stdout: "pipe", env });
