@@ -70,3 +70,11 @@ export function setFrozen(plan: CgroupPlan, frozen: boolean, timeoutMs = 2000): 
     sleepMs(2);
   }
 }
+
+/** Whether the container is frozen now (v1 freezer.state FROZEN, v2 cgroup.events "frozen 1"). */
+export function isFrozen(plan: CgroupPlan | undefined): boolean {
+  if (!plan) return false;
+  if (plan.mode === "v2") return counter(readControl(posix.join(plan.leaves[0]!.dir, "cgroup.events")), "frozen") === 1;
+  const leaf = plan.leaves.find((l) => l.controllers.includes("freezer"));
+  return !!leaf && readControl(posix.join(leaf.dir, "freezer.state"))?.trim() === "FROZEN";
+}

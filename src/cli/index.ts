@@ -4,6 +4,7 @@
 import type { CommandDef } from "citty";
 import { parseOptions, type OptDefs, type OptValues } from "./argv.ts";
 import { logLevelArg } from "./shared.ts";
+import { isOciInvocation, OCI_ONLY, OCI_SHARED, ociGlobalArgs, ociMain } from "./oci.ts";
 import * as log from "../log.ts";
 import { SyscallError, UserError } from "../sys/error.ts";
 import pkg from "../../package.json" with { type: "json" };
@@ -46,6 +47,7 @@ const verbs: Record<string, Verb> = {
 const globalArgs = {
   ...logLevelArg,
   version: { type: "boolean", alias: "v", description: "Print the version" },
+  ...ociGlobalArgs,
 } as const satisfies OptDefs;
 
 const root = {
@@ -65,8 +67,14 @@ async function help(cmd: CommandDef<any>, parent?: CommandDef<any>): Promise<num
 async function dispatch(argv: string[]): Promise<number> {
   const globalOpts = parseOptions(argv, globalArgs, true);
   if (typeof globalOpts.values["log-level"] === "string") log.setLogLevel(globalOpts.values["log-level"]);
-  if (globalOpts.values.version) { process.stdout.write(`mini version ${pkg.version}\n`); return 0; }
+  if (globalOpts.values.version) { process.stdout.write(`mini version ${pkg.version}\nspec: 1.1.0\n`); return 0; }
   const [name, ...rest] = globalOpts.operands;
+  if (name && (OCI_ONLY.has(name) || OCI_SHARED.has(name))) {
+    const root = typeof globalOpts.values.root === "string" ? globalOpts.values.root : undefined;
+    const { OciStore } = require("../oci/state.ts") as typeof import("../oci/state.ts");
+    const store = new OciStore(root);
+    if (isOciInvocation(globalOpts.values, name, rest, (id) => store.exists(id))) return ociMain(globalOpts.values, name, rest);
+  }
   if (globalOpts.help || !name || name === "help") return help(root);
   const verb = verbs[name];
   if (!verb) throw new UserError(`unknown command "${name}" (see mini --help)`);

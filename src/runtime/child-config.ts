@@ -16,11 +16,15 @@ export interface ChildConfig {
   sysctl?: Record<string, string>;
   /** Run mini's init as PID 1 and the command as its child. */
   init: boolean;
+  /** OCI `create`: wait on this fifo for `start` before exec; with `console`, the console socket is fd CONSOLE_FD. */
+  oci?: { fifo: string; console: boolean };
   debug: boolean;
 }
 
 /** fds the child stage finds open: its config (read to EOF) and the error channel back. */
 export const CONFIG_FD = 3;
 export const ERROR_FD = 4;
+/** OCI `create --console-socket`: the connected socket the pty master is sent over. */
+export const CONSOLE_FD = 5;
 /** The hidden verb that selects the child stage in main.ts. */
 export const CHILD_VERB = "__child";

@@ -7,7 +7,7 @@ import * as sys from "../sys/calls.ts";
 import * as C from "../sys/constants.ts";
 import { SyscallError, UserError } from "../sys/error.ts";
 import { applyProcessSecurity } from "./security.ts";
-import { CONFIG_FD, ERROR_FD, type ChildConfig } from "./child-config.ts";
+import { CONFIG_FD, CONSOLE_FD, ERROR_FD, type ChildConfig } from "./child-config.ts";
 import { findExecutable } from "./executable.ts";
 import { applyRootfs } from "./rootfs-apply.ts";
 
@@ -44,6 +44,8 @@ function fail(e: unknown): never {
   process.exit(code);
 }
 
+let startFifo: number | undefined;
+
 function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] } {
   const log = debugLog(cfg.debug);
   const p = cfg.process;
@@ -55,7 +57,12 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
     const f = `/proc/sys/${k.replace(/\./g, "/")}`;
     try { writeFileSync(f, v); } catch (e) { throw new SyscallError("write", f, Math.abs((e as NodeJS.ErrnoException).errno ?? 0)); }
   });
+  // OCI create: the fifo is on the host, so it is opened before pivot_root; the console after
+  // it (its pty comes from the container's devpts).
+  const oci = cfg.oci && require("./child-oci.ts") as typeof import("./child-oci.ts");
+  if (cfg.oci) startFifo = oci!.openStartFifo(cfg.oci.fifo);
   applyRootfs(cfg.rootfs, cfg.ops, log);
+  if (cfg.oci?.console) step(log, "console: pty master to the console socket", () => oci!.setupConsole(CONSOLE_FD, p.consoleSize));
   if (cfg.hostname) step(log, `sethostname ${cfg.hostname}`, () => sys.sethostname(cfg.hostname!));
   if (cfg.domainname) step(log, `setdomainname ${cfg.domainname}`, () => sys.setdomainname(cfg.domainname!));
   step(log, `chdir ${p.cwd}`, () => enterCwd(p.cwd));
@@ -102,6 +109,7 @@ export function childMain(parentPid?: string): void {
     dieWithParent(parentPid);
     cfg = readConfig();
     target = setup(cfg);
+    if (startFifo !== undefined) (require("./child-oci.ts") as typeof import("./child-oci.ts")).awaitStart(startFifo);
   } catch (e) { fail(e); }
   if (cfg.init) {
     try { (require("./init.ts") as typeof import("./init.ts")).runInit(target.path, target.args, target.env); } catch (e) { fail(e); }

@@ -17,6 +17,8 @@ export interface ExecPlan {
   cgroupProcs: string[];
   tty: boolean;
   detach: boolean;
+  /** The command's pid (host view) is written here once it runs. */
+  pidFile?: string;
 }
 
 const inode = (p: string) => { try { return statSync(p).ino; } catch { return undefined; } };
@@ -53,6 +55,7 @@ export function shimExecArgs(plan: ExecPlan): string[] {
   }
   if (plan.tty) args.push("--tty");
   if (plan.detach) args.push("--detach");
+  if (plan.pidFile) args.push("--pid-file", plan.pidFile);
   return [...args, "--", ...(p.args ?? [])];
 }
 

@@ -19,6 +19,10 @@ export interface StdioChoice {
   terminal?: { cols: number; rows: number; data: (data: Uint8Array) => void };
   /** Kill the container when this process dies (foreground runs). */
   dieWithParent: boolean;
+  /** OCI create: the container gets this process's stdio exactly (the engine's pipes). */
+  inheritStdio?: boolean;
+  /** More fds for the child stage, from fd 5 on (the console socket). */
+  extraFds?: number[];
 }
 
 export interface UserNamespace {
@@ -39,12 +43,12 @@ export function spawnInUserNamespace(ns: NamespaceSetup, io: StdioChoice, userns
   const [syncR, syncW] = sys.pipe();
   const [cfgR, cfgW] = sys.pipe();
   const [errR, errW] = sys.pipe();
-  const stdin = io.interactive ? 0 : sys.open("/dev/null", O_RDWR);
+  const stdin = io.interactive || io.inheritStdio ? 0 : sys.open("/dev/null", O_RDWR);
   const argv = selfArgv(io.dieWithParent ? [CHILD_VERB, String(process.pid)] : [CHILD_VERB]);
   let pid: number;
   try {
     pid = cloneExec({
-      flags: ns.unshareFlags | CLONE_NEWUSER, syncFd: syncR, fds: [stdin, 1, 2, cfgR, errW],
+      flags: ns.unshareFlags | CLONE_NEWUSER, syncFd: syncR, fds: [stdin, 1, 2, cfgR, errW, ...(io.extraFds ?? [])],
       controllingTty: false, path: argv[0], argv, env: [],
     });
   } finally {
@@ -103,6 +107,7 @@ export function miniArgv(args: string[]): string[] {
  * which is relayed through a pipe (as docker does): the container never holds the host's tty.
  */
 export function stdinChoice(io: StdioChoice): "ignore" | "inherit" | "pipe" {
+  if (io.inheritStdio) return "inherit";
   if (!io.interactive) return "ignore";
   return (require("node:tty") as typeof import("node:tty")).isatty(0) ? "pipe" : "inherit";
 }
@@ -112,7 +117,7 @@ export function spawnChild(ns: NamespaceSetup, io: StdioChoice): StartedChild {
   const stdin = io.terminal ? "ignore" : stdinChoice(io);
   const proc = withNamespaces(ns, () =>
     Bun.spawn(selfArgv(args), {
-      stdio: [stdin, "inherit", "inherit", "pipe", "pipe"],
+      stdio: [stdin, "inherit", "inherit", "pipe", "pipe", ...(io.extraFds ?? [])],
       env: {},
       // A session of its own: the host's terminal is never the container's controlling tty
       // (TIOCSTI), and the terminal's ^C reaches mini, which forwards it. -t makes its own session.

@@ -1,6 +1,7 @@
 // A container's status, derived from the truth each time: is its process alive, and is it still
 // the process we started (same pid *and* start time)? Files only say what happened after.
 import { readFileSync } from "node:fs";
+import { isFrozen } from "../cgroups/query.ts";
 import { files, readResult, readState, type ContainerRecord, type ExitResult, type RuntimeState } from "./containers.ts";
 
 export type Status = "created" | "running" | "paused" | "exited";
@@ -45,19 +46,10 @@ export function readMonitorExit(id: string): ExitResult | undefined {
   };
 }
 
-function frozen(rec: ContainerRecord): boolean {
-  const leaf = rec.cgroups?.leaves.find((l) => l.controllers.includes("freezer") || l.unified && rec.cgroups?.mode === "v2");
-  if (!leaf) return false;
-  try {
-    if (rec.cgroups!.mode === "v2") return /^frozen 1$/m.test(readFileSync(`${leaf.dir}/cgroup.events`, "utf8"));
-    return readFileSync(`${leaf.dir}/freezer.state`, "utf8").trim() === "FROZEN";
-  } catch { return false; }
-}
-
 export function statusOf(rec: ContainerRecord): ContainerStatus {
   const state = readState(rec.id);
   if (isAlive(state)) {
-    return { status: frozen(rec) ? "paused" : "running", pid: state!.pid, oomKilled: false, startedAt: state!.startedAt, state };
+    return { status: isFrozen(rec.cgroups) ? "paused" : "running", pid: state!.pid, oomKilled: false, startedAt: state!.startedAt, state };
   }
   const result = readResult(rec.id) ?? readMonitorExit(rec.id);
   if (result) return { status: "exited", exitCode: result.exitCode, oomKilled: result.oomKilled, startedAt: state?.startedAt, finishedAt: result.finishedAt, state };

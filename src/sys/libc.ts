@@ -37,6 +37,10 @@ const spec = {
   flock: { args: [T.i32, T.i32], returns: T.i32 },
   chown: { args: [T.ptr, T.u32, T.u32], returns: T.i32 },
   memfd_create: { args: [T.ptr, T.u32], returns: T.i32 },
+  socket: { args: [T.i32, T.i32, T.i32], returns: T.i32 },
+  openpty: { args: [T.ptr, T.ptr, T.ptr, T.ptr, T.ptr], returns: T.i32 },
+  connect: { args: [T.i32, T.ptr, T.u32], returns: T.i32 },
+  sendmsg: { args: [T.i32, T.ptr, T.i32], returns: T.i64 },
 } as const;
 
 type Lib = ReturnType<typeof dlopen<typeof spec>>["symbols"];

@@ -1,0 +1,97 @@
+// OCI verbs on an existing container: start, kill, delete, pause/resume, update, ps.
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import * as cgroups from "../cgroups/index.ts";
+import { parseSignal } from "../runtime/lifecycle.ts";
+import type { Resources } from "../spec/types.ts";
+import { UserError } from "../sys/error.ts";
+import { runHooks } from "./hooks.ts";
+import type { OciRecord, OciStore } from "./state.ts";
+
+/** `start`: the waiting process goes on to exec (one byte on its fifo, which then goes away). */
+export async function startContainer(store: OciStore, id: string): Promise<void> {
+  const rec = store.read(id);
+  const status = store.status(rec);
+  if (status !== "created") throw new UserError(`container "${id}" is ${status}, not created: cannot start it`, 1);
+  await runHooks(rec.spec.hooks, "startContainer", store.stateJson(rec));
+  const fifo = store.fifo(id);
+  const fd = openSync(fifo, "w");
+  try { writeSync(fd, "s"); } finally { closeSync(fd); }
+  rmSync(fifo, { force: true });
+  await runHooks(rec.spec.hooks, "poststart", store.stateJson(rec));
+}
+
+/** `kill ID [SIGNAL]` (default SIGTERM); `--all`: every process in its cgroups. */
+export function killContainer(store: OciStore, id: string, signal: string, all: boolean): void {
+  const rec = store.read(id);
+  const sig = parseSignal(signal);
+  const status = store.status(rec);
+  if (status === "stopped" || status === "creating") throw new UserError(`container "${id}" is not running`, 1);
+  const pids = all && rec.cgroups ? cgroups.cgroupPids(rec.cgroups) : [rec.pid!];
+  for (const pid of pids) { try { process.kill(pid, sig); } catch { /* gone */ } }
+}
+
+async function waitGone(store: OciStore, rec: OciRecord, ms: number): Promise<void> {
+  const end = performance.now() + ms;
+  while (store.status(rec) !== "stopped" && performance.now() < end) await Bun.sleep(5);
+}
+
+/** `delete [--force] ID`: a running container only with --force. Removes cgroups and state. */
+export async function deleteContainer(store: OciStore, id: string, force: boolean): Promise<void> {
+  const rec = store.read(id);
+  const status = store.status(rec);
+  if ((status === "running" || status === "paused") && !force) throw new UserError(`container "${id}" is ${status}: stop it first or use delete --force`, 1);
+  if (status !== "stopped" && rec.pid) {
+    if (status === "paused" && rec.cgroups) cgroups.setFrozen(rec.cgroups, false);
+    try { process.kill(rec.pid, "SIGKILL"); } catch { /* gone */ }
+    await waitGone(store, rec, 5000);
+  }
+  if (rec.cgroups) cgroups.removeCgroups(rec.cgroups);
+  const state = { ...store.stateJson(rec), status: "stopped", pid: 0 };
+  store.remove(id);
+  await runHooks(rec.spec.hooks, "poststop", state);
+}
+
+export function pauseContainer(store: OciStore, id: string, frozen: boolean): void {
+  const rec = store.read(id);
+  const status = store.status(rec);
+  if (frozen && status !== "running") throw new UserError(`container "${id}" is ${status}, not running`, 1);
+  if (!frozen && status !== "paused") throw new UserError(`container "${id}" is ${status}, not paused`, 1);
+  if (!rec.cgroups || !cgroups.setFrozen(rec.cgroups, frozen)) throw new UserError(`container "${id}": no freezer cgroup to ${frozen ? "pause" : "resume"} it`, 1);
+}
+
+/** `update --resources FILE|-` (OCI linux.resources JSON) or the runc flags mapped to it. */
+export function updateContainer(store: OciStore, id: string, resources: Resources): void {
+  const rec = store.read(id);
+  if (store.status(rec) === "stopped") throw new UserError(`container "${id}" is stopped`, 1);
+  if (!rec.cgroups) throw new UserError(`container "${id}" has no cgroups`, 1);
+  const merged: Resources = { ...rec.spec.linux?.resources, ...resources };
+  for (const k of ["memory", "cpu", "pids"] as const) if (resources[k]) (merged as Record<string, unknown>)[k] = { ...rec.spec.linux?.resources?.[k], ...resources[k] };
+  cgroups.checkResources(merged);
+  const plan = cgroups.planCgroupsOnHost({ name: `mini-oci-${id}`, cgroupsPath: rec.spec.linux?.cgroupsPath, resources: merged });
+  // v1 wants memory.limit_in_bytes <= memory.memsw.limit_in_bytes at every moment: a write the
+  // kernel refuses in one order goes through in a second pass.
+  let pending = plan.writes.filter((w) => !w.path.endsWith("cgroup.subtree_control") && !w.path.includes("devices."));
+  for (let pass = 0; pass < 2 && pending.length; pass++) {
+    const failed: typeof pending = [];
+    for (const w of pending) {
+      try { writeFileSync(w.path, w.value); } catch (e) {
+        if (pass === 1 && !w.optional) throw new UserError(`update ${w.path} = ${w.value}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 1);
+        if (!w.optional) failed.push(w);
+      }
+    }
+    pending = failed;
+  }
+  rec.spec.linux = { ...rec.spec.linux, resources: merged };
+  store.write(rec);
+}
+
+/** Pids of the container's processes (its cgroups), for `ps`. */
+export function containerPids(store: OciStore, id: string): number[] {
+  const rec = store.read(id);
+  return rec.cgroups ? cgroups.cgroupPids(rec.cgroups) : rec.pid ? [rec.pid] : [];
+}
+
+export function readResources(file: string): Resources {
+  const text = file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8");
+  try { return JSON.parse(text) as Resources; } catch (e) { throw new UserError(`--resources ${file}: invalid JSON: ${(e as Error).message}`, 1); }
+}

@@ -1,0 +1,48 @@
+// Unix sockets and ptys for the console socket of the OCI runtime CLI: connect to the engine's
+// socket and send it the pty master with SCM_RIGHTS (what runc's --console-socket does).
+import { ptr } from "bun:ffi";
+import { SyscallError } from "./error.ts";
+import { errno, libc } from "./libc.ts";
+
+const AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0o2000000, SOL_SOCKET = 1, SCM_RIGHTS = 1;
+
+/** A connected AF_UNIX stream socket (close-on-exec). */
+export function unixConnect(path: string): number {
+  const fd = libc().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw new SyscallError("socket", path, errno());
+  const addr = Buffer.alloc(110); // struct sockaddr_un: sun_family, sun_path[108]
+  addr.writeUInt16LE(AF_UNIX, 0);
+  if (Buffer.byteLength(path) > 107) throw new SyscallError("connect", path, 36 /* ENAMETOOLONG */);
+  addr.write(path, 2);
+  if (libc().connect(fd, addr, 110) < 0) {
+    const e = errno();
+    libc().close(fd);
+    throw new SyscallError("connect", path, e);
+  }
+  return fd;
+}
+
+/** sendmsg(sock) with one byte of data and `fd` as SCM_RIGHTS (x86_64/arm64 struct layouts). */
+export function sendFd(sock: number, fd: number, what = ""): void {
+  const data = Buffer.from("\0");
+  const iov = new BigUint64Array([BigInt(ptr(data)), 1n]);
+  const control = Buffer.alloc(24); // CMSG_SPACE(sizeof(int)): cmsg_len(8) level(4) type(4) int(4) pad(4)
+  control.writeBigUInt64LE(20n, 0); // CMSG_LEN(4)
+  control.writeInt32LE(SOL_SOCKET, 8);
+  control.writeInt32LE(SCM_RIGHTS, 12);
+  control.writeInt32LE(fd, 16);
+  const msg = Buffer.alloc(56); // struct msghdr
+  msg.writeBigUInt64LE(BigInt(ptr(iov)), 16);
+  msg.writeBigUInt64LE(1n, 24);
+  msg.writeBigUInt64LE(BigInt(ptr(control)), 32);
+  msg.writeBigUInt64LE(24n, 40);
+  if (libc().sendmsg(sock, msg, 0) < 0) throw new SyscallError("sendmsg", what, errno());
+}
+
+/** openpty(3): [master, slave], both close-on-exec. */
+export function openpty(): [number, number] {
+  const fds = new Int32Array(2);
+  if (libc().openpty(fds, fds.subarray(1), null, null, null) < 0) throw new SyscallError("openpty", "", errno());
+  for (const fd of fds) libc().fcntl(fd, 2 /* F_SETFD */, 1n /* FD_CLOEXEC */);
+  return [fds[0]!, fds[1]!];
+}
