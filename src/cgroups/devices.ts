@@ -4,6 +4,7 @@
 import { posix } from "node:path";
 import type { DeviceRule } from "../spec/types.ts";
 import type { CgroupWrite } from "./types.ts";
+import { ALWAYS_ALLOWED_DEVICES } from "../spec/defaults.ts";
 
 /** "c 1:3 rwm"; a missing type means all ("a"), a missing major/minor means any ("*"). */
 export function deviceRuleLine(r: DeviceRule): string {
@@ -13,7 +14,14 @@ export function deviceRuleLine(r: DeviceRule): string {
   return `${type} ${num(r.major)}:${num(r.minor)} ${r.access || "rwm"}`;
 }
 
-/** One write per rule, in order: devices.allow or devices.deny. */
+/** One write per rule, in order: devices.allow or devices.deny; then the always-allowed ones. */
 export function v1DeviceWrites(dir: string, rules: DeviceRule[] | undefined): CgroupWrite[] {
-  return (rules ?? []).map((r) => ({ path: posix.join(dir, r.allow ? "devices.allow" : "devices.deny"), value: deviceRuleLine(r) }));
+  if (!rules?.length) return [];
+  const lines = rules.map((r) => ({ path: posix.join(dir, r.allow ? "devices.allow" : "devices.deny"), value: deviceRuleLine(r) }));
+  const have = new Set(lines.map((l) => `${l.path} ${l.value}`));
+  for (const r of ALWAYS_ALLOWED_DEVICES) {
+    const w = { path: posix.join(dir, "devices.allow"), value: deviceRuleLine(r) };
+    if (!have.has(`${w.path} ${w.value}`)) lines.push(w);
+  }
+  return lines;
 }

@@ -8,5 +8,5 @@ export type { HostPlanOptions } from "./plan.ts";
 export { applyCgroups } from "./apply.ts";
 export { killAll, removeCgroups } from "./remove.ts";
 export type { RemoveOptions } from "./remove.ts";
-export { cgroupPids, isFrozen, memoryLimit, memoryLeaf, oomKilled, setFrozen } from "./query.ts";
+export { cgroupMountLeaves, cgroupPids, isFrozen, memoryLimit, memoryLeaf, oomKilled, setFrozen } from "./query.ts";
 export { cpuMax, sharesToWeight, swapToV2 } from "./v2.ts";

@@ -61,7 +61,6 @@ export async function createContainer(store: OciStore, o: CreateOptions): Promis
   let sock: number | undefined;
   try {
     const ns = planNamespaces(spec.linux?.namespaces);
-    const ops = planRootfs(spec, { noPivot: o.noPivot, userns: !!userns(spec) });
     if (o.consoleSocket) sock = unixConnect(o.consoleSocket);
     const io = { interactive: false, inheritStdio: true, dieWithParent: false, extraFds: sock !== undefined ? [sock] : [] };
     const un = userns(spec);
@@ -70,6 +69,7 @@ export async function createContainer(store: OciStore, o: CreateOptions): Promis
     cg = cgroups.planCgroupsOnHost({ name: `mini-oci-${o.id}`, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources });
     rec.cgroups = cg;
     store.write(rec);
+    const ops = planRootfs(spec, { noPivot: o.noPivot, userns: !!userns(spec), cgroups: cgroups.cgroupMountLeaves(cg) });
     cgroups.applyCgroups(cg, log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined);
     for (const w of cg.warnings) log.warn(w);
     sys.mknod(store.fifo(o.id), S_IFIFO | 0o600, 0, 0);

@@ -26,6 +26,12 @@ export interface PlanOptions {
   userns?: boolean;
   /** An image's rootfs: layers (top first) under a per-container upper dir, mounted on root.path. */
   overlay?: { lower: string[]; upper: string; work: string };
+  /**
+   * The container's cgroups, for a mount of type "cgroup": on a v2 host it becomes cgroup2; on v1
+   * (where one "cgroup" mount of every hierarchy at once fails with EBUSY) a tmpfs with the
+   * container's own cgroup directory of each hierarchy bound below it, as runc and docker do.
+   */
+  cgroups?: { v2: boolean; leaves: { name: string; dir: string }[] };
 }
 
 /** The devices every container gets (runc's and docker's set). */
@@ -59,6 +65,7 @@ export function planRootfs(spec: Spec, opts: PlanOptions = {}): RootfsOp[] {
   let devIsTmpfs = false;
   for (const m of mounts) {
     const o = parseMountOptions(m.options);
+    if (m.type === "cgroup" && !o.bind && opts.cgroups) { ops.push(...cgroupMountOps(m.destination, o.flags, opts.cgroups)); continue; }
     const fstype = o.bind ? "" : m.type ?? "";
     if (m.destination === "/dev" && !o.bind) devIsTmpfs = true;
     ops.push({
@@ -84,6 +91,19 @@ export function planRootfs(spec: Spec, opts: PlanOptions = {}): RootfsOp[] {
   for (const p of spec.linux?.readonlyPaths ?? []) ops.push({ op: "readonly", dest: p });
   for (const p of spec.linux?.maskedPaths ?? []) ops.push({ op: "mask", dest: p });
   if (spec.root?.readonly) ops.push({ op: "readonlyRoot" });
+  return ops;
+}
+
+function cgroupMountOps(dest: string, flags: number, cg: NonNullable<PlanOptions["cgroups"]>): RootfsOp[] {
+  const mount = (d: string, source: string, fstype: string, f: number, data: string, bind: boolean): RootfsOp =>
+    ({ op: "mount", dest: d, source, fstype, flags: f, data, bind, recursive: false, propagation: 0 });
+  if (cg.v2) return [mount(dest, "cgroup2", "cgroup2", flags, "", false)];
+  const ops: RootfsOp[] = [mount(dest, "tmpfs", "tmpfs", C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC, "mode=755", false)];
+  for (const l of cg.leaves) {
+    ops.push(mount(`${dest}/${l.name}`, l.dir, "", flags & (C.MS_RDONLY | C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC), "", true));
+    // cpu,cpuacct is also reachable as cpu and cpuacct (docker's layout).
+    if (l.name.includes(",")) for (const part of l.name.split(",")) ops.push({ op: "symlink", dest: `${dest}/${part}`, to: l.name });
+  }
   return ops;
 }
 

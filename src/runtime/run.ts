@@ -108,7 +108,6 @@ export async function runContainer(spec: Spec, o: RunOptions, pre?: Prestarted):
     const ns = planNamespaces(spec.linux?.namespaces);
     if (pre && (pre.ns.unshareFlags !== ns.unshareFlags || pre.ns.childFlags !== ns.childFlags)) throw new Error("internal: the prestarted child has other namespaces than the spec");
     const overlay = o.overlay && { lower: o.overlay.lower, upper: `${o.overlay.dir}/upper`, work: `${o.overlay.dir}/work` };
-    const ops = planRootfs(spec, { noPivot: o.noPivot, userns: !!userNamespaceOf(spec), overlay });
     const started = pre ?? (o.detached
       ? startMonitor(ns, userNamespaceOf(spec), o.detached, o.interactive)
       : prestart({ namespaces: spec.linux?.namespaces, userns: userNamespaceOf(spec), interactive: o.interactive, tty: !!spec.process.terminal }));
@@ -128,6 +127,7 @@ export async function runContainer(spec: Spec, o: RunOptions, pre?: Prestarted):
     }
     cg = cgroups.planCgroupsOnHost({ name: `mini-${o.id}`, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources });
     o.onCgroups?.(cg);
+    const ops = planRootfs(spec, { noPivot: o.noPivot, userns: !!userNamespaceOf(spec), overlay, cgroups: cgroups.cgroupMountLeaves(cg) });
     if (!o.detached) writeOwnerRecord(stateDir, cg, [...(o.overlay ? [o.overlay.dir] : []), ...(o.dirs ?? [])]);
     cgroups.applyCgroups(cg, log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined);
     for (const w of cg.warnings) log.warn(w);

@@ -15,13 +15,20 @@ export const DEFAULT_READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/p
  * The devices cgroup: deny everything, then allow mknod of any node (opening one is what matters)
  * and read/write of the standard devices and ptys, as docker and runc do.
  */
-export const DEFAULT_DEVICE_RULES: DeviceRule[] = [
-  { allow: false, access: "rwm" },
+export const DEFAULT_DEVICE_RULES: DeviceRule[] = [{ allow: false, access: "rwm" }];
+
+/**
+ * Allowed whatever a config's own device rules say (runc's AllowedDevices): mknod of any node
+ * (opening one is what matters), the standard devices, the console and ptys. A container with
+ * "deny all" alone could not even set up its /dev.
+ */
+export const ALWAYS_ALLOWED_DEVICES: DeviceRule[] = [
   { allow: true, type: "c", access: "m" },
   { allow: true, type: "b", access: "m" },
   ...[[1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 1], [5, 2]].map(([major, minor]) => ({ allow: true, type: "c", major, minor, access: "rwm" })),
   { allow: true, type: "c", major: 136, access: "rwm" },
 ];
+DEFAULT_DEVICE_RULES.push(...ALWAYS_ALLOWED_DEVICES);
 
 export function defaultMounts(): Mount[] {
   return [
