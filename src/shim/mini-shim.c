@@ -333,6 +333,9 @@ static int exec_main(int argc, char **argv) {
   /* Every namespace file is opened before the first setns: after joining the mount namespace,
    * /proc is the container's. The cgroups are joined first, through the host's cgroupfs. */
   for (int k = 0; k < nns; k++) if ((nsfd[k] = open(nspath[k], O_RDONLY | O_CLOEXEC)) < 0) die(125, "open", nspath[k]);
+  /* The pid file is a host path: opened before the mount namespace changes. */
+  int pid_fd = -1;
+  if (pid_file && (pid_fd = open(pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) die(125, "open", pid_file);
   for (int k = 0; k < ncg; k++) {
     int fd = open(cgroups[k], O_WRONLY | O_CLOEXEC);
     if (fd < 0 || write(fd, "0", 1) != 1) die(125, "write", cgroups[k]);
@@ -353,10 +356,6 @@ static int exec_main(int argc, char **argv) {
   if (pid == 0) {
     close(ep[0]);
     setsid();
-    if (detach) { /* docker exec -d: the command's output goes nowhere */
-      int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-      if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) report(ep[1], "open", "/dev/null");
-    }
     if (tty && ioctl(0, TIOCSCTTY, 0) < 0) report(ep[1], "ioctl", "TIOCSCTTY");
     if (cwd && chdir(cwd) < 0) report(ep[1], "chdir", cwd);
     char here[4096];
@@ -410,9 +409,11 @@ static int exec_main(int argc, char **argv) {
     waitpid(pid, &st, 0);
     return code == ENOENT ? 127 : code == EACCES ? 126 : 125;
   }
-  if (pid_file) {
-    FILE *pf = fopen(pid_file, "w");
-    if (pf) { fprintf(pf, "%d", pid); fclose(pf); }
+  if (pid_fd >= 0) {
+    char num[32];
+    int len = snprintf(num, sizeof num, "%d", pid);
+    if (write_all(pid_fd, num, (size_t)len) < 0) die(125, "write", pid_file);
+    close(pid_fd);
   }
   if (detach) return 0;
   exec_child = pid;

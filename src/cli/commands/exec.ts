@@ -64,7 +64,7 @@ export async function run(values: OptValues, operands: string[]): Promise<number
   const stdin = detach || term ? "ignore" : stdinChoice({ interactive, dieWithParent: false });
   const proc = Bun.spawn(argv, {
     env: envObject(env),
-    stdio: [stdin, detach ? "ignore" : "inherit", "inherit"],
+    stdio: [stdin, detach ? "ignore" : "inherit", detach ? "ignore" : "inherit"],
     detached: !term,
     ...(term && { terminal: { cols: term.options.cols, rows: term.options.rows, data: (_t: unknown, d: Uint8Array) => term.options.data(d) } }),
   } as Parameters<typeof Bun.spawn>[1]);
