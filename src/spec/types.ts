@@ -93,11 +93,29 @@ export interface Linux {
   cgroupsPath?: string;
   resources?: Resources;
   rootfsPropagation?: string;
-  seccomp?: unknown;
+  seccomp?: LinuxSeccomp;
   sysctl?: Record<string, string>;
   maskedPaths?: string[];
   readonlyPaths?: string[];
   mountLabel?: string;
+}
+
+/** linux.seccomp: checked and compiled to BPF by src/seccomp (values may be uint64 strings). */
+export interface LinuxSeccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  flags?: string[];
+  listenerPath?: string;
+  listenerMetadata?: string;
+  syscalls?: LinuxSyscall[];
+}
+
+export interface LinuxSyscall {
+  names: string[];
+  action: string;
+  errnoRet?: number;
+  args?: { index: number; value: number | string; valueTwo?: number | string; op: string }[];
 }
 
 export interface Device {
