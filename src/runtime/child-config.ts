@@ -1,5 +1,6 @@
 // What the parent hands the child stage over fd 3: everything decided, nothing left to compute.
 import type { Process } from "../spec/types.ts";
+import type { ChildSeccomp } from "../seccomp/index.ts";
 import type { RootfsOp } from "./rootfs-plan.ts";
 
 export interface ChildConfig {
@@ -16,6 +17,8 @@ export interface ChildConfig {
   sysctl?: Record<string, string>;
   /** Run mini's init as PID 1 and the command as its child. */
   init: boolean;
+  /** linux.seccomp, compiled by the parent (src/seccomp): loaded as late as the kernel allows. */
+  seccomp?: ChildSeccomp;
   /** OCI `create`: wait on this fifo for `start` before exec; with `console`, the console socket is fd CONSOLE_FD. */
   oci?: { fifo: string; console: boolean };
   debug: boolean;

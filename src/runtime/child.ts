@@ -45,6 +45,19 @@ function fail(e: unknown): never {
 }
 
 let startFifo: number | undefined;
+/** With no_new_privs the filter is loaded last, right before execve (runc's order), so that the
+ *  child stage's own remaining calls (executable lookup, fifo wait, close_range) run unfiltered. */
+let lateSeccomp: (() => void) | undefined;
+
+/** The loader for cfg.seccomp. TSYNC is dropped, as runc does: the filter of the thread that
+ *  execs is what the container gets; Bun's other threads end at execve. */
+function seccompLoader(cfg: ChildConfig, log: ReturnType<typeof debugLog>): (() => void) | undefined {
+  if (!cfg.seccomp) return undefined;
+  const program = Buffer.from(cfg.seccomp.program, "base64");
+  const flags = cfg.seccomp.flags & ~1; // SECCOMP_FILTER_FLAG_TSYNC
+  const { seccompSetModeFilter } = require("../sys/seccomp.ts") as typeof import("../sys/seccomp.ts");
+  return () => step(log, `seccomp filter (${program.length / 8} instructions)`, () => seccompSetModeFilter(program, flags));
+}
 
 function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] } {
   const log = debugLog(cfg.debug);
@@ -70,7 +83,9 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
   // container's root. The kernel marks such a cwd "(unreachable)".
   if (!sys.getcwd().startsWith("/")) throw new UserError(`working directory ${p.cwd} is outside the container`);
   if (p.oomScoreAdj !== undefined) writeFileSync("/proc/self/oom_score_adj", String(p.oomScoreAdj));
-  step(log, "security (rlimits, user, capabilities, no_new_privs)", () => applyProcessSecurity(p));
+  const loadSeccomp = seccompLoader(cfg, log);
+  if (p.noNewPrivileges) lateSeccomp = loadSeccomp;
+  step(log, "security (rlimits, user, capabilities, no_new_privs)", () => applyProcessSecurity(p, { loadSeccomp: p.noNewPrivileges ? undefined : loadSeccomp }));
   const args = p.args ?? [];
   const env = p.env ?? [];
   const path = step(log, `look up ${args[0]}`, () => findExecutable(args[0], env));
@@ -112,12 +127,18 @@ export function childMain(parentPid?: string): void {
     if (startFifo !== undefined) (require("./child-oci.ts") as typeof import("./child-oci.ts")).awaitStart(startFifo);
   } catch (e) { fail(e); }
   if (cfg.init) {
-    try { (require("./init.ts") as typeof import("./init.ts")).runInit(target.path, target.args, target.env); } catch (e) { fail(e); }
+    try {
+      lateSeccomp?.();
+      (require("./init.ts") as typeof import("./init.ts")).runInit(target.path, target.args, target.env);
+    } catch (e) { fail(e); }
     return;
   }
   try {
     sys.resetSignals();
     sys.closeRangeCloexec(3);
+    lateSeccomp?.();
+  } catch (e) { fail(e); }
+  try {
     sys.execve(target.path, target.args, target.env);
   } catch (e) {
     const err = e as SyscallError;

@@ -13,6 +13,7 @@ import { planRootfs } from "./rootfs-plan.ts";
 import { spawnChild, spawnInUserNamespace, type StartedChild, type UserNamespace } from "./spawn-child.ts";
 import { attachTerminal, type AttachedTerminal } from "./tty.ts";
 import { writeOwnerRecord } from "../state/owner.ts";
+import { compileForChild } from "../seccomp/index.ts";
 import type { MonitorFiles } from "./monitor.ts";
 
 export interface RunOptions {
@@ -141,6 +142,7 @@ export async function runContainer(spec: Spec, o: RunOptions, pre?: Prestarted):
       process: spec.process,
       sysctl: spec.linux?.sysctl,
       init: o.init,
+      seccomp: compileForChild(spec.linux?.seccomp),
       // A detached child stage's stderr is the container's log: its steps are not the container's output.
       debug: log.isDebug() && !o.detached,
     });

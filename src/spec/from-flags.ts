@@ -5,9 +5,10 @@ import { UserError } from "../sys/error.ts";
 import { applyCapFlags, DEFAULT_CAPS, ociCapabilities } from "./capabilities.ts";
 import { DEFAULT_DEVICE_RULES, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, defaultMounts } from "./defaults.ts";
 import { defaultEnv, mergeEnv, parseEnvFile, parseEnvFlag } from "./env.ts";
-import type { IdMapping, Mount, Namespace, Resources, Spec } from "./types.ts";
+import type { IdMapping, LinuxSeccomp, Mount, Namespace, Resources, Spec } from "./types.ts";
 import { parseCpus, parseMemory, parseMemorySwap } from "./units.ts";
 import { resolveUser } from "./user.ts";
+import { fromDockerProfile, isDockerProfile } from "../seccomp/docker-profile.ts";
 
 export interface RunFlags {
   rootfs: string;
@@ -123,10 +124,12 @@ export function specFromFlags(f: RunFlags): Spec {
 
   const caps = applyCapFlags(DEFAULT_CAPS, f.capAdd ?? [], f.capDrop ?? []);
   let noNewPrivileges = false;
+  let seccomp: LinuxSeccomp | undefined;
   for (const o of f.securityOpt ?? []) {
     if (o === "no-new-privileges" || o === "no-new-privileges=true" || o === "no-new-privileges:true") noNewPrivileges = true;
     else if (o === "no-new-privileges=false" || o === "no-new-privileges:false") noNewPrivileges = false;
-    else throw new UserError(`unsupported --security-opt "${o}": mini knows no-new-privileges`);
+    else if (/^seccomp[=:]./.test(o)) seccomp = o.slice(8) === "unconfined" ? undefined : readSeccompProfile(o.slice(8), caps);
+    else throw new UserError(`unsupported --security-opt "${o}": mini knows no-new-privileges and seccomp=PROFILE.json|unconfined`);
   }
 
   const network = f.network ?? "none";
@@ -167,5 +170,31 @@ export function specFromFlags(f: RunFlags): Spec {
     },
   };
   if (uidMappings) Object.assign(spec.linux!, { uidMappings, gidMappings });
+  if (seccomp) spec.linux!.seccomp = seccomp;
   return spec;
+}
+
+/**
+ * A seccomp profile file: OCI linux.seccomp JSON, or docker's format (archMap, includes/excludes),
+ * resolved for this container's arch and bounding capabilities. Integers above 2^53 are kept as
+ * decimal strings (JSON numbers would round them); the compiler reads both. Checked when compiled.
+ */
+export function readSeccompProfile(file: string, bounding: readonly string[]): LinuxSeccomp {
+  const where = `--security-opt seccomp=${file}`;
+  let text: string;
+  try { text = readFileSync(file, "utf8"); } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(`${where}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code ?? String(e)}`);
+  }
+  let profile: unknown;
+  try {
+    const exact = (_k: string, v: unknown, ctx?: { source?: string }) =>
+      typeof v === "number" && !Number.isSafeInteger(v) && ctx?.source && /^\d+$/.test(ctx.source) ? ctx.source : v;
+    profile = JSON.parse(text, exact as (k: string, v: unknown) => unknown);
+  } catch (e) {
+    throw new UserError(`${where}: invalid JSON (${(e as Error).message})`);
+  }
+  if (typeof profile !== "object" || profile === null || Array.isArray(profile)) throw new UserError(`${where}: not a seccomp profile (a JSON object)`);
+  if (isDockerProfile(profile)) return fromDockerProfile(profile as Record<string, unknown>, { arch: process.arch, bounding }, where);
+  return profile as LinuxSeccomp;
 }

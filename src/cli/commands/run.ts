@@ -30,7 +30,7 @@ export const runArgs = {
   gidmap: { type: "string", repeat: true, description: "User namespace gid mapping CONTAINER:HOST:SIZE; repeatable", valueHint: "c:h:n" },
   "cap-add": { type: "string", repeat: true, description: "Add a capability (or ALL); repeatable", valueHint: "cap" },
   "cap-drop": { type: "string", repeat: true, description: "Drop a capability (or ALL); repeatable", valueHint: "cap" },
-  "security-opt": { type: "string", repeat: true, description: "Security option: no-new-privileges", valueHint: "opt" },
+  "security-opt": { type: "string", repeat: true, description: "Security option: no-new-privileges, seccomp=PROFILE.json (OCI or docker format) or seccomp=unconfined (the default); repeatable", valueHint: "opt" },
   init: { type: "boolean", description: "Run mini's init as PID 1: forwards signals and reaps zombies" },
   "no-pivot": { type: "boolean", description: "Use chroot instead of pivot_root (rootfs on ramfs)" },
   rm: { type: "boolean", description: "Remove a detached container when it exits (foreground containers always are)" },
