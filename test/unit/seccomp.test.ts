@@ -7,6 +7,11 @@ import { SYSCALLS as X86_64 } from "../../src/seccomp/tables/x86_64.ts";
 import { SYSCALLS as I386 } from "../../src/seccomp/tables/i386.ts";
 import { SYSCALLS as X32 } from "../../src/seccomp/tables/x32.ts";
 import { SYSCALLS as AARCH64 } from "../../src/seccomp/tables/aarch64.ts";
+import { fromDockerProfile, isDockerProfile } from "../../src/seccomp/docker-profile.ts";
+import { readSeccompProfile } from "../../src/spec/from-flags.ts";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const ALLOW = 0x7fff0000, KILL_PROCESS = 0x80000000, KILL_THREAD = 0, TRAP = 0x00030000, LOG = 0x7ffc0000;
 const ERRNO = (e: number) => (0x00050000 | e) >>> 0;
@@ -51,6 +56,7 @@ function run(program: Uint8Array, c: Call): number {
   throw new Error("fell off the end of the program");
 }
 
+const opcodes = (p: Uint8Array) => Array.from({ length: p.length / 8 }, (_, i) => p[i * 8] | (p[i * 8 + 1] << 8));
 const nr = (name: string) => X86_64[name];
 const verdict = (profile: unknown, c: Call, arch = "x64") => run(compileSeccomp(profile, arch).program, c);
 
@@ -262,6 +268,7 @@ describe("long programs", () => {
     const p = { defaultAction: "SCMP_ACT_ALLOW", syscalls };
     const { program } = compileSeccomp(p, "x64");
     expect(program.length / 8).toBeGreaterThan(1000);
+    expect(opcodes(program).filter((c) => c === 0x05).length).toBeGreaterThan(0); // ja trampolines were needed
     names.forEach((name, i) => {
       const args = [0, 0, 0, 0, 0, 0];
       if (i % 2) {
@@ -334,5 +341,74 @@ describe("flags and errors", () => {
   });
   test("an unsupported native arch fails", () => {
     expect(() => compileSeccomp(base, "riscv64")).toThrow("unsupported architecture riscv64");
+  });
+});
+
+describe("docker-format profiles", () => {
+  const docker = {
+    defaultAction: "SCMP_ACT_ERRNO",
+    defaultErrnoRet: 1,
+    archMap: [
+      { architecture: "SCMP_ARCH_X86_64", subArchitectures: ["SCMP_ARCH_X86", "SCMP_ARCH_X32"] },
+      { architecture: "SCMP_ARCH_AARCH64", subArchitectures: ["SCMP_ARCH_ARM"] },
+    ],
+    syscalls: [
+      { names: ["read", "write"], action: "SCMP_ACT_ALLOW" },
+      { names: ["ptrace"], action: "SCMP_ACT_ALLOW", includes: { minKernel: "4.8" } },
+      { names: ["newsyscall"], action: "SCMP_ACT_ALLOW", includes: { minKernel: "99.1" } },
+      { names: ["oldsyscall"], action: "SCMP_ACT_ALLOW", excludes: { minKernel: "5.0" } },
+      { names: ["arch_prctl"], action: "SCMP_ACT_ALLOW", includes: { arches: ["amd64", "x32"] } },
+      { names: ["set_tls"], action: "SCMP_ACT_ALLOW", includes: { arches: ["arm", "arm64"] } },
+      { names: ["mount", "umount2"], action: "SCMP_ACT_ALLOW", includes: { caps: ["CAP_SYS_ADMIN"] } },
+      { names: ["clone"], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: 2114060288, op: "SCMP_CMP_MASKED_EQ" }], excludes: { caps: ["CAP_SYS_ADMIN"], arches: ["s390x"] } },
+      { name: "clone3", action: "SCMP_ACT_ERRNO", errnoRet: 38, excludes: { caps: ["CAP_SYS_ADMIN"] }, comment: "glibc falls back to clone" },
+    ],
+  };
+  const names = (p: { syscalls?: { names: string[] }[] }) => (p.syscalls ?? []).flatMap((s) => s.names);
+  test("detected by archMap, includes/excludes or name", () => {
+    expect(isDockerProfile(docker)).toBe(true);
+    expect(isDockerProfile({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ name: "read", action: "SCMP_ACT_ERRNO" }] })).toBe(true);
+    expect(isDockerProfile({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["read"], action: "SCMP_ACT_ERRNO" }] })).toBe(false);
+  });
+  test("resolved for x86_64 without CAP_SYS_ADMIN", () => {
+    const oci = fromDockerProfile(docker, { arch: "x64", bounding: ["CAP_CHOWN"], kernel: "6.18.44-fc" });
+    expect(oci.architectures).toEqual(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]);
+    expect(names(oci)).toEqual(["read", "write", "ptrace", "arch_prctl", "clone", "clone3"]);
+    expect(oci.syscalls!.at(-1)).toEqual({ names: ["clone3"], action: "SCMP_ACT_ERRNO", errnoRet: 38 });
+    expect(oci.defaultErrnoRet).toBe(1);
+    const { program } = compileSeccomp(oci, "x64");
+    expect(run(program, { nr: nr("clone3") })).toBe(ERRNO(38));
+    expect(run(program, { nr: nr("clone"), args: [0x11] })).toBe(ALLOW);
+    expect(run(program, { nr: nr("clone"), args: [0x10000000] })).toBe(ERRNO(1));
+    expect(run(program, { nr: I386.read, arch: AUDIT_ARCH_I386 })).toBe(ALLOW);
+  });
+  test("resolved for aarch64 with CAP_SYS_ADMIN on an old kernel", () => {
+    const oci = fromDockerProfile(docker, { arch: "arm64", bounding: ["CAP_SYS_ADMIN"], kernel: "4.19" });
+    expect(oci.architectures).toEqual(["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"]);
+    expect(names(oci)).toEqual(["read", "write", "ptrace", "oldsyscall", "set_tls", "mount", "umount2"]);
+  });
+  test("errors name the entry", () => {
+    expect(() => fromDockerProfile({ ...docker, syscalls: [{ name: "a", names: ["b"], action: "SCMP_ACT_ALLOW" }] }, { arch: "x64", bounding: [] }, "p.json"))
+      .toThrow("p.json: syscalls[0]: use either name or names, not both");
+    expect(() => fromDockerProfile({ ...docker, architectures: ["SCMP_ARCH_X86_64"] }, { arch: "x64", bounding: [] }, "p.json")).toThrow("use either architectures or archMap");
+  });
+});
+
+describe("readSeccompProfile (--security-opt seccomp=FILE)", () => {
+  test("integers above 2^53 stay exact", () => {
+    const dir = mkdtempSync(join(tmpdir(), "mini-seccomp-unit-"));
+    try {
+      const f = join(dir, "p.json");
+      writeFileSync(f, '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":18446744073709551614,"op":"SCMP_CMP_EQ"}]}]}');
+      const p = readSeccompProfile(f, []);
+      expect(p.syscalls![0].args![0].value).toBe("18446744073709551614");
+      const { program } = compileSeccomp(p, "x64");
+      expect(run(program, { nr: 0, args: [2n ** 64n - 2n] })).toBe(ERRNO(EPERM));
+      expect(run(program, { nr: 0, args: [2n ** 64n - 1n] })).toBe(ALLOW);
+      writeFileSync(f, "[]");
+      expect(() => readSeccompProfile(f, [])).toThrow(`--security-opt seccomp=${f}: not a seccomp profile`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
