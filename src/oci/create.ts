@@ -16,6 +16,7 @@ import { planRootfs } from "../runtime/rootfs-plan.ts";
 import { spawnChild, spawnInUserNamespace, type StartedChild } from "../runtime/spawn-child.ts";
 import { pidStartTime } from "../state/status.ts";
 import { runHooks } from "./hooks.ts";
+import { compileForChild } from "../seccomp/index.ts";
 import type { OciRecord, OciStore } from "./state.ts";
 
 export interface CreateOptions {
@@ -81,6 +82,7 @@ export async function createContainer(store: OciStore, o: CreateOptions): Promis
       rootfs: spec.root!.path, ops, hostname: spec.hostname, domainname: spec.domainname,
       cgroupProcs: cg.procs, unshareFlags: ns.childFlags, process: spec.process!, sysctl: spec.linux?.sysctl,
       init: false, debug: log.isDebug(), oci: { fifo: store.fifo(o.id), console: sock !== undefined },
+      seccomp: compileForChild(spec.linux?.seccomp),
     });
     await readCreated(child.errorFd);
     store.write(rec);

@@ -55,7 +55,7 @@ export async function ociExec(store: OciStore, v: OptValues, operands: string[],
     const { openpty, sendFd, unixConnect } = require("../sys/socket.ts") as typeof import("../sys/socket.ts");
     const [master, s] = openpty();
     const sock = unixConnect(str("console-socket")!);
-    sendFd(sock, master, "console socket");
+    sendFd(sock, master, "/dev/ptmx", "console socket");
     const { close } = require("../sys/calls.ts") as typeof import("../sys/calls.ts");
     close(sock);
     close(master);

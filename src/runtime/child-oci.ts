@@ -33,7 +33,7 @@ export function setupConsole(socketFd: number, size?: { height: number; width: n
     v.setUint16(2, size.width, true);
     sys.ioctl(slave, TIOCSWINSZ, ws, `TIOCSWINSZ ${slavePath}`);
   }
-  sendFd(socketFd, master, "console socket");
+  sendFd(socketFd, master, slavePath, "console socket");
   sys.close(master);
   sys.close(socketFd);
   try { sys.setsid(); } catch (e) { if (!(e instanceof SyscallError && e.code === "EPERM")) throw e; } // already a session leader

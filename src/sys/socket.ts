@@ -22,10 +22,10 @@ export function unixConnect(path: string): number {
   return fd;
 }
 
-/** sendmsg(sock) with one byte of data and `fd` as SCM_RIGHTS (x86_64/arm64 struct layouts). */
-export function sendFd(sock: number, fd: number, what = ""): void {
-  const data = Buffer.from("\0");
-  const iov = new BigUint64Array([BigInt(ptr(data)), 1n]);
+/** sendmsg(sock) with `name` as data (runc sends the pty's path) and `fd` as SCM_RIGHTS (x86_64/arm64 layouts). */
+export function sendFd(sock: number, fd: number, name: string, what = ""): void {
+  const data = Buffer.from(name || "\0");
+  const iov = new BigUint64Array([BigInt(ptr(data)), BigInt(data.length)]);
   const control = Buffer.alloc(24); // CMSG_SPACE(sizeof(int)): cmsg_len(8) level(4) type(4) int(4) pad(4)
   control.writeBigUInt64LE(20n, 0); // CMSG_LEN(4)
   control.writeInt32LE(SOL_SOCKET, 8);
