@@ -9,9 +9,10 @@ export class Session {
   readonly proc: Subprocess;
   readonly started = performance.now();
 
-  constructor(args: string[], env: Record<string, string>, size = { cols: 100, rows: 30 }) {
+  /** `program` defaults to dist/mini (podman in the engine tests). */
+  constructor(args: string[], env: Record<string, string>, size = { cols: 100, rows: 30 }, program = MINI) {
     const dec = new TextDecoder();
-    this.proc = Bun.spawn([MINI, ...args], {
+    this.proc = Bun.spawn([program, ...args], {
       env,
       terminal: { ...size, data: (_t, d) => { this.out += dec.decode(d, { stream: true }); } },
     });
