@@ -4,7 +4,7 @@
 // private storage; /etc/containers/{containers,storage}.conf are written for the test (conmon
 // reads only those) and restored after, byte for byte.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { ensureBuilt, MINI, type Result } from "../helpers/mini.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
@@ -15,6 +15,9 @@ const STORAGE = "/etc/containers/storage.conf";
 const NETWORKS = "/etc/containers/networks";
 const saved = new Map<string, string | undefined>();
 let hadNetworks = false;
+/** podman's own cgroup parent (libpod_parent, with conmon's cgroup in it), if the test made it. */
+const cgroupParents = () => readdirSync("/sys/fs/cgroup").map((h) => `/sys/fs/cgroup/${h}/libpod_parent`).filter((d) => existsSync(d));
+let parentsBefore: string[] = [];
 let work: string;
 let base: string[];
 const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", TERM: "vt100" };
@@ -34,6 +37,7 @@ beforeAll(async () => {
   if (!havePodman) return;
   for (const f of [CONF, STORAGE]) saved.set(f, existsSync(f) ? readFileSync(f, "utf8") : undefined);
   hadNetworks = existsSync(NETWORKS);
+  parentsBefore = cgroupParents();
   writeFileSync(CONF, [
     "[containers]", 'default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]',
     "[engine]", 'cgroup_manager = "cgroupfs"', 'events_logger = "file"',
@@ -62,6 +66,9 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
   for (const [f, text] of saved) if (text === undefined) rmSync(f, { force: true }); else writeFileSync(f, text);
   if (!hadNetworks) rmSync(NETWORKS, { recursive: true, force: true });
+  for (const d of cgroupParents().filter((p) => !parentsBefore.includes(p))) {
+    for (const sub of [`${d}/conmon`, d]) try { rmdirSync(sub); } catch { /* busy or gone */ }
+  }
   cleanupRootfses();
 }, 120_000);
 
