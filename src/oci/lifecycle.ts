@@ -39,7 +39,8 @@ async function waitGone(store: OciStore, rec: OciRecord, ms: number): Promise<vo
 export async function deleteContainer(store: OciStore, id: string, force: boolean): Promise<void> {
   const rec = store.read(id);
   const status = store.status(rec);
-  if ((status === "running" || status === "paused") && !force) throw new UserError(`container "${id}" is ${status}: stop it first or use delete --force`, 1);
+  // The runtime spec: delete of a container that is not stopped (created included) is an error.
+  if (status !== "stopped" && !force) throw new UserError(`container "${id}" is ${status}: stop it first or use delete --force`, 1);
   if (status !== "stopped" && rec.pid) {
     if (status === "paused" && rec.cgroups) cgroups.setFrozen(rec.cgroups, false);
     try { process.kill(rec.pid, "SIGKILL"); } catch { /* gone */ }

@@ -83,6 +83,9 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
   // container's root. The kernel marks such a cwd "(unreachable)".
   if (!sys.getcwd().startsWith("/")) throw new UserError(`working directory ${p.cwd} is outside the container`);
   if (p.oomScoreAdj !== undefined) writeFileSync("/proc/self/oom_score_adj", String(p.oomScoreAdj));
+  // Every fd beyond stdio closes at exec. Done before the seccomp filter, which may not allow
+  // close_range (the fds this stage still needs are close-on-exec already).
+  sys.closeRangeCloexec(3);
   const loadSeccomp = seccompLoader(cfg, log);
   if (p.noNewPrivileges) lateSeccomp = loadSeccomp;
   step(log, "security (rlimits, user, capabilities, no_new_privs)", () => applyProcessSecurity(p, { loadSeccomp: p.noNewPrivileges ? undefined : loadSeccomp }));
@@ -135,7 +138,6 @@ export function childMain(parentPid?: string): void {
   }
   try {
     sys.resetSignals();
-    sys.closeRangeCloexec(3);
     lateSeccomp?.();
   } catch (e) { fail(e); }
   try {

@@ -36,6 +36,9 @@ export function planNamespaces(namespaces: Namespace[] = []): NamespaceSetup {
     else if (ns.type === "user") continue; // created by the clone3 path (spawnInUserNamespace)
     else setup.unshareFlags |= flag;
   }
+  // Without a mount namespace the rootfs setup (mounts, pivot_root) would happen in the caller's
+  // own namespace and replace its root: refused rather than done.
+  if (!seen.has("mount")) throw new UserError('linux.namespaces: a "mount" namespace is required (mini does not set up a rootfs in the runtime\'s own mount namespace)');
   return setup;
 }
 

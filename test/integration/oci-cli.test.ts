@@ -1,0 +1,273 @@
+// The runc-compatible CLI, verb by verb, as an engine drives it: create/start/state/kill/delete,
+// run, exec, list, ps, pause/resume, update, features, spec, --version, the global flags, hooks,
+// the console socket, and the bad inputs. A private --root; every test leaves nothing behind.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { ensureBuilt, MINI, type Result } from "../helpers/mini.ts";
+import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
+import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
+
+let work: string;
+let root: string;
+let rootfs: string;
+let before: Snapshot;
+const env = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
+
+beforeAll(() => {
+  ensureBuilt();
+  work = mkdtempSync(`${tmpdir()}/mini-oci-`);
+  root = `${work}/state`;
+  rootfs = makeRootfs();
+  before = snapshot();
+});
+
+afterAll(async () => {
+  for (const id of existsSync(root) ? readdirSync(root) : []) await oci(["delete", "--force", id]);
+  rmSync(work, { recursive: true, force: true });
+  cleanupRootfses();
+});
+
+async function oci(args: string[], opts: { global?: string[]; stdin?: string } = {}): Promise<Result> {
+  const proc = Bun.spawn([MINI, "--root", root, ...(opts.global ?? []), ...args], {
+    stdin: opts.stdin !== undefined ? new TextEncoder().encode(opts.stdin) : "ignore", stdout: "pipe", stderr: "pipe", env,
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 30_000);
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+let n = 0;
+/** A bundle whose config.json is `mini spec`'s, changed by `edit`. */
+async function bundle(edit: (c: any) => void = () => {}): Promise<string> {
+  const dir = `${work}/b${n++}`;
+  mkdirSync(dir);
+  const spec = await Bun.spawn([MINI, "spec"], { stdout: "pipe" }).stdout;
+  const c = JSON.parse(await new Response(spec).text());
+  c.root = { path: rootfs, readonly: false };
+  c.process.terminal = false;
+  c.process.args = ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"];
+  edit(c);
+  writeFileSync(`${dir}/config.json`, JSON.stringify(c));
+  return dir;
+}
+
+const state = async (id: string) => JSON.parse((await oci(["state", id])).stdout);
+
+async function until(cond: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!(await cond())) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(20);
+  }
+}
+
+describe("lifecycle verbs", () => {
+  test("create → state created, pid file → start → running → kill → stopped → delete", async () => {
+    const b = await bundle((c) => { c.annotations = { "org.example/key": "value" }; });
+    const c = await oci(["create", "--bundle", b, "--pid-file", `${work}/pid`, "c1"]);
+    expect(c.stderr).toBe("");
+    expect(c.code).toBe(0);
+    let s = await state("c1");
+    expect(s).toMatchObject({ ociVersion: "1.1.0", id: "c1", status: "created", bundle: b, annotations: { "org.example/key": "value" } });
+    expect(readFileSync(`${work}/pid`, "utf8")).toBe(String(s.pid));
+    // Created: set up, but the command has not run (the process is still mini's child stage).
+    expect(readFileSync(`/proc/${s.pid}/cmdline`, "utf8")).toContain("__child");
+    expect((await oci(["start", "c1"])).code).toBe(0);
+    await until(async () => readFileSync(`/proc/${s.pid}/cmdline`, "utf8").startsWith("sh\0"), "the command to run");
+    expect((await state("c1")).status).toBe("running");
+    expect((await oci(["start", "c1"])).code).toBe(1); // not "created" any more
+    const del = await oci(["delete", "c1"]);
+    expect(del.code).toBe(1);
+    expect(del.stderr).toMatch(/is running: stop it first or use delete --force/);
+    expect((await oci(["kill", "c1", "TERM"])).code).toBe(0);
+    await until(async () => (await state("c1")).status === "stopped", "stopped");
+    s = await state("c1");
+    expect(s.pid).toBe(0);
+    expect((await oci(["delete", "c1"])).code).toBe(0);
+    expect((await oci(["state", "c1"])).code).toBe(1);
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  });
+
+  test("kill takes names and numbers; --all; delete --force of a running container", async () => {
+    const b = await bundle((c) => { c.process.args = ["sh", "-c", "trap 'echo usr1 > /tmp/got' USR1; while true; do sleep 0.1; done"]; });
+    await oci(["create", "--bundle", b, "k1"]);
+    await oci(["start", "k1"]);
+    expect((await oci(["kill", "k1", "USR1"])).code).toBe(0);
+    expect((await oci(["kill", "k1", "SIGUSR1"])).code).toBe(0);
+    expect((await oci(["kill", "k1", "10"])).code).toBe(0);
+    const bad = await oci(["kill", "k1", "NOPE"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe("mini: invalid signal: NOPE\n");
+    expect((await oci(["kill", "--all", "k1", "KILL"])).code).toBe(0);
+    await until(async () => (await state("k1")).status === "stopped", "stopped");
+    expect((await oci(["kill", "k1", "KILL"])).code).toBe(1);
+    expect((await oci(["delete", "--force", "k1"])).code).toBe(0);
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  });
+
+  test("run in the foreground returns the exit code; run --detach returns at once", async () => {
+    const b = await bundle((c) => { c.process.args = ["sh", "-c", "echo out; exit 6"]; });
+    const r = await oci(["run", "--bundle", b, "r1"]);
+    expect(r.stdout).toBe("out\n");
+    expect(r.code).toBe(6);
+    expect((await oci(["state", "r1"])).code).toBe(1); // removed after
+    const d = await oci(["run", "--detach", "--bundle", await bundle(), "r2"]);
+    expect(d.code).toBe(0);
+    expect((await state("r2")).status).toBe("running");
+    expect((await oci(["delete", "-f", "r2"])).code).toBe(0);
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  });
+
+  test("exec: --process JSON, or a command with --env --cwd --user; --detach with --pid-file", async () => {
+    await oci(["run", "--detach", "--bundle", await bundle(), "e1"]);
+    writeFileSync(`${work}/proc.json`, JSON.stringify({ args: ["sh", "-c", "echo $FOO $(pwd) $(id -u); exit 2"], env: ["FOO=bar", "PATH=/bin"], cwd: "/tmp", user: { uid: 65534, gid: 65534 } }));
+    const p = await oci(["exec", "--process", `${work}/proc.json`, "e1"]);
+    expect(p.stdout).toBe("bar /tmp 65534\n");
+    expect(p.code).toBe(2);
+    const f = await oci(["exec", "--env", "X=1", "--cwd", "/etc", "--user", "1000:1000", "e1", "sh", "-c", "echo $X $(pwd) $(id -u):$(id -g)"]);
+    expect(f.stdout).toBe("1 /etc 1000:1000\n");
+    const d = await oci(["exec", "--detach", "--pid-file", `${work}/epid`, "e1", "sleep", "30"]);
+    expect(d.code).toBe(0);
+    const pid = Number(readFileSync(`${work}/epid`, "utf8"));
+    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toBe("sleep\x0030\x00");
+    const ps = JSON.parse((await oci(["ps", "--format", "json", "e1"])).stdout) as number[];
+    expect(ps).toContain(pid);
+    expect((await oci(["exec", "--process", `${work}/nope.json`, "e1"])).code).toBe(1);
+    expect((await oci(["delete", "-f", "e1"])).code).toBe(0);
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  });
+
+  test("list, pause/resume, update --resources", async () => {
+    await oci(["run", "--detach", "--bundle", await bundle((c) => { c.linux.resources = { ...c.linux.resources, memory: { limit: 64 * 1024 * 1024 } }; }), "l1"]);
+    const table = await oci(["list"]);
+    expect(table.stdout).toMatch(/^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER\nl1\s+\d+\s+running\s/);
+    expect(JSON.parse((await oci(["list", "--format", "json"])).stdout)[0]).toMatchObject({ id: "l1", status: "running" });
+    expect((await oci(["list", "-q"])).stdout).toBe("l1\n");
+    expect((await oci(["pause", "l1"])).code).toBe(0);
+    expect((await state("l1")).status).toBe("paused");
+    expect((await oci(["pause", "l1"])).code).toBe(1);
+    expect((await oci(["resume", "l1"])).code).toBe(0);
+    expect((await state("l1")).status).toBe("running");
+    writeFileSync(`${work}/res.json`, JSON.stringify({ memory: { limit: 128 * 1024 * 1024 }, pids: { limit: 50 } }));
+    expect((await oci(["update", "--resources", `${work}/res.json`, "l1"])).code).toBe(0);
+    const ex = await oci(["exec", "l1", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/pids/pids.max"]);
+    expect(ex.stdout).toBe(`${128 * 1024 * 1024}\n50\n`);
+    expect((await oci(["update", "--memory", "96m", "l1"])).code).toBe(0);
+    expect((await oci(["exec", "l1", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"])).stdout).toBe(`${96 * 1024 * 1024}\n`);
+    expect((await oci(["delete", "-f", "l1"])).code).toBe(0);
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  });
+
+  test("hooks get the state on stdin, in their phases", async () => {
+    const hook = (name: string) => ({ path: "/bin/sh", args: ["sh", "-c", `cat > ${work}/hook-${name}.json`] });
+    const b = await bundle((c) => {
+      c.process.args = ["true"];
+      c.hooks = { prestart: [hook("prestart")], createRuntime: [hook("createRuntime")], poststart: [hook("poststart")], poststop: [hook("poststop")] };
+    });
+    await oci(["create", "--bundle", b, "h1"]);
+    const pre = JSON.parse(readFileSync(`${work}/hook-createRuntime.json`, "utf8"));
+    expect(pre).toMatchObject({ id: "h1", status: "creating", bundle: b });
+    expect(pre.pid).toBeGreaterThan(0);
+    expect(existsSync(`${work}/hook-poststart.json`)).toBe(false);
+    await oci(["start", "h1"]);
+    expect(JSON.parse(readFileSync(`${work}/hook-poststart.json`, "utf8")).id).toBe("h1");
+    await until(async () => (await state("h1")).status === "stopped", "stopped");
+    await oci(["delete", "h1"]);
+    expect(JSON.parse(readFileSync(`${work}/hook-poststop.json`, "utf8"))).toMatchObject({ id: "h1", status: "stopped" });
+    // A failing createRuntime hook fails create, leaving nothing.
+    const bad = await bundle((c) => { c.hooks = { createRuntime: [{ path: "/bin/false", args: ["false"] }] }; });
+    const r = await oci(["create", "--bundle", bad, "h2"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/hooks\.createRuntime\[0\] \/bin\/false: exit status 1/);
+    expect((await oci(["state", "h2"])).code).toBe(1);
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  });
+
+  test("--console-socket: the pty master arrives over the socket; the process has it as its terminal", async () => {
+    const b = await bundle((c) => { c.process.terminal = true; c.process.consoleSize = { height: 30, width: 100 }; c.process.args = ["sh", "-c", "tty; stty size"]; });
+    const sock = `${work}/console.sock`;
+    const py = Bun.spawn(["python3", "-c", `
+import socket, os, select, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(${JSON.stringify(sock)}); s.listen(1)
+print("listening", flush=True)
+c, _ = s.accept()
+msg, fds, _, _ = socket.recv_fds(c, 1024, 1)
+out = b""; end = time.time() + 5
+while time.time() < end:
+    r, _, _ = select.select([fds[0]], [], [], 0.2)
+    if not r: continue
+    try: d = os.read(fds[0], 4096)
+    except OSError: break
+    if not d: break
+    out += d
+print(msg.decode(), repr(out.decode()), flush=True)
+`], { stdout: "pipe" });
+    const reader = (py.stdout as ReadableStream<Uint8Array>).getReader();
+    await reader.read(); // "listening"
+    expect((await oci(["create", "--bundle", b, "--console-socket", sock, "t1"])).code).toBe(0);
+    expect((await oci(["start", "t1"])).code).toBe(0);
+    let out = "";
+    for (;;) { const { value, done } = await reader.read(); if (done) break; out += new TextDecoder().decode(value); }
+    expect(out).toMatch(/^\/dev\/pts\/0 '\/dev\/pts\/0\\r\\n30 100\\r\\n'\n$/);
+    await oci(["delete", "-f", "t1"]);
+    const noSock = await oci(["create", "--bundle", b, "t2"]);
+    expect(noSock.code).toBe(1);
+    expect(noSock.stderr).toMatch(/--console-socket is required/);
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  });
+});
+
+describe("bad input, global flags, small verbs", () => {
+  test("unknown container, duplicate id, malformed config, no id: exit 1, one line, nothing left", async () => {
+    for (const v of [["state", "nope"], ["start", "nope"], ["kill", "nope", "KILL"], ["delete", "nope"], ["pause", "nope"], ["exec", "nope", "true"]]) {
+      const r = await oci(v);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^mini: container "nope" does not exist\n$/);
+    }
+    const b = await bundle();
+    expect((await oci(["create", "--bundle", b, "dup"])).code).toBe(0);
+    const dup = await oci(["create", "--bundle", b, "dup"]);
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toBe('mini: container "dup" already exists\n');
+    await oci(["delete", "--force", "dup"]);
+    const broken = `${work}/broken`;
+    mkdirSync(broken);
+    writeFileSync(`${broken}/config.json`, '{"ociVersion": "1.1.0", "root": {"path": "rootfs"}, "process": {"args": "not-a-list"}}');
+    const m = await oci(["create", "--bundle", broken, "bad1"]);
+    expect(m.code).toBe(1);
+    expect(m.stderr.trim().split("\n").length).toBe(1);
+    expect(m.stderr).toMatch(/process\.args/);
+    expect((await oci(["state", "bad1"])).code).toBe(1);
+    expect((await oci(["create", "--bundle", b])).code).toBe(1);
+    expect((await oci(["create", "--bundle", b, "../escape"])).stderr).toMatch(/invalid container id/);
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  });
+
+  test("--log with --log-format json gets the error as a JSON line; --systemd-cgroup is refused clearly", async () => {
+    const logf = `${work}/log.json`;
+    const r = await oci(["state", "ghost"], { global: ["--log", logf, "--log-format", "json"] });
+    expect(r.code).toBe(1);
+    const line = JSON.parse(readFileSync(logf, "utf8").trim().split("\n").pop()!);
+    expect(line).toMatchObject({ level: "error", msg: 'container "ghost" does not exist' });
+    const s = await oci(["list"], { global: ["--systemd-cgroup"] });
+    expect(s.code).toBe(1);
+    expect(s.stderr).toMatch(/systemd/);
+    expect((await oci(["list"], { global: ["--cgroup-manager", "cgroupfs", "--rootless", "false", "--debug"] })).code).toBe(0);
+  });
+
+  test("--version, features, spec", async () => {
+    const v = await oci(["--version"]);
+    expect(v.stdout).toMatch(/^mini version \d+\.\d+\.\d+\nspec: 1\.1\.0\n$/);
+    const f = JSON.parse((await oci(["features"])).stdout);
+    expect(f).toMatchObject({ ociVersionMin: "1.0.0", ociVersionMax: "1.1.0" });
+    expect(f.hooks).toContain("poststop");
+    expect(f.linux.namespaces).toContain("user");
+    const dir = `${work}/specdir`;
+    mkdirSync(dir);
+    expect((await oci(["spec", "--bundle", dir])).code).toBe(0);
+    expect(JSON.parse(readFileSync(`${dir}/config.json`, "utf8")).ociVersion).toMatch(/^1\./);
+    expect((await oci(["spec", "--bundle", dir])).code).not.toBe(0); // exists already
+  });
+});
