@@ -33,6 +33,12 @@ function userns(spec: Spec) {
   return spec.linux?.namespaces?.some((n) => n.type === "user") ? { uidMappings: spec.linux!.uidMappings ?? [], gidMappings: spec.linux!.gidMappings ?? [] } : undefined;
 }
 
+/** The host id that container id `id` maps to (the id itself when unmapped). */
+function hostId(maps: { containerID: number; hostID: number; size: number }[], id: number): number {
+  const m = maps.find((x) => id >= x.containerID && id < x.containerID + x.size);
+  return m ? m.hostID + (id - m.containerID) : id;
+}
+
 /** The child's first word on the error channel: {created} when waiting for start, else a failure. */
 async function readCreated(fd: number): Promise<void> {
   const buf = Buffer.alloc(8192);
@@ -74,9 +80,10 @@ export async function createContainer(store: OciStore, o: CreateOptions): Promis
     cgroups.applyCgroups(cg, log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined);
     for (const w of cg.warnings) log.warn(w);
     sys.mknod(store.fifo(o.id), S_IFIFO | 0o600, 0, 0);
+    // A user-namespaced container's root is an unprivileged host uid: the fifo is made its own.
+    if (un) sys.chown(store.fifo(o.id), hostId(un.uidMappings, 0), hostId(un.gidMappings, 0));
     rec.pid = child.proc.pid;
     rec.pidStart = pidStartTime(rec.pid) ?? "";
-    await runHooks(spec.hooks, "prestart", store.stateJson(rec));
     await runHooks(spec.hooks, "createRuntime", store.stateJson(rec));
     child.send({
       rootfs: spec.root!.path, ops, hostname: spec.hostname, domainname: spec.domainname,

@@ -12,12 +12,26 @@ export async function startContainer(store: OciStore, id: string): Promise<void>
   const rec = store.read(id);
   const status = store.status(rec);
   if (status !== "created") throw new UserError(`container "${id}" is ${status}, not created: cannot start it`, 1);
+  // prestart (deprecated) runs here, as runtime-tools' validation expects; runc runs it at create.
+  await runHooks(rec.spec.hooks, "prestart", store.stateJson(rec));
   await runHooks(rec.spec.hooks, "startContainer", store.stateJson(rec));
   const fifo = store.fifo(id);
   const fd = openSync(fifo, "w");
   try { writeSync(fd, "s"); } finally { closeSync(fd); }
   rmSync(fifo, { force: true });
+  await execed(rec.pid!);
   await runHooks(rec.spec.hooks, "poststart", store.stateJson(rec));
+}
+
+/** Until the child stage has exec'd the user's program (or died), at most 2 s: poststart comes after. */
+async function execed(pid: number): Promise<void> {
+  const end = performance.now() + 2000;
+  while (performance.now() < end) {
+    let cmd: string;
+    try { cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8"); } catch { return; }
+    if (!cmd.includes("__child")) return;
+    await Bun.sleep(1);
+  }
 }
 
 /** `kill ID [SIGNAL]` (default SIGTERM); `--all`: every process in its cgroups. */

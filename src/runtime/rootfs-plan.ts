@@ -58,7 +58,11 @@ function rootPropagation(spec: Spec): number {
 }
 
 export function planRootfs(spec: Spec, opts: PlanOptions = {}): RootfsOp[] {
-  const ops: RootfsOp[] = [{ op: "propagation", flags: rootPropagation(spec) }];
+  // pivot_root refuses a shared root or a shared parent of the new root: a "shared" request is
+  // set up as slave and applied to the container's / after the pivot.
+  const wanted = rootPropagation(spec);
+  const shared = (wanted & C.MS_SHARED) !== 0;
+  const ops: RootfsOp[] = [{ op: "propagation", flags: shared ? C.MS_SLAVE | C.MS_REC : wanted }];
   if (opts.overlay) ops.push({ op: "overlay", ...opts.overlay });
   ops.push({ op: "bindRoot" });
   const mounts = spec.mounts ?? [];
@@ -88,6 +92,7 @@ export function planRootfs(spec: Spec, opts: PlanOptions = {}): RootfsOp[] {
     if (mounts.some((m) => m.destination === "/dev/pts")) ops.push({ op: "symlink", dest: "/dev/ptmx", to: "pts/ptmx" });
   }
   ops.push(opts.noPivot ? { op: "chroot" } : { op: "pivot" });
+  if (shared) ops.push({ op: "propagation", flags: wanted });
   for (const p of spec.linux?.readonlyPaths ?? []) ops.push({ op: "readonly", dest: p });
   for (const p of spec.linux?.maskedPaths ?? []) ops.push({ op: "mask", dest: p });
   if (spec.root?.readonly) ops.push({ op: "readonlyRoot" });
