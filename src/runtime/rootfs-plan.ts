@@ -58,10 +58,11 @@ function rootPropagation(spec: Spec): number {
 }
 
 export function planRootfs(spec: Spec, opts: PlanOptions = {}): RootfsOp[] {
-  // pivot_root refuses a shared root or a shared parent of the new root: a "shared" request is
-  // set up as slave and applied to the container's / after the pivot.
+  // pivot_root refuses a shared root or a shared parent of the new root, and an unbindable root
+  // can't be bound onto itself: those requests are set up as slave and applied to the
+  // container's / after the pivot.
   const wanted = rootPropagation(spec);
-  const shared = (wanted & C.MS_SHARED) !== 0;
+  const shared = (wanted & (C.MS_SHARED | C.MS_UNBINDABLE)) !== 0;
   const ops: RootfsOp[] = [{ op: "propagation", flags: shared ? C.MS_SLAVE | C.MS_REC : wanted }];
   if (opts.overlay) ops.push({ op: "overlay", ...opts.overlay });
   ops.push({ op: "bindRoot" });
