@@ -13,8 +13,14 @@ export async function startContainer(store: OciStore, id: string): Promise<void>
   const status = store.status(rec);
   if (status !== "created") throw new UserError(`container "${id}" is ${status}, not created: cannot start it`, 1);
   // prestart (deprecated) runs here, as runtime-tools' validation expects; runc runs it at create.
-  await runHooks(rec.spec.hooks, "prestart", store.stateJson(rec));
-  await runHooks(rec.spec.hooks, "startContainer", store.stateJson(rec));
+  try {
+    await runHooks(rec.spec.hooks, "prestart", store.stateJson(rec));
+    await runHooks(rec.spec.hooks, "startContainer", store.stateJson(rec));
+  } catch (e) {
+    // A failing hook stops the container and the lifecycle goes on at delete (runtime spec).
+    try { await deleteContainer(store, id, true); } catch { /* the hook's error is the one to report */ }
+    throw e;
+  }
   const fifo = store.fifo(id);
   const fd = openSync(fifo, "w");
   try { writeSync(fd, "s"); } finally { closeSync(fd); }
