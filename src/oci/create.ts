@@ -84,7 +84,7 @@ export async function createContainer(store: OciStore, o: CreateOptions): Promis
     if (un) sys.chown(store.fifo(o.id), hostId(un.uidMappings, 0), hostId(un.gidMappings, 0));
     rec.pid = child.proc.pid;
     rec.pidStart = pidStartTime(rec.pid) ?? "";
-    await runHooks(spec.hooks, "createRuntime", store.stateJson(rec));
+    await runHooks(spec.hooks, "createRuntime", { ...store.stateJson(rec), status: "creating" });
     child.send({
       rootfs: spec.root!.path, ops, hostname: spec.hostname, domainname: spec.domainname,
       cgroupProcs: cg.procs, unshareFlags: ns.childFlags, process: spec.process!, sysctl: spec.linux?.sysctl,
@@ -93,7 +93,7 @@ export async function createContainer(store: OciStore, o: CreateOptions): Promis
     });
     await readCreated(child.errorFd);
     store.write(rec);
-    await runHooks(spec.hooks, "createContainer", store.stateJson(rec));
+    await runHooks(spec.hooks, "createContainer", { ...store.stateJson(rec), status: "creating" });
     if (o.pidFile) {
       writeFileSync(`${o.pidFile}.tmp`, String(rec.pid));
       renameSync(`${o.pidFile}.tmp`, o.pidFile);

@@ -1,12 +1,14 @@
 // The runc-compatible CLI, verb by verb, as an engine drives it: create/start/state/kill/delete,
 // run, exec, list, ps, pause/resume, update, features, spec, --version, the global flags, hooks,
 // the console socket, and the bad inputs. A private --root; every test leaves nothing behind.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { ensureBuilt, MINI, type Result } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
+
+setDefaultTimeout(60_000);
 
 let work: string;
 let root: string;
@@ -28,14 +30,21 @@ afterAll(async () => {
   cleanupRootfses();
 });
 
+let calls = 0;
+/**
+ * mini --root ROOT ARGS. stdout and stderr go to files, not pipes: a created container keeps the
+ * stdio it was given (an engine's pipes), so a pipe would never reach EOF.
+ */
 async function oci(args: string[], opts: { global?: string[]; stdin?: string } = {}): Promise<Result> {
+  const out = `${work}/out-${calls}`, err = `${work}/err-${calls++}`;
   const proc = Bun.spawn([MINI, "--root", root, ...(opts.global ?? []), ...args], {
-    stdin: opts.stdin !== undefined ? new TextEncoder().encode(opts.stdin) : "ignore", stdout: "pipe", stderr: "pipe", env,
+    stdin: opts.stdin !== undefined ? new TextEncoder().encode(opts.stdin) : "ignore", stdout: Bun.file(out), stderr: Bun.file(err), env,
   });
   const timer = setTimeout(() => proc.kill("SIGKILL"), 30_000);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const code = await proc.exited;
   clearTimeout(timer);
-  return { code, stdout, stderr };
+  const read = (f: string) => { try { return readFileSync(f, "utf8"); } catch { return ""; } };
+  return { code, stdout: read(out), stderr: read(err) };
 }
 
 let n = 0;
@@ -140,7 +149,10 @@ describe("lifecycle verbs", () => {
   });
 
   test("list, pause/resume, update --resources", async () => {
-    await oci(["run", "--detach", "--bundle", await bundle((c) => { c.linux.resources = { ...c.linux.resources, memory: { limit: 64 * 1024 * 1024 } }; }), "l1"]);
+    await oci(["run", "--detach", "--bundle", await bundle((c) => {
+      c.linux.resources = { ...c.linux.resources, memory: { limit: 64 * 1024 * 1024 } };
+      c.mounts.push({ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro", "nosuid", "noexec", "nodev"] });
+    }), "l1"]);
     const table = await oci(["list"]);
     expect(table.stdout).toMatch(/^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER\nl1\s+\d+\s+running\s/);
     expect(JSON.parse((await oci(["list", "--format", "json"])).stdout)[0]).toMatchObject({ id: "l1", status: "running" });
@@ -153,6 +165,7 @@ describe("lifecycle verbs", () => {
     writeFileSync(`${work}/res.json`, JSON.stringify({ memory: { limit: 128 * 1024 * 1024 }, pids: { limit: 50 } }));
     expect((await oci(["update", "--resources", `${work}/res.json`, "l1"])).code).toBe(0);
     const ex = await oci(["exec", "l1", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/pids/pids.max"]);
+    expect(ex.stderr).toBe("");
     expect(ex.stdout).toBe(`${128 * 1024 * 1024}\n50\n`);
     expect((await oci(["update", "--memory", "96m", "l1"])).code).toBe(0);
     expect((await oci(["exec", "l1", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"])).stdout).toBe(`${96 * 1024 * 1024}\n`);
@@ -234,7 +247,7 @@ describe("bad input, global flags, small verbs", () => {
     await oci(["delete", "--force", "dup"]);
     const broken = `${work}/broken`;
     mkdirSync(broken);
-    writeFileSync(`${broken}/config.json`, '{"ociVersion": "1.1.0", "root": {"path": "rootfs"}, "process": {"args": "not-a-list"}}');
+    writeFileSync(`${broken}/config.json`, '{"ociVersion": "1.1.0", "root": {"path": "rootfs"}, "process": {"cwd": "/", "user": {"uid": 0, "gid": 0}, "args": "not-a-list"}}');
     const m = await oci(["create", "--bundle", broken, "bad1"]);
     expect(m.code).toBe(1);
     expect(m.stderr.trim().split("\n").length).toBe(1);
