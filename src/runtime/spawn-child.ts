@@ -44,7 +44,7 @@ export function spawnInUserNamespace(ns: NamespaceSetup, io: StdioChoice, userns
   const [cfgR, cfgW] = sys.pipe();
   const [errR, errW] = sys.pipe();
   const stdin = io.interactive || io.inheritStdio ? 0 : sys.open("/dev/null", O_RDWR);
-  const argv = selfArgv(io.dieWithParent ? [CHILD_VERB, String(process.pid)] : [CHILD_VERB]);
+  const argv = selfArgv(io.dieWithParent ? [CHILD_VERB, String(process.pid)] : [CHILD_VERB], true);
   let pid: number;
   try {
     pid = cloneExec({
@@ -91,10 +91,16 @@ export interface StartedChild {
   errorFd: number;
 }
 
-/** argv that re-executes this program in its child-stage mode. */
-export function selfArgv(args: string[]): string[] {
-  // Compiled: /proc/self/exe is mini itself. From source (bun src/main.ts): bun + the entry file.
-  return Bun.main.startsWith("/$bunfs/") ? ["/proc/self/exe", ...args] : [process.execPath, Bun.main, ...args];
+/**
+ * argv that re-executes this program in its child-stage mode. Compiled, it goes through
+ * `mini-shim roexec`: the child stage runs from a read-only bind mount of mini, so a container
+ * process that gets hold of its /proc/PID/exe can't overwrite the host's binary (CVE-2019-5736).
+ * From source (bun src/main.ts): bun + the entry file.
+ */
+export function selfArgv(args: string[], ownFd = false): string[] {
+  if (!Bun.main.startsWith("/$bunfs/")) return [process.execPath, Bun.main, ...args];
+  const { shimPath } = require("./shim.ts") as typeof import("./shim.ts");
+  return [shimPath(ownFd), "roexec", process.execPath, process.execPath, ...args];
 }
 
 /** argv that runs mini itself from a process that outlives this one (the monitor, its reaper). */

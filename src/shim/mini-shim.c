@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -56,6 +57,8 @@ static int write_all(int fd, const char *buf, size_t n) {
   }
   return 0;
 }
+
+static void read_only_self(const char *path);
 
 /* ---------------------------------------------------------------- monitor */
 
@@ -173,6 +176,7 @@ static int monitor(int argc, char **argv) {
     syscall(SYS_close_range, 5, ~0U, 0);
     signal(SIGPIPE, SIG_DFL);
     signal(SIGCHLD, SIG_DFL);
+    if (child_argv[0][0] == '/' && strncmp(child_argv[0], "/proc/", 6) != 0) read_only_self(child_argv[0]);
     char *empty[] = { NULL };
     execve(child_argv[0], child_argv, empty);
     _exit(127);
@@ -425,9 +429,33 @@ static int exec_main(int argc, char **argv) {
   return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
 }
 
+/* ---------------------------------------------------------------- roexec */
+
+/* usage: roexec PATH ARG0 ARG...
+ * Execs PATH from a read-only bind mount of itself, made in a private mount namespace: the
+ * running binary's /proc/PID/exe then leads to a read-only mount, so a container process that
+ * grabs it can never write the host's mini (CVE-2019-5736), and no copy of a 100 MiB binary is
+ * needed. The mount namespace is the child stage's to replace with the container's. */
+static void read_only_self(const char *path) {
+  if (unshare(CLONE_NEWNS) < 0) die(125, "unshare", "CLONE_NEWNS");
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die(125, "mount", "/ rprivate");
+  if (mount(path, path, NULL, MS_BIND, NULL) < 0) die(125, "mount bind", path);
+  if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) die(125, "mount remount ro", path);
+}
+
+static int roexec(int argc, char **argv) {
+  if (argc < 3) { fprintf(stderr, "mini-shim roexec: too few arguments\n"); return 125; }
+  const char *path = argv[1];
+  read_only_self(path);
+  execve(path, &argv[2], environ);
+  die(127, "execve", path);
+  return 127;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "monitor") == 0) return monitor(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "exec") == 0) return exec_main(argc - 1, argv + 1);
+  if (argc >= 2 && strcmp(argv[1], "roexec") == 0) return roexec(argc - 1, argv + 1);
   fprintf(stderr, "mini-shim: a helper of mini, not meant to be run by hand (monitor|exec)\n");
   return 125;
 }

@@ -284,3 +284,33 @@ describe("bad input, global flags, small verbs", () => {
     expect((await oci(["spec", "--bundle", dir])).code).not.toBe(0); // exists already
   });
 });
+
+describe("host safety", () => {
+  test("CVE-2019-5736: a container process holding /proc/1/exe of the waiting child stage can't write mini", async () => {
+    const before5736 = Bun.hash(readFileSync(MINI)).toString();
+    await oci(["create", "--bundle", await bundle((c) => {
+      c.process.args = ["sh", "-c", "sleep 2"];
+      c.process.capabilities = { bounding: ["CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE"], effective: ["CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE"], permitted: ["CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE"] };
+    }), "cve1"]);
+    // While PID 1 is still mini's child stage: keep its exe open, wait for the exec, then write through it.
+    const attack = "exec 3</proc/1/exe; while grep -q __child /proc/1/cmdline; do sleep 0.05; done; (echo pwned >> /proc/self/fd/3) 2> /tmp/result; echo status=$? >> /tmp/result";
+    expect((await oci(["exec", "--detach", "cve1", "sh", "-c", attack])).code).toBe(0);
+    await Bun.sleep(300);
+    expect((await oci(["start", "cve1"])).code).toBe(0);
+    await until(async () => existsSync(`${rootfs}/tmp/result`) && readFileSync(`${rootfs}/tmp/result`, "utf8").includes("status="), "the attack to finish");
+    expect(readFileSync(`${rootfs}/tmp/result`, "utf8")).toMatch(/Read-only file system\nstatus=1\n$/);
+    expect(Bun.hash(readFileSync(MINI)).toString()).toBe(before5736);
+    rmSync(`${rootfs}/tmp/result`);
+    await oci(["delete", "--force", "cve1"]);
+  });
+
+  test("CVE-2024-21626: the container's process and exec'd ones get no host fd beyond stdio", async () => {
+    const init = await oci(["run", "--bundle", await bundle((c) => { c.process.args = ["ls", "/proc/self/fd"]; }), "fd0"]);
+    expect(init.stdout.trim().split("\n").map(Number).sort()).toEqual([0, 1, 2, 3]); // 3: ls's own directory
+    await oci(["run", "--detach", "--bundle", await bundle(), "fd1"]);
+    const ex = await oci(["exec", "fd1", "ls", "/proc/self/fd"]);
+    expect(ex.stdout.trim().split("\n").map(Number).sort()).toEqual([0, 1, 2, 3]);
+    await oci(["delete", "--force", "fd1"]);
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  });
+});
