@@ -48,7 +48,7 @@ export async function ociExec(store: OciStore, v: OptValues, operands: string[],
   if (tty && !str("console-socket")) throw new UserError("exec with a terminal needs --console-socket", 1);
   const detach = !!v.detach;
   const { envObject, shimExecArgv } = require("../runtime/exec.ts") as typeof import("../runtime/exec.ts");
-  const argv = shimExecArgv({ pid: rec.pid!, process: proc, cgroupProcs: rec.cgroups?.procs ?? [], tty, detach, pidFile: str("pid-file") });
+  const argv = shimExecArgv({ pid: rec.pid!, process: proc, cgroupProcs: rec.cgroups?.procs ?? [], tty, detach, pidFile: str("pid-file"), seccomp: rec.spec.linux?.seccomp });
   let stdio: ("inherit" | number)[] = ["inherit", "inherit", "inherit"];
   let slave: number | undefined;
   if (tty) {

@@ -19,6 +19,8 @@ export interface ExecPlan {
   detach: boolean;
   /** The command's pid (host view) is written here once it runs. */
   pidFile?: string;
+  /** The container's linux.seccomp: the command gets the same filter. */
+  seccomp?: import("../spec/types.ts").LinuxSeccomp | null;
 }
 
 const inode = (p: string) => { try { return statSync(p).ino; } catch { return undefined; } };
@@ -56,7 +58,17 @@ export function shimExecArgs(plan: ExecPlan): string[] {
   if (plan.tty) args.push("--tty");
   if (plan.detach) args.push("--detach");
   if (plan.pidFile) args.push("--pid-file", plan.pidFile);
+  if (plan.seccomp) args.push(...seccompArgs(plan.seccomp));
   return [...args, "--", ...(p.args ?? [])];
+}
+
+/** The compiled filter in a memfd the shim reads (before it changes namespaces). */
+function seccompArgs(profile: import("../spec/types.ts").LinuxSeccomp): string[] {
+  const { compileSeccomp } = require("../seccomp/index.ts") as typeof import("../seccomp/index.ts");
+  const { sealedMemfd } = require("../sys/calls.ts") as typeof import("../sys/calls.ts");
+  const { program, flags } = compileSeccomp(profile);
+  const fd = sealedMemfd("mini-seccomp", program);
+  return ["--seccomp", `/proc/${process.pid}/fd/${fd}`, "--seccomp-flags", String(flags & ~1 /* TSYNC, as runc */)];
 }
 
 export function envObject(env: readonly string[]): Record<string, string> {

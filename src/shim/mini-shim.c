@@ -15,6 +15,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -308,7 +310,8 @@ static int exec_main(int argc, char **argv) {
   gid_t groups[64]; size_t ngroups = 0; int set_groups = 0;
   unsigned long long caps[5] = { 0 }; int set_caps = 0;
   int nnp = 0, tty = 0, detach = 0;
-  const char *cwd = NULL, *pid_file = NULL;
+  const char *cwd = NULL, *pid_file = NULL, *seccomp_file = NULL;
+  unsigned int seccomp_flags = 0;
   int i = 1;
   for (; i < argc; i++) {
     const char *a = argv[i];
@@ -323,6 +326,8 @@ static int exec_main(int argc, char **argv) {
     else if (strcmp(a, "--caps") == 0) { if (sscanf(v, "%llx,%llx,%llx,%llx,%llx", &caps[0], &caps[1], &caps[2], &caps[3], &caps[4]) != 5) return 125; set_caps = 1; i++; }
     else if (strcmp(a, "--cwd") == 0) { cwd = v; i++; }
     else if (strcmp(a, "--pid-file") == 0) { pid_file = v; i++; }
+    else if (strcmp(a, "--seccomp") == 0) { seccomp_file = v; i++; }
+    else if (strcmp(a, "--seccomp-flags") == 0) { seccomp_flags = (unsigned int)strtoul(v, NULL, 10); i++; }
     else if (strcmp(a, "--nnp") == 0) nnp = 1;
     else if (strcmp(a, "--tty") == 0) tty = 1;
     else if (strcmp(a, "--detach") == 0) detach = 1;
@@ -337,6 +342,17 @@ static int exec_main(int argc, char **argv) {
   /* Every namespace file is opened before the first setns: after joining the mount namespace,
    * /proc is the container's. The cgroups are joined first, through the host's cgroupfs. */
   for (int k = 0; k < nns; k++) if ((nsfd[k] = open(nspath[k], O_RDONLY | O_CLOEXEC)) < 0) die(125, "open", nspath[k]);
+  /* The container's seccomp filter (sock_filter array), a host file: read before the namespaces change. */
+  struct sock_fprog filter = { 0, NULL };
+  if (seccomp_file) {
+    int sf = open(seccomp_file, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (sf < 0 || fstat(sf, &st) < 0) die(125, "open", seccomp_file);
+    filter.filter = malloc((size_t)st.st_size + 1);
+    if (!filter.filter || read(sf, filter.filter, (size_t)st.st_size) != st.st_size) die(125, "read", seccomp_file);
+    filter.len = (unsigned short)(st.st_size / sizeof(struct sock_filter));
+    close(sf);
+  }
   /* The pid file is a host path: opened before the mount namespace changes. */
   int pid_fd = -1;
   if (pid_file && (pid_fd = open(pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) die(125, "open", pid_file);
@@ -370,6 +386,10 @@ static int exec_main(int argc, char **argv) {
       struct rlimit r = { soft, hard };
       if (setrlimit(res, &r) < 0) report(ep[1], "setrlimit", rl[k]);
     }
+    /* fds beyond stdio close at exec; marked before a seccomp filter that may not allow close_range. */
+    syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
+    /* Without no_new_privs loading a filter needs CAP_SYS_ADMIN: before the privileges go. */
+    if (filter.filter && !nnp && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, seccomp_flags, &filter) < 0) report(ep[1], "seccomp", "SECCOMP_SET_MODE_FILTER");
     /* The bounding set first (needs CAP_SETPCAP, which the uid change clears), then the ids
      * between KEEPCAPS 1/0, then the capability sets, then ambient (security.ts has the why). */
     if (set_caps)
@@ -398,7 +418,7 @@ static int exec_main(int argc, char **argv) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     for (int s = 1; s < 32; s++) if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
-    syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
+    if (filter.filter && nnp && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, seccomp_flags, &filter) < 0) report(ep[1], "seccomp", "SECCOMP_SET_MODE_FILTER");
     exec_path(ep[1], args);
   }
   close(ep[1]);

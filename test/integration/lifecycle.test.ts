@@ -2,7 +2,7 @@
 // kill, start, wait, inspect, stats, top, rm. Private stores (MINI_ROOT, MINI_RUN_ROOT), so the
 // test sees only its own containers; every test leaves nothing behind.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { ensureBuilt, MINI, type Result } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
@@ -132,6 +132,15 @@ describe("one detached container", () => {
     expect((await m(["exec", id, "/etc/passwd"])).code).toBe(126);
     await m(["rm", "-f", id]);
     expect(await leftBehind(before)).toEqual(NOTHING);
+  });
+
+  test("exec gets the container's seccomp filter", async () => {
+    writeFileSync(`${dirs}/deny-mkdir.json`, JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }] }));
+    const id = await runD(SERVICE("up"), ["--security-opt", `seccomp=${dirs}/deny-mkdir.json`]);
+    const r = await m(["exec", id, "sh", "-c", "mkdir /x; grep -E '^Seccomp(_filters)?:' /proc/self/status; echo listed"]);
+    expect(r.stderr).toMatch(/mkdir: can't create directory '\/x': Operation not permitted/);
+    expect(r.stdout).toBe("Seccomp:\t2\nSeccomp_filters:\t1\nlisted\n");
+    await m(["rm", "-f", id]);
   });
 
   test("exec into a --userns container joins its user namespace: root inside, uid 100000 outside", async () => {

@@ -58,6 +58,7 @@ export async function run(values: OptValues, operands: string[]): Promise<number
     cgroupProcs: rec.cgroups?.procs ?? [],
     tty: tty && !detach,
     detach,
+    seccomp: rec.spec.linux?.seccomp,
   });
   const term = tty && !detach ? (require("../../runtime/tty.ts") as typeof import("../../runtime/tty.ts")).attachTerminal({ interactive }) : undefined;
   const { relayStdin, stdinChoice } = require("../../runtime/spawn-child.ts") as typeof import("../../runtime/spawn-child.ts");
