@@ -50,7 +50,8 @@ export function isOciInvocation(globalValues: OptValues, verb: string, rest: str
   if (OCI_ONLY.has(verb)) return true;
   if (!OCI_SHARED.has(verb)) return false;
   if (Object.keys(ociGlobalArgs).some((k) => globalValues[k] !== undefined)) return true;
-  if (verb === "run") return rest.some((a) => a === "-b" || a === "--bundle" || a.startsWith("--bundle=")) && rest.filter((a) => !a.startsWith("-")).length === 2;
+  // `run` is docker's unless a flag only runc's run has says otherwise (`mini run --bundle DIR` is docker's too).
+  if (verb === "run") return rest.some((a) => /^--(detach|pid-file|console-socket|preserve-fds|no-new-keyring|keep)(=|$)/.test(a));
   if (verb === "exec" && rest.some((a) => a === "-p" || a === "--process" || a.startsWith("--process="))) return true;
   return rest.some((a) => !a.startsWith("-") && /^[\w+.-]+$/.test(a) && exists(a));
 }

@@ -59,7 +59,7 @@ describe("version and help", () => {
     for (const flag of ["--version", "-v"]) {
       const r = await mini([flag]);
       expect(r.code).toBe(0);
-      expect(r.stdout).toBe(`mini version ${pkg.version}\n`);
+      expect(r.stdout).toBe(`mini version ${pkg.version}\nspec: 1.1.0\n`);
       expect(r.stderr).toBe("");
     }
   });

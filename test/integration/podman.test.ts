@@ -38,6 +38,7 @@ beforeAll(async () => {
   for (const f of [CONF, STORAGE]) saved.set(f, existsSync(f) ? readFileSync(f, "utf8") : undefined);
   hadNetworks = existsSync(NETWORKS);
   parentsBefore = cgroupParents();
+  ociBefore = ociStates();
   writeFileSync(CONF, [
     "[containers]", 'default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]',
     "[engine]", 'cgroup_manager = "cgroupfs"', 'events_logger = "file"',
@@ -72,10 +73,12 @@ afterAll(async () => {
   cleanupRootfses();
 }, 120_000);
 
+let ociBefore: string[] = [];
+const ociStates = () => { try { return readdirSync("/run/mini-oci"); } catch { return []; } };
+
 /** Nothing of mini's is left for a removed podman container: its OCI state and cgroups. */
 function miniLeftovers(): string[] {
-  const out: string[] = [];
-  try { out.push(...readdirSync("/run/mini-oci")); } catch { /* none yet */ }
+  const out: string[] = ociStates().filter((id) => !ociBefore.includes(id));
   for (const h of ["pids", "memory", "freezer", "cpu", "devices"]) {
     try { out.push(...readdirSync(`/sys/fs/cgroup/${h}/libpod_parent`).filter((n) => n.startsWith("libpod-") && n.length > 20).map((n) => `${h}/${n}`)); } catch { /* no such hierarchy */ }
   }
