@@ -25,7 +25,8 @@ const IMAGE = "localhost/mini-test-busybox";
 const havePodman = Bun.which("podman") !== null && Bun.which("conmon") !== null;
 
 async function podman(args: string[], timeoutMs = 60_000): Promise<Result> {
-  const proc = Bun.spawn([...base, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env });
+  // cwd: conmon drops an "oom" file into its working directory when a container is OOM-killed.
+  const proc = Bun.spawn([...base, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env, cwd: work });
   const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(timer);
