@@ -25,13 +25,16 @@ export interface CreateOptions {
   pidFile?: string;
   consoleSocket?: string;
   noPivot: boolean;
-  /** --preserve-fds N: fds 3..3+N-1 are passed on (not supported beyond 0 yet). */
+  /** --preserve-fds N: this process's fds 3..3+N-1 become the container's 3..3+N-1. */
   preserveFds: number;
 }
 
 function userns(spec: Spec) {
   return spec.linux?.namespaces?.some((n) => n.type === "user") ? { uidMappings: spec.linux!.uidMappings ?? [], gidMappings: spec.linux!.gidMappings ?? [] } : undefined;
 }
+
+let devNull: number | undefined;
+const nullFd = () => (devNull ??= sys.open("/dev/null", 2 /* O_RDWR */ | 0o2000000 /* O_CLOEXEC */));
 
 /** The host id that container id `id` maps to (the id itself when unmapped). */
 function hostId(maps: { containerID: number; hostID: number; size: number }[], id: number): number {
@@ -57,7 +60,7 @@ async function readCreated(fd: number): Promise<void> {
 }
 
 export async function createContainer(store: OciStore, o: CreateOptions): Promise<{ rec: OciRecord; child: StartedChild }> {
-  if (o.preserveFds) throw new UserError("--preserve-fds is not supported yet", 1);
+  if (!Number.isInteger(o.preserveFds) || o.preserveFds < 0 || o.preserveFds > 1000) throw new UserError(`--preserve-fds ${o.preserveFds}: give a number of fds`, 1);
   const spec = loadBundle(o.bundle);
   if (spec.process!.terminal && !o.consoleSocket) throw new UserError("process.terminal is true: --console-socket is required", 1);
   if (!spec.process!.terminal && o.consoleSocket) throw new UserError("--console-socket given but process.terminal is false", 1);
@@ -69,7 +72,9 @@ export async function createContainer(store: OciStore, o: CreateOptions): Promis
   try {
     const ns = planNamespaces(spec.linux?.namespaces);
     if (o.consoleSocket) sock = unixConnect(o.consoleSocket);
-    const io = { interactive: false, inheritStdio: true, dieWithParent: false, extraFds: sock !== undefined ? [sock] : [] };
+    // fd 5: the console socket (or nothing); from 6 on, the fds to preserve.
+    const preserved = Array.from({ length: o.preserveFds }, (_, i) => 3 + i);
+    const io = { interactive: false, inheritStdio: true, dieWithParent: false, extraFds: [sock ?? nullFd(), ...preserved] };
     const un = userns(spec);
     child = un ? spawnInUserNamespace(ns, io, un) : spawnChild(ns, io);
     log.debug(`child stage pid ${child.proc.pid}`);
@@ -88,7 +93,7 @@ export async function createContainer(store: OciStore, o: CreateOptions): Promis
     child.send({
       rootfs: spec.root!.path, ops, hostname: spec.hostname, domainname: spec.domainname,
       cgroupProcs: cg.procs, unshareFlags: ns.childFlags, process: spec.process!, sysctl: spec.linux?.sysctl,
-      init: false, debug: log.isDebug(), oci: { fifo: store.fifo(o.id), console: sock !== undefined },
+      init: false, debug: log.isDebug(), oci: { fifo: store.fifo(o.id), console: sock !== undefined, preserveFds: o.preserveFds },
       seccomp: compileForChild(spec.linux?.seccomp),
     });
     await readCreated(child.errorFd);

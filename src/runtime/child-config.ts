@@ -20,7 +20,7 @@ export interface ChildConfig {
   /** linux.seccomp, compiled by the parent (src/seccomp): loaded as late as the kernel allows. */
   seccomp?: ChildSeccomp;
   /** OCI `create`: wait on this fifo for `start` before exec; with `console`, the console socket is fd CONSOLE_FD. */
-  oci?: { fifo: string; console: boolean };
+  oci?: { fifo: string; console: boolean; preserveFds?: number };
   debug: boolean;
 }
 
@@ -29,5 +29,7 @@ export const CONFIG_FD = 3;
 export const ERROR_FD = 4;
 /** OCI `create --console-socket`: the connected socket the pty master is sent over. */
 export const CONSOLE_FD = 5;
+/** OCI `--preserve-fds N`: the engine's fds arrive from here on and become 3..3+N-1 at exec. */
+export const PRESERVED_FDS_AT = 6;
 /** The hidden verb that selects the child stage in main.ts. */
 export const CHILD_VERB = "__child";

@@ -7,7 +7,7 @@ import * as sys from "../sys/calls.ts";
 import * as C from "../sys/constants.ts";
 import { SyscallError, UserError } from "../sys/error.ts";
 import { applyProcessSecurity } from "./security.ts";
-import { CONFIG_FD, CONSOLE_FD, ERROR_FD, type ChildConfig } from "./child-config.ts";
+import { CONFIG_FD, CONSOLE_FD, ERROR_FD, PRESERVED_FDS_AT, type ChildConfig } from "./child-config.ts";
 import { findExecutable } from "./executable.ts";
 import { applyRootfs } from "./rootfs-apply.ts";
 
@@ -40,11 +40,16 @@ function step<T>(log: ReturnType<typeof debugLog>, what: string, fn: () => T): T
 function fail(e: unknown): never {
   const code = e instanceof UserError ? e.exitCode : 125;
   const message = e instanceof Error ? e.message : String(e);
-  try { writeSync(ERROR_FD, JSON.stringify({ message, code })); } catch { writeSync(2, `mini: ${message}\n`); }
+  try {
+    if (errorChannelGone) throw new Error("fd 4 is a preserved fd now");
+    writeSync(ERROR_FD, JSON.stringify({ message, code }));
+  } catch { writeSync(2, `mini: ${message}\n`); }
   process.exit(code);
 }
 
 let startFifo: number | undefined;
+/** Set once --preserve-fds has put the engine's fds over 3, 4, ...: errors go to stderr then. */
+let errorChannelGone = false;
 /** With no_new_privs the filter is loaded last, right before execve (runc's order), so that the
  *  child stage's own remaining calls (executable lookup, fifo wait, close_range) run unfiltered. */
 let lateSeccomp: (() => void) | undefined;
@@ -138,6 +143,9 @@ export function childMain(parentPid?: string): void {
   }
   try {
     sys.resetSignals();
+    // OCI --preserve-fds: the engine's fds into place (ascending: a target never hits a source still to move).
+    if (cfg.oci?.preserveFds) errorChannelGone = true;
+    for (let i = 0; i < (cfg.oci?.preserveFds ?? 0); i++) sys.dup2(PRESERVED_FDS_AT + i, 3 + i);
     lateSeccomp?.();
   } catch (e) { fail(e); }
   try {
