@@ -121,8 +121,10 @@ export function stdinChoice(io: StdioChoice): "ignore" | "inherit" | "pipe" {
 export function spawnChild(ns: NamespaceSetup, io: StdioChoice): StartedChild {
   const args = io.dieWithParent ? [CHILD_VERB, String(process.pid)] : [CHILD_VERB];
   const stdin = io.terminal ? "ignore" : stdinChoice(io);
+  // Computed before the namespaces are entered: it may create the shim's memfd.
+  const argv = selfArgv(args);
   const proc = withNamespaces(ns, () =>
-    Bun.spawn(selfArgv(args), {
+    Bun.spawn(argv, {
       stdio: [stdin, "inherit", "inherit", "pipe", "pipe", ...(io.extraFds ?? [])],
       env: {},
       // A session of its own: the host's terminal is never the container's controlling tty

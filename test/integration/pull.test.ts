@@ -73,6 +73,7 @@ describe("pull and run", () => {
     const img = await pushMultiLayer(reg.host, "t/multi", "1");
     const s = freshStore();
     const run = await m(["run", "-q", img.ref], { store: s });
+    expect(run.stderr).toBe("");
     expect(run.stdout).toBe(MULTI_LAYER.defaultOutput);
     const checks = [
       ...Object.entries(MULTI_LAYER.files).map(([p, c]) => `printf '%s=' ${p}; cat ${p} | head -c 100 | tr '\\n' '|'; echo`),
