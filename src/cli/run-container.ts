@@ -26,20 +26,32 @@ export async function runFromFlags(values: OptValues, operands: string[], list: 
   if (!targetArg) throw new UserError('"mini run" needs an IMAGE or a ROOTFS: mini run [OPTIONS] IMAGE|ROOTFS [COMMAND [ARG...]]');
   const detach = !!values.detach;
   if (detach && values.tty) throw new UserError("mini run -d with -t: a detached container has no terminal to attach to (-di keeps its stdin open; mini exec -it CONTAINER sh gives a terminal)");
-  const target = await resolveTarget(targetArg, values);
-  const command = target.image ? imageCommand(target.image.config.config, args, str(values.entrypoint)) : args;
-  if (!command.length) throw new UserError("no command given: mini run [OPTIONS] ROOTFS COMMAND [ARG...]");
   const network = str(values.network) ?? "none";
   const nsFlags = { network, userns: !!values.userns, uidmap: list(values.uidmap), gidmap: list(values.gidmap) };
-  // Start the child stage first: its start-up (a whole Bun runtime) overlaps building the spec.
-  // (A detached container's child stage is started by its monitor instead.)
+  // Start the child stage first: its start-up (a whole Bun runtime) overlaps finding (or
+  // pulling) the image and building the spec. (A detached container's child stage is started by
+  // its monitor instead.) Before a pull, too: Bun.spawn from the main thread in the new
+  // namespaces was seen to abort now and then right after fetch traffic. With -t it waits until
+  // the pull's progress is out (the terminal goes raw).
   const early = namespacesFromFlags(nsFlags);
-  const pre = detach ? undefined : prestart({
+  const startChild = () => prestart({
     namespaces: early.namespaces,
     userns: early.uidMappings && { uidMappings: early.uidMappings, gidMappings: early.gidMappings! },
     interactive: !!values.interactive,
     tty: !!values.tty,
   });
+  let pre = detach || values.tty ? undefined : startChild();
+  let target: Awaited<ReturnType<typeof resolveTarget>>;
+  let command: string[];
+  try {
+    target = await resolveTarget(targetArg, values);
+    command = target.image ? imageCommand(target.image.config.config, args, str(values.entrypoint)) : args;
+    if (!command.length) throw new UserError("no command given: mini run [OPTIONS] ROOTFS COMMAND [ARG...]");
+  } catch (e) {
+    if (pre) await abandon(pre);
+    throw e;
+  }
+  if (!detach && !pre) pre = startChild();
   const id = newId();
   const stateDir = containerDir(id);
   let spec;
