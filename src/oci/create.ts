@@ -92,7 +92,7 @@ export async function createContainer(store: OciStore, o: CreateOptions): Promis
     await runHooks(spec.hooks, "createRuntime", { ...store.stateJson(rec), status: "creating" });
     child.send({
       rootfs: spec.root!.path, ops, hostname: spec.hostname, domainname: spec.domainname,
-      cgroupProcs: cg.procs, unshareFlags: ns.childFlags, process: spec.process!, sysctl: spec.linux?.sysctl,
+      cgroupProcs: cg.procs, unshareFlags: ns.childFlags, joinNamespaces: ns.childJoin.map((j) => ({ path: j.path, flag: j.flag })), process: spec.process!, sysctl: spec.linux?.sysctl,
       init: false, debug: log.isDebug(), oci: { fifo: store.fifo(o.id), console: sock !== undefined, preserveFds: o.preserveFds },
       seccomp: compileForChild(spec.linux?.seccomp),
     });

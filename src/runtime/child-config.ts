@@ -13,6 +13,8 @@ export interface ChildConfig {
   cgroupProcs: string[];
   /** Namespaces the child creates itself (mount always; cgroup after joining its cgroups). */
   unshareFlags: number;
+  /** Existing namespaces (mount, cgroup) to join by path instead, before the unshare. */
+  joinNamespaces?: { path: string; flag: number }[];
   process: Process;
   sysctl?: Record<string, string>;
   /** Run mini's init as PID 1 and the command as its child. */

@@ -47,6 +47,7 @@ function fail(e: unknown): never {
   process.exit(code);
 }
 
+const CLONE_FS = 0x200;
 let startFifo: number | undefined;
 /** Set once --preserve-fds has put the engine's fds over 3, 4, ...: errors go to stderr then. */
 let errorChannelGone = false;
@@ -69,6 +70,12 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
   const p = cfg.process;
   for (const f of cfg.cgroupProcs) step(log, `join cgroup ${f}`, () => {
     try { writeFileSync(f, "0"); } catch (e) { throw new SyscallError("write", f, Math.abs((e as NodeJS.ErrnoException).errno ?? 0)); }
+  });
+  for (const j of cfg.joinNamespaces ?? []) step(log, `setns ${j.path}`, () => {
+    const fd = sys.open(j.path, C.O_RDONLY | C.O_CLOEXEC);
+    // A mount namespace can only be joined by a thread whose filesystem context is its own.
+    if (j.flag === C.CLONE_NEWNS) sys.unshare(CLONE_FS);
+    try { sys.setns(fd, j.flag, j.path); } finally { sys.close(fd); }
   });
   step(log, `unshare 0x${cfg.unshareFlags.toString(16)}`, () => sys.unshare(cfg.unshareFlags));
   for (const [k, v] of Object.entries(cfg.sysctl ?? {})) step(log, `sysctl ${k}=${v}`, () => {

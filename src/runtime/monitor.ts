@@ -47,7 +47,7 @@ export function spawnViaMonitor(ns: NamespaceSetup, userns: UserNamespace | unde
   let monitor;
   try {
     // Namespaces joined by path are entered around the spawn, so the monitor clones inside them.
-    monitor = withNamespaces({ unshareFlags: 0, join: ns.join, childFlags: 0 }, () =>
+    monitor = withNamespaces({ unshareFlags: 0, join: ns.join, childFlags: 0, childJoin: [] }, () =>
       Bun.spawn(argv, { stdio: [inR ?? "ignore", "ignore", "ignore", cfgR, errW, syncR, repW, ...(inW ? [inW] : [])], env: monitorEnv(), detached: true }));
   } finally {
     for (const fd of [cfgR, errW, syncR, repW, inR, inW]) if (fd !== undefined) sys.close(fd);

@@ -17,10 +17,12 @@ export interface NamespaceSetup {
   join: { type: string; path: string; flag: number }[];
   /** Namespaces the child stage unshares itself. */
   childFlags: number;
+  /** Existing mount/cgroup namespaces the child stage joins by path (instead of new ones). */
+  childJoin: { type: string; path: string; flag: number }[];
 }
 
 export function planNamespaces(namespaces: Namespace[] = []): NamespaceSetup {
-  const setup: NamespaceSetup = { unshareFlags: 0, join: [], childFlags: 0 };
+  const setup: NamespaceSetup = { unshareFlags: 0, join: [], childFlags: 0, childJoin: [] };
   const seen = new Set<string>();
   for (const ns of namespaces) {
     const flag = C.NAMESPACE_FLAGS[ns.type];
@@ -29,8 +31,9 @@ export function planNamespaces(namespaces: Namespace[] = []): NamespaceSetup {
     seen.add(ns.type);
     const parentSide = (PARENT_TYPES as readonly string[]).includes(ns.type);
     if (ns.path) {
-      if (!parentSide) throw new UserError(`linux.namespaces: joining a ${ns.type} namespace by path is not supported yet`);
-      setup.join.push({ type: ns.type, path: ns.path, flag });
+      if (ns.type === "mount" || ns.type === "cgroup") setup.childJoin.push({ type: ns.type, path: ns.path, flag });
+      else if (!parentSide) throw new UserError(`linux.namespaces: joining a ${ns.type} namespace by path is not supported yet`);
+      else setup.join.push({ type: ns.type, path: ns.path, flag });
     } else if (parentSide) setup.unshareFlags |= flag;
     else if (ns.type === "mount" || ns.type === "cgroup") setup.childFlags |= flag;
     else if (ns.type === "user") continue; // created by the clone3 path (spawnInUserNamespace)

@@ -138,7 +138,7 @@ export async function runContainer(spec: Spec, o: RunOptions, pre?: Prestarted):
       hostname: spec.hostname,
       domainname: spec.domainname,
       cgroupProcs: cg.procs,
-      unshareFlags: ns.childFlags,
+      unshareFlags: ns.childFlags, joinNamespaces: ns.childJoin.map((j) => ({ path: j.path, flag: j.flag })),
       process: spec.process,
       sysctl: spec.linux?.sysctl,
       init: o.init,

@@ -2,7 +2,7 @@
 // run, exec, list, ps, pause/resume, update, features, spec, --version, the global flags, hooks,
 // the console socket, and the bad inputs. A private --root; every test leaves nothing behind.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { ensureBuilt, MINI, type Result } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
@@ -228,6 +228,27 @@ print(msg.decode(), repr(out.decode()), flush=True)
     const noSock = await oci(["create", "--bundle", b, "t2"]);
     expect(noSock.code).toBe(1);
     expect(noSock.stderr).toMatch(/--console-socket is required/);
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  });
+});
+
+describe("namespaces by path", () => {
+  test("a mount namespace and a network namespace given by path are joined", async () => {
+    const holder = Bun.spawn(["unshare", "--mount", "--net", "--propagation", "private", "sleep", "60"], { stdout: "ignore", stderr: "ignore" });
+    try {
+      await until(async () => readlinkSync(`/proc/${holder.pid}/ns/mnt`) !== readlinkSync("/proc/self/ns/mnt"), "the holder's namespaces");
+      const b = await bundle((c) => {
+        c.process.args = ["sh", "-c", "readlink /proc/self/ns/mnt; readlink /proc/self/ns/net"];
+        c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) =>
+          n.type === "mount" ? { type: "mount", path: `/proc/${holder.pid}/ns/mnt` } : n.type === "network" ? { type: "network", path: `/proc/${holder.pid}/ns/net` } : n);
+      });
+      const r = await oci(["run", "--bundle", b, "ns1"]);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe(`${readlinkSync(`/proc/${holder.pid}/ns/mnt`)}\n${readlinkSync(`/proc/${holder.pid}/ns/net`)}\n`);
+    } finally {
+      holder.kill("SIGKILL");
+      await holder.exited;
+    }
     expect(await leftBehind(before)).toEqual(NOTHING);
   });
 });

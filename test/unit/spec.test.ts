@@ -105,6 +105,13 @@ describe("namespaces", () => {
     expect(n.join).toEqual([{ type: "network", path: "/run/netns/x", flag: C.CLONE_NEWNET }]);
     expect(() => planNamespaces([{ type: "pid" }, { type: "pid" }])).toThrow("duplicate");
   });
+  test("mount and cgroup by path are joined by the child stage; no mount namespace at all is refused", () => {
+    const n = planNamespaces([{ type: "pid" }, { type: "mount", path: "/proc/9/ns/mnt" }, { type: "cgroup", path: "/proc/9/ns/cgroup" }]);
+    expect(n.childFlags).toBe(0);
+    expect(n.childJoin).toEqual([{ type: "mount", path: "/proc/9/ns/mnt", flag: C.CLONE_NEWNS }, { type: "cgroup", path: "/proc/9/ns/cgroup", flag: C.CLONE_NEWCGROUP }]);
+    expect(() => planNamespaces([{ type: "pid" }])).toThrow('a "mount" namespace is required');
+    expect(() => planNamespaces([{ type: "mount" }, { type: "user", path: "/proc/9/ns/user" }])).toThrow("not supported yet");
+  });
 });
 
 describe("etc files", () => {
