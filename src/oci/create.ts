@@ -93,12 +93,16 @@ export async function createContainer(store: OciStore, o: CreateOptions): Promis
     child.send({
       rootfs: spec.root!.path, ops, hostname: spec.hostname, domainname: spec.domainname,
       cgroupProcs: cg.procs, unshareFlags: ns.childFlags, joinNamespaces: ns.childJoin.map((j) => ({ path: j.path, flag: j.flag })), process: spec.process!, sysctl: spec.linux?.sysctl,
-      init: false, debug: log.isDebug(), oci: { fifo: store.fifo(o.id), console: sock !== undefined, preserveFds: o.preserveFds },
+      init: false, debug: log.isDebug(),
+      oci: {
+        fifo: store.fifo(o.id), console: sock !== undefined, preserveFds: o.preserveFds,
+        hooks: { createContainer: spec.hooks?.createContainer, startContainer: spec.hooks?.startContainer },
+        state: { ...store.stateJson(rec), status: "creating" },
+      },
       seccomp: compileForChild(spec.linux?.seccomp),
     });
     await readCreated(child.errorFd);
     store.write(rec);
-    await runHooks(spec.hooks, "createContainer", { ...store.stateJson(rec), status: "creating" });
     if (o.pidFile) {
       writeFileSync(`${o.pidFile}.tmp`, String(rec.pid));
       renameSync(`${o.pidFile}.tmp`, o.pidFile);

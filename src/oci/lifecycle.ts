@@ -15,7 +15,6 @@ export async function startContainer(store: OciStore, id: string): Promise<void>
   // prestart (deprecated) runs here, as runtime-tools' validation expects; runc runs it at create.
   try {
     await runHooks(rec.spec.hooks, "prestart", store.stateJson(rec));
-    await runHooks(rec.spec.hooks, "startContainer", store.stateJson(rec));
   } catch (e) {
     // A failing hook stops the container and the lifecycle goes on at delete (runtime spec).
     try { await deleteContainer(store, id, true); } catch { /* the hook's error is the one to report */ }

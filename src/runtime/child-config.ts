@@ -22,7 +22,14 @@ export interface ChildConfig {
   /** linux.seccomp, compiled by the parent (src/seccomp): loaded as late as the kernel allows. */
   seccomp?: ChildSeccomp;
   /** OCI `create`: wait on this fifo for `start` before exec; with `console`, the console socket is fd CONSOLE_FD. */
-  oci?: { fifo: string; console: boolean; preserveFds?: number };
+  oci?: {
+    fifo: string;
+    console: boolean;
+    preserveFds?: number;
+    /** Hooks that run in the container's namespaces, with the state JSON on stdin. */
+    hooks?: { createContainer?: import("../spec/types.ts").Hook[]; startContainer?: import("../spec/types.ts").Hook[] };
+    state?: object;
+  };
   debug: boolean;
 }
 

@@ -3,7 +3,7 @@
 import { readSync, writeSync } from "node:fs";
 import * as sys from "../sys/calls.ts";
 import * as C from "../sys/constants.ts";
-import { SyscallError } from "../sys/error.ts";
+import { SyscallError, UserError } from "../sys/error.ts";
 import { sendFd } from "../sys/socket.ts";
 import { ERROR_FD } from "./child-config.ts";
 
@@ -52,4 +52,26 @@ export function awaitStart(fifo: number): void {
     }
   }
   sys.close(fifo);
+}
+
+/**
+ * OCI hooks that run in the container's namespaces (createContainer before pivot_root, paths as
+ * the runtime sees them; startContainer after it, paths as the container sees them): spawned by
+ * the child stage itself, so they inherit its namespaces. A failure fails the operation.
+ */
+export function runHooksHere(phase: string, hooks: import("../spec/types.ts").Hook[] | undefined, state: object | undefined): void {
+  (hooks ?? []).forEach((h, i) => {
+    const r = Bun.spawnSync([h.path, ...(h.args ?? []).slice(1)], {
+      argv0: h.args?.[0] ?? h.path,
+      env: Object.fromEntries((h.env ?? []).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])),
+      stdin: new TextEncoder().encode(JSON.stringify(state ?? {})),
+      stdout: "inherit",
+      stderr: "pipe",
+      ...(h.timeout ? { timeout: h.timeout * 1000 } : {}),
+    } as Parameters<typeof Bun.spawnSync>[1]);
+    if (r.exitCode === 0) return;
+    const why = r.exitCode === null ? `killed (${r.signalCode ?? "timeout"})` : `exit status ${r.exitCode}`;
+    const last = r.stderr?.toString().trim().split("\n").pop();
+    throw new UserError(`hooks.${phase}[${i}] ${h.path}: ${why}${last ? `: ${last}` : ""}`, 1);
+  });
 }

@@ -86,7 +86,7 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
   // it (its pty comes from the container's devpts).
   const oci = cfg.oci && require("./child-oci.ts") as typeof import("./child-oci.ts");
   if (cfg.oci) startFifo = oci!.openStartFifo(cfg.oci.fifo);
-  applyRootfs(cfg.rootfs, cfg.ops, log);
+  applyRootfs(cfg.rootfs, cfg.ops, log, cfg.oci?.hooks?.createContainer && (() => step(log, "createContainer hooks", () => oci!.runHooksHere("createContainer", cfg.oci!.hooks!.createContainer, cfg.oci!.state))));
   if (cfg.oci?.console) step(log, "console: pty master to the console socket", () => oci!.setupConsole(CONSOLE_FD, p.consoleSize));
   if (cfg.hostname) step(log, `sethostname ${cfg.hostname}`, () => sys.sethostname(cfg.hostname!));
   if (cfg.domainname) step(log, `setdomainname ${cfg.domainname}`, () => sys.setdomainname(cfg.domainname!));
@@ -139,7 +139,11 @@ export function childMain(parentPid?: string): void {
     dieWithParent(parentPid);
     cfg = readConfig();
     target = setup(cfg);
-    if (startFifo !== undefined) (require("./child-oci.ts") as typeof import("./child-oci.ts")).awaitStart(startFifo);
+    if (startFifo !== undefined) {
+      const oci = require("./child-oci.ts") as typeof import("./child-oci.ts");
+      oci.awaitStart(startFifo);
+      oci.runHooksHere("startContainer", cfg.oci!.hooks?.startContainer, { ...cfg.oci!.state, status: "created" });
+    }
   } catch (e) { fail(e); }
   if (cfg.init) {
     try {

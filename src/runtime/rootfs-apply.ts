@@ -87,8 +87,10 @@ function readonly(path: string): void {
   sys.mount(null, path, null, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | C.MS_REC | sys.mountFlagsOf(path));
 }
 
-export function applyRootfs(rootfs: string, ops: RootfsOp[], log?: StepLog): void {
+/** `beforePivot`: run once everything is mounted, just before pivot_root/chroot (OCI createContainer hooks). */
+export function applyRootfs(rootfs: string, ops: RootfsOp[], log?: StepLog, beforePivot?: () => void): void {
   for (const op of ops) {
+    if (op.op === "pivot" || op.op === "chroot") beforePivot?.();
     const t0 = log ? performance.now() : 0;
     applyOp(rootfs, op);
     if (log) log(describeOp(op), performance.now() - t0);

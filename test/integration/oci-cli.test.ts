@@ -198,6 +198,37 @@ describe("lifecycle verbs", () => {
     expect(await leftBehind(before)).toEqual(NOTHING);
   });
 
+  test("createContainer and startContainer hooks run in the container's namespaces", async () => {
+    const b = await bundle((c) => {
+      c.process.args = ["sleep", "30"];
+      c.hooks = {
+        // Before pivot_root: host paths still resolve; the mount namespace is the container's.
+        createContainer: [{ path: "/bin/sh", args: ["sh", "-c", `cat > ${work}/cc.json; readlink /proc/self/ns/mnt /proc/self/ns/pid > ${work}/cc.ns`] }],
+        // After pivot_root: paths are the container's.
+        startContainer: [{ path: "/bin/sh", args: ["sh", "-c", "cat > /tmp/sc.json"] }],
+      };
+    });
+    expect((await oci(["create", "--bundle", b, "h3"])).code).toBe(0);
+    const s = await state("h3");
+    expect(JSON.parse(readFileSync(`${work}/cc.json`, "utf8"))).toMatchObject({ id: "h3", status: "creating", pid: s.pid });
+    const [mnt, pid] = readFileSync(`${work}/cc.ns`, "utf8").trim().split("\n");
+    expect(mnt).toBe(readlinkSync(`/proc/${s.pid}/ns/mnt`));
+    expect(pid).toBe(readlinkSync(`/proc/${s.pid}/ns/pid`));
+    expect(mnt).not.toBe(readlinkSync("/proc/self/ns/mnt"));
+    expect(existsSync(`${rootfs}/tmp/sc.json`)).toBe(false);
+    expect((await oci(["start", "h3"])).code).toBe(0);
+    expect(JSON.parse(readFileSync(`${rootfs}/tmp/sc.json`, "utf8"))).toMatchObject({ id: "h3" });
+    rmSync(`${rootfs}/tmp/sc.json`);
+    await oci(["delete", "--force", "h3"]);
+    // A failing createContainer hook fails create and leaves nothing.
+    const bad = await bundle((c) => { c.hooks = { createContainer: [{ path: "/bin/false", args: ["false"] }] }; });
+    const r = await oci(["create", "--bundle", bad, "h4"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/hooks\.createContainer\[0\] \/bin\/false: exit status 1/);
+    expect((await oci(["state", "h4"])).code).toBe(1);
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  });
+
   test("--console-socket: the pty master arrives over the socket; the process has it as its terminal", async () => {
     const b = await bundle((c) => { c.process.terminal = true; c.process.consoleSize = { height: 30, width: 100 }; c.process.args = ["sh", "-c", "tty; stty size"]; });
     const sock = `${work}/console.sock`;
