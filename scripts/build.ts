@@ -1,9 +1,9 @@
 // bun run build → dist/mini, one executable that runs without Bun installed. The C helper
-// (src/shim/mini-shim.c: detached-container monitor and exec) is built first, statically, and
+// (src/shim/*.c: the detached-container monitor, exec, roexec) is built first, statically, and
 // embedded in it.
 import { $ } from "bun";
 
-await $`mkdir -p dist && gcc -static -Os -s -Wall -Wextra -o dist/mini-shim src/shim/mini-shim.c`;
+await $`mkdir -p dist && gcc -static -Os -s -Wall -Wextra -o dist/mini-shim src/shim/*.c`;
 const args = ["build", "--compile", "--minify", "--bytecode", "src/main.ts", "--outfile", "dist/mini"];
 await $`bun ${args}`.quiet();
 const size = Bun.file("dist/mini").size;

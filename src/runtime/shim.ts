@@ -1,4 +1,4 @@
-// mini-shim (src/shim/mini-shim.c), the C helper embedded in the binary: exec'd from a sealed
+// mini-shim (src/shim/*.c), the C helper embedded in the binary: exec'd from a sealed
 // memfd, never from a host file a container could overwrite through /proc/PID/exe.
 import { readFileSync } from "node:fs";
 import shimFile from "../../dist/mini-shim" with { type: "file" };
