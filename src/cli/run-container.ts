@@ -31,8 +31,8 @@ export async function runFromFlags(values: OptValues, operands: string[], list: 
   // Start the child stage first: its start-up (a whole Bun runtime) overlaps finding (or
   // pulling) the image and building the spec. (A detached container's child stage is started by
   // its monitor instead.) Before a pull, too: Bun.spawn from the main thread in the new
-  // namespaces was seen to abort now and then right after fetch traffic. With -t it waits until
-  // the pull's progress is out (the terminal goes raw).
+  // namespaces was seen to abort now and then right after fetch traffic. (With -t the host
+  // terminal goes raw only once the container runs, after the pull's progress.)
   const early = namespacesFromFlags(nsFlags);
   const startChild = () => prestart({
     namespaces: early.namespaces,
@@ -40,7 +40,7 @@ export async function runFromFlags(values: OptValues, operands: string[], list: 
     interactive: !!values.interactive,
     tty: !!values.tty,
   });
-  let pre = detach || values.tty ? undefined : startChild();
+  let pre = detach ? undefined : startChild();
   let target: Awaited<ReturnType<typeof resolveTarget>>;
   let command: string[];
   try {
