@@ -29,9 +29,8 @@ export async function ociExec(store: OciStore, v: OptValues, operands: string[],
     if (!cmd.length) throw new UserError("exec: give --process FILE or a command", 1);
     proc = { ...base, args: cmd, terminal: !!v.tty };
     if (str("cwd")) proc.cwd = str("cwd")!;
-    const env = [...(base.env ?? [])];
-    for (const kv of list(v.env)) { const k = kv.split("=")[0]; const i = env.findIndex((e) => e.split("=")[0] === k); if (i >= 0) env[i] = kv; else env.push(kv); }
-    proc.env = env;
+    const { mergeEnv } = require("../spec/env.ts") as typeof import("../spec/env.ts");
+    proc.env = mergeEnv(base.env ?? [], list(v.env));
     if (str("user")) {
       const [u, g] = str("user")!.split(":");
       proc.user = { uid: Number(u), gid: Number(g ?? 0), additionalGids: [Number(g ?? 0)] };

@@ -4,6 +4,7 @@
 import type { Hook, Hooks } from "../spec/types.ts";
 import * as log from "../log.ts";
 import { UserError } from "../sys/error.ts";
+import { envRecord } from "../spec/env.ts";
 
 export type HookPhase = keyof Hooks;
 
@@ -15,7 +16,7 @@ async function runHook(phase: HookPhase, i: number, h: Hook, state: string): Pro
   try {
     proc = Bun.spawn([h.path, ...(h.args ?? []).slice(1)], {
       argv0: h.args?.[0] ?? h.path,
-      env: Object.fromEntries((h.env ?? []).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])),
+      env: envRecord(h.env ?? []),
       stdin: new TextEncoder().encode(state),
       stdout: "inherit",
       stderr: "pipe",

@@ -4,6 +4,7 @@ import { readSync, writeSync } from "node:fs";
 import * as sys from "../sys/calls.ts";
 import * as C from "../sys/constants.ts";
 import { SyscallError, UserError } from "../sys/error.ts";
+import { envRecord } from "../spec/env.ts";
 import { sendFd } from "../sys/socket.ts";
 import { ERROR_FD } from "./child-config.ts";
 
@@ -63,7 +64,7 @@ export function runHooksHere(phase: string, hooks: import("../spec/types.ts").Ho
   (hooks ?? []).forEach((h, i) => {
     const r = Bun.spawnSync([h.path, ...(h.args ?? []).slice(1)], {
       argv0: h.args?.[0] ?? h.path,
-      env: Object.fromEntries((h.env ?? []).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])),
+      env: envRecord(h.env ?? []),
       stdin: new TextEncoder().encode(JSON.stringify(state ?? {})),
       stdout: "inherit",
       stderr: "pipe",

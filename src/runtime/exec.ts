@@ -71,14 +71,7 @@ function seccompArgs(profile: import("../spec/types.ts").LinuxSeccomp): string[]
   return ["--seccomp", `/proc/${process.pid}/fd/${fd}`, "--seccomp-flags", String(flags & ~1 /* TSYNC, as runc */)];
 }
 
-export function envObject(env: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const kv of env) {
-    const i = kv.indexOf("=");
-    if (i > 0) out[kv.slice(0, i)] = kv.slice(i + 1);
-  }
-  return out;
-}
+export { envRecord as envObject } from "../spec/env.ts";
 
 /** The shim's full argv. */
 export function shimExecArgv(plan: ExecPlan): string[] {

@@ -1,11 +1,11 @@
 // Detached containers: the child stage is cloned by mini-shim's monitor (not by this Bun process,
 // which exits once the command runs). The monitor stays the container's parent: it writes the
 // log, records the exit status, then runs `mini __reap ID` to clean up.
-import { closeSync, readSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, readSync, writeSync } from "node:fs";
 import { CHILD_VERB } from "./child-config.ts";
 import { withNamespaces, type NamespaceSetup } from "./namespaces.ts";
 import { shimPath } from "./shim.ts";
-import { miniArgv, type StartedChild, type UserNamespace } from "./spawn-child.ts";
+import { miniArgv, releaseInUserNamespace, writeAll, type StartedChild, type UserNamespace } from "./spawn-child.ts";
 import * as sys from "../sys/calls.ts";
 import { CLONE_NEWUSER } from "../sys/constants.ts";
 import { UserError } from "../sys/error.ts";
@@ -18,12 +18,6 @@ export interface MonitorFiles {
   then: string[];
 }
 
-const mapText = (m: UserNamespace["uidMappings"]) => m.map((x) => `${x.containerID} ${x.hostID} ${x.size}\n`).join("");
-
-function writeAll(fd: number, data: Buffer): void {
-  let off = 0;
-  while (off < data.length) off += writeSync(fd, data, off);
-}
 
 /** Environment the monitor (and the reaper it runs) needs: where mini's files are. */
 function monitorEnv(): Record<string, string> {
@@ -76,12 +70,8 @@ export function spawnViaMonitor(ns: NamespaceSetup, userns: UserNamespace | unde
     errorFd: errR,
     send(cfg) {
       if (userns) {
-        writeFileSync(`/proc/${pid}/uid_map`, mapText(userns.uidMappings));
-        writeFileSync(`/proc/${pid}/gid_map`, mapText(userns.gidMappings));
-        for (const f of cfg.cgroupProcs) writeFileSync(f, String(pid));
+        releaseInUserNamespace(pid, userns, cfg.cgroupProcs, syncW);
         cfg = { ...cfg, cgroupProcs: [] };
-        writeSync(syncW, "g");
-        sys.close(syncW);
       }
       writeAll(cfgW, Buffer.from(JSON.stringify(cfg)));
       closeSync(cfgW);

@@ -60,11 +60,7 @@ export function spawnInUserNamespace(ns: NamespaceSetup, io: StdioChoice, userns
     proc,
     errorFd: errR,
     send(cfg) {
-      writeFileSync(`/proc/${pid}/uid_map`, mapText(userns.uidMappings));
-      writeFileSync(`/proc/${pid}/gid_map`, mapText(userns.gidMappings));
-      for (const f of cfg.cgroupProcs) writeFileSync(f, String(pid));
-      writeSync(syncW, "g");
-      sys.close(syncW);
+      releaseInUserNamespace(pid, userns, cfg.cgroupProcs, syncW);
       writeAll(cfgW, Buffer.from(JSON.stringify({ ...cfg, cgroupProcs: [] })));
       closeSync(cfgW);
     },
@@ -78,7 +74,19 @@ export function relayStdin(sink: import("bun").FileSink): void {
   input.on("error", () => { try { sink.end(); } catch { /* already closed */ } });
 }
 
-function writeAll(fd: number, data: Buffer): void {
+/**
+ * A child cloned into a new user namespace waits on `syncW`: its uid/gid maps and its cgroups
+ * (host files it can't write itself) are written for it, then it is let go.
+ */
+export function releaseInUserNamespace(pid: number, userns: UserNamespace, cgroupProcs: string[], syncW: number): void {
+  writeFileSync(`/proc/${pid}/uid_map`, mapText(userns.uidMappings));
+  writeFileSync(`/proc/${pid}/gid_map`, mapText(userns.gidMappings));
+  for (const f of cgroupProcs) writeFileSync(f, String(pid));
+  writeSync(syncW, "g");
+  sys.close(syncW);
+}
+
+export function writeAll(fd: number, data: Buffer): void {
   let off = 0;
   while (off < data.length) off += writeSync(fd, data, off);
 }

@@ -79,3 +79,13 @@ export function defaultEnv(opts: { hostname?: string; home?: string; tty?: boole
   if (opts.tty) env.push("TERM=xterm");
   return env;
 }
+
+/** KEY=VAL entries as an object (what process spawning wants); entries without "=" are dropped. */
+export function envRecord(env: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of env) {
+    const i = kv.indexOf("=");
+    if (i > 0) out[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return out;
+}

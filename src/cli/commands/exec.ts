@@ -33,24 +33,18 @@ export async function run(values: OptValues, operands: string[]): Promise<number
   const base: Partial<import("../../spec/types.ts").Process> = rec.spec.process ?? {};
   let user = base.user;
   let capabilities = base.capabilities;
-  const env = [...(base.env ?? [])];
-  const setEnv = (kv: string) => {
-    const k = kv.split("=")[0]!;
-    const i = env.findIndex((e) => e.split("=")[0] === k);
-    if (i >= 0) env[i] = kv; else env.push(kv);
-  };
+  const { mergeEnv, parseEnvFlag } = require("../../spec/env.ts") as typeof import("../../spec/env.ts");
+  const overrides: string[] = [];
   if (typeof values.user === "string") {
     const { resolveUser, rootfsReader } = require("../../spec/user.ts") as typeof import("../../spec/user.ts");
     const { ociCapabilities } = require("../../spec/capabilities.ts") as typeof import("../../spec/capabilities.ts");
     const r = resolveUser("/", values.user, { readFile: rootfsReader(`/proc/${st.pid}/root`) });
     user = r.user;
     if (capabilities?.bounding) capabilities = ociCapabilities(capabilities.bounding, r.user.uid);
-    setEnv(`HOME=${r.home}`);
+    overrides.push(`HOME=${r.home}`);
   }
-  for (const e of list(values.env)) {
-    if (e.includes("=")) setEnv(e);
-    else if (process.env[e] !== undefined) setEnv(`${e}=${process.env[e]}`);
-  }
+  for (const e of list(values.env)) overrides.push(parseEnvFlag(e));
+  const env = mergeEnv(base.env ?? [], overrides);
   const tty = !!values.tty, detach = !!values.detach, interactive = !!values.interactive && !detach;
   const argv = shimExecArgv({
     pid: st.pid!,
