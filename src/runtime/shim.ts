@@ -6,12 +6,8 @@ import { sealedMemfd } from "../sys/calls.ts";
 
 let fd: number | undefined;
 
-/**
- * A path that execs the sealed shim, valid while this process lives; with `ownFd`, the path a
- * child that shares (a copy of) this fd table uses instead (a child in a user namespace may not
- * look into this process's /proc entry).
- */
-export function shimPath(ownFd = false): string {
+/** A path that execs the sealed shim (valid while this process lives). */
+export function shimPath(): string {
   fd ??= sealedMemfd("mini-shim", readFileSync(shimFile));
-  return `/proc/${ownFd ? "self" : process.pid}/fd/${fd}`;
+  return `/proc/${process.pid}/fd/${fd}`;
 }

@@ -44,7 +44,10 @@ export function spawnInUserNamespace(ns: NamespaceSetup, io: StdioChoice, userns
   const [cfgR, cfgW] = sys.pipe();
   const [errR, errW] = sys.pipe();
   const stdin = io.interactive || io.inheritStdio ? 0 : sys.open("/dev/null", O_RDWR);
-  const argv = selfArgv(io.dieWithParent ? [CHILD_VERB, String(process.pid)] : [CHILD_VERB], true);
+  // Not through roexec: the child is an unprivileged host uid by then, which can't write mini
+  // (so CVE-2019-5736 doesn't apply) and may not reach its directory to bind-mount it.
+  const args = io.dieWithParent ? [CHILD_VERB, String(process.pid)] : [CHILD_VERB];
+  const argv = Bun.main.startsWith("/$bunfs/") ? ["/proc/self/exe", ...args] : selfArgv(args);
   let pid: number;
   try {
     pid = cloneExec({
@@ -105,10 +108,10 @@ export interface StartedChild {
  * process that gets hold of its /proc/PID/exe can't overwrite the host's binary (CVE-2019-5736).
  * From source (bun src/main.ts): bun + the entry file.
  */
-export function selfArgv(args: string[], ownFd = false): string[] {
+export function selfArgv(args: string[]): string[] {
   if (!Bun.main.startsWith("/$bunfs/")) return [process.execPath, Bun.main, ...args];
   const { shimPath } = require("./shim.ts") as typeof import("./shim.ts");
-  return [shimPath(ownFd), "roexec", process.execPath, process.execPath, ...args];
+  return [shimPath(), "roexec", process.execPath, process.execPath, ...args];
 }
 
 /** argv that runs mini itself from a process that outlives this one (the monitor, its reaper). */

@@ -102,6 +102,14 @@ int monitor_main(int argc, char **argv) {
   struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_RESTART | SA_NOCLDSTOP };
   sigaction(SIGCHLD, &sa, NULL);
 
+  /* The child stage's binary, opened while this process is still host root: a user-namespaced
+   * child (an unprivileged host uid) execs it through /proc/self/fd, whatever the permissions
+   * of the directories above it. */
+  int exe = open(child_argv[0], O_PATH | O_CLOEXEC);
+  if (exe < 0) die(125, "open", child_argv[0]);
+  char exe_path[64];
+  snprintf(exe_path, sizeof exe_path, "/proc/self/fd/%d", exe);
+
   struct clone_args { uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup; } ca;
   memset(&ca, 0, sizeof ca);
   ca.flags = flags;
@@ -113,15 +121,18 @@ int monitor_main(int argc, char **argv) {
     if (read(5, &c, 1) != 1) _exit(125); /* mini went away before handing over */
     if ((flags & CLONE_NEWUSER) && (setresgid(0, 0, 0) || setresuid(0, 0, 0))) _exit(125);
     if (dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0) _exit(125);
-    syscall(SYS_close_range, 5, ~0U, 0);
+    syscall(SYS_close_range, 5, ~0U, 4 /* CLOSE_RANGE_CLOEXEC: gone at the exec */);
     signal(SIGPIPE, SIG_DFL);
     signal(SIGCHLD, SIG_DFL);
-    if (child_argv[0][0] == '/' && strncmp(child_argv[0], "/proc/", 6) != 0) read_only_self(child_argv[0]);
     char *empty[] = { NULL };
+    /* With a user namespace its root is an unprivileged host uid that can't write mini anyway
+     * (CVE-2019-5736 needs write access), and it could not bind-mount a path it can't reach. */
+    if (flags & CLONE_NEWUSER) execve(exe_path, child_argv, empty);
+    read_only_self(child_argv[0]);
     execve(child_argv[0], child_argv, empty);
     _exit(127);
   }
-  close(out[1]); close(err[1]); close(3); close(4); close(5);
+  close(out[1]); close(err[1]); close(3); close(4); close(5); close(exe);
   char num[32];
   int n = snprintf(num, sizeof num, "%ld\n", pid);
   (void)!write(6, num, (size_t)n);
