@@ -219,7 +219,7 @@ export function fdSink(fd: number, closeIt: boolean): Sink {
 export function memorySink(): Sink & { bytes(): Uint8Array } {
   const parts: Uint8Array[] = [];
   return {
-    write(c) { parts.push(c.slice()); },
+    write(c) { parts.push(new Uint8Array(c)); },
     close() {},
     bytes: () => new Uint8Array(Buffer.concat(parts)),
   };

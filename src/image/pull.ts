@@ -1,7 +1,8 @@
 // mini pull: reference → manifest (→ platform) → config → layers, each verified before use.
 // Layers stream in one pass: download → hash (digest) → decompress → hash (diffID) → unpack,
 // several at a time; a layer already in the store (same diffID) is not downloaded again.
-import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
+import { downloadToFile, type BlobDownload } from "./blob-download.ts";
 import { UserError } from "../sys/error.ts";
 import * as log from "../log.ts";
 import { findCredentials } from "./auth.ts";
@@ -157,25 +158,30 @@ async function fetchLayer(client: RegistryClient, ref: Reference, d: Descriptor,
   const dir = tempPath(`layer-${diffID.slice(7, 19)}`);
   const blobTmp = tempPath(`blob-${d.digest.slice(7, 19)}`);
   mkdirSync(dir, { mode: 0o755 });
+  const abort = new AbortController();
+  let blob: BlobDownload | undefined;
   try {
-    const res = await client.getBlob(ref.repository, d.digest);
+    const res = await client.getBlob(ref.repository, d.digest, abort.signal);
     if (!res.body) throw new UserError(`layer ${d.digest}: empty response`);
-    // Keep the compressed blob too (mini save), written as it streams by.
-    const out = openSync(blobTmp, "w", 0o600);
+    // The compressed blob goes to its temp file (kept for mini save) and is unpacked from there
+    // as it arrives: see blob-download.ts.
+    blob = downloadToFile(res, blobTmp, abort);
     let seen = 0;
     const onInput = (chunk: Uint8Array) => {
       seen += chunk.byteLength;
+      if (seen > d.size) throw new UserError(`layer ${d.digest}: the registry sent more than the manifest's ${d.size} bytes; nothing stored`);
       p?.layerProgress(d.digest, seen, d.size);
-      for (let off = 0; off < chunk.byteLength;) off += writeSync(out, chunk, off);
     };
     let result;
     try {
-      result = await unpackLayer(res.body, dir, { onInput });
+      result = await unpackLayer(blob, dir, { onInput });
     } catch (e) {
       // Any failure before the whole blob arrived is a broken download, worth another try.
       if (seen < d.size) throw new TruncatedDownload(`${(e as Error).message} (after ${seen} of ${d.size} bytes)`);
       throw e;
-    } finally { closeSync(out); }
+    } finally {
+      await blob.close();
+    }
     if (result.digest && result.digest !== d.digest) throw new UserError(`layer ${d.digest}: digest mismatch (got ${result.digest}); nothing stored`);
     if (result.diffID !== diffID) throw new UserError(`layer ${d.digest}: diffID mismatch (expected ${diffID}, got ${result.diffID}); nothing stored`);
     commit(blobTmp, paths.blob(d.digest));
@@ -183,6 +189,7 @@ async function fetchLayer(client: RegistryClient, ref: Reference, d: Descriptor,
     log.debug(`layer ${d.digest.slice(0, 19)} unpacked`, performance.now() - started);
     p?.layerDone(d.digest, d.size, false);
   } finally {
+    await blob?.close();
     rmSync(dir, { recursive: true, force: true });
     rmSync(blobTmp, { force: true });
   }

@@ -146,8 +146,8 @@ export class RegistryClient {
   }
 
   /** A blob's response with its body unread (stream it through digest.ts's verifyingStream). */
-  getBlob(repo: string, digest: string): Promise<Response> {
-    return this.blob(repo, digest, async (res) => res);
+  getBlob(repo: string, digest: string, signal?: AbortSignal): Promise<Response> {
+    return this.blob(repo, digest, async (res) => res, signal);
   }
 
   /** A whole blob in memory, digest verified (configs and other small blobs). */
@@ -159,10 +159,10 @@ export class RegistryClient {
     });
   }
 
-  private async blob<T>(repo: string, digest: string, consume: (res: Response, subject: string) => Promise<T>): Promise<T> {
+  private async blob<T>(repo: string, digest: string, consume: (res: Response, subject: string) => Promise<T>, signal?: AbortSignal): Promise<T> {
     parseDigest(digest);
     const subject = `${familiarRepository({ registry: this.registry, repository: repo })}@${digest}`;
-    return this.request(subject, `/v2/${repo}/blobs/${digest}`, `repository:${repo}:pull`, undefined, (r) => consume(r, subject));
+    return this.request(subject, `/v2/${repo}/blobs/${digest}`, `repository:${repo}:pull`, undefined, (r) => consume(r, subject), signal);
   }
 
   private prefix(subject: string): string {
@@ -173,12 +173,12 @@ export class RegistryClient {
    * One registry request: Authorization for `scope`, one re-authentication on 401, then `consume`
    * (network errors while reading the body are retried like those while connecting).
    */
-  private request<T>(subject: string, path: string, scope: string, accept: string | undefined, consume: (res: Response) => Promise<T>): Promise<T> {
+  private request<T>(subject: string, path: string, scope: string, accept: string | undefined, consume: (res: Response) => Promise<T>, signal?: AbortSignal): Promise<T> {
     return this.retrying(subject, async () => {
-      let res = await this.send(this.baseUrl + path, this.headers(scope, accept));
+      let res = await this.send(this.baseUrl + path, this.headers(scope, accept), signal);
       if (res.status === 401) {
         await this.authenticate(res, subject, scope);
-        res = await this.send(this.baseUrl + path, this.headers(scope, accept));
+        res = await this.send(this.baseUrl + path, this.headers(scope, accept), signal);
       }
       await this.check(res, subject);
       return consume(res);
@@ -232,12 +232,12 @@ export class RegistryClient {
   }
 
   /** GET following redirects by hand: Authorization never goes to another origin (S3, a CDN). */
-  private async send(url: string | URL, headers: Headers): Promise<Response> {
+  private async send(url: string | URL, headers: Headers, signal?: AbortSignal): Promise<Response> {
     let current = new URL(url);
     for (let hops = 0; ; hops++) {
       let res: Response;
       try {
-        res = await this.fetchFn(current, { headers, redirect: "manual" });
+        res = await this.fetchFn(current, { headers, redirect: "manual", signal });
       } catch (e) {
         throw new NetworkFailure(current.host, e);
       }

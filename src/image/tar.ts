@@ -1,7 +1,8 @@
 // A streaming tar reader: ustar/POSIX headers, GNU long names and links (L/K), PAX extended
 // headers (x, and g for defaults), base-256 numbers, checksums. It never holds more than one
 // input chunk plus one metadata record (capped, 1 MiB by default): file bodies are handed out as
-// slices of the input chunks as they arrive.
+// slices of the input chunks as they arrive. The input may reuse one buffer for every chunk
+// (decompress.ts's ChunkReader): nothing here keeps a slice past the next read.
 //
 // Rules follow Go's archive/tar (what docker and containerd read layers with): type '\0' with a
 // trailing slash is a directory; links, devices, fifos and directories carry no body whatever
@@ -12,6 +13,7 @@
 //
 // Every problem in the archive is a UserError naming the entry or the header's byte offset.
 import { UserError } from "../sys/error.ts";
+import { readerOf, type ChunkReader } from "./decompress.ts";
 
 export type EntryType = "file" | "hardlink" | "symlink" | "char" | "block" | "dir" | "fifo";
 
@@ -41,7 +43,8 @@ export interface TarEntry {
   xattrs: Record<string, Uint8Array>;
   /** Byte offset of this entry's own header in the uncompressed tar. */
   offset: number;
-  /** The body as it streams in. Valid only until the reader moves on to the next entry. */
+  /** The body as it streams in. Valid only until the reader moves on to the next entry; each
+   *  chunk only until the next one is asked for (the input may reuse its buffer). */
   body(): AsyncIterable<Uint8Array>;
 }
 
@@ -65,15 +68,15 @@ const EMPTY = new Uint8Array(0);
 
 /** Pulls an input stream chunk by chunk, handing out slices without copying when it can. */
 class Source {
-  private reader: { read(): Promise<{ done: boolean; value?: Uint8Array }>; cancel(reason?: unknown): Promise<void>; releaseLock(): void };
+  private reader: ChunkReader;
   private buf: Uint8Array = EMPTY;
   private pos = 0;
   private eof = false;
   /** Bytes handed out so far. */
   offset = 0;
 
-  constructor(input: ReadableStream<Uint8Array>, private onBytes?: (chunk: Uint8Array) => void) {
-    this.reader = input.getReader();
+  constructor(input: ReadableStream<Uint8Array> | ChunkReader, private onBytes?: (chunk: Uint8Array) => void) {
+    this.reader = readerOf(input);
   }
 
   /** True when unread bytes are buffered; false at the end of input. */
@@ -133,7 +136,7 @@ class Source {
 
   release(cancel: boolean): void {
     if (cancel) this.reader.cancel().catch(() => {});
-    else this.reader.releaseLock();
+    else this.reader.releaseLock?.();
   }
 }
 
@@ -255,7 +258,7 @@ function flagName(flag: number): string {
 }
 
 /** Iterates the entries of a tar stream. Bodies must be read before asking for the next entry. */
-export async function* readTar(input: ReadableStream<Uint8Array>, opts: TarReadOptions = {}): AsyncGenerator<TarEntry> {
+export async function* readTar(input: ReadableStream<Uint8Array> | ChunkReader, opts: TarReadOptions = {}): AsyncGenerator<TarEntry> {
   const maxHeader = opts.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE;
   const maxFile = opts.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
   const src = new Source(input, opts.onBytes);
@@ -272,7 +275,7 @@ export async function* readTar(input: ReadableStream<Uint8Array>, opts: TarReadO
     if (size > maxHeader) fail(offset, `${kind} of ${size} bytes exceeds the ${maxHeader}-byte limit`);
     const data = await src.read(size);
     if (data.byteLength < size) fail(offset, `unexpected end of data in ${kind}`);
-    const copy = data.slice(); // may be a slice of the input chunk: keep our own
+    const copy = new Uint8Array(data); // may be a view of the input's buffer: keep our own (Buffer#slice would not copy)
     const pad = (BLOCK - (size % BLOCK)) % BLOCK;
     if ((await src.skip(pad)) < pad) fail(offset, `unexpected end of data in ${kind}`);
     return copy;

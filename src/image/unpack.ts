@@ -35,7 +35,7 @@
 // metacopy; opaque directories come only from .wh..wh..opq). A filesystem without xattr
 // support (EOPNOTSUPP) is not an error.
 import { mkdirSync, readdirSync } from "node:fs";
-import { decompress, type Compression } from "./decompress.ts";
+import { decodeReader, type ChunkReader, type Compression } from "./decompress.ts";
 import { DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_HEADER_SIZE, readTar, type TarEntry } from "./tar.ts";
 import { classifyWhiteout, OVERLAY_OPAQUE_XATTR, OVERLAY_WHITEOUT_DEV, WHITEOUT_META_PREFIX } from "./whiteout.ts";
 import { SyscallError, UserError } from "../sys/error.ts";
@@ -81,11 +81,11 @@ const NAME_MAX = 255, PATH_MAX = 4095;
 const DIR_CACHE = 64;
 
 /** Unpacks a layer stream into `destDir` (created if missing). See the top of this file. */
-export async function unpackLayer(stream: ReadableStream<Uint8Array>, destDir: string, opts: UnpackOptions = {}): Promise<UnpackResult> {
+export async function unpackLayer(stream: ReadableStream<Uint8Array> | ChunkReader, destDir: string, opts: UnpackOptions = {}): Promise<UnpackResult> {
   const blobHash = new Bun.CryptoHasher("sha256");
   const tarHash = new Bun.CryptoHasher("sha256");
   let size = 0, tarSize = 0, entries = 0;
-  const { compression, stream: tar } = await decompress(stream, {
+  const { compression, reader: tar } = await decodeReader(stream, {
     onInput: (c) => { blobHash.update(c); size += c.byteLength; opts.onInput?.(c); },
   });
   let u: Unpacker | undefined;

@@ -110,3 +110,21 @@ export function streamOf(b: Uint8Array, chunk = 1 << 16): ReadableStream<Uint8Ar
     },
   });
 }
+
+/** A ChunkReader that hands out every chunk in one reused Buffer, as blob-download.ts does:
+ *  a consumer that keeps a chunk past the next read sees it overwritten. */
+export function reusingReader(b: Uint8Array, chunk = 1 << 16) {
+  const buf = Buffer.alloc(chunk);
+  let i = 0;
+  return {
+    async read(): Promise<{ done: boolean; value?: Uint8Array }> {
+      if (i >= b.length) return { done: true };
+      const n = Math.min(chunk, b.length - i);
+      buf.fill(0xee);
+      buf.set(b.subarray(i, i + n));
+      i += n;
+      return { done: false, value: buf.subarray(0, n) };
+    },
+    async cancel() {},
+  };
+}

@@ -211,6 +211,22 @@ describe("faults", () => {
     } finally { await proxy.stop(); }
   }, 60000);
 
+  test("a blob longer than its descriptor is refused and nothing is stored", async () => {
+    await pushBusybox(reg.host, "t/fault", "1");
+    const res = await fetch(`http://${reg.host}/v2/t/fault/manifests/1`, { headers: { accept: "application/vnd.oci.image.manifest.v1+json" } });
+    const layers = ((await res.json()) as { layers: { digest: string }[] }).layers.map((l) => l.digest);
+    const proxy = await startFaultyProxy(reg.host, "oversize-blob", { digests: layers });
+    const s = freshStore();
+    try {
+      const r = await m(["pull", "-q", `${proxy.host}/t/fault:1`], { store: s });
+      expect(r.code).toBe(125);
+      expect(r.stderr.trim().split("\n").length).toBe(1);
+      expect(r.stderr).toMatch(/more than/);
+      expect(readdirSync(`${s}/layers`)).toEqual([]);
+      storeIsClean(s);
+    } finally { await proxy.stop(); }
+  }, 60000);
+
   test("a connection dropped mid-blob is retried", async () => {
     await pushBusybox(reg.host, "t/fault", "1");
     const proxy = await startFaultyProxy(reg.host, "drop-mid-blob-once");

@@ -5,9 +5,9 @@ import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { gzipSync, zstdCompressSync } from "node:zlib";
 import { parseNumeric, parsePaxTime, readBody, readTar, type TarEntry, type TarReadOptions } from "../../src/image/tar.ts";
-import { decompress, detectCompression } from "../../src/image/decompress.ts";
+import { decodeReader, decompress, detectCompression } from "../../src/image/decompress.ts";
 import { UserError } from "../../src/sys/error.ts";
-import { concat, enc, makeTar, putNum, streamOf } from "../helpers/tar-fixtures.ts";
+import { concat, enc, makeTar, putNum, reusingReader, streamOf } from "../helpers/tar-fixtures.ts";
 
 type Got = Omit<TarEntry, "body"> & { data: string };
 async function collect(b: Uint8Array, opts: TarReadOptions & { chunk?: number } = {}): Promise<Got[]> {
@@ -247,6 +247,25 @@ sys.stdout.buffer.write(buf.getvalue())
 
 describe("decompress", () => {
   const tar = makeTar([{ name: "a", body: "hello" }]);
+  test("a source that reuses one buffer: every entry, PAX record and body arrives intact", async () => {
+    const big = makeTar([
+      { name: "p", body: "x".repeat(3000), pax: { path: "pax/" + "n".repeat(300), "SCHILY.xattr.user.k": "v".repeat(700) } },
+      { name: "g", longName: "gnu/" + "l".repeat(400), body: "y".repeat(5000) },
+      { name: "s", body: "short" },
+    ]);
+    const want = await collect(big);
+    for (const input of [big, new Uint8Array(gzipSync(big)), new Uint8Array(zstdCompressSync(big))]) {
+      for (const chunk of [1, 7, 511, 513, 4096]) {
+        const { reader } = await decodeReader(reusingReader(input, chunk));
+        const got: Got[] = [];
+        for await (const e of readTar(reader)) {
+          const { body: _, ...rest } = e;
+          got.push({ ...rest, data: Buffer.from(await readBody(e)).toString() });
+        }
+        expect(got).toEqual(want);
+      }
+    }
+  });
   test("detects gzip, zstd and plain by magic bytes", async () => {
     expect(detectCompression(gzipSync(tar))).toBe("gzip");
     expect(detectCompression(zstdCompressSync(tar))).toBe("zstd");

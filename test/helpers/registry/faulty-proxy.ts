@@ -22,6 +22,7 @@ import type { AddressInfo } from "node:net";
 export type Fault =
   | "none" //                  transparent (counts requests)
   | "corrupt-blob" //          GET blob: 16 bytes in the middle flipped (length unchanged)
+  | "oversize-blob" //         GET blob: the real blob, then 1 MiB more (Content-Length says so)
   | "drop-mid-blob-once" //    first GET of each blob digest: full Content-Length, half the body, reset
   | "drop-mid-blob-always" //  every GET of a blob is cut like that
   | "404-manifest" //          GET/HEAD manifest: 404 MANIFEST_UNKNOWN
@@ -172,6 +173,10 @@ export async function startFaultyProxy(upstream: string, fault: Fault, opts: Fau
         for (let i = Math.max(0, mid - 8); i < Math.min(b.length, mid + 8); i++) b[i] ^= 0xff;
         note(r.status, true);
         return reply(r.status, keep, b);
+      }
+      if (fault === "oversize-blob") {
+        note(r.status, true);
+        return reply(r.status, keep, Buffer.concat([r.body, Buffer.alloc(1 << 20, 0x41)]));
       }
       if (fault === "drop-mid-blob-always" || (fault === "drop-mid-blob-once" && !seen.has(blob![2]))) {
         seen.add(blob![2]);

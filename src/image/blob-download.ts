@@ -1,0 +1,64 @@
+// A blob download that is read while it is written: the response body goes to a file by Bun's
+// native copy (Bun.write, one reused buffer), and a ChunkReader follows the file as it grows, so
+// hashing, decompressing and unpacking run in the same pass as the download. The file is the
+// blob the store keeps (mini save), and the bytes hashed are the bytes on disk.
+//
+// Why not the response's ReadableStream: on this machine it moved a 12 MB blob from a local
+// registry in 95-128 ms (a fresh buffer per chunk, each one page-faulted), Bun.write in 25-32 ms
+// and curl in 15 ms.
+import { closeSync, openSync, readSync } from "node:fs";
+import type { ChunkReader } from "./decompress.ts";
+
+const CHUNK = 256 << 10;
+/** How long the reader waits before looking again when it has caught up with the download. */
+const POLL_MS = 1;
+
+export interface BlobDownload extends ChunkReader {
+  /** Stops the download (if still running), waits for it to let go of the file, closes it. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts writing `res`'s body to `path` (created, 0600) and returns a reader of the file's bytes
+ * in order. A failed download (dropped connection, abort) surfaces from read() once the reader
+ * has caught up with what was written. `abort` stops the transfer (its signal went to fetch).
+ */
+export function downloadToFile(res: Response, path: string, abort: AbortController): BlobDownload {
+  const wfd = openSync(path, "w", 0o600);
+  let rfd: number;
+  try { rfd = openSync(path, "r"); } catch (e) { closeSync(wfd); throw e; }
+  let settled = false;
+  let failure: unknown;
+  const written = Bun.write(Bun.file(wfd), res).then(
+    () => { settled = true; },
+    (e) => { settled = true; failure = e; },
+  );
+  const buf = Buffer.allocUnsafe(CHUNK);
+  let closed = false;
+
+  const reader: BlobDownload = {
+    async read() {
+      for (;;) {
+        if (closed) return { done: true };
+        const n = readSync(rfd, buf, 0, CHUNK, null);
+        if (n > 0) return { done: false, value: buf.subarray(0, n) };
+        if (settled) {
+          // settled was set in an earlier task, after the last write: the file is complete.
+          if (failure !== undefined) throw failure;
+          return { done: true };
+        }
+        await Promise.race([written, Bun.sleep(POLL_MS)]);
+      }
+    },
+    async cancel() { await reader.close(); },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (!settled) abort.abort();
+      await written;
+      closeSync(rfd);
+      closeSync(wfd);
+    },
+  };
+  return reader;
+}
