@@ -11,7 +11,6 @@
 // truncated frame, DecompressionStream does. Concatenated gzip members and zstd frames decode as
 // one stream; trailing garbage after the last member is an error (Go's gzip reader, which docker
 // uses, refuses it too).
-import zlib from "node:zlib";
 import { UserError } from "../sys/error.ts";
 
 export type Compression = "gzip" | "zstd" | "none";
@@ -52,7 +51,8 @@ const Z_NO_FLUSH = 0, Z_FINISH = 4;
 
 /** gzip into one reused buffer; see the top of this file. */
 class Gunzip {
-  private z = zlib.createGunzip();
+  // Required here, not at the top: `mini run IMAGE` loads this module but never decodes.
+  private z = (require("node:zlib") as typeof import("node:zlib")).createGunzip();
   private handle = (this.z as unknown as { _handle: ZlibHandle })._handle;
   private state = (this.z as unknown as { _writeState: Uint32Array })._writeState;
   private out = Buffer.allocUnsafe(OUT_SIZE);
