@@ -45,7 +45,7 @@ export interface DecodedReader {
   reader: ChunkReader;
 }
 
-const EMPTY = new Uint8Array(0);
+const EMPTY: Uint8Array = new Uint8Array(0);
 const OUT_SIZE = 256 << 10;
 const Z_NO_FLUSH = 0, Z_FINISH = 4;
 

@@ -165,18 +165,24 @@ async function fetchLayer(client: RegistryClient, ref: Reference, d: Descriptor,
     if (!res.body) throw new UserError(`layer ${d.digest}: empty response`);
     // The compressed blob goes to its temp file (kept for mini save) and is unpacked from there
     // as it arrives: see blob-download.ts.
-    blob = downloadToFile(res, blobTmp, abort);
+    try {
+      blob = downloadToFile(res, blobTmp, abort, d.size, `layer ${d.digest}`);
+    } catch (e) {
+      await res.body.cancel().catch(() => {});
+      throw e;
+    }
     let seen = 0;
     const onInput = (chunk: Uint8Array) => {
       seen += chunk.byteLength;
-      if (seen > d.size) throw new UserError(`layer ${d.digest}: the registry sent more than the manifest's ${d.size} bytes; nothing stored`);
       p?.layerProgress(d.digest, seen, d.size);
     };
     let result;
     try {
       result = await unpackLayer(blob, dir, { onInput });
     } catch (e) {
-      // Any failure before the whole blob arrived is a broken download, worth another try.
+      // The reader meets a broken download as the download's own error (a plain Error) where the
+      // bytes stop: worth another try. A UserError is about the content (or its size): final.
+      if (e instanceof UserError) throw e;
       if (seen < d.size) throw new TruncatedDownload(`${(e as Error).message} (after ${seen} of ${d.size} bytes)`);
       throw e;
     } finally {

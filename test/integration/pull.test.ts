@@ -215,16 +215,19 @@ describe("faults", () => {
     await pushBusybox(reg.host, "t/fault", "1");
     const res = await fetch(`http://${reg.host}/v2/t/fault/manifests/1`, { headers: { accept: "application/vnd.oci.image.manifest.v1+json" } });
     const layers = ((await res.json()) as { layers: { digest: string }[] }).layers.map((l) => l.digest);
-    const proxy = await startFaultyProxy(reg.host, "oversize-blob", { digests: layers });
-    const s = freshStore();
-    try {
-      const r = await m(["pull", "-q", `${proxy.host}/t/fault:1`], { store: s });
-      expect(r.code).toBe(125);
-      expect(r.stderr.trim().split("\n").length).toBe(1);
-      expect(r.stderr).toMatch(/more than/);
-      expect(readdirSync(`${s}/layers`)).toEqual([]);
-      storeIsClean(s);
-    } finally { await proxy.stop(); }
+    for (const [fault, said] of [["oversize-blob", /announced \d+ bytes, the manifest says/], ["oversize-blob-chunked", /sent more than the manifest's/]] as const) {
+      const proxy = await startFaultyProxy(reg.host, fault, { digests: layers });
+      const s = freshStore();
+      try {
+        const r = await m(["pull", "-q", `${proxy.host}/t/fault:1`], { store: s });
+        expect(r.code).toBe(125);
+        expect(r.stderr.trim().split("\n").length).toBe(1);
+        expect(r.stderr).toMatch(said);
+        expect(proxy.stats.log.filter((l) => l.startsWith("GET") && l.includes(layers[0])).length).toBe(1); // not retried
+        expect(readdirSync(`${s}/layers`)).toEqual([]);
+        storeIsClean(s);
+      } finally { await proxy.stop(); }
+    }
   }, 60000);
 
   test("a connection dropped mid-blob is retried", async () => {

@@ -23,6 +23,7 @@ export type Fault =
   | "none" //                  transparent (counts requests)
   | "corrupt-blob" //          GET blob: 16 bytes in the middle flipped (length unchanged)
   | "oversize-blob" //         GET blob: the real blob, then 1 MiB more (Content-Length says so)
+  | "oversize-blob-chunked" // the same without a Content-Length (chunked, sent in 64 KiB writes)
   | "drop-mid-blob-once" //    first GET of each blob digest: full Content-Length, half the body, reset
   | "drop-mid-blob-always" //  every GET of a blob is cut like that
   | "404-manifest" //          GET/HEAD manifest: 404 MANIFEST_UNKNOWN
@@ -177,6 +178,16 @@ export async function startFaultyProxy(upstream: string, fault: Fault, opts: Fau
       if (fault === "oversize-blob") {
         note(r.status, true);
         return reply(r.status, keep, Buffer.concat([r.body, Buffer.alloc(1 << 20, 0x41)]));
+      }
+      if (fault === "oversize-blob-chunked") {
+        note(r.status, true);
+        res.writeHead(r.status, Object.fromEntries(keep.map(([k, v]) => [k.toLowerCase(), v])));
+        const all = Buffer.concat([r.body, Buffer.alloc(1 << 20, 0x41)]);
+        for (let off = 0; off < all.length && !res.destroyed; off += 65536) {
+          if (!res.write(all.subarray(off, off + 65536))) await new Promise((ok) => res.once("drain", ok));
+        }
+        res.end();
+        return;
       }
       if (fault === "drop-mid-blob-always" || (fault === "drop-mid-blob-once" && !seen.has(blob![2]))) {
         seen.add(blob![2]);
