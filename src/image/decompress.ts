@@ -159,15 +159,7 @@ export async function decodeReader(input: ReadableStream<Uint8Array> | ChunkRead
 
 /** zstd through Bun's DecompressionStream (allocates per chunk; zstd layers are rare). */
 function viaDecompressionStream(raw: ChunkReader): ChunkReader {
-  const encoded = new ReadableStream<Uint8Array>({
-    async pull(ctrl) {
-      const r = await raw.read();
-      if (r.done || !r.value) ctrl.close();
-      else ctrl.enqueue(new Uint8Array(r.value));
-    },
-    cancel: (reason) => raw.cancel(reason),
-  }, { highWaterMark: 0 });
-  const out = encoded.pipeThrough(new DecompressionStream("zstd") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>).getReader();
+  const out = streamOf(raw).pipeThrough(new DecompressionStream("zstd") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>).getReader();
   return {
     async read() {
       try {
@@ -191,7 +183,12 @@ export interface Decompressed {
 /** decodeReader as a ReadableStream whose chunks the consumer may keep. */
 export async function decompress(input: ReadableStream<Uint8Array> | ChunkReader, opts: DecompressOptions = {}): Promise<Decompressed> {
   const { compression, reader } = await decodeReader(input, opts);
-  const stream = new ReadableStream<Uint8Array>({
+  return { compression, stream: streamOf(reader) };
+}
+
+/** A ChunkReader as a ReadableStream of copies (a consumer may keep them). */
+function streamOf(reader: ChunkReader): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
     async pull(ctrl) {
       const r = await reader.read();
       if (r.done || !r.value) ctrl.close();
@@ -199,5 +196,4 @@ export async function decompress(input: ReadableStream<Uint8Array> | ChunkReader
     },
     cancel: (reason) => reader.cancel(reason),
   }, { highWaterMark: 0 });
-  return { compression, stream };
 }
