@@ -8,6 +8,7 @@ import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.t
 import { startRegistry, type Registry } from "../helpers/registry/server.ts";
 import { HOSTILE, HOSTILE_KINDS, MULTI_LAYER, pushBusybox, pushHostileLayer, pushMultiLayer, pushTwoPlatform, TWO_PLATFORM } from "../helpers/registry/images.ts";
 import { startFaultyProxy, startTokenServer } from "../helpers/registry/faulty-proxy.ts";
+import { disposeSessions, Session } from "../helpers/pty-session.ts";
 
 let reg: Registry;
 let store: string;
@@ -163,6 +164,33 @@ describe("pull and run", () => {
     expect(rm.stdout).toContain("Deleted");
     expect((await m(["images", "-q"], { store: s })).stdout).toBe("");
   }, 60000);
+});
+
+describe("progress", () => {
+  test("bars with bytes and rate on a terminal, plain lines in a pipe, nothing with -q", async () => {
+    const pushed = await pushBusybox(reg.host, "t/progress", "1");
+    // 512 KiB/s: the ~1 MiB layer takes ~2 s, long enough for several redraws.
+    const proxy = await startFaultyProxy(reg.host, "slow", { delayMs: 0, bytesPerSec: 512 << 10 });
+    try {
+      const ref = `${proxy.host}/t/progress:1`;
+      const s = new Session(["pull", ref], { PATH: process.env.PATH ?? "/usr/bin:/bin", MINI_ROOT: freshStore() });
+      try {
+        const bar = await s.waitFor(/([0-9a-f]{12}): \[=*>? *\] (\d+\.\d) MiB\/(\d+\.\d) MiB (\d+\.\d) MiB\/s/, 0, 20000);
+        expect(Number(bar[3])).toBeGreaterThan(0.5);
+        await s.waitFor(/pull complete \d+\.\d MiB/, 0, 30000);
+        expect(await s.proc.exited).toBe(0);
+        expect(s.out).toContain(`${ref}: `);
+      } finally { await disposeSessions(); }
+
+      const plain = await m(["pull", ref], { store: freshStore() });
+      expect(plain.code).toBe(0);
+      expect(plain.stderr).toMatch(/^pulling .*\n[0-9a-f]{12}: pulled \d+\.\d MiB\n/);
+      expect(plain.stderr).not.toContain("\x1b[");
+      const quiet = await m(["pull", "-q", ref], { store: freshStore() });
+      expect([quiet.code, quiet.stderr, quiet.stdout.trim()]).toEqual([0, "", ref]);
+      expect(pushed.ref).toContain("t/progress");
+    } finally { await proxy.stop(); }
+  }, 90000);
 });
 
 describe("auth", () => {
