@@ -11,8 +11,9 @@ import type { ChunkReader } from "./decompress.ts";
 import { UserError } from "../sys/error.ts";
 
 const CHUNK = 256 << 10;
-/** How long the reader waits before looking again when it has caught up with the download. */
-const POLL_MS = 1;
+/** How long the reader waits before looking again when it has caught up with the download: 1 ms,
+ *  doubling while nothing new arrives (a slow registry) up to 16 ms. */
+const POLL_MS = 1, POLL_MAX_MS = 16;
 
 export interface BlobDownload extends ChunkReader {
   /** Stops the download (if still running), waits for it to let go of the file, closes it. */
@@ -40,6 +41,7 @@ export function downloadToFile(res: Response, path: string, abort: AbortControll
   );
   const buf = Buffer.allocUnsafe(CHUNK);
   let closed = false;
+  let poll = POLL_MS;
 
   const reader: BlobDownload = {
     async read() {
@@ -50,13 +52,14 @@ export function downloadToFile(res: Response, path: string, abort: AbortControll
           throw new UserError(`${what}: the registry sent more than the manifest's ${maxBytes} bytes; nothing stored`);
         }
         const n = readSync(rfd, buf, 0, CHUNK, null);
-        if (n > 0) return { done: false, value: buf.subarray(0, n) };
+        if (n > 0) { poll = POLL_MS; return { done: false, value: buf.subarray(0, n) }; }
         if (settled) {
           // settled was set in an earlier task, after the last write: the file is complete.
           if (failure !== undefined) throw failure;
           return { done: true };
         }
-        await Promise.race([written, Bun.sleep(POLL_MS)]);
+        await Promise.race([written, Bun.sleep(poll)]);
+        poll = Math.min(poll * 2, POLL_MAX_MS);
       }
     },
     async cancel() { await reader.close(); },
