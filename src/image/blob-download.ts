@@ -16,6 +16,9 @@ const CHUNK = 256 << 10;
 const POLL_MS = 1, POLL_MAX_MS = 16;
 
 export interface BlobDownload extends ChunkReader {
+  /** Why the download is incomplete, when it is: its transfer failed, or it ended short of the
+   *  expected size. Undefined while it still runs, after we stopped it, or when it is whole. */
+  cutShort(): string | undefined;
   /** Stops the download (if still running), waits for it to let go of the file, closes it. */
   close(): Promise<void>;
 }
@@ -28,6 +31,7 @@ export interface BlobDownload extends ChunkReader {
  * runs ahead of the reader: a registry that never stops sending must not fill the disk).
  */
 export function downloadToFile(res: Response, path: string, abort: AbortController, maxBytes: number, what: string): BlobDownload {
+  // maxBytes is also the size expected: less is a download cut short (cutShort).
   const announced = Number(res.headers.get("content-length") ?? NaN);
   if (announced > maxBytes) throw new UserError(`${what}: the registry announced ${announced} bytes, the manifest says ${maxBytes}; nothing stored`);
   const wfd = openSync(path, "w", 0o600);
@@ -35,20 +39,24 @@ export function downloadToFile(res: Response, path: string, abort: AbortControll
   try { rfd = openSync(path, "r"); } catch (e) { closeSync(wfd); throw e; }
   let settled = false;
   let failure: unknown;
+  let total = 0;
   const written = Bun.write(Bun.file(wfd), res).then(
-    () => { settled = true; },
+    (n) => { settled = true; total = n; },
     (e) => { settled = true; failure = e; },
   );
   const buf = Buffer.allocUnsafe(CHUNK);
   let closed = false;
+  let stopped = false; // aborted by us: its failure is ours, not the registry's
+  let closing: Promise<void> | undefined;
   let poll = POLL_MS;
+  const stop = () => { if (!settled) { stopped = true; abort.abort(); } };
 
   const reader: BlobDownload = {
     async read() {
       for (;;) {
         if (closed) return { done: true };
         if (fstatSync(rfd).size > maxBytes) {
-          if (!settled) abort.abort();
+          stop();
           throw new UserError(`${what}: the registry sent more than the manifest's ${maxBytes} bytes; nothing stored`);
         }
         const n = readSync(rfd, buf, 0, CHUNK, null);
@@ -62,14 +70,21 @@ export function downloadToFile(res: Response, path: string, abort: AbortControll
         poll = Math.min(poll * 2, POLL_MAX_MS);
       }
     },
+    cutShort() {
+      if (!settled || stopped) return undefined;
+      if (failure !== undefined) return failure instanceof Error ? failure.message : String(failure);
+      return total < maxBytes ? `the body ended after ${total} of ${maxBytes} bytes` : undefined;
+    },
     async cancel() { await reader.close(); },
-    async close() {
-      if (closed) return;
-      closed = true;
-      if (!settled) abort.abort();
-      await written;
-      closeSync(rfd);
-      closeSync(wfd);
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        stop();
+        await written;
+        closeSync(rfd);
+        closeSync(wfd);
+      })();
+      return closing;
     },
   };
   return reader;

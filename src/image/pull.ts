@@ -13,7 +13,7 @@ import { formatReference, parseReference } from "./reference.ts";
 import { RegistryClient } from "./registry.ts";
 import { commit, ensureStore, hasLayer, paths, putBlob, readIndex, tempPath, updateIndex, type ImageRecord } from "./store.ts";
 import type { Descriptor, ImageConfig, ImageManifest, Platform, Reference } from "./types.ts";
-import { unpackLayer } from "./unpack.ts";
+import { unpackLayer, type UnpackResult } from "./unpack.ts";
 import { withLock } from "./lock.ts";
 import type { Progress } from "./progress.ts";
 
@@ -134,17 +134,17 @@ const LAYER_ATTEMPTS = 4;
 class TruncatedDownload extends Error {}
 
 /**
- * A connection dropped mid-layer surfaces as a stream error after the response began: retry the
- * whole layer (its temp files are gone by then). Content errors (UserError: digest mismatch,
- * a hostile entry, a corrupt archive) are final.
+ * A download cut mid-layer (TruncatedDownload: the connection dropped, or the body ended short)
+ * is retried as a whole layer (its temp files are gone by then). Everything else is final:
+ * content errors (digest mismatch, a hostile entry, a corrupt archive), local ones (ENOSPC), and
+ * the registry client's, which has done its own retries.
  */
 async function fetchLayerWithRetries(client: RegistryClient, ref: Reference, d: Descriptor, diffID: string, p?: Progress): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fetchLayer(client, ref, d, diffID, p);
     } catch (e) {
-      const transient = e instanceof TruncatedDownload || !(e instanceof UserError);
-      if (!transient) throw e;
+      if (!(e instanceof TruncatedDownload)) throw e;
       if (attempt >= LAYER_ATTEMPTS) throw new UserError(`layer ${d.digest}: download failed ${attempt} times: ${(e as Error).message}`);
       log.debug(`layer ${d.digest.slice(0, 19)}: ${(e as Error).message}; retrying (${attempt}/${LAYER_ATTEMPTS - 1})`);
       await Bun.sleep(100 * 2 ** (attempt - 1));
@@ -176,18 +176,20 @@ async function fetchLayer(client: RegistryClient, ref: Reference, d: Descriptor,
       seen += chunk.byteLength;
       p?.layerProgress(d.digest, seen, d.size);
     };
-    let result;
+    let result: UnpackResult | undefined;
+    let error: unknown;
     try {
       result = await unpackLayer(blob, dir, { onInput });
     } catch (e) {
-      // The reader meets a broken download as the download's own error (a plain Error) where the
-      // bytes stop: worth another try. A UserError is about the content (or its size): final.
-      if (e instanceof UserError) throw e;
-      if (seen < d.size) throw new TruncatedDownload(`${(e as Error).message} (after ${seen} of ${d.size} bytes)`);
-      throw e;
-    } finally {
-      await blob.close();
+      error = e;
     }
+    // Whatever the unpack said, and even when it said nothing (a tar's end marker is optional), a
+    // download that failed or ended short is worth another try. One still running or whole means
+    // the content itself is bad (or the disk is): final.
+    const cut = blob.cutShort();
+    await blob.close();
+    if (cut) throw new TruncatedDownload(`${cut} (after ${seen} of ${d.size} bytes read)`);
+    if (!result) throw error;
     if (result.digest && result.digest !== d.digest) throw new UserError(`layer ${d.digest}: digest mismatch (got ${result.digest}); nothing stored`);
     if (result.diffID !== diffID) throw new UserError(`layer ${d.digest}: diffID mismatch (expected ${diffID}, got ${result.diffID}); nothing stored`);
     commit(blobTmp, paths.blob(d.digest));

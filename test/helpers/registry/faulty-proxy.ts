@@ -24,6 +24,7 @@ export type Fault =
   | "corrupt-blob" //          GET blob: 16 bytes in the middle flipped (length unchanged)
   | "oversize-blob" //         GET blob: the real blob, then 1 MiB more (Content-Length says so)
   | "oversize-blob-chunked" // the same without a Content-Length (chunked, sent in 64 KiB writes)
+  | "short-blob-once" //       first GET of each blob digest: half the body, chunked, ended cleanly
   | "drop-mid-blob-once" //    first GET of each blob digest: full Content-Length, half the body, reset
   | "drop-mid-blob-always" //  every GET of a blob is cut like that
   | "404-manifest" //          GET/HEAD manifest: 404 MANIFEST_UNKNOWN
@@ -187,6 +188,13 @@ export async function startFaultyProxy(upstream: string, fault: Fault, opts: Fau
           if (!res.write(all.subarray(off, off + 65536))) await new Promise((ok) => res.once("drain", ok));
         }
         res.end();
+        return;
+      }
+      if (fault === "short-blob-once" && !seen.has(blob![2])) {
+        seen.add(blob![2]);
+        note(r.status, true);
+        res.writeHead(r.status, Object.fromEntries(keep.map(([k, v]) => [k.toLowerCase(), v])));
+        res.end(r.body.subarray(0, Math.floor(r.body.length / 2)));
         return;
       }
       if (fault === "drop-mid-blob-always" || (fault === "drop-mid-blob-once" && !seen.has(blob![2]))) {
