@@ -55,6 +55,20 @@ describe("escapes", () => {
     } finally { rmSync(src, { recursive: true, force: true }); }
   });
 
+  test("a bunfig.toml or .env in the current directory is never loaded (a preload would run as root)", async () => {
+    const dir = mkdtempSync(`${tmpdir()}/mini-cwd-`);
+    try {
+      writeFileSync(`${dir}/bunfig.toml`, 'preload = ["./evil.js"]\n');
+      writeFileSync(`${dir}/evil.js`, `require("fs").writeFileSync(${JSON.stringify(`${dir}/ran`)}, "x");\n`);
+      writeFileSync(`${dir}/.env`, `MINI_ROOT=${dir}/store\n`);
+      for (const args of [["--version"], ["rmi", "nothing"], ["run", rootfs, "true"]]) {
+        const p = Bun.spawn([MINI, ...args], { cwd: dir, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+        await p.exited;
+        expect([args[0], existsSync(`${dir}/ran`), existsSync(`${dir}/store`)]).toEqual([args[0], false, false]);
+      }
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+
   test("CVE-2019-5736: the mini binary can't be written through /proc from inside", async () => {
     const before = statSync(MINI).mtimeMs;
     const size = statSync(MINI).size;
