@@ -11,4 +11,6 @@ const noAutoload = ["dotenv", "bunfig", "tsconfig", "package-json"].map((k) => `
 const args = ["build", "--compile", ...noAutoload, "--minify", "--bytecode", "src/main.ts", "--outfile", "dist/mini"];
 await $`bun ${args}`.quiet();
 const size = Bun.file("dist/mini").size;
-console.log(`dist/mini (${(size / 1048576).toFixed(1)} MiB, with mini-shim ${(Bun.file("dist/mini-shim").size / 1024).toFixed(0)} KiB)`);
+console.log(
+  `dist/mini (${(size / 1048576).toFixed(1)} MiB, with mini-shim ${(Bun.file("dist/mini-shim").size / 1024).toFixed(0)} KiB)`,
+);

@@ -18,7 +18,12 @@ export const isDebug = () => level >= 4;
 function instance(): ConsolaInstance {
   if (!consola) {
     const { createConsola } = require("consola/basic") as typeof import("consola/basic");
-    consola = createConsola({ level, stdout: process.stderr, stderr: process.stderr, formatOptions: { date: false, colors: false } });
+    consola = createConsola({
+      level,
+      stdout: process.stderr,
+      stderr: process.stderr,
+      formatOptions: { date: false, colors: false },
+    });
   }
   return consola;
 }

@@ -16,7 +16,8 @@ if (verbAt === 1 || verbAt === 2) {
     process.stderr.write("mini: internal error: the command stopped before it finished\n");
     process.exit(125);
   });
-  (require("./cli/index.ts") as typeof import("./cli/index.ts"))
-    .main(process.argv.slice(2))
-    .then((code) => { finished = true; process.exit(code); });
+  (require("./cli/index.ts") as typeof import("./cli/index.ts")).main(process.argv.slice(2)).then((code) => {
+    finished = true;
+    process.exit(code);
+  });
 }

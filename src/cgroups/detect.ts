@@ -103,11 +103,22 @@ export function findHierarchies(mode: CgroupMode, root: string, mountinfo: strin
   const self = parseSelfCgroup(selfCgroup);
   const v2self = self.find((e) => e.id === 0 && e.controllers.length === 0);
   if (mode === "v2") {
-    const m = parseMountinfo(mountinfo).filter((x) => x.fstype === "cgroup2" && norm(x.mountpoint) === r).pop();
-    return [{ key: "", controllers: [], mountpoint: r, ownDir: ownDirIn(r, m?.root ?? "/", v2self?.path ?? "/"), unified: true }];
+    const m = parseMountinfo(mountinfo)
+      .filter((x) => x.fstype === "cgroup2" && norm(x.mountpoint) === r)
+      .pop();
+    return [
+      {
+        key: "",
+        controllers: [],
+        mountpoint: r,
+        ownDir: ownDirIn(r, m?.root ?? "/", v2self?.path ?? "/"),
+        unified: true,
+      },
+    ];
   }
   const mounts = parseMountinfo(mountinfo).filter(
-    (m) => (m.fstype === "cgroup" || m.fstype === "cgroup2") && under(norm(m.mountpoint), r) && norm(m.mountpoint) !== r,
+    (m) =>
+      (m.fstype === "cgroup" || m.fstype === "cgroup2") && under(norm(m.mountpoint), r) && norm(m.mountpoint) !== r,
   );
   // Prefer a mount of the hierarchy's root, then the shortest path (bind mounts of subtrees come later).
   const rank = (m: MountEntry) => (m.root === "/" ? 0 : 1e6) + m.mountpoint.length;
@@ -115,11 +126,19 @@ export function findHierarchies(mode: CgroupMode, root: string, mountinfo: strin
   const out: Hierarchy[] = [];
   for (const e of self) {
     if (e.controllers.length === 0) continue;
-    const m = pick(mounts.filter((x) => x.fstype === "cgroup" && e.controllers.every((c) => x.superOptions.includes(c))));
+    const m = pick(
+      mounts.filter((x) => x.fstype === "cgroup" && e.controllers.every((c) => x.superOptions.includes(c))),
+    );
     if (!m) continue; // hierarchy exists in the kernel but is not mounted here
     const mp = norm(m.mountpoint);
     if (out.some((h) => h.mountpoint === mp)) continue;
-    out.push({ key: e.controllers.join(","), controllers: e.controllers, mountpoint: mp, ownDir: ownDirIn(mp, m.root, e.path), unified: false });
+    out.push({
+      key: e.controllers.join(","),
+      controllers: e.controllers,
+      mountpoint: mp,
+      ownDir: ownDirIn(mp, m.root, e.path),
+      unified: false,
+    });
   }
   const u = v2self && pick(mounts.filter((x) => x.fstype === "cgroup2"));
   if (u) {

@@ -17,7 +17,10 @@ export function deviceRuleLine(r: DeviceRule): string {
 /** One write per rule, in order: devices.allow or devices.deny; then the always-allowed ones. */
 export function v1DeviceWrites(dir: string, rules: DeviceRule[] | undefined): CgroupWrite[] {
   if (!rules?.length) return [];
-  const lines = rules.map((r) => ({ path: posix.join(dir, r.allow ? "devices.allow" : "devices.deny"), value: deviceRuleLine(r) }));
+  const lines = rules.map((r) => ({
+    path: posix.join(dir, r.allow ? "devices.allow" : "devices.deny"),
+    value: deviceRuleLine(r),
+  }));
   const have = new Set(lines.map((l) => `${l.path} ${l.value}`));
   for (const r of ALWAYS_ALLOWED_DEVICES) {
     const w = { path: posix.join(dir, "devices.allow"), value: deviceRuleLine(r) };

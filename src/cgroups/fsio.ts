@@ -29,11 +29,15 @@ export function errnoOf(e: unknown): number {
 
 function hint(file: string, errno: number): string {
   if (file.startsWith("memory.") && errno === EBUSY) return "the memory limit is below what the cgroup already uses";
-  if (file === "memory.limit_in_bytes" && errno === EINVAL) return "the memory limit must not exceed the memory+swap limit";
-  if (file === "memory.memsw.limit_in_bytes" && errno === EINVAL) return "the memory+swap limit must be at least the memory limit";
-  if (file.startsWith("cpu.cfs_") || file === "cpu.max") return "the quota must be at least 1000 µs and the period 1000 to 1000000 µs";
+  if (file === "memory.limit_in_bytes" && errno === EINVAL)
+    return "the memory limit must not exceed the memory+swap limit";
+  if (file === "memory.memsw.limit_in_bytes" && errno === EINVAL)
+    return "the memory+swap limit must be at least the memory limit";
+  if (file.startsWith("cpu.cfs_") || file === "cpu.max")
+    return "the quota must be at least 1000 µs and the period 1000 to 1000000 µs";
   if (file.startsWith("cpuset.")) return "the CPUs or memory nodes must exist and be within the parent cgroup's";
-  if (file === "cgroup.subtree_control" && errno === EBUSY) return "the cgroup has processes in it (cgroup v2 no-internal-process rule)";
+  if (file === "cgroup.subtree_control" && errno === EBUSY)
+    return "the cgroup has processes in it (cgroup v2 no-internal-process rule)";
   if (file === "cgroup.subtree_control") return "the controller is not enabled in the parent cgroup";
   if (file === "pids.max") return "use a positive number of processes";
   return "the kernel rejected the value";

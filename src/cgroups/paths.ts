@@ -8,7 +8,9 @@ import type { CgroupMode } from "./types.ts";
 /** Validates linux.cgroupsPath (or the default name) and returns it normalised. */
 export function checkCgroupsPath(p: string): string {
   if (/^[^/]*:[^/]*:[^/]*$/.test(p)) {
-    throw new UserError(`cgroupsPath "${p}" looks like a systemd slice:prefix:name path; mini manages cgroups through cgroupfs, use a path like /mini/${p.split(":").pop()}`);
+    throw new UserError(
+      `cgroupsPath "${p}" looks like a systemd slice:prefix:name path; mini manages cgroups through cgroupfs, use a path like /mini/${p.split(":").pop()}`,
+    );
   }
   const parts = p.split("/").filter((s) => s !== "" && s !== ".");
   if (parts.length === 0) throw new UserError(`cgroupsPath "${p}" names no cgroup`);

@@ -32,8 +32,10 @@ export function checkResources(r: Resources | undefined): void {
   }
   if (m?.swappiness !== undefined && m.swappiness > 100) bad("memory swappiness", m.swappiness, "use 0 to 100");
   const c = r.cpu;
-  if (c?.period && (c.period < 1000 || c.period > 1000000)) bad("cpu period", c.period, "use 1000 to 1000000 microseconds");
-  if (c?.quota && c.quota !== -1 && c.quota < 1000) bad("cpu quota", c.quota, "use at least 1000 microseconds, or -1 for unlimited");
+  if (c?.period && (c.period < 1000 || c.period > 1000000))
+    bad("cpu period", c.period, "use 1000 to 1000000 microseconds");
+  if (c?.quota && c.quota !== -1 && c.quota < 1000)
+    bad("cpu quota", c.quota, "use at least 1000 microseconds, or -1 for unlimited");
   if (c?.shares !== undefined && c.shares < 0) bad("cpu shares", c.shares, "use a positive number");
 }
 
@@ -61,7 +63,9 @@ export function planCgroups(opts: PlanInput): CgroupPlan {
   }
   const root = posix.normalize(opts.root).replace(/(.)\/+$/, "$1");
   const path = checkCgroupsPath(opts.cgroupsPath || opts.name);
-  const hierarchies = findHierarchies(opts.mode, root, opts.mountinfo, opts.selfCgroup).filter((h) => opts.mode === "v2" || wantedV1(h.controllers, r));
+  const hierarchies = findHierarchies(opts.mode, root, opts.mountinfo, opts.selfCgroup).filter(
+    (h) => opts.mode === "v2" || wantedV1(h.controllers, r),
+  );
   if (hierarchies.length === 0) throw new UserError(`no cgroup hierarchies are mounted under ${root}`);
 
   const plan: CgroupPlan = { mode: opts.mode, root, dirs: [], writes: [], procs: [], leaves: [], warnings: [] };
@@ -69,7 +73,13 @@ export function planCgroups(opts: PlanInput): CgroupPlan {
   const v1leaves: { leaf: CgroupLeaf; existing: string }[] = [];
   for (const h of hierarchies) {
     const dir = leafDir(opts.mode, h, path);
-    const leaf: CgroupLeaf = { hierarchy: h.key, controllers: h.controllers, mountpoint: h.mountpoint, dir, unified: h.unified };
+    const leaf: CgroupLeaf = {
+      hierarchy: h.key,
+      controllers: h.controllers,
+      mountpoint: h.mountpoint,
+      dir,
+      unified: h.unified,
+    };
     const existing = nearestExisting(h.mountpoint, dir, exists);
     for (const d of missingDirs(h.mountpoint, dir, exists)) {
       plan.dirs.push(d);
@@ -96,7 +106,9 @@ export function planCgroups(opts: PlanInput): CgroupPlan {
       [!!(r?.cpu?.shares || r?.cpu?.quota || r?.cpu?.period), "cpu"],
       [!!(r?.cpu?.cpus || r?.cpu?.mems), "cpuset"],
     ];
-    for (const [asked, c] of want) if (asked && !has(c)) plan.warnings.push(`the ${c} cgroup controller is not mounted under ${root}: its limits are ignored`);
+    for (const [asked, c] of want)
+      if (asked && !has(c))
+        plan.warnings.push(`the ${c} cgroup controller is not mounted under ${root}: its limits are ignored`);
   }
   plan.writes = writes;
   return plan;

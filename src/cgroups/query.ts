@@ -81,5 +81,8 @@ export function isFrozen(plan: CgroupPlan | undefined): boolean {
 
 /** What a "cgroup" mount in the container shows: cgroup2 on v2; on v1 each leaf under its hierarchy's name. */
 export function cgroupMountLeaves(plan: CgroupPlan): { v2: boolean; leaves: { name: string; dir: string }[] } {
-  return { v2: plan.mode === "v2", leaves: plan.leaves.map((l) => ({ name: posix.basename(l.mountpoint), dir: l.dir })) };
+  return {
+    v2: plan.mode === "v2",
+    leaves: plan.leaves.map((l) => ({ name: posix.basename(l.mountpoint), dir: l.dir })),
+  };
 }

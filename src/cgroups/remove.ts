@@ -23,7 +23,9 @@ export interface RemoveOptions {
 function subtree(dir: string): string[] {
   let names: string[];
   try {
-    names = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    names = readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
   } catch {
     return [];
   }
@@ -106,7 +108,8 @@ export function removeCgroups(plan: CgroupPlan, opts: RemoveOptions = {}): void 
   for (const dir of [...plan.dirs].reverse()) {
     if (leaves.has(dir)) continue;
     const errno = timed(log, `rmdir ${dir}`, () => tryRmdir(dir));
-    if (errno && errno !== EBUSY && errno !== ENOTEMPTY && errno !== ENOTDIR) failed.push(new SyscallError("rmdir", dir, errno));
+    if (errno && errno !== EBUSY && errno !== ENOTEMPTY && errno !== ENOTDIR)
+      failed.push(new SyscallError("rmdir", dir, errno));
   }
   if (failed.length) throw failed[0]!;
 }

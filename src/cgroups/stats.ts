@@ -31,7 +31,9 @@ export function readStats(plan: CgroupPlan): CgroupStats {
     const dir = leafWith(plan, controller);
     return dir ? readControl(posix.join(dir, file)) : undefined;
   };
-  const cpuNs = v2 ? (statKey(read("cpu", "cpu.stat"), "usage_usec") ?? 0) * 1000 : num(read("cpuacct", "cpuacct.usage")) ?? 0;
+  const cpuNs = v2
+    ? (statKey(read("cpu", "cpu.stat"), "usage_usec") ?? 0) * 1000
+    : (num(read("cpuacct", "cpuacct.usage")) ?? 0);
   const usage = num(read("memory", v2 ? "memory.current" : "memory.usage_in_bytes")) ?? 0;
   const stat = read("memory", "memory.stat");
   const inactive = v2 ? statKey(stat, "inactive_file") : statKey(stat, "total_inactive_file");

@@ -17,7 +17,9 @@ export interface V1Context {
 }
 
 const w = (dir: string, file: string, value: number | string, optional = false): CgroupWrite =>
-  optional ? { path: posix.join(dir, file), value: String(value), optional } : { path: posix.join(dir, file), value: String(value) };
+  optional
+    ? { path: posix.join(dir, file), value: String(value), optional }
+    : { path: posix.join(dir, file), value: String(value) };
 
 /** cpuset.cpus/mems start empty in a new v1 cgroup, and no process can join until they are set:
  * copy them down from the nearest ancestor that has them, then apply the requested ones at the leaf. */
@@ -48,7 +50,9 @@ function memory(dir: string, r: Resources | undefined, ctx: V1Context): CgroupWr
   const limit = m.limit ?? 0;
   let swap = m.swap ?? 0;
   if (swap !== 0 && !ctx.exists(posix.join(ctx.existing, "memory.memsw.limit_in_bytes"))) {
-    ctx.warnings.push("this kernel has no swap accounting (memory.memsw.limit_in_bytes): the memory+swap limit is ignored");
+    ctx.warnings.push(
+      "this kernel has no swap accounting (memory.memsw.limit_in_bytes): the memory+swap limit is ignored",
+    );
     swap = 0;
   }
   const lim = limit !== 0 ? w(dir, "memory.limit_in_bytes", limit) : undefined;

@@ -60,14 +60,17 @@ export function subtreeWrites(leafDir: string, r: Resources | undefined, ctx: V2
   const { required, wanted } = neededControllers(r);
   const missing = required.filter((c) => !available.includes(c));
   if (missing.length) {
-    throw new UserError(`the cgroup v2 controller${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not available in ${posix.join(ctx.root, "cgroup.controllers")}`);
+    throw new UserError(
+      `the cgroup v2 controller${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not available in ${posix.join(ctx.root, "cgroup.controllers")}`,
+    );
   }
   const enable = [...new Set(wanted.filter((c) => available.includes(c)))];
   const out: CgroupWrite[] = [];
   for (const d of [ctx.root, ...chain(ctx.root, leafDir)].slice(0, -1)) {
     const on = ctx.created.has(d) ? [] : words(ctx.readFile(posix.join(d, "cgroup.subtree_control")));
     const add = enable.filter((c) => !on.includes(c));
-    if (add.length) out.push({ path: posix.join(d, "cgroup.subtree_control"), value: add.map((c) => "+" + c).join(" ") });
+    if (add.length)
+      out.push({ path: posix.join(d, "cgroup.subtree_control"), value: add.map((c) => "+" + c).join(" ") });
   }
   return out;
 }
@@ -76,7 +79,11 @@ export function subtreeWrites(leafDir: string, r: Resources | undefined, ctx: V2
 export function v2Writes(dir: string, r: Resources | undefined): CgroupWrite[] {
   const out: CgroupWrite[] = [];
   const w = (file: string, value: number | string, optional = false) =>
-    out.push(optional ? { path: posix.join(dir, file), value: String(value), optional } : { path: posix.join(dir, file), value: String(value) });
+    out.push(
+      optional
+        ? { path: posix.join(dir, file), value: String(value), optional }
+        : { path: posix.join(dir, file), value: String(value) },
+    );
   const m = r?.memory;
   if (m) {
     if (m.limit) w("memory.max", m.limit > 0 ? m.limit : "max");
@@ -96,7 +103,13 @@ export function v2Writes(dir: string, r: Resources | undefined): CgroupWrite[] {
   }
   if (r?.pids) w("pids.max", r.pids.limit > 0 ? r.pids.limit : "max");
   for (const [k, v] of Object.entries(r?.unified ?? {})) {
-    if (k.includes("/") || k.startsWith(".") || k === "cgroup.procs" || k === "cgroup.threads" || k === "cgroup.subtree_control") {
+    if (
+      k.includes("/") ||
+      k.startsWith(".") ||
+      k === "cgroup.procs" ||
+      k === "cgroup.threads" ||
+      k === "cgroup.subtree_control"
+    ) {
       throw new UserError(`linux.resources.unified: "${k}" is not a settable cgroup file`);
     }
     w(k, v);

@@ -16,7 +16,10 @@ export interface Parsed {
   help: boolean;
 }
 
-interface Lookup { name: string; def: OptDef }
+interface Lookup {
+  name: string;
+  def: OptDef;
+}
 
 function index(defs: OptDefs): Map<string, Lookup> {
   const m = new Map<string, Lookup>();
@@ -44,7 +47,8 @@ export function parseOptions(argv: string[], defs: OptDefs, stopAtOperand = fals
   const set = (l: Lookup, flag: string, value: string | boolean) => {
     if (l.def.type === "enum" && typeof value === "string") {
       const opts = (l.def as { options?: string[] }).options ?? [];
-      if (opts.length && !opts.includes(value)) throw new UserError(`invalid value "${value}" for ${flag}: expected one of ${opts.join(", ")}`);
+      if (opts.length && !opts.includes(value))
+        throw new UserError(`invalid value "${value}" for ${flag}: expected one of ${opts.join(", ")}`);
     }
     if (l.def.repeat) {
       const prev = values[l.name];
@@ -54,20 +58,32 @@ export function parseOptions(argv: string[], defs: OptDefs, stopAtOperand = fals
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === "--") { operands.push(...argv.slice(i + 1)); break; }
+    if (arg === "--") {
+      operands.push(...argv.slice(i + 1));
+      break;
+    }
     if (arg === "-" || !arg.startsWith("-")) {
-      if (stopAtOperand) { operands.push(...argv.slice(i)); break; }
+      if (stopAtOperand) {
+        operands.push(...argv.slice(i));
+        break;
+      }
       operands.push(arg);
       continue;
     }
     if (arg.startsWith("--")) {
       const eq = arg.indexOf("=");
       const key = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
-      if (key === "help") { help = true; continue; }
+      if (key === "help") {
+        help = true;
+        continue;
+      }
       let l = table.get(key);
       if (!l && key.startsWith("no-")) {
         const pos = table.get(key.slice(3));
-        if (pos && pos.def.type === "boolean") { values[pos.name] = false; continue; }
+        if (pos && pos.def.type === "boolean") {
+          values[pos.name] = false;
+          continue;
+        }
       }
       if (!l) throw new UserError(`unknown flag: --${key}`);
       if (takesValue(l.def)) {
@@ -79,7 +95,8 @@ export function parseOptions(argv: string[], defs: OptDefs, stopAtOperand = fals
       } else {
         if (eq > 0) {
           const v = arg.slice(eq + 1);
-          if (v !== "true" && v !== "false") throw new UserError(`invalid value "${v}" for --${key}: expected true or false`);
+          if (v !== "true" && v !== "false")
+            throw new UserError(`invalid value "${v}" for --${key}: expected true or false`);
           set(l, `--${key}`, v === "true");
         } else set(l, `--${key}`, true);
       }
@@ -88,7 +105,10 @@ export function parseOptions(argv: string[], defs: OptDefs, stopAtOperand = fals
     // short flags: -it, -e KEY=V, -eKEY=V, -m32m
     for (let j = 1; j < arg.length; j++) {
       const ch = arg[j];
-      if (ch === "h" && !table.has("h")) { help = true; continue; }
+      if (ch === "h" && !table.has("h")) {
+        help = true;
+        continue;
+      }
       const l = table.get(ch);
       if (!l) throw new UserError(`unknown shorthand flag: '${ch}' in ${arg}`);
       if (takesValue(l.def)) {

@@ -4,7 +4,11 @@ import * as log from "../log.ts";
 import { resolveContainer, type ContainerRecord } from "../state/containers.ts";
 import { UserError } from "../sys/error.ts";
 
-export async function forEachContainer(verb: string, operands: string[], fn: (rec: ContainerRecord, query: string) => Promise<string> | string): Promise<number> {
+export async function forEachContainer(
+  verb: string,
+  operands: string[],
+  fn: (rec: ContainerRecord, query: string) => Promise<string> | string,
+): Promise<number> {
   if (!operands.length) throw new UserError(`"mini ${verb}" needs at least one CONTAINER`, 1);
   let failed = 0;
   for (const q of operands) {

@@ -11,7 +11,18 @@ export function ago(iso?: string): string {
 /** "Less than a second", "5 seconds", "2 hours". */
 export function duration(s: number): string {
   if (s < 1) return "Less than a second";
-  const [n, u] = s < 60 ? [s, "second"] : s < 3600 ? [s / 60, "minute"] : s < 86400 ? [s / 3600, "hour"] : s < 86400 * 30 ? [s / 86400, "day"] : s < 86400 * 365 ? [s / 86400 / 30, "month"] : [s / 86400 / 365, "year"];
+  const [n, u] =
+    s < 60
+      ? [s, "second"]
+      : s < 3600
+        ? [s / 60, "minute"]
+        : s < 86400
+          ? [s / 3600, "hour"]
+          : s < 86400 * 30
+            ? [s / 86400, "day"]
+            : s < 86400 * 365
+              ? [s / 86400 / 30, "month"]
+              : [s / 86400 / 365, "year"];
   const k = Math.floor(n);
   return `${k} ${u}${k === 1 ? "" : "s"}`;
 }
@@ -28,6 +39,9 @@ export function printTable(rows: string[][]): void {
 export function binarySize(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
   return `${i ? n.toFixed(2).replace(/\.?0+$/, "") : n}${units[i]}`;
 }

@@ -10,7 +10,7 @@ import { SyscallError, UserError } from "../sys/error.ts";
 import pkg from "../../package.json" with { type: "json" };
 
 interface Verb {
-  load: () => ({ default: CommandDef<any>; run: (values: OptValues, operands: string[]) => Promise<number> | number });
+  load: () => { default: CommandDef<any>; run: (values: OptValues, operands: string[]) => Promise<number> | number };
   /** Operands after the first one belong to the container (run, exec). */
   passThrough?: boolean;
   /** Internal verbs, left out of the help. */
@@ -51,9 +51,17 @@ const globalArgs = {
 } as const satisfies OptDefs;
 
 const root = {
-  meta: { name: "mini", version: pkg.version, description: "A small Linux container runtime: docker's run, runc's OCI verbs, one binary" },
+  meta: {
+    name: "mini",
+    version: pkg.version,
+    description: "A small Linux container runtime: docker's run, runc's OCI verbs, one binary",
+  },
   args: globalArgs,
-  subCommands: Object.fromEntries(Object.entries(verbs).filter(([, v]) => !v.hidden).map(([k, v]) => [k, () => v.load().default])),
+  subCommands: Object.fromEntries(
+    Object.entries(verbs)
+      .filter(([, v]) => !v.hidden)
+      .map(([k, v]) => [k, () => v.load().default]),
+  ),
 } satisfies CommandDef<any>;
 
 async function help(cmd: CommandDef<any>, parent?: CommandDef<any>): Promise<number> {
@@ -67,13 +75,17 @@ async function help(cmd: CommandDef<any>, parent?: CommandDef<any>): Promise<num
 async function dispatch(argv: string[]): Promise<number> {
   const globalOpts = parseOptions(argv, globalArgs, true);
   if (typeof globalOpts.values["log-level"] === "string") log.setLogLevel(globalOpts.values["log-level"]);
-  if (globalOpts.values.version) { process.stdout.write(`mini version ${pkg.version}\nspec: 1.1.0\n`); return 0; }
+  if (globalOpts.values.version) {
+    process.stdout.write(`mini version ${pkg.version}\nspec: 1.1.0\n`);
+    return 0;
+  }
   const [name, ...rest] = globalOpts.operands;
   if (name && (OCI_ONLY.has(name) || OCI_SHARED.has(name))) {
     const root = typeof globalOpts.values.root === "string" ? globalOpts.values.root : undefined;
     const { OciStore } = require("../oci/state.ts") as typeof import("../oci/state.ts");
     const store = new OciStore(root);
-    if (isOciInvocation(globalOpts.values, name, rest, (id) => store.exists(id))) return ociMain(globalOpts.values, name, rest);
+    if (isOciInvocation(globalOpts.values, name, rest, (id) => store.exists(id)))
+      return ociMain(globalOpts.values, name, rest);
   }
   if (globalOpts.help || !name || name === "help") return help(root);
   const verb = verbs[name];
@@ -91,8 +103,14 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await dispatch(argv);
   } catch (e) {
-    if (e instanceof UserError) { log.error(e.message); return e.exitCode; }
-    if (e instanceof SyscallError) { log.error(e.message); return 125; }
+    if (e instanceof UserError) {
+      log.error(e.message);
+      return e.exitCode;
+    }
+    if (e instanceof SyscallError) {
+      log.error(e.message);
+      return 125;
+    }
     log.error(e instanceof Error ? e.message : String(e));
     if (log.isDebug() && e instanceof Error && e.stack) log.debug(e.stack);
     return 125;

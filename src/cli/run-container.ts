@@ -13,7 +13,15 @@ import { UserError } from "../sys/error.ts";
 import * as log from "../log.ts";
 import { abandon, etcFilePaths, prestart, runContainer, type Prestarted } from "../runtime/run.ts";
 import { miniArgv } from "../runtime/spawn-child.ts";
-import { createRecord, files, persistDir, removeFiles, writeJsonAtomic, type ContainerRecord, type RuntimeState } from "../state/containers.ts";
+import {
+  createRecord,
+  files,
+  persistDir,
+  removeFiles,
+  writeJsonAtomic,
+  type ContainerRecord,
+  type RuntimeState,
+} from "../state/containers.ts";
 import { pidStartTime } from "../state/status.ts";
 import type { OptValues } from "./argv.ts";
 
@@ -21,11 +29,19 @@ type NamespaceFlags = Parameters<typeof namespacesFromFlags>[0] & { network: str
 
 const str = (v: OptValues[string]) => (typeof v === "string" ? v : undefined);
 
-export async function runFromFlags(values: OptValues, operands: string[], list: (v: OptValues[string]) => string[]): Promise<number> {
+export async function runFromFlags(
+  values: OptValues,
+  operands: string[],
+  list: (v: OptValues[string]) => string[],
+): Promise<number> {
   const [targetArg, ...args] = operands;
-  if (!targetArg) throw new UserError('"mini run" needs an IMAGE or a ROOTFS: mini run [OPTIONS] IMAGE|ROOTFS [COMMAND [ARG...]]');
+  if (!targetArg)
+    throw new UserError('"mini run" needs an IMAGE or a ROOTFS: mini run [OPTIONS] IMAGE|ROOTFS [COMMAND [ARG...]]');
   const detach = !!values.detach;
-  if (detach && values.tty) throw new UserError("mini run -d with -t: a detached container has no terminal to attach to (-di keeps its stdin open; mini exec -it CONTAINER sh gives a terminal)");
+  if (detach && values.tty)
+    throw new UserError(
+      "mini run -d with -t: a detached container has no terminal to attach to (-di keeps its stdin open; mini exec -it CONTAINER sh gives a terminal)",
+    );
   const network = str(values.network) ?? "none";
   const nsFlags = { network, userns: !!values.userns, uidmap: list(values.uidmap), gidmap: list(values.gidmap) };
   // Start the child stage first: its start-up (a whole Bun runtime) overlaps finding (or
@@ -34,12 +50,13 @@ export async function runFromFlags(values: OptValues, operands: string[], list: 
   // namespaces was seen to abort now and then right after fetch traffic. (With -t the host
   // terminal goes raw only once the container runs, after the pull's progress.)
   const early = namespacesFromFlags(nsFlags);
-  const startChild = () => prestart({
-    namespaces: early.namespaces,
-    userns: early.uidMappings && { uidMappings: early.uidMappings, gidMappings: early.gidMappings! },
-    interactive: !!values.interactive,
-    tty: !!values.tty,
-  });
+  const startChild = () =>
+    prestart({
+      namespaces: early.namespaces,
+      userns: early.uidMappings && { uidMappings: early.uidMappings, gidMappings: early.gidMappings! },
+      interactive: !!values.interactive,
+      tty: !!values.tty,
+    });
   let pre = detach ? undefined : startChild();
   let target: Awaited<ReturnType<typeof resolveTarget>>;
   let command: string[];
@@ -65,22 +82,25 @@ export async function runFromFlags(values: OptValues, operands: string[], list: 
       rootfs = `${overlay.dir}/rootfs`;
     }
     spec = buildSpec(values, rootfs!, command, nsFlags, list, stateDir, target.image);
-    rec = await createRecord({
-      id,
-      created: new Date().toISOString(),
-      image: target.image ? targetArg : undefined,
-      imageId: target.image?.id,
-      spec,
-      detached: detach,
-      interactive: !!values.interactive,
-      autoRemove: !detach || !!values.rm,
-      init: !!values.init,
-      noPivot: !!values["no-pivot"],
-      overlay,
-      etc: { hostname: spec.hostname ?? "mini", hostNetwork: nsFlags.network === "host" },
-      stopSignal: target.image?.config.config?.StopSignal,
-      logMaxBytes: logMaxBytes(list(values["log-opt"])),
-    }, str(values.name));
+    rec = await createRecord(
+      {
+        id,
+        created: new Date().toISOString(),
+        image: target.image ? targetArg : undefined,
+        imageId: target.image?.id,
+        spec,
+        detached: detach,
+        interactive: !!values.interactive,
+        autoRemove: !detach || !!values.rm,
+        init: !!values.init,
+        noPivot: !!values["no-pivot"],
+        overlay,
+        etc: { hostname: spec.hostname ?? "mini", hostNetwork: nsFlags.network === "host" },
+        stopSignal: target.image?.config.config?.StopSignal,
+        logMaxBytes: logMaxBytes(list(values["log-opt"])),
+      },
+      str(values.name),
+    );
     log.debug(`container ${id.slice(0, 12)} recorded as "${rec.name}"`);
   } catch (e) {
     if (pre) await abandon(pre);
@@ -119,23 +139,47 @@ function logMaxBytes(opts: string[]): number {
  */
 export async function startContainer(rec: ContainerRecord, pre?: Prestarted, interactive = false): Promise<number> {
   const id = rec.id;
-  return runContainer(rec.spec, {
-    id, stateDir: containerDir(id),
-    etc: rec.etc,
-    interactive: interactive || !!rec.interactive,
-    init: rec.init,
-    noPivot: rec.noPivot,
-    overlay: rec.overlay,
-    dirs: [persistDir(id)],
-    detached: rec.detached ? { exitFile: files.exit(id), logFile: files.log(id), logMaxBytes: rec.logMaxBytes, then: miniArgv(["__reap", id]) } : undefined,
-    onCgroups: (cgroups) => writeJsonAtomic(files.record(id), { ...rec, cgroups }),
-    onStarted: (pid, monitorPid) => writeJsonAtomic(files.state(id), {
-      pid, pidStart: pidStartTime(pid) ?? "", monitorPid, startedAt: new Date().toISOString(),
-    } satisfies RuntimeState),
-  }, pre);
+  return runContainer(
+    rec.spec,
+    {
+      id,
+      stateDir: containerDir(id),
+      etc: rec.etc,
+      interactive: interactive || !!rec.interactive,
+      init: rec.init,
+      noPivot: rec.noPivot,
+      overlay: rec.overlay,
+      dirs: [persistDir(id)],
+      detached: rec.detached
+        ? {
+            exitFile: files.exit(id),
+            logFile: files.log(id),
+            logMaxBytes: rec.logMaxBytes,
+            then: miniArgv(["__reap", id]),
+          }
+        : undefined,
+      onCgroups: (cgroups) => writeJsonAtomic(files.record(id), { ...rec, cgroups }),
+      onStarted: (pid, monitorPid) =>
+        writeJsonAtomic(files.state(id), {
+          pid,
+          pidStart: pidStartTime(pid) ?? "",
+          monitorPid,
+          startedAt: new Date().toISOString(),
+        } satisfies RuntimeState),
+    },
+    pre,
+  );
 }
 
-function buildSpec(values: OptValues, rootfs: string, command: string[], nsFlags: NamespaceFlags, list: (v: OptValues[string]) => string[], stateDir: string, image?: ImageRecord) {
+function buildSpec(
+  values: OptValues,
+  rootfs: string,
+  command: string[],
+  nsFlags: NamespaceFlags,
+  list: (v: OptValues[string]) => string[],
+  stateDir: string,
+  image?: ImageRecord,
+) {
   const ic = image?.config.config;
   return specFromFlags({
     image: ic && { user: ic.User, env: ic.Env, workdir: ic.WorkingDir },
@@ -168,10 +212,19 @@ export async function runFromBundle(dir: string, values: OptValues): Promise<num
   sweepOrphans(removeCgroups);
   const spec = loadBundle(dir);
   const id = newId();
-  const rec = await createRecord({
-    id, created: new Date().toISOString(), spec, detached: false, autoRemove: true,
-    init: !!values.init, noPivot: !!values["no-pivot"], logMaxBytes: LOG_MAX_BYTES,
-  }, str(values.name));
+  const rec = await createRecord(
+    {
+      id,
+      created: new Date().toISOString(),
+      spec,
+      detached: false,
+      autoRemove: true,
+      init: !!values.init,
+      noPivot: !!values["no-pivot"],
+      logMaxBytes: LOG_MAX_BYTES,
+    },
+    str(values.name),
+  );
   return startContainer(rec, undefined, !!values.interactive || !!spec.process?.terminal);
 }
 
@@ -214,6 +267,7 @@ function imageOverlay(image: ImageRecord, id: string): { lower: string[]; dir: s
   mkdirSync(`${dir}/rootfs`, { recursive: true, mode: 0o755 });
   writeFileSync(`${dir}/image`, image.id); // rmi refuses an image a container uses
   const lower = [...image.layers].reverse().map((d) => paths.layer(d));
-  for (const l of lower) if (!existsSync(l)) throw new UserError(`image ${image.id.slice(7, 19)} is missing layer ${l}: pull it again`);
+  for (const l of lower)
+    if (!existsSync(l)) throw new UserError(`image ${image.id.slice(7, 19)} is missing layer ${l}: pull it again`);
   return { lower, dir };
 }

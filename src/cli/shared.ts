@@ -2,5 +2,10 @@
 import type { OptDefs } from "./argv.ts";
 
 export const logLevelArg = {
-  "log-level": { type: "enum", options: ["silent", "error", "warn", "info", "debug", "trace"], description: "Log detail on stderr; debug shows every setup step with its duration", valueHint: "level" },
+  "log-level": {
+    type: "enum",
+    options: ["silent", "error", "warn", "info", "debug", "trace"],
+    description: "Log detail on stderr; debug shows every setup step with its duration",
+    valueHint: "level",
+  },
 } as const satisfies OptDefs;

@@ -8,7 +8,16 @@
 import { closeSync, openSync, readFileSync, readSync, statSync, writeSync } from "node:fs";
 import { UserError } from "../sys/error.ts";
 import { DigestMismatchError, verifyDigest } from "./digest.ts";
-import { blobPath, buildDockerManifest, buildIndex, DOCKER_MANIFEST_FILE, INDEX_FILE, OCI_LAYOUT, OCI_LAYOUT_FILE, type SavedImage } from "./layout.ts";
+import {
+  blobPath,
+  buildDockerManifest,
+  buildIndex,
+  DOCKER_MANIFEST_FILE,
+  INDEX_FILE,
+  OCI_LAYOUT,
+  OCI_LAYOUT_FILE,
+  type SavedImage,
+} from "./layout.ts";
 import { parseManifest } from "./manifest.ts";
 import { formatReference, parseReference } from "./reference.ts";
 import { hasBlob, paths, readIndex, type ImageRecord, type StoreIndex } from "./store.ts";
@@ -50,7 +59,16 @@ function putString(h: Uint8Array, off: number, len: number, b: Uint8Array): void
 }
 
 function putOctal(h: Uint8Array, off: number, len: number, v: number): void {
-  putString(h, off, len, enc.encode(`${Math.max(0, Math.floor(v)).toString(8).padStart(len - 1, "0")}\0`));
+  putString(
+    h,
+    off,
+    len,
+    enc.encode(
+      `${Math.max(0, Math.floor(v))
+        .toString(8)
+        .padStart(len - 1, "0")}\0`,
+    ),
+  );
 }
 
 const isAscii = (s: string) => /^[\x01-\x7f]*$/.test(s);
@@ -83,7 +101,14 @@ function checksum(h: Uint8Array): void {
   putString(h, 148, 8, enc.encode(`${sum.toString(8).padStart(6, "0")}\0 `));
 }
 
-function rawHeader(name: Uint8Array, prefix: Uint8Array, flag: number, h: TarHeader, size: number, linkname: Uint8Array): Uint8Array {
+function rawHeader(
+  name: Uint8Array,
+  prefix: Uint8Array,
+  flag: number,
+  h: TarHeader,
+  size: number,
+  linkname: Uint8Array,
+): Uint8Array {
   const b = new Uint8Array(BLOCK);
   const type = h.type ?? "file";
   putString(b, 0, 100, name);
@@ -112,7 +137,7 @@ export function padding(size: number): Uint8Array {
 /** The header block(s) of one entry: a PAX extended header first when ustar can't say it all. */
 export function encodeHeader(h: TarHeader): Uint8Array {
   const type = h.type ?? "file";
-  const size = type === "file" ? h.size ?? 0 : 0;
+  const size = type === "file" ? (h.size ?? 0) : 0;
   if (!Number.isSafeInteger(size) || size < 0) throw new Error(`tar: invalid size ${size} for ${h.name}`);
   const name = type === "dir" && !h.name.endsWith("/") ? `${h.name}/` : h.name;
   const link = h.linkname ?? "";
@@ -121,10 +146,16 @@ export function encodeHeader(h: TarHeader): Uint8Array {
   if (!split) {
     pax.push(paxRecord("path", name));
     // A readable stand-in for readers without PAX.
-    split = { name: enc.encode(name).byteLength <= 100 && isAscii(name) ? name : name.replace(/[^\x01-\x7f]/g, "_").slice(-99), prefix: "" };
+    split = {
+      name: enc.encode(name).byteLength <= 100 && isAscii(name) ? name : name.replace(/[^\x01-\x7f]/g, "_").slice(-99),
+      prefix: "",
+    };
   }
   let linkField = link;
-  if (enc.encode(link).byteLength > 100 || !isAscii(link)) { pax.push(paxRecord("linkpath", link)); linkField = ""; }
+  if (enc.encode(link).byteLength > 100 || !isAscii(link)) {
+    pax.push(paxRecord("linkpath", link));
+    linkField = "";
+  }
   if (size > MAX_OCTAL_SIZE) pax.push(paxRecord("size", String(size)));
   if ((h.uid ?? 0) > MAX_OCTAL_ID) pax.push(paxRecord("uid", String(h.uid)));
   if ((h.gid ?? 0) > MAX_OCTAL_ID) pax.push(paxRecord("gid", String(h.gid)));
@@ -132,7 +163,14 @@ export function encodeHeader(h: TarHeader): Uint8Array {
   if (!pax.length) return main;
   const body = Buffer.concat(pax);
   const paxName = enc.encode(`PaxHeaders/${split.name}`.slice(0, 100));
-  const ph = rawHeader(paxName, new Uint8Array(0), 0x78, { name: "", mode: 0o644, mtime: h.mtime }, body.byteLength, new Uint8Array(0));
+  const ph = rawHeader(
+    paxName,
+    new Uint8Array(0),
+    0x78,
+    { name: "", mode: 0o644, mtime: h.mtime },
+    body.byteLength,
+    new Uint8Array(0),
+  );
   return new Uint8Array(Buffer.concat([ph, body, padding(body.byteLength), main]));
 }
 
@@ -155,7 +193,7 @@ export class TarWriter {
     const type = h.type ?? "file";
     let size = h.size;
     if (body instanceof Uint8Array) size ??= body.byteLength;
-    const header = { ...h, size: type === "file" ? size ?? 0 : 0 };
+    const header = { ...h, size: type === "file" ? (size ?? 0) : 0 };
     await this.out(encodeHeader(header));
     if (type !== "file") return;
     let n = 0;
@@ -166,7 +204,8 @@ export class TarWriter {
     } else if (body) {
       for await (const c of body as AsyncIterable<Uint8Array>) {
         n += c.byteLength;
-        if (n > header.size) throw new Error(`tar: ${h.name}: body longer than ${header.size} bytes (it changed while being read?)`);
+        if (n > header.size)
+          throw new Error(`tar: ${h.name}: body longer than ${header.size} bytes (it changed while being read?)`);
         await this.out(c);
       }
     }
@@ -211,7 +250,9 @@ export function fdSink(fd: number, closeIt: boolean): Sink {
         }
       }
     },
-    close() { if (closeIt) closeSync(fd); },
+    close() {
+      if (closeIt) closeSync(fd);
+    },
   };
 }
 
@@ -219,7 +260,9 @@ export function fdSink(fd: number, closeIt: boolean): Sink {
 export function memorySink(): Sink & { bytes(): Uint8Array } {
   const parts: Uint8Array[] = [];
   return {
-    write(c) { parts.push(new Uint8Array(c)); },
+    write(c) {
+      parts.push(new Uint8Array(c));
+    },
     close() {},
     bytes: () => new Uint8Array(Buffer.concat(parts)),
   };
@@ -237,7 +280,9 @@ function resolveForSave(index: StoreIndex, name: string): { record: ImageRecord;
   }
   const ref = parseReference(name);
   if (ref.digest) {
-    const hit = Object.values(index.images).find((i) => i.manifestDigest === ref.digest || i.repoDigests.some((d) => d.endsWith(`@${ref.digest}`)));
+    const hit = Object.values(index.images).find(
+      (i) => i.manifestDigest === ref.digest || i.repoDigests.some((d) => d.endsWith(`@${ref.digest}`)),
+    );
     if (hit) return { record: hit };
   } else {
     const tag = formatReference(ref);
@@ -250,9 +295,13 @@ function resolveForSave(index: StoreIndex, name: string): { record: ImageRecord;
 /** Reads a store blob in chunks, failing at the end if it doesn't hash to its name. */
 async function* verifiedChunks(digest: string): AsyncGenerator<Uint8Array> {
   const h = new Bun.CryptoHasher("sha256");
-  for (const c of fileChunks(paths.blob(digest))) { h.update(c); yield c; }
+  for (const c of fileChunks(paths.blob(digest))) {
+    h.update(c);
+    yield c;
+  }
   const got = `sha256:${h.digest("hex")}`;
-  if (got !== digest) throw new DigestMismatchError(digest, got, `store blob ${digest} (the store is damaged: pull the image again)`);
+  if (got !== digest)
+    throw new DigestMismatchError(digest, got, `store blob ${digest} (the store is damaged: pull the image again)`);
 }
 
 /**
@@ -273,17 +322,26 @@ export async function saveImages(names: string[], sink: Sink): Promise<SavedImag
   const saved: SavedImage[] = [];
   const blobs: string[] = [];
   const small = new Map<string, Uint8Array>();
-  const addBlob = (d: string) => { if (!blobs.includes(d)) blobs.push(d); };
+  const addBlob = (d: string) => {
+    if (!blobs.includes(d)) blobs.push(d);
+  };
   for (const { record, names: tags } of byId.values()) {
     const what = tags[0] ?? record.id;
-    if (!hasBlob(record.manifestDigest)) throw new UserError(`cannot save ${what}: its manifest ${record.manifestDigest} is not in the store (pull the image again)`);
-    if (!hasBlob(record.id)) throw new UserError(`cannot save ${what}: its config ${record.id} is not in the store (pull the image again)`);
+    if (!hasBlob(record.manifestDigest))
+      throw new UserError(
+        `cannot save ${what}: its manifest ${record.manifestDigest} is not in the store (pull the image again)`,
+      );
+    if (!hasBlob(record.id))
+      throw new UserError(`cannot save ${what}: its config ${record.id} is not in the store (pull the image again)`);
     const mbytes = new Uint8Array(readFileSync(paths.blob(record.manifestDigest)));
     verifyDigest(mbytes, record.manifestDigest, `manifest of ${what} in the store`);
     const doc = parseManifest(mbytes, { name: what });
     if (doc.kind !== "manifest") throw new UserError(`cannot save ${what}: the stored manifest is an index`);
     for (const l of doc.manifest.layers) {
-      if (!hasBlob(l.digest)) throw new UserError(`cannot save ${what}: layer blob ${l.digest} is not in the store (its layer is unpacked, but the compressed blob is gone: pull the image again)`);
+      if (!hasBlob(l.digest))
+        throw new UserError(
+          `cannot save ${what}: layer blob ${l.digest} is not in the store (its layer is unpacked, but the compressed blob is gone: pull the image again)`,
+        );
     }
     small.set(record.manifestDigest, mbytes);
     saved.push({

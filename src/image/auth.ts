@@ -45,7 +45,10 @@ export function dockerConfigPath(): string {
 
 /** `https://index.docker.io/v1/` → `docker.io`; `https://host:5000/v2/` → `host:5000`. */
 export function normalizeAuthKey(key: string): string {
-  const host = key.replace(/^[a-z]+:\/\//i, "").split("/")[0].toLowerCase();
+  const host = key
+    .replace(/^[a-z]+:\/\//i, "")
+    .split("/")[0]
+    .toLowerCase();
   return DOCKER_HUB_NAMES.has(host) ? "docker.io" : host;
 }
 

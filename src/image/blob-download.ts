@@ -13,7 +13,8 @@ import { UserError } from "../sys/error.ts";
 const CHUNK = 256 << 10;
 /** How long the reader waits before looking again when it has caught up with the download: 1 ms,
  *  doubling while nothing new arrives (a slow registry) up to 16 ms. */
-const POLL_MS = 1, POLL_MAX_MS = 16;
+const POLL_MS = 1,
+  POLL_MAX_MS = 16;
 
 export interface BlobDownload extends ChunkReader {
   /** Why the download is incomplete, when it is: its transfer failed, or it ended short of the
@@ -30,26 +31,51 @@ export interface BlobDownload extends ChunkReader {
  * A body longer than `maxBytes` is stopped as soon as a read sees the file past it (the download
  * runs ahead of the reader: a registry that never stops sending must not fill the disk).
  */
-export function downloadToFile(res: Response, path: string, abort: AbortController, maxBytes: number, what: string): BlobDownload {
+export function downloadToFile(
+  res: Response,
+  path: string,
+  abort: AbortController,
+  maxBytes: number,
+  what: string,
+): BlobDownload {
   // maxBytes is also the size expected: less is a download cut short (cutShort).
   const announced = Number(res.headers.get("content-length") ?? NaN);
-  if (announced > maxBytes) throw new UserError(`${what}: the registry announced ${announced} bytes, the manifest says ${maxBytes}; nothing stored`);
+  if (announced > maxBytes)
+    throw new UserError(
+      `${what}: the registry announced ${announced} bytes, the manifest says ${maxBytes}; nothing stored`,
+    );
   const wfd = openSync(path, "w", 0o600);
   let rfd: number;
-  try { rfd = openSync(path, "r"); } catch (e) { closeSync(wfd); throw e; }
+  try {
+    rfd = openSync(path, "r");
+  } catch (e) {
+    closeSync(wfd);
+    throw e;
+  }
   let settled = false;
   let failure: unknown;
   let total = 0;
   const written = Bun.write(Bun.file(wfd), res).then(
-    (n) => { settled = true; total = n; },
-    (e) => { settled = true; failure = e; },
+    (n) => {
+      settled = true;
+      total = n;
+    },
+    (e) => {
+      settled = true;
+      failure = e;
+    },
   );
   const buf = Buffer.allocUnsafe(CHUNK);
   let closed = false;
   let stopped = false; // aborted by us: its failure is ours, not the registry's
   let closing: Promise<void> | undefined;
   let poll = POLL_MS;
-  const stop = () => { if (!settled) { stopped = true; abort.abort(); } };
+  const stop = () => {
+    if (!settled) {
+      stopped = true;
+      abort.abort();
+    }
+  };
 
   const reader: BlobDownload = {
     async read() {
@@ -60,7 +86,10 @@ export function downloadToFile(res: Response, path: string, abort: AbortControll
           throw new UserError(`${what}: the registry sent more than the manifest's ${maxBytes} bytes; nothing stored`);
         }
         const n = readSync(rfd, buf, 0, CHUNK, null);
-        if (n > 0) { poll = POLL_MS; return { done: false, value: buf.subarray(0, n) }; }
+        if (n > 0) {
+          poll = POLL_MS;
+          return { done: false, value: buf.subarray(0, n) };
+        }
         if (settled) {
           // settled was set in an earlier task, after the last write: the file is complete.
           if (failure !== undefined) throw failure;
@@ -75,7 +104,9 @@ export function downloadToFile(res: Response, path: string, abort: AbortControll
       if (failure !== undefined) return failure instanceof Error ? failure.message : String(failure);
       return total < maxBytes ? `the body ended after ${total} of ${maxBytes} bytes` : undefined;
     },
-    async cancel() { await reader.close(); },
+    async cancel() {
+      await reader.close();
+    },
     close() {
       closing ??= (async () => {
         closed = true;

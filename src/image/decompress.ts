@@ -47,7 +47,8 @@ export interface DecodedReader {
 
 const EMPTY: Uint8Array = new Uint8Array(0);
 const OUT_SIZE = 256 << 10;
-const Z_NO_FLUSH = 0, Z_FINISH = 4;
+const Z_NO_FLUSH = 0,
+  Z_FINISH = 4;
 
 /** gzip into one reused buffer; see the top of this file. */
 class Gunzip {
@@ -60,10 +61,17 @@ class Gunzip {
   private inOff = 0;
   private error?: string;
   constructor() {
-    this.handle.onerror = (message: string) => { this.error ??= message; };
+    this.handle.onerror = (message: string) => {
+      this.error ??= message;
+    };
   }
-  get needsInput(): boolean { return this.inOff >= this.input.byteLength; }
-  feed(chunk: Uint8Array): void { this.input = chunk; this.inOff = 0; }
+  get needsInput(): boolean {
+    return this.inOff >= this.input.byteLength;
+  }
+  feed(chunk: Uint8Array): void {
+    this.input = chunk;
+    this.inOff = 0;
+  }
   /** Decodes what it can; the output (maybe empty) is valid until the next call. */
   step(finish = false): Uint8Array {
     const len = this.input.byteLength - this.inOff;
@@ -76,17 +84,30 @@ class Gunzip {
     if (!finish && !produced && !used && len) throw new UserError("gzip layer: data after the end of the stream");
     return this.out.subarray(0, produced);
   }
-  close(): void { this.handle.close(); }
+  close(): void {
+    this.handle.close();
+  }
 }
 
 interface ZlibHandle {
-  writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
+  writeSync(
+    flush: number,
+    input: Uint8Array,
+    inOff: number,
+    inLen: number,
+    out: Uint8Array,
+    outOff: number,
+    outLen: number,
+  ): void;
   onerror: (message: string, errno: number) => void;
   close(): void;
 }
 
 /** Reads the first bytes of `input` to detect its compression; returns a reader of the decoded bytes. */
-export async function decodeReader(input: ReadableStream<Uint8Array> | ChunkReader, opts: DecompressOptions = {}): Promise<DecodedReader> {
+export async function decodeReader(
+  input: ReadableStream<Uint8Array> | ChunkReader,
+  opts: DecompressOptions = {},
+): Promise<DecodedReader> {
   const src = readerOf(input);
   const head: Uint8Array[] = [];
   let headLen = 0;
@@ -94,7 +115,10 @@ export async function decodeReader(input: ReadableStream<Uint8Array> | ChunkRead
   try {
     while (headLen < 4) {
       const r = await src.read();
-      if (r.done || !r.value) { ended = true; break; }
+      if (r.done || !r.value) {
+        ended = true;
+        break;
+      }
       if (!r.value.byteLength) continue;
       opts.onInput?.(r.value);
       head.push(new Uint8Array(r.value)); // a copy: the source may reuse its buffer (Buffer#slice would not copy)
@@ -111,10 +135,17 @@ export async function decodeReader(input: ReadableStream<Uint8Array> | ChunkRead
   let pending: Uint8Array | undefined = first.byteLength ? first : undefined;
   const raw: ChunkReader = {
     async read() {
-      if (pending) { const value = pending; pending = undefined; return { done: false, value }; }
+      if (pending) {
+        const value = pending;
+        pending = undefined;
+        return { done: false, value };
+      }
       if (ended) return { done: true };
       const r = await src.read();
-      if (r.done || !r.value) { ended = true; return { done: true }; }
+      if (r.done || !r.value) {
+        ended = true;
+        return { done: true };
+      }
       opts.onInput?.(r.value);
       return r;
     },
@@ -125,7 +156,8 @@ export async function decodeReader(input: ReadableStream<Uint8Array> | ChunkRead
   if (compression === "zstd") return { compression, reader: viaDecompressionStream(raw) };
 
   const z = new Gunzip();
-  let inputDone = false, finished = false;
+  let inputDone = false,
+    finished = false;
   const reader: ChunkReader = {
     async read() {
       try {
@@ -134,13 +166,19 @@ export async function decodeReader(input: ReadableStream<Uint8Array> | ChunkRead
           if (z.needsInput && !inputDone) {
             const r = await raw.read();
             if (r.done || !r.value) inputDone = true;
-            else { z.feed(r.value); continue; }
+            else {
+              z.feed(r.value);
+              continue;
+            }
           }
           // Input left: decode more. Input over: Z_FINISH until it stops producing (and says
           // "unexpected end of file" if the stream was cut).
           const out = z.step(inputDone);
           if (out.byteLength) return { done: false, value: out };
-          if (inputDone) { finished = true; z.close(); }
+          if (inputDone) {
+            finished = true;
+            z.close();
+          }
         }
       } catch (e) {
         finished = true;
@@ -149,7 +187,10 @@ export async function decodeReader(input: ReadableStream<Uint8Array> | ChunkRead
       }
     },
     async cancel(reason) {
-      if (!finished) { finished = true; z.close(); }
+      if (!finished) {
+        finished = true;
+        z.close();
+      }
       await raw.cancel(reason);
     },
     releaseLock: () => raw.releaseLock?.(),
@@ -159,7 +200,9 @@ export async function decodeReader(input: ReadableStream<Uint8Array> | ChunkRead
 
 /** zstd through Bun's DecompressionStream (allocates per chunk; zstd layers are rare). */
 function viaDecompressionStream(raw: ChunkReader): ChunkReader {
-  const out = streamOf(raw).pipeThrough(new DecompressionStream("zstd") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>).getReader();
+  const out = streamOf(raw)
+    .pipeThrough(new DecompressionStream("zstd") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>)
+    .getReader();
   return {
     async read() {
       try {
@@ -181,19 +224,25 @@ export interface Decompressed {
 }
 
 /** decodeReader as a ReadableStream whose chunks the consumer may keep. */
-export async function decompress(input: ReadableStream<Uint8Array> | ChunkReader, opts: DecompressOptions = {}): Promise<Decompressed> {
+export async function decompress(
+  input: ReadableStream<Uint8Array> | ChunkReader,
+  opts: DecompressOptions = {},
+): Promise<Decompressed> {
   const { compression, reader } = await decodeReader(input, opts);
   return { compression, stream: streamOf(reader) };
 }
 
 /** A ChunkReader as a ReadableStream of copies (a consumer may keep them). */
 function streamOf(reader: ChunkReader): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    async pull(ctrl) {
-      const r = await reader.read();
-      if (r.done || !r.value) ctrl.close();
-      else ctrl.enqueue(new Uint8Array(r.value));
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(ctrl) {
+        const r = await reader.read();
+        if (r.done || !r.value) ctrl.close();
+        else ctrl.enqueue(new Uint8Array(r.value));
+      },
+      cancel: (reason) => reader.cancel(reason),
     },
-    cancel: (reason) => reader.cancel(reason),
-  }, { highWaterMark: 0 });
+    { highWaterMark: 0 },
+  );
 }

@@ -28,7 +28,8 @@ export function parseDigest(s: string): ParsedDigest {
   const colon = s.indexOf(":");
   if (colon > 0 && ANY_DIGEST_RE.test(s)) {
     const algorithm = s.slice(0, colon);
-    if (algorithm !== "sha256") throw new UserError(`unsupported digest algorithm "${algorithm}" in "${s}": mini supports sha256 only`);
+    if (algorithm !== "sha256")
+      throw new UserError(`unsupported digest algorithm "${algorithm}" in "${s}": mini supports sha256 only`);
     throw new UserError(`invalid digest "${s}": sha256 needs 64 lowercase hex characters`);
   }
   throw new UserError(`invalid digest "${s}": expected sha256:<64 hex characters>`);

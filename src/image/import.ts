@@ -4,15 +4,33 @@
 //                 (docker load) → its images
 // Nothing is stored until everything is verified: every blob's digest, every layer's diffID
 // against its config. Layers go to temp dirs in the store and are renamed into place at the end.
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../sys/error.ts";
 import { decompress, detectCompression, type Compression } from "./decompress.ts";
 import { DigestMismatchError, parseDigest, sha256Digest, verifyDigest } from "./digest.ts";
 import { fileChunks } from "./archive.ts";
 import {
-  blobPath, checkOciLayout, chooseManifests, DOCKER_MANIFEST_FILE, INDEX_FILE, layerMediaType, OCI_LAYOUT_FILE,
-  parseDockerManifest, parseLayoutIndex,
+  blobPath,
+  checkOciLayout,
+  chooseManifests,
+  DOCKER_MANIFEST_FILE,
+  INDEX_FILE,
+  layerMediaType,
+  OCI_LAYOUT_FILE,
+  parseDockerManifest,
+  parseLayoutIndex,
 } from "./layout.ts";
 import { withLock } from "./lock.ts";
 import { parseImageConfig, parseManifest } from "./manifest.ts";
@@ -68,8 +86,13 @@ function words(s: string): string[] {
 function commandForm(rest: string, what: string): string[] {
   if (rest.startsWith("[")) {
     let v: unknown;
-    try { v = JSON.parse(rest); } catch { throw new UserError(`--change ${what}: invalid JSON array ${rest}`); }
-    if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw new UserError(`--change ${what}: expected a JSON array of strings`);
+    try {
+      v = JSON.parse(rest);
+    } catch {
+      throw new UserError(`--change ${what}: invalid JSON array ${rest}`);
+    }
+    if (!Array.isArray(v) || v.some((x) => typeof x !== "string"))
+      throw new UserError(`--change ${what}: expected a JSON array of strings`);
     return v as string[];
   }
   return ["/bin/sh", "-c", rest];
@@ -96,24 +119,45 @@ export function applyChange(config: NonNullable<ImageConfig["config"]>, change: 
   if (!m) throw new UserError(`--change "${change}": expected a Dockerfile instruction such as CMD ["sh"]`);
   const op = m[1].toUpperCase();
   const rest = m[2];
-  const need = () => { if (!rest) throw new UserError(`--change ${op} needs an argument`); };
+  const need = () => {
+    if (!rest) throw new UserError(`--change ${op} needs an argument`);
+  };
   switch (op) {
-    case "CMD": need(); config.Cmd = commandForm(rest, op); return;
-    case "ENTRYPOINT": need(); config.Entrypoint = commandForm(rest, op); return;
+    case "CMD":
+      need();
+      config.Cmd = commandForm(rest, op);
+      return;
+    case "ENTRYPOINT":
+      need();
+      config.Entrypoint = commandForm(rest, op);
+      return;
     case "ENV": {
       need();
       const env = config.Env ?? [];
       for (const [k, v] of pairs(rest, op)) {
         const i = env.findIndex((e) => e.split("=")[0] === k);
-        if (i >= 0) env[i] = `${k}=${v}`; else env.push(`${k}=${v}`);
+        if (i >= 0) env[i] = `${k}=${v}`;
+        else env.push(`${k}=${v}`);
       }
       config.Env = env;
       return;
     }
-    case "LABEL": need(); config.Labels = { ...config.Labels, ...Object.fromEntries(pairs(rest, op)) }; return;
-    case "WORKDIR": need(); config.WorkingDir = rest; return;
-    case "USER": need(); config.User = rest; return;
-    case "STOPSIGNAL": need(); config.StopSignal = rest; return;
+    case "LABEL":
+      need();
+      config.Labels = { ...config.Labels, ...Object.fromEntries(pairs(rest, op)) };
+      return;
+    case "WORKDIR":
+      need();
+      config.WorkingDir = rest;
+      return;
+    case "USER":
+      need();
+      config.User = rest;
+      return;
+    case "STOPSIGNAL":
+      need();
+      config.StopSignal = rest;
+      return;
     case "EXPOSE": {
       need();
       const ports = { ...config.ExposedPorts };
@@ -128,7 +172,10 @@ export function applyChange(config: NonNullable<ImageConfig["config"]>, change: 
       config.Volumes = vols;
       return;
     }
-    default: throw new UserError(`--change: unsupported instruction ${op} (CMD, ENTRYPOINT, ENV, LABEL, WORKDIR, USER, EXPOSE, VOLUME, STOPSIGNAL)`);
+    default:
+      throw new UserError(
+        `--change: unsupported instruction ${op} (CMD, ENTRYPOINT, ENV, LABEL, WORKDIR, USER, EXPOSE, VOLUME, STOPSIGNAL)`,
+      );
   }
 }
 
@@ -152,7 +199,8 @@ export function importConfig(diffID: string, changes: string[], message?: string
 /** A root filesystem tar (plain, gzip or zstd) → a one-layer image in the store. */
 export async function importRootfs(input: ReadableStream<Uint8Array>, opts: ImportOptions = {}): Promise<ImageRecord> {
   const repoTags = opts.name ? [formatReference(parseReference(opts.name))] : [];
-  if (opts.name && parseReference(opts.name).digest) throw new UserError(`mini import: NAME can't have a digest (${opts.name})`);
+  if (opts.name && parseReference(opts.name).digest)
+    throw new UserError(`mini import: NAME can't have a digest (${opts.name})`);
   const changes = opts.changes ?? [];
   importConfig("sha256:" + "0".repeat(64), changes); // bad --change values fail before any work
   ensureStore();
@@ -165,12 +213,14 @@ export async function importRootfs(input: ReadableStream<Uint8Array>, opts: Impo
     // The blob is kept as given (compressed or not) while it is unpacked.
     const tee = new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, ctl) {
-        for (let off = 0; off < chunk.byteLength;) off += writeSync(fd, chunk, off, chunk.byteLength - off);
+        for (let off = 0; off < chunk.byteLength; ) off += writeSync(fd, chunk, off, chunk.byteLength - off);
         ctl.enqueue(chunk);
       },
     });
     const r = await unpackLayer(input.pipeThrough(tee), dir).catch((e) => {
-      throw e instanceof UserError && /^(tar|gzip|zstd)/.test(e.message) ? new UserError(`mini import: not a valid root filesystem archive: ${e.message}`) : e;
+      throw e instanceof UserError && /^(tar|gzip|zstd)/.test(e.message)
+        ? new UserError(`mini import: not a valid root filesystem archive: ${e.message}`)
+        : e;
     });
     closeSync(fd);
     fdOpen = false;
@@ -188,8 +238,11 @@ export async function importRootfs(input: ReadableStream<Uint8Array>, opts: Impo
     const manifestBytes = enc.encode(JSON.stringify(manifest));
     const manifestDigest = sha256Digest(manifestBytes);
 
-    if (hasBlob(r.digest)) rmSync(blobTmp, { force: true }); else commit(blobTmp, paths.blob(r.digest));
-    await withLock(paths.lock(`layer-${r.diffID.slice(7)}`), () => { if (!hasLayer(r.diffID)) commit(dir, paths.layer(r.diffID)); });
+    if (hasBlob(r.digest)) rmSync(blobTmp, { force: true });
+    else commit(blobTmp, paths.blob(r.digest));
+    await withLock(paths.lock(`layer-${r.diffID.slice(7)}`), () => {
+      if (!hasLayer(r.diffID)) commit(dir, paths.layer(r.diffID));
+    });
     putBlob(configDigest, configBytes);
     putBlob(manifestDigest, manifestBytes);
     const record: ImageRecord = {
@@ -197,7 +250,11 @@ export async function importRootfs(input: ReadableStream<Uint8Array>, opts: Impo
       manifestDigest,
       repoTags,
       repoDigests: [],
-      platform: { os: config.os, architecture: config.architecture, ...(config.variant && { variant: config.variant }) },
+      platform: {
+        os: config.os,
+        architecture: config.architecture,
+        ...(config.variant && { variant: config.variant }),
+      },
       created: config.created,
       size: r.size,
       layers: [r.diffID],
@@ -229,7 +286,13 @@ function dirFiles(root: string): LayoutFiles {
   const path = (rel: string) => join(root, ...normalizeEntryPath(rel, "path"));
   return {
     path,
-    exists: (rel) => { try { return statSync(path(rel)).isFile(); } catch { return false; } },
+    exists: (rel) => {
+      try {
+        return statSync(path(rel)).isFile();
+      } catch {
+        return false;
+      }
+    },
     movable: false,
     describe: root,
   };
@@ -251,7 +314,10 @@ async function extract(input: ReadableStream<Uint8Array>, root: string): Promise
     const comps = normalizeEntryPath(e.name);
     if (!comps.length) continue;
     const key = comps.join("/");
-    if (e.type === "dir") { mkdirSync(join(root, ...comps), { recursive: true }); continue; }
+    if (e.type === "dir") {
+      mkdirSync(join(root, ...comps), { recursive: true });
+      continue;
+    }
     if (e.type === "symlink" || e.type === "hardlink") {
       const base = e.type === "symlink" && !e.linkname.startsWith("/") ? comps.slice(0, -1).join("/") + "/" : "";
       links.set(key, normalizeEntryPath(base + e.linkname, "link target").join("/"));
@@ -261,7 +327,8 @@ async function extract(input: ReadableStream<Uint8Array>, root: string): Promise
     mkdirSync(join(root, ...comps.slice(0, -1)), { recursive: true });
     const fd = openSync(join(root, ...comps), "w", 0o600);
     try {
-      for await (const c of e.body()) for (let off = 0; off < c.byteLength;) off += writeSync(fd, c, off, c.byteLength - off);
+      for await (const c of e.body())
+        for (let off = 0; off < c.byteLength; ) off += writeSync(fd, c, off, c.byteLength - off);
     } finally {
       closeSync(fd);
     }
@@ -333,14 +400,18 @@ interface PendingImage {
 }
 
 function checkLayers(config: ImageConfig, count: number, what: string): void {
-  if (config.rootfs.diff_ids.length !== count) throw new UserError(`${what}: the config lists ${config.rootfs.diff_ids.length} layers, the manifest ${count}`);
+  if (config.rootfs.diff_ids.length !== count)
+    throw new UserError(`${what}: the config lists ${config.rootfs.diff_ids.length} layers, the manifest ${count}`);
 }
 
 function ociImages(files: LayoutFiles): PendingImage[] {
   checkOciLayout(readSmall(files, OCI_LAYOUT_FILE, "the oci-layout file"));
   const index = parseLayoutIndex(readSmall(files, INDEX_FILE, "the image index"));
   const openIndex = (d: Descriptor): Index => {
-    const doc = parseManifest(readBlob(files, d.digest, `index ${d.digest}`), { contentType: d.mediaType, name: d.digest });
+    const doc = parseManifest(readBlob(files, d.digest, `index ${d.digest}`), {
+      contentType: d.mediaType,
+      name: d.digest,
+    });
     if (doc.kind !== "index") throw new UserError(`${d.digest}: the index entry says index, the blob is a manifest`);
     return doc.index;
   };
@@ -398,7 +469,8 @@ function dockerImages(files: LayoutFiles): PendingImage[] {
       const p = files.path(rel);
       const digest = fileDigest(p);
       const want = digestInPath(rel);
-      if (want && /^(?:\.?\/)?blobs\//.test(rel) && want !== digest) throw new DigestMismatchError(want, digest, `layer ${rel}`);
+      if (want && /^(?:\.?\/)?blobs\//.test(rel) && want !== digest)
+        throw new DigestMismatchError(want, digest, `layer ${rel}`);
       layers.push({ rel, digest, digestKnown: false, diffID: config.rootfs.diff_ids[i] });
       descs.push({ mediaType: layerMediaType(headCompression(p)), digest, size: statSync(p).size });
     });
@@ -428,7 +500,10 @@ export interface LoadSource {
   stream?: ReadableStream<Uint8Array>;
 }
 
-export interface LoadedImage { id: string; names: string[] }
+export interface LoadedImage {
+  id: string;
+  names: string[];
+}
 
 /** Loads every image of an archive or layout into the store (all verified first). */
 export async function loadImages(src: LoadSource, onStep?: (msg: string) => void): Promise<LoadedImage[]> {
@@ -443,12 +518,16 @@ export async function loadImages(src: LoadSource, onStep?: (msg: string) => void
       const input = src.path ? Bun.file(src.path).stream() : src.stream;
       if (!input) throw new UserError("mini load: no input");
       files = await extract(input, root).catch((e) => {
-        throw e instanceof UserError && /^(tar|gzip|zstd)/.test(e.message) ? new UserError(`not an image archive: ${e.message}`) : e;
+        throw e instanceof UserError && /^(tar|gzip|zstd)/.test(e.message)
+          ? new UserError(`not an image archive: ${e.message}`)
+          : e;
       });
     }
     const isOci = files.exists(OCI_LAYOUT_FILE) && files.exists(INDEX_FILE);
     if (!isOci && !files.exists(DOCKER_MANIFEST_FILE)) {
-      throw new UserError(`${files.describe} is not an image archive: it has neither oci-layout + index.json nor manifest.json`);
+      throw new UserError(
+        `${files.describe} is not an image archive: it has neither oci-layout + index.json nor manifest.json`,
+      );
     }
     const images = isOci ? ociImages(files) : dockerImages(files);
 
@@ -466,7 +545,10 @@ export async function loadImages(src: LoadSource, onStep?: (msg: string) => void
       if (unpacked.has(l.diffID)) continue;
       if (hasLayer(l.diffID)) {
         const got = headCompression(files.path(l.rel)) === "none" ? l.digest : await diffIdOf(files.path(l.rel));
-        if (got !== l.diffID) throw new UserError(`layer ${l.digest}: diffID mismatch (the config says ${l.diffID}, the layer is ${got}); nothing loaded`);
+        if (got !== l.diffID)
+          throw new UserError(
+            `layer ${l.digest}: diffID mismatch (the config says ${l.diffID}, the layer is ${got}); nothing loaded`,
+          );
         continue;
       }
       onStep?.(`unpacking layer ${l.digest.slice(7, 19)}`);
@@ -495,7 +577,9 @@ export async function loadImages(src: LoadSource, onStep?: (msg: string) => void
       }
     }
     for (const [diffID, dir] of unpacked) {
-      await withLock(paths.lock(`layer-${diffID.slice(7)}`), () => { if (!hasLayer(diffID)) commit(dir, paths.layer(diffID)); });
+      await withLock(paths.lock(`layer-${diffID.slice(7)}`), () => {
+        if (!hasLayer(diffID)) commit(dir, paths.layer(diffID));
+      });
     }
     const out: LoadedImage[] = [];
     for (const img of images) {

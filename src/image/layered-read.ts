@@ -4,7 +4,12 @@
 import { lstatSync, readFileSync, readlinkSync } from "node:fs";
 import { getxattrText } from "./xattr-read.ts";
 
-type Found = { kind: "file"; path: string } | { kind: "link"; target: string } | { kind: "dir" } | { kind: "gone" } | undefined;
+type Found =
+  | { kind: "file"; path: string }
+  | { kind: "link"; target: string }
+  | { kind: "dir" }
+  | { kind: "gone" }
+  | undefined;
 
 function lookup(layers: string[], rel: string): Found {
   for (const layer of layers) {
@@ -16,7 +21,12 @@ function lookup(layers: string[], rel: string): Found {
       if (getxattrText(dir, "trusted.overlay.opaque") === "y") opaque = true;
     }
     let st;
-    try { st = lstatSync(`${layer}/${rel}`); } catch { if (opaque) return { kind: "gone" }; continue; }
+    try {
+      st = lstatSync(`${layer}/${rel}`);
+    } catch {
+      if (opaque) return { kind: "gone" };
+      continue;
+    }
     if (st.isCharacterDevice() && st.rdev === 0) return { kind: "gone" };
     if (st.isSymbolicLink()) return { kind: "link", target: readlinkSync(`${layer}/${rel}`) };
     if (st.isDirectory()) return { kind: "dir" };
@@ -41,7 +51,11 @@ export function layeredReader(layers: string[]): (path: string) => string | unde
           const base = f.target.startsWith("/") ? "" : resolved;
           const joined = [...(base ? base.split("/") : []), ...f.target.split("/"), ...parts.slice(i + 1)];
           const out: string[] = [];
-          for (const p of joined) { if (!p || p === ".") continue; if (p === "..") out.pop(); else out.push(p); }
+          for (const p of joined) {
+            if (!p || p === ".") continue;
+            if (p === "..") out.pop();
+            else out.push(p);
+          }
           rel = out.join("/");
           restarted = true;
           break;

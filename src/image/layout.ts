@@ -40,7 +40,11 @@ export interface SavedImage {
 export function buildIndex(images: SavedImage[]): Index {
   const manifests: Descriptor[] = [];
   for (const img of images) {
-    const base: Descriptor = { mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.size };
+    const base: Descriptor = {
+      mediaType: img.manifest.mediaType,
+      digest: img.manifest.digest,
+      size: img.manifest.size,
+    };
     if (img.platform) base.platform = { ...img.platform };
     if (!img.names.length) manifests.push(base);
     for (const n of img.names) manifests.push({ ...base, annotations: { [CONTAINERD_NAME]: n, [REF_NAME]: n } });
@@ -76,12 +80,19 @@ function parseJson(bytes: Uint8Array | string, what: string): unknown {
 export function checkOciLayout(bytes: Uint8Array | string): void {
   const doc = parseJson(bytes, OCI_LAYOUT_FILE) as { imageLayoutVersion?: unknown } | null;
   const v = doc && typeof doc === "object" ? doc.imageLayoutVersion : undefined;
-  if (typeof v !== "string" || !v.startsWith("1.")) throw new UserError(`${OCI_LAYOUT_FILE}: unsupported imageLayoutVersion ${JSON.stringify(v)}`);
+  if (typeof v !== "string" || !v.startsWith("1."))
+    throw new UserError(`${OCI_LAYOUT_FILE}: unsupported imageLayoutVersion ${JSON.stringify(v)}`);
 }
 
 function checkDescriptor(d: unknown, where: string): Descriptor {
   const x = d as Descriptor;
-  if (!x || typeof x !== "object" || typeof x.mediaType !== "string" || typeof x.digest !== "string" || typeof x.size !== "number") {
+  if (
+    !x ||
+    typeof x !== "object" ||
+    typeof x.mediaType !== "string" ||
+    typeof x.digest !== "string" ||
+    typeof x.size !== "number"
+  ) {
     throw new UserError(`${where}: not a descriptor (mediaType, digest, size)`);
   }
   parseDigest(x.digest);
@@ -107,8 +118,10 @@ export function parseDockerManifest(bytes: Uint8Array | string): DockerManifestE
     if (!e || typeof e !== "object") throw bad(`entry ${i} is not an object`);
     const { Config, RepoTags, Layers } = e as Record<string, unknown>;
     if (typeof Config !== "string" || !Config) throw bad(`entry ${i} has no Config`);
-    if (!Array.isArray(Layers) || Layers.some((l) => typeof l !== "string")) throw bad(`entry ${i}: Layers must be a list of paths`);
-    if (RepoTags != null && (!Array.isArray(RepoTags) || RepoTags.some((t) => typeof t !== "string"))) throw bad(`entry ${i}: RepoTags must be a list of names`);
+    if (!Array.isArray(Layers) || Layers.some((l) => typeof l !== "string"))
+      throw bad(`entry ${i}: Layers must be a list of paths`);
+    if (RepoTags != null && (!Array.isArray(RepoTags) || RepoTags.some((t) => typeof t !== "string")))
+      throw bad(`entry ${i}: RepoTags must be a list of names`);
     return { Config, RepoTags: (RepoTags as string[] | null | undefined) ?? null, Layers: Layers as string[] };
   });
 }
@@ -148,11 +161,15 @@ export function chooseManifests(index: Index, want: Platform, openIndex: (d: Des
     const resolved = entries.map((d) => {
       if (!isIndexMediaType(d.mediaType)) return d;
       const inner = selectPlatform(openIndex(d), want, name || d.digest);
-      if (isIndexMediaType(inner.mediaType)) throw new UserError(`${name || d.digest}: an index inside an index inside the layout is not supported`);
+      if (isIndexMediaType(inner.mediaType))
+        throw new UserError(`${name || d.digest}: an index inside an index inside the layout is not supported`);
       return inner;
     });
     const distinct = [...new Map(resolved.map((d) => [d.digest, d])).values()];
-    const pick = distinct.length === 1 ? distinct[0] : selectPlatform({ schemaVersion: 2, manifests: distinct }, want, name || "the archive's unnamed images");
+    const pick =
+      distinct.length === 1
+        ? distinct[0]
+        : selectPlatform({ schemaVersion: 2, manifests: distinct }, want, name || "the archive's unnamed images");
     const c = out.get(pick.digest) ?? { manifest: pick, names: [] };
     if (name && !c.names.includes(name)) c.names.push(name);
     out.set(pick.digest, c);

@@ -8,7 +8,11 @@ import { dirname } from "node:path";
 import { tryFlock } from "../sys/calls.ts";
 
 function sameFile(fd: number, path: string): boolean {
-  try { return fstatSync(fd).ino === statSync(path).ino; } catch { return false; }
+  try {
+    return fstatSync(fd).ino === statSync(path).ino;
+  } catch {
+    return false;
+  }
 }
 
 /** Runs `fn` holding an exclusive lock on `path` (created if missing, removed after). */
@@ -18,11 +22,18 @@ export async function withLock<T>(path: string, fn: () => Promise<T> | T): Promi
     const fd = openSync(path, "a", 0o600);
     // Polled, not blocking: the event loop keeps serving this process's other downloads.
     while (!tryFlock(fd, path)) await Bun.sleep(25);
-    if (!sameFile(fd, path)) { closeSync(fd); continue; }
+    if (!sameFile(fd, path)) {
+      closeSync(fd);
+      continue;
+    }
     try {
       return await fn();
     } finally {
-      try { unlinkSync(path); } catch { /* already gone */ }
+      try {
+        unlinkSync(path);
+      } catch {
+        /* already gone */
+      }
       closeSync(fd); // releases the lock
     }
   }

@@ -110,7 +110,8 @@ function parseJson(bytes: Uint8Array, what: string): Json {
   } catch (e) {
     throw new UserError(`invalid ${what}: not valid JSON (${(e as Error).message})`);
   }
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new UserError(`invalid ${what}: not a JSON object`);
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc))
+    throw new UserError(`invalid ${what}: not a JSON object`);
   return doc as Json;
 }
 
@@ -217,5 +218,7 @@ export function selectPlatform(index: Index, want: Platform, name?: string): Des
   const available = [...new Set(withPlatform.map((d) => formatPlatform(d.platform!)))];
   const listed = available.length > 0 ? `available: ${available.join(", ")}` : "the index names no platforms";
   const prefix = name ? `${name}: ` : "";
-  throw new UserError(`${prefix}no matching manifest for ${formatPlatform(want)} in the manifest list entries (${listed})`);
+  throw new UserError(
+    `${prefix}no matching manifest for ${formatPlatform(want)} in the manifest list entries (${listed})`,
+  );
 }

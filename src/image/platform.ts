@@ -52,7 +52,8 @@ export function normalizePlatform(p: Platform): Platform {
     architecture = alias.architecture;
     variant ??= alias.variant;
   }
-  if (variant !== undefined && /^[0-9]+$/.test(variant) && (architecture === "arm" || architecture === "arm64")) variant = `v${variant}`;
+  if (variant !== undefined && /^[0-9]+$/.test(variant) && (architecture === "arm" || architecture === "arm64"))
+    variant = `v${variant}`;
   const out: Platform = { os, architecture };
   if (variant !== undefined) out.variant = variant;
   return out;

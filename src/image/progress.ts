@@ -18,7 +18,8 @@ export function plainProgress(): Progress {
   return {
     line: (msg) => writeSync(2, `${msg}\n`),
     layerProgress() {},
-    layerDone: (d, size, existed) => writeSync(2, `${d.slice(7, 19)}: ${existed ? "already exists" : `pulled ${mib(size)}`}\n`),
+    layerDone: (d, size, existed) =>
+      writeSync(2, `${d.slice(7, 19)}: ${existed ? "already exists" : `pulled ${mib(size)}`}\n`),
   };
 }
 
@@ -38,21 +39,31 @@ export function terminalProgress(): Progress {
     writeSync(2, out);
   };
   const bar = (done: number, total: number) => {
-    const w = 30, f = total ? Math.min(w, Math.round((done / total) * w)) : 0;
+    const w = 30,
+      f = total ? Math.min(w, Math.round((done / total) * w)) : 0;
     return `[${"=".repeat(f)}${f < w ? ">" : ""}${" ".repeat(Math.max(0, w - f - 1))}]`;
   };
   const row = (d: string) => {
     let s = state.get(d);
-    if (!s) { s = { row: rows.length, started: performance.now(), done: 0, total: 0 }; state.set(d, s); rows.push(""); }
+    if (!s) {
+      s = { row: rows.length, started: performance.now(), done: 0, total: 0 };
+      state.set(d, s);
+      rows.push("");
+    }
     return s;
   };
   return {
-    line(msg) { rows.push(msg); draw(true); },
+    line(msg) {
+      rows.push(msg);
+      draw(true);
+    },
     layerProgress(d, done, total) {
       const s = row(d);
-      s.done = done; s.total = total;
+      s.done = done;
+      s.total = total;
       const secs = (performance.now() - s.started) / 1000;
-      rows[s.row] = `${d.slice(7, 19)}: ${bar(done, total)} ${mib(done)}/${mib(total)} ${secs > 0 ? mib(done / secs) : "-"}/s`;
+      rows[s.row] =
+        `${d.slice(7, 19)}: ${bar(done, total)} ${mib(done)}/${mib(total)} ${secs > 0 ? mib(done / secs) : "-"}/s`;
       draw();
     },
     layerDone(d, size, existed) {

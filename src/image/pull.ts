@@ -11,7 +11,17 @@ import { parseImageConfig, parseManifest, selectPlatform } from "./manifest.ts";
 import { formatPlatform, hostPlatform, platformMatches } from "./platform.ts";
 import { formatReference, parseReference } from "./reference.ts";
 import { RegistryClient } from "./registry.ts";
-import { commit, ensureStore, hasLayer, paths, putBlob, readIndex, tempPath, updateIndex, type ImageRecord } from "./store.ts";
+import {
+  commit,
+  ensureStore,
+  hasLayer,
+  paths,
+  putBlob,
+  readIndex,
+  tempPath,
+  updateIndex,
+  type ImageRecord,
+} from "./store.ts";
 import type { Descriptor, ImageConfig, ImageManifest, Platform, Reference } from "./types.ts";
 import { unpackLayer, type UnpackResult } from "./unpack.ts";
 import { withLock } from "./lock.ts";
@@ -34,7 +44,11 @@ export function findImage(nameOrId: string): ImageRecord | undefined {
     if (hits.length === 1) return index.images[hits[0]];
   }
   let ref: Reference;
-  try { ref = parseReference(nameOrId); } catch { return undefined; }
+  try {
+    ref = parseReference(nameOrId);
+  } catch {
+    return undefined;
+  }
   const id = index.tags[formatReference(ref)];
   return id ? index.images[id] : undefined;
 }
@@ -44,7 +58,10 @@ export async function pull(name: string, opts: PullOptions = {}): Promise<ImageR
   const ref = parseReference(name);
   const full = formatReference(ref);
   const want = opts.platform ?? hostPlatform();
-  const client = new RegistryClient(ref.registry, { insecure: opts.insecure, credentials: findCredentials(ref.registry) });
+  const client = new RegistryClient(ref.registry, {
+    insecure: opts.insecure,
+    credentials: findCredentials(ref.registry),
+  });
   const p = opts.progress;
   p?.line(`pulling ${full}`);
 
@@ -63,10 +80,14 @@ export async function pull(name: string, opts: PullOptions = {}): Promise<ImageR
   const configBytes = await client.getBlobBytes(ref.repository, manifest.config.digest);
   const config: ImageConfig = parseImageConfig(configBytes);
   if (!platformMatches(want, { os: config.os, architecture: config.architecture, variant: config.variant })) {
-    throw new UserError(`${full} is for ${formatPlatform({ os: config.os, architecture: config.architecture, variant: config.variant })}, not ${formatPlatform(want)} (use --platform)`);
+    throw new UserError(
+      `${full} is for ${formatPlatform({ os: config.os, architecture: config.architecture, variant: config.variant })}, not ${formatPlatform(want)} (use --platform)`,
+    );
   }
   if (config.rootfs.diff_ids.length !== manifest.layers.length) {
-    throw new UserError(`${full}: the config lists ${config.rootfs.diff_ids.length} layers, the manifest ${manifest.layers.length}`);
+    throw new UserError(
+      `${full}: the config lists ${config.rootfs.diff_ids.length} layers, the manifest ${manifest.layers.length}`,
+    );
   }
   putBlob(manifest.config.digest, configBytes);
 
@@ -99,15 +120,25 @@ export function addImage(record: ImageRecord): Promise<void> {
     }
     for (const t of record.repoTags) {
       const prev = index.tags[t];
-      if (prev && prev !== record.id && index.images[prev]) index.images[prev].repoTags = index.images[prev].repoTags.filter((x) => x !== t);
+      if (prev && prev !== record.id && index.images[prev])
+        index.images[prev].repoTags = index.images[prev].repoTags.filter((x) => x !== t);
       index.tags[t] = record.id;
     }
     index.images[record.id] = record;
   });
 }
 
-async function fetchLayers(client: RegistryClient, ref: Reference, layers: Descriptor[], diffIDs: string[], parallel: number, p?: Progress): Promise<void> {
-  const todo = layers.map((d, i) => ({ d, diffID: diffIDs[i] })).filter((l, i, all) => !hasLayer(l.diffID) && all.findIndex((x) => x.diffID === l.diffID) === i);
+async function fetchLayers(
+  client: RegistryClient,
+  ref: Reference,
+  layers: Descriptor[],
+  diffIDs: string[],
+  parallel: number,
+  p?: Progress,
+): Promise<void> {
+  const todo = layers
+    .map((d, i) => ({ d, diffID: diffIDs[i] }))
+    .filter((l, i, all) => !hasLayer(l.diffID) && all.findIndex((x) => x.diffID === l.diffID) === i);
   for (const l of layers) if (hasLayer(diffIDs[layers.indexOf(l)])) p?.layerDone(l.digest, l.size, true);
   let next = 0;
   let failed: unknown;
@@ -116,7 +147,10 @@ async function fetchLayers(client: RegistryClient, ref: Reference, layers: Descr
       const { d, diffID } = todo[next++];
       try {
         await withLock(paths.lock(`layer-${diffID.slice(7)}`), async () => {
-          if (hasLayer(diffID)) { p?.layerDone(d.digest, d.size, true); return; }
+          if (hasLayer(diffID)) {
+            p?.layerDone(d.digest, d.size, true);
+            return;
+          }
           await fetchLayerWithRetries(client, ref, d, diffID, p);
         });
       } catch (e) {
@@ -139,20 +173,33 @@ class TruncatedDownload extends Error {}
  * content errors (digest mismatch, a hostile entry, a corrupt archive), local ones (ENOSPC), and
  * the registry client's, which has done its own retries.
  */
-async function fetchLayerWithRetries(client: RegistryClient, ref: Reference, d: Descriptor, diffID: string, p?: Progress): Promise<void> {
+async function fetchLayerWithRetries(
+  client: RegistryClient,
+  ref: Reference,
+  d: Descriptor,
+  diffID: string,
+  p?: Progress,
+): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fetchLayer(client, ref, d, diffID, p);
     } catch (e) {
       if (!(e instanceof TruncatedDownload)) throw e;
-      if (attempt >= LAYER_ATTEMPTS) throw new UserError(`layer ${d.digest}: download failed ${attempt} times: ${(e as Error).message}`);
+      if (attempt >= LAYER_ATTEMPTS)
+        throw new UserError(`layer ${d.digest}: download failed ${attempt} times: ${(e as Error).message}`);
       log.debug(`layer ${d.digest.slice(0, 19)}: ${(e as Error).message}; retrying (${attempt}/${LAYER_ATTEMPTS - 1})`);
       await Bun.sleep(100 * 2 ** (attempt - 1));
     }
   }
 }
 
-async function fetchLayer(client: RegistryClient, ref: Reference, d: Descriptor, diffID: string, p?: Progress): Promise<void> {
+async function fetchLayer(
+  client: RegistryClient,
+  ref: Reference,
+  d: Descriptor,
+  diffID: string,
+  p?: Progress,
+): Promise<void> {
   parseDigest(d.digest);
   const started = performance.now();
   const dir = tempPath(`layer-${diffID.slice(7, 19)}`);
@@ -190,8 +237,12 @@ async function fetchLayer(client: RegistryClient, ref: Reference, d: Descriptor,
     await blob.close();
     if (cut) throw new TruncatedDownload(`${cut} (after ${seen} of ${d.size} bytes read)`);
     if (!result) throw error;
-    if (result.digest && result.digest !== d.digest) throw new UserError(`layer ${d.digest}: digest mismatch (got ${result.digest}); nothing stored`);
-    if (result.diffID !== diffID) throw new UserError(`layer ${d.digest}: diffID mismatch (expected ${diffID}, got ${result.diffID}); nothing stored`);
+    if (result.digest && result.digest !== d.digest)
+      throw new UserError(`layer ${d.digest}: digest mismatch (got ${result.digest}); nothing stored`);
+    if (result.diffID !== diffID)
+      throw new UserError(
+        `layer ${d.digest}: diffID mismatch (expected ${diffID}, got ${result.diffID}); nothing stored`,
+      );
     commit(blobTmp, paths.blob(d.digest));
     commit(dir, paths.layer(diffID));
     log.debug(`layer ${d.digest.slice(0, 19)} unpacked`, performance.now() - started);

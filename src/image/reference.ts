@@ -10,7 +10,8 @@ const DOCKER_HUB_API = "registry-1.docker.io";
 const MAX_NAME = 255;
 
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const DOMAIN_NAME = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*$/;
+const DOMAIN_NAME =
+  /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*$/;
 const IPV6 = /^\[[a-fA-F0-9:]+\]$/;
 const PORT = /^[0-9]+$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
@@ -54,7 +55,10 @@ function checkRepository(input: string, repository: string): void {
   for (const part of repository.split("/")) {
     if (!PATH_COMPONENT.test(part)) {
       const shown = part === "" ? "an empty path component" : `"${part}"`;
-      throw bad(input, `invalid repository name component ${shown} (use lowercase letters, digits and separators . _ __ -)`);
+      throw bad(
+        input,
+        `invalid repository name component ${shown} (use lowercase letters, digits and separators . _ __ -)`,
+      );
     }
   }
 }

@@ -30,7 +30,11 @@ export interface FetchedManifest {
 
 /** A registry answered with an error, or could not be reached. */
 export class RegistryError extends UserError {
-  constructor(message: string, readonly status?: number, readonly code?: string) {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly code?: string,
+  ) {
     super(message);
     this.name = "RegistryError";
   }
@@ -38,14 +42,20 @@ export class RegistryError extends UserError {
 
 /** An HTTP status worth retrying (5xx, 429); becomes `error` when retries run out. */
 class TransientHttpError extends Error {
-  constructor(readonly error: RegistryError, readonly retryAfterMs: number) {
+  constructor(
+    readonly error: RegistryError,
+    readonly retryAfterMs: number,
+  ) {
     super(error.message);
   }
 }
 
 /** fetch itself failed (refused, reset, TLS): which host, and the underlying error. */
 class NetworkFailure extends Error {
-  constructor(readonly host: string, readonly original: unknown) {
+  constructor(
+    readonly host: string,
+    readonly original: unknown,
+  ) {
     super(String(original));
   }
 }
@@ -65,7 +75,11 @@ export function isLoopbackRegistry(registry: string): boolean {
 async function describeStatus(res: Response): Promise<{ message: string; code?: string }> {
   const text = await res.text().catch(() => "");
   try {
-    const body = JSON.parse(text) as { errors?: { code?: unknown; message?: unknown }[]; details?: unknown; error?: unknown };
+    const body = JSON.parse(text) as {
+      errors?: { code?: unknown; message?: unknown }[];
+      details?: unknown;
+      error?: unknown;
+    };
     if (Array.isArray(body.errors) && body.errors.length > 0) {
       const parts = body.errors.map((e) => {
         const code = typeof e.code === "string" ? e.code.toLowerCase().replace(/_/g, " ") : "";
@@ -90,12 +104,15 @@ function describeNetworkError(e: unknown, host: string, plainHttp: boolean): { m
     const hint = plainHttp ? "" : " (a registry serving plain HTTP must be marked insecure)";
     return { message: `TLS error talking to ${host}: ${text}${hint}`, retry: false };
   }
-  if (code === "ECONNREFUSED" || code === "ConnectionRefused") return { message: `connection refused by ${host}`, retry: true };
+  if (code === "ECONNREFUSED" || code === "ConnectionRefused")
+    return { message: `connection refused by ${host}`, retry: true };
   if (code === "ECONNRESET" || code === "ConnectionClosed" || code === "EPIPE") {
     return { message: `connection to ${host} closed unexpectedly`, retry: true };
   }
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || /DNS|getaddrinfo/i.test(text)) return { message: `cannot resolve ${host}`, retry: true };
-  if (code === "ETIMEDOUT" || err?.name === "TimeoutError") return { message: `timed out talking to ${host}`, retry: true };
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || /DNS|getaddrinfo/i.test(text))
+    return { message: `cannot resolve ${host}`, retry: true };
+  if (code === "ETIMEDOUT" || err?.name === "TimeoutError")
+    return { message: `timed out talking to ${host}`, retry: true };
   return { message: `cannot reach ${host}: ${text}`, retry: true };
 }
 
@@ -125,7 +142,11 @@ export class RegistryClient {
   async getManifest(repo: string, tagOrDigest: string): Promise<FetchedManifest> {
     const byDigest = tagOrDigest.includes(":");
     if (byDigest) parseDigest(tagOrDigest);
-    const subject = familiarName({ registry: this.registry, repository: repo, [byDigest ? "digest" : "tag"]: tagOrDigest });
+    const subject = familiarName({
+      registry: this.registry,
+      repository: repo,
+      [byDigest ? "digest" : "tag"]: tagOrDigest,
+    });
     const path = `/v2/${repo}/manifests/${tagOrDigest}`;
     return this.request(subject, path, `repository:${repo}:pull`, MANIFEST_ACCEPT, async (res) => {
       const length = Number(res.headers.get("content-length") ?? 0);
@@ -138,7 +159,8 @@ export class RegistryClient {
       else {
         digest = sha256Digest(bytes);
         const claimed = res.headers.get("docker-content-digest");
-        if (claimed && isDigest(claimed) && claimed !== digest) throw new DigestMismatchError(claimed, digest, `manifest ${subject}`);
+        if (claimed && isDigest(claimed) && claimed !== digest)
+          throw new DigestMismatchError(claimed, digest, `manifest ${subject}`);
       }
       const mediaType = manifestMediaType(bytes, res.headers.get("content-type") ?? undefined, subject);
       return { bytes, mediaType, digest };
@@ -159,10 +181,22 @@ export class RegistryClient {
     });
   }
 
-  private async blob<T>(repo: string, digest: string, consume: (res: Response, subject: string) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  private async blob<T>(
+    repo: string,
+    digest: string,
+    consume: (res: Response, subject: string) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     parseDigest(digest);
     const subject = `${familiarRepository({ registry: this.registry, repository: repo })}@${digest}`;
-    return this.request(subject, `/v2/${repo}/blobs/${digest}`, `repository:${repo}:pull`, undefined, (r) => consume(r, subject), signal);
+    return this.request(
+      subject,
+      `/v2/${repo}/blobs/${digest}`,
+      `repository:${repo}:pull`,
+      undefined,
+      (r) => consume(r, subject),
+      signal,
+    );
   }
 
   private prefix(subject: string): string {
@@ -173,7 +207,14 @@ export class RegistryClient {
    * One registry request: Authorization for `scope`, one re-authentication on 401, then `consume`
    * (network errors while reading the body are retried like those while connecting).
    */
-  private request<T>(subject: string, path: string, scope: string, accept: string | undefined, consume: (res: Response) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  private request<T>(
+    subject: string,
+    path: string,
+    scope: string,
+    accept: string | undefined,
+    consume: (res: Response) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     return this.retrying(subject, async () => {
       let res = await this.send(this.baseUrl + path, this.headers(scope, accept), signal);
       if (res.status === 401) {
@@ -190,7 +231,8 @@ export class RegistryClient {
     if (res.ok) return;
     const { message, code } = await describeStatus(res);
     const error = new RegistryError(`${this.prefix(subject)}: ${what}${message} (${res.status})`, res.status, code);
-    if (res.status >= 500 || res.status === 429) throw new TransientHttpError(error, Number(res.headers.get("retry-after")) * 1000 || 0);
+    if (res.status >= 500 || res.status === 429)
+      throw new TransientHttpError(error, Number(res.headers.get("retry-after")) * 1000 || 0);
     throw error;
   }
 
@@ -277,7 +319,9 @@ export class RegistryClient {
   /** A Bearer token from the challenge's realm: anonymous, or with the credentials as Basic. */
   private async fetchToken(params: Record<string, string>, subject: string, scope: string): Promise<void> {
     if (!params.realm || !URL.canParse(params.realm)) {
-      throw new RegistryError(`${this.prefix(subject)}: the registry's Bearer challenge has no usable realm ("${params.realm ?? ""}")`);
+      throw new RegistryError(
+        `${this.prefix(subject)}: the registry's Bearer challenge has no usable realm ("${params.realm ?? ""}")`,
+      );
     }
     const realm = new URL(params.realm);
     if (params.service) realm.searchParams.set("service", params.service);
@@ -295,7 +339,8 @@ export class RegistryClient {
       }
     });
     const value = typeof body.token === "string" && body.token ? body.token : body.access_token;
-    if (typeof value !== "string" || !value) throw new RegistryError(`${this.prefix(subject)}: the token server ${realm.host} sent no token`);
+    if (typeof value !== "string" || !value)
+      throw new RegistryError(`${this.prefix(subject)}: the token server ${realm.host} sent no token`);
     const seconds = typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 60;
     this.tokens.set(scope, { value, expiresAt: Date.now() + Math.max(seconds - 5, 1) * 1000 });
     debug(`token for ${this.registry} "${scope || "/v2/"}" from ${realm.host}, valid ${seconds} s`);

@@ -9,9 +9,17 @@ import { paths, readIndex, updateIndex, type ImageRecord, type StoreIndex } from
 export function imagesInUse(): Set<string> {
   const used = new Set<string>();
   let ids: string[];
-  try { ids = readdirSync(paths.containers()); } catch { return used; }
+  try {
+    ids = readdirSync(paths.containers());
+  } catch {
+    return used;
+  }
   for (const id of ids) {
-    try { used.add(readFileSync(`${paths.containers()}/${id}/image`, "utf8").trim()); } catch { /* not an image container */ }
+    try {
+      used.add(readFileSync(`${paths.containers()}/${id}/image`, "utf8").trim());
+    } catch {
+      /* not an image container */
+    }
   }
   return used;
 }
@@ -41,9 +49,15 @@ export async function removeImage(name: string, force = false): Promise<string[]
       out.push(`Untagged: ${tag}`);
       return;
     }
-    if (!tag && img.repoTags.length > 1 && !force) throw new UserError(`image ${id.slice(7, 19)} is referenced by ${img.repoTags.length} tags: remove them or use -f`);
+    if (!tag && img.repoTags.length > 1 && !force)
+      throw new UserError(
+        `image ${id.slice(7, 19)} is referenced by ${img.repoTags.length} tags: remove them or use -f`,
+      );
     if (imagesInUse().has(id)) throw new UserError(`image ${name} is in use by a container`);
-    for (const t of img.repoTags) { delete index.tags[t]; out.push(`Untagged: ${t}`); }
+    for (const t of img.repoTags) {
+      delete index.tags[t];
+      out.push(`Untagged: ${t}`);
+    }
     delete index.images[id];
     out.push(`Deleted: ${id}`);
   });
@@ -53,7 +67,13 @@ export async function removeImage(name: string, force = false): Promise<string[]
 
 /** A pull commits layers before it records its image: spare anything this young. */
 const YOUNG_MS = 10 * 60_000;
-const young = (path: string) => { try { return Date.now() - statSync(path).mtimeMs < YOUNG_MS; } catch { return true; } };
+const young = (path: string) => {
+  try {
+    return Date.now() - statSync(path).mtimeMs < YOUNG_MS;
+  } catch {
+    return true;
+  }
+};
 
 /** Deletes layers and blobs that no image refers to (sparing those a pull may be adding). */
 export function prune(): { layers: number; blobs: number } {
@@ -67,12 +87,25 @@ export function prune(): { layers: number; blobs: number } {
     try {
       const m = JSON.parse(readFileSync(paths.blob(img.manifestDigest), "utf8"));
       for (const l of m.layers ?? []) keepBlobs.add(String(l.digest).slice(7));
-    } catch { /* manifest blob missing: its layers' blobs go */ }
+    } catch {
+      /* manifest blob missing: its layers' blobs go */
+    }
   }
-  let layers = 0, blobs = 0;
+  let layers = 0,
+    blobs = 0;
   const layersDir = paths.layersDir();
-  if (existsSync(layersDir)) for (const l of readdirSync(layersDir)) if (!keepLayers.has(l) && !young(`${layersDir}/${l}`)) { rmSync(`${layersDir}/${l}`, { recursive: true, force: true }); layers++; }
+  if (existsSync(layersDir))
+    for (const l of readdirSync(layersDir))
+      if (!keepLayers.has(l) && !young(`${layersDir}/${l}`)) {
+        rmSync(`${layersDir}/${l}`, { recursive: true, force: true });
+        layers++;
+      }
   const blobDir = paths.blob("sha256:x").replace(/\/x$/, "");
-  if (existsSync(blobDir)) for (const b of readdirSync(blobDir)) if (!keepBlobs.has(b) && !young(`${blobDir}/${b}`)) { rmSync(`${blobDir}/${b}`, { force: true }); blobs++; }
+  if (existsSync(blobDir))
+    for (const b of readdirSync(blobDir))
+      if (!keepBlobs.has(b) && !young(`${blobDir}/${b}`)) {
+        rmSync(`${blobDir}/${b}`, { force: true });
+        blobs++;
+      }
   return { layers, blobs };
 }

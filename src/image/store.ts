@@ -5,7 +5,17 @@
 //   tmp/                   downloads and unpacks in progress; renamed into place only when verified
 //   locks/                 flock files
 // Writers take the lock of what they write; a half-written blob or layer is never visible.
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, readdirSync, statSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  readdirSync,
+  statSync,
+} from "node:fs";
 import { withLock } from "./lock.ts";
 import type { ImageConfig, Platform } from "./types.ts";
 
@@ -56,11 +66,16 @@ export function ensureStore(): void {
   if (existsSync(`${storeRoot()}/containers`)) return;
   mkdirSync(storeRoot(), { recursive: true, mode: 0o700 });
   chmodSync(storeRoot(), 0o700);
-  for (const d of ["blobs/sha256", "layers", "tmp", "locks", "containers"]) mkdirSync(`${storeRoot()}/${d}`, { recursive: true, mode: 0o700 });
+  for (const d of ["blobs/sha256", "layers", "tmp", "locks", "containers"])
+    mkdirSync(`${storeRoot()}/${d}`, { recursive: true, mode: 0o700 });
 }
 
 export function readIndex(): StoreIndex {
-  try { return JSON.parse(readFileSync(paths.index(), "utf8")); } catch { return { images: {}, tags: {} }; }
+  try {
+    return JSON.parse(readFileSync(paths.index(), "utf8"));
+  } catch {
+    return { images: {}, tags: {} };
+  }
 }
 
 function writeIndex(index: StoreIndex): void {
@@ -115,11 +130,19 @@ export function getBlob(digest: string): Buffer {
 /** Removes temp files left by a killed writer (older than a minute, owner gone). */
 export function cleanTemp(): void {
   let names: string[];
-  try { names = readdirSync(paths.tmp()); } catch { return; }
+  try {
+    names = readdirSync(paths.tmp());
+  } catch {
+    return;
+  }
   for (const n of names) {
     const pid = Number(n.split(".")[1]);
     if (pid && existsSync(`/proc/${pid}`)) continue;
-    try { if (Date.now() - statSync(`${paths.tmp()}/${n}`).mtimeMs < 60_000 && pid === 0) continue; } catch { continue; }
+    try {
+      if (Date.now() - statSync(`${paths.tmp()}/${n}`).mtimeMs < 60_000 && pid === 0) continue;
+    } catch {
+      continue;
+    }
     rmSync(`${paths.tmp()}/${n}`, { recursive: true, force: true });
   }
 }

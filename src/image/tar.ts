@@ -75,7 +75,10 @@ class Source {
   /** Bytes handed out so far. */
   offset = 0;
 
-  constructor(input: ReadableStream<Uint8Array> | ChunkReader, private onBytes?: (chunk: Uint8Array) => void) {
+  constructor(
+    input: ReadableStream<Uint8Array> | ChunkReader,
+    private onBytes?: (chunk: Uint8Array) => void,
+  ) {
     this.reader = readerOf(input);
   }
 
@@ -84,7 +87,12 @@ class Source {
     while (this.pos >= this.buf.byteLength) {
       if (this.eof) return false;
       const r = await this.reader.read();
-      if (r.done || !r.value) { this.eof = true; this.buf = EMPTY; this.pos = 0; return false; }
+      if (r.done || !r.value) {
+        this.eof = true;
+        this.buf = EMPTY;
+        this.pos = 0;
+        return false;
+      }
       this.onBytes?.(r.value);
       this.buf = r.value;
       this.pos = 0;
@@ -131,7 +139,9 @@ class Source {
   }
 
   async drain(): Promise<void> {
-    while (await this.next(Infinity)) { /* onBytes sees it */ }
+    while (await this.next(Infinity)) {
+      /* onBytes sees it */
+    }
   }
 
   release(cancel: boolean): void {
@@ -163,14 +173,20 @@ export function parseNumeric(b: Uint8Array): number {
       x = (x << 8n) | BigInt(c);
     }
     if (inv) x = -x - 1n;
-    if (x > BigInt(Number.MAX_SAFE_INTEGER) || x < -BigInt(Number.MAX_SAFE_INTEGER)) throw new FieldError("base-256 number out of range");
+    if (x > BigInt(Number.MAX_SAFE_INTEGER) || x < -BigInt(Number.MAX_SAFE_INTEGER))
+      throw new FieldError("base-256 number out of range");
     return Number(x);
   }
-  let s = 0, e = b.byteLength;
+  let s = 0,
+    e = b.byteLength;
   while (s < e && (b[s] === 0x20 || b[s] === 0)) s++;
   while (e > s && (b[e - 1] === 0x20 || b[e - 1] === 0)) e--;
   // Some writers end the field with a NUL and leave junk after it.
-  for (let i = s; i < e; i++) if (b[i] === 0) { e = i; break; }
+  for (let i = s; i < e; i++)
+    if (b[i] === 0) {
+      e = i;
+      break;
+    }
   let v = 0;
   for (let i = s; i < e; i++) {
     const c = b[i];
@@ -183,8 +199,13 @@ export function parseNumeric(b: Uint8Array): number {
 
 function checksumOk(h: Uint8Array): boolean {
   let stored: number;
-  try { stored = parseNumeric(h.subarray(148, 156)); } catch { return false; }
-  let unsigned = 0, signed = 0;
+  try {
+    stored = parseNumeric(h.subarray(148, 156));
+  } catch {
+    return false;
+  }
+  let unsigned = 0,
+    signed = 0;
   for (let i = 0; i < BLOCK; i++) {
     const c = i >= 148 && i < 156 ? 0x20 : h[i];
     unsigned += c;
@@ -217,7 +238,8 @@ export function parsePax(b: Uint8Array): Map<string, Uint8Array> {
   let pos = 0;
   while (pos < b.byteLength) {
     if (b[pos] === 0) break; // NUL padding after the last record
-    let sp = pos, len = 0;
+    let sp = pos,
+      len = 0;
     while (sp < b.byteLength && b[sp] >= 0x30 && b[sp] <= 0x39 && sp - pos < 16) len = len * 10 + (b[sp++] - 0x30);
     if (sp === pos || b[sp] !== 0x20 || len <= sp - pos + 1 || pos + len > b.byteLength || b[pos + len - 1] !== 0x0a) {
       throw new FieldError(`malformed PAX record at byte ${pos}`);
@@ -240,16 +262,30 @@ const GLOBAL_KEYS = new Set(["uid", "gid", "uname", "gname", "mtime", "atime"]);
 
 function typeOf(flag: number, name: string): EntryType | "meta" {
   switch (flag) {
-    case 0: return name.endsWith("/") ? "dir" : "file";
-    case 0x30: case 0x37: return "file"; // '0', '7' (contiguous)
-    case 0x31: return "hardlink";
-    case 0x32: return "symlink";
-    case 0x33: return "char";
-    case 0x34: return "block";
-    case 0x35: return "dir";
-    case 0x36: return "fifo";
-    case 0x78: case 0x67: case 0x4c: case 0x4b: return "meta"; // x g L K
-    default: return "meta";
+    case 0:
+      return name.endsWith("/") ? "dir" : "file";
+    case 0x30:
+    case 0x37:
+      return "file"; // '0', '7' (contiguous)
+    case 0x31:
+      return "hardlink";
+    case 0x32:
+      return "symlink";
+    case 0x33:
+      return "char";
+    case 0x34:
+      return "block";
+    case 0x35:
+      return "dir";
+    case 0x36:
+      return "fifo";
+    case 0x78:
+    case 0x67:
+    case 0x4c:
+    case 0x4b:
+      return "meta"; // x g L K
+    default:
+      return "meta";
   }
 }
 
@@ -258,7 +294,10 @@ function flagName(flag: number): string {
 }
 
 /** Iterates the entries of a tar stream. Bodies must be read before asking for the next entry. */
-export async function* readTar(input: ReadableStream<Uint8Array> | ChunkReader, opts: TarReadOptions = {}): AsyncGenerator<TarEntry> {
+export async function* readTar(
+  input: ReadableStream<Uint8Array> | ChunkReader,
+  opts: TarReadOptions = {},
+): AsyncGenerator<TarEntry> {
   const maxHeader = opts.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE;
   const maxFile = opts.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
   const src = new Source(input, opts.onBytes);
@@ -268,7 +307,9 @@ export async function* readTar(input: ReadableStream<Uint8Array> | ChunkReader, 
   let longLink: string | undefined;
   let finished = false;
 
-  const fail = (offset: number, what: string): never => { throw new UserError(`tar: ${what} (header at offset ${offset})`); };
+  const fail = (offset: number, what: string): never => {
+    throw new UserError(`tar: ${what} (header at offset ${offset})`);
+  };
 
   /** The body of a metadata entry (PAX, long name), size-capped, padding skipped. */
   async function readMeta(size: number, offset: number, kind: string): Promise<Uint8Array> {
@@ -286,19 +327,22 @@ export async function* readTar(input: ReadableStream<Uint8Array> | ChunkReader, 
       const offset = src.offset;
       const h = await src.read(BLOCK);
       if (h.byteLength === 0) {
-        if (pax || longName !== undefined || longLink !== undefined) fail(offset, "unexpected end of data after an extended header");
+        if (pax || longName !== undefined || longLink !== undefined)
+          fail(offset, "unexpected end of data after an extended header");
         break; // no end marker: accepted, as Go does
       }
       if (h.byteLength < BLOCK) fail(offset, "unexpected end of data in a header");
       if (isZero(h)) {
         const h2 = await src.read(BLOCK);
-        if (h2.byteLength !== 0 && !(h2.byteLength === BLOCK && isZero(h2))) fail(offset + BLOCK, "invalid header after a zero block");
+        if (h2.byteLength !== 0 && !(h2.byteLength === BLOCK && isZero(h2)))
+          fail(offset + BLOCK, "invalid header after a zero block");
         break;
       }
       if (!checksumOk(h)) fail(offset, "bad header checksum");
 
       let size: number, mode: number, uid: number, gid: number, mtime: number;
-      let devmajor = 0, devminor = 0;
+      let devmajor = 0,
+        devminor = 0;
       const magic = utf8.decode(h.subarray(257, 263));
       const version = utf8.decode(h.subarray(263, 265));
       const ustar = magic === "ustar\0" && version === "00";
@@ -320,19 +364,30 @@ export async function* readTar(input: ReadableStream<Uint8Array> | ChunkReader, 
       const flag = h[156];
 
       // Metadata entries describe the next real entry.
-      if (flag === 0x78 || flag === 0x67) { // 'x', 'g'
+      if (flag === 0x78 || flag === 0x67) {
+        // 'x', 'g'
         let recs: Map<string, Uint8Array>;
-        try { recs = parsePax(await readMeta(size, offset, "PAX header")); } catch (e) {
+        try {
+          recs = parsePax(await readMeta(size, offset, "PAX header"));
+        } catch (e) {
           if (e instanceof FieldError) return fail(offset, e.message);
           throw e;
         }
-        if (flag === 0x67) { for (const [k, v] of recs) if (v.byteLength) global.set(k, v); else global.delete(k); }
-        else { pax ??= new Map(); for (const [k, v] of recs) pax.set(k, v); }
+        if (flag === 0x67) {
+          for (const [k, v] of recs)
+            if (v.byteLength) global.set(k, v);
+            else global.delete(k);
+        } else {
+          pax ??= new Map();
+          for (const [k, v] of recs) pax.set(k, v);
+        }
         continue;
       }
-      if (flag === 0x4c || flag === 0x4b) { // 'L', 'K'
+      if (flag === 0x4c || flag === 0x4b) {
+        // 'L', 'K'
         const s = cString(await readMeta(size, offset, flag === 0x4c ? "GNU long name" : "GNU long link"));
-        if (flag === 0x4c) longName = s; else longLink = s;
+        if (flag === 0x4c) longName = s;
+        else longLink = s;
         continue;
       }
 
@@ -353,23 +408,54 @@ export async function* readTar(input: ReadableStream<Uint8Array> | ChunkReader, 
 
       // Global defaults, then this entry's own PAX records.
       const apply = (k: string, v: Uint8Array, isGlobal: boolean) => {
-        if (k.startsWith("SCHILY.xattr.")) { xattrs[k.slice(13)] = v; return; }
-        if (k.startsWith("LIBARCHIVE.xattr.")) { xattrs[percentDecode(k.slice(17))] = Buffer.from(utf8.decode(v), "base64"); return; }
+        if (k.startsWith("SCHILY.xattr.")) {
+          xattrs[k.slice(13)] = v;
+          return;
+        }
+        if (k.startsWith("LIBARCHIVE.xattr.")) {
+          xattrs[percentDecode(k.slice(17))] = Buffer.from(utf8.decode(v), "base64");
+          return;
+        }
         if (k.startsWith("GNU.sparse.")) throw new FieldError("sparse files are not supported");
         if (isGlobal && !GLOBAL_KEYS.has(k)) return;
         const s = utf8.decode(v);
         switch (k) {
-          case "path": name = s; break;
-          case "linkpath": linkname = s; break;
-          case "size": size = paxInt(s, k); break;
-          case "uid": uid = paxInt(s, k); break;
-          case "gid": gid = paxInt(s, k); break;
-          case "uname": uname = s; break;
-          case "gname": gname = s; break;
-          case "mtime": { const t = parsePaxTime(s); mtime = t.sec; mtimeNsec = t.nsec; break; }
-          case "atime": atime = parsePaxTime(s); break;
-          case "SCHILY.devmajor": devmajor = paxInt(s, k); break;
-          case "SCHILY.devminor": devminor = paxInt(s, k); break;
+          case "path":
+            name = s;
+            break;
+          case "linkpath":
+            linkname = s;
+            break;
+          case "size":
+            size = paxInt(s, k);
+            break;
+          case "uid":
+            uid = paxInt(s, k);
+            break;
+          case "gid":
+            gid = paxInt(s, k);
+            break;
+          case "uname":
+            uname = s;
+            break;
+          case "gname":
+            gname = s;
+            break;
+          case "mtime": {
+            const t = parsePaxTime(s);
+            mtime = t.sec;
+            mtimeNsec = t.nsec;
+            break;
+          }
+          case "atime":
+            atime = parsePaxTime(s);
+            break;
+          case "SCHILY.devmajor":
+            devmajor = paxInt(s, k);
+            break;
+          case "SCHILY.devminor":
+            devminor = paxInt(s, k);
+            break;
         }
       };
       try {
@@ -386,16 +472,31 @@ export async function* readTar(input: ReadableStream<Uint8Array> | ChunkReader, 
       if (flag === 0x53) fail(offset, `${JSON.stringify(name)}: sparse files are not supported`);
       if (type === "meta") return fail(offset, `${JSON.stringify(name)}: unsupported entry type ${flagName(flag)}`);
       const bodySize = type === "file" ? size : 0;
-      if (bodySize > maxFile) fail(offset, `${JSON.stringify(name)}: size ${bodySize} exceeds the ${maxFile}-byte limit`);
+      if (bodySize > maxFile)
+        fail(offset, `${JSON.stringify(name)}: size ${bodySize} exceeds the ${maxFile}-byte limit`);
 
       let remaining = bodySize;
       let current = true;
       const entryName = name;
-      const truncated = () => new UserError(`tar: unexpected end of data in ${JSON.stringify(entryName)} (header at offset ${offset})`);
+      const truncated = () =>
+        new UserError(`tar: unexpected end of data in ${JSON.stringify(entryName)} (header at offset ${offset})`);
       const entry: TarEntry = {
-        name, type, mode: mode & 0o7777, uid, gid, uname, gname, mtime, mtimeNsec, atime,
-        size: bodySize, linkname: type === "hardlink" || type === "symlink" ? linkname : "",
-        devmajor, devminor, xattrs, offset,
+        name,
+        type,
+        mode: mode & 0o7777,
+        uid,
+        gid,
+        uname,
+        gname,
+        mtime,
+        mtimeNsec,
+        atime,
+        size: bodySize,
+        linkname: type === "hardlink" || type === "symlink" ? linkname : "",
+        devmajor,
+        devminor,
+        xattrs,
+        offset,
         body: async function* () {
           if (!current) throw new Error(`tar: body of ${entryName} read after moving on`);
           while (remaining > 0) {
@@ -424,6 +525,9 @@ export async function* readTar(input: ReadableStream<Uint8Array> | ChunkReader, 
 export async function readBody(entry: TarEntry): Promise<Uint8Array> {
   const out = new Uint8Array(entry.size);
   let at = 0;
-  for await (const c of entry.body()) { out.set(c, at); at += c.byteLength; }
+  for await (const c of entry.body()) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
   return out;
 }

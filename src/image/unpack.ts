@@ -74,19 +74,42 @@ export interface UnpackResult {
   entries: number;
 }
 
-const O_WRONLY = 1, O_CREAT = 0o100, O_EXCL = 0o200;
-const EPERM = 1, ENOENT = 2, EINTR = 4, EAGAIN = 11, EEXIST = 17, EXDEV = 18, ENOTDIR = 20, EISDIR = 21, ENOSYS = 38, ELOOP = 40, EOPNOTSUPP = 95;
+const O_WRONLY = 1,
+  O_CREAT = 0o100,
+  O_EXCL = 0o200;
+const EPERM = 1,
+  ENOENT = 2,
+  EINTR = 4,
+  EAGAIN = 11,
+  EEXIST = 17,
+  EXDEV = 18,
+  ENOTDIR = 20,
+  EISDIR = 21,
+  ENOSYS = 38,
+  ELOOP = 40,
+  EOPNOTSUPP = 95;
 const RESOLVE = F.RESOLVE_BENEATH | F.RESOLVE_NO_SYMLINKS | F.RESOLVE_NO_MAGICLINKS | F.RESOLVE_NO_XDEV;
-const NAME_MAX = 255, PATH_MAX = 4095;
+const NAME_MAX = 255,
+  PATH_MAX = 4095;
 const DIR_CACHE = 64;
 
 /** Unpacks a layer stream into `destDir` (created if missing). See the top of this file. */
-export async function unpackLayer(stream: ReadableStream<Uint8Array> | ChunkReader, destDir: string, opts: UnpackOptions = {}): Promise<UnpackResult> {
+export async function unpackLayer(
+  stream: ReadableStream<Uint8Array> | ChunkReader,
+  destDir: string,
+  opts: UnpackOptions = {},
+): Promise<UnpackResult> {
   const blobHash = new Bun.CryptoHasher("sha256");
   const tarHash = new Bun.CryptoHasher("sha256");
-  let size = 0, tarSize = 0, entries = 0;
+  let size = 0,
+    tarSize = 0,
+    entries = 0;
   const { compression, reader: tar } = await decodeReader(stream, {
-    onInput: (c) => { blobHash.update(c); size += c.byteLength; opts.onInput?.(c); },
+    onInput: (c) => {
+      blobHash.update(c);
+      size += c.byteLength;
+      opts.onInput?.(c);
+    },
   });
   let u: Unpacker | undefined;
   try {
@@ -100,7 +123,10 @@ export async function unpackLayer(stream: ReadableStream<Uint8Array> | ChunkRead
     const it = readTar(tar, {
       maxFileSize: opts.maxFileSize ?? DEFAULT_MAX_FILE_SIZE,
       maxHeaderSize: opts.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE,
-      onBytes: (c) => { tarSize += c.byteLength; if (compression !== "none") tarHash.update(c); },
+      onBytes: (c) => {
+        tarSize += c.byteLength;
+        if (compression !== "none") tarHash.update(c);
+      },
     });
     for await (const e of it) {
       entries++;
@@ -112,8 +138,10 @@ export async function unpackLayer(stream: ReadableStream<Uint8Array> | ChunkRead
   }
   const digest = `sha256:${blobHash.digest("hex")}`;
   const diffID = compression === "none" ? digest : `sha256:${tarHash.digest("hex")}`;
-  if (opts.expectDigest && opts.expectDigest !== digest) throw new UserError(`layer digest mismatch: expected ${opts.expectDigest}, got ${digest}`);
-  if (opts.expectDiffID && opts.expectDiffID !== diffID) throw new UserError(`layer diffID mismatch: expected ${opts.expectDiffID}, got ${diffID}`);
+  if (opts.expectDigest && opts.expectDigest !== digest)
+    throw new UserError(`layer digest mismatch: expected ${opts.expectDigest}, got ${digest}`);
+  if (opts.expectDiffID && opts.expectDiffID !== diffID)
+    throw new UserError(`layer diffID mismatch: expected ${opts.expectDiffID}, got ${diffID}`);
   return { diffID, digest, size, uncompressedSize: tarSize, compression, entries };
 }
 
@@ -146,7 +174,10 @@ export function xattrAllowed(name: string): boolean {
   return name === "security.capability" || name === "system.posix_acl_access" || name === "system.posix_acl_default";
 }
 
-interface Times { atime: F.Timespec; mtime: F.Timespec }
+interface Times {
+  atime: F.Timespec;
+  mtime: F.Timespec;
+}
 
 const isDir = (st: F.StatxResult) => (st.mode & F.S_IFMT) === F.S_IFDIR;
 
@@ -156,7 +187,11 @@ class Unpacker {
   private dirs = new Map<string, number>();
   /** Directory times to set at the end, by path. */
   private dirTimes = new Map<string, Times>();
-  constructor(private destDir: string, private sameOwner: boolean, private haveOpenat2: boolean) {
+  constructor(
+    private destDir: string,
+    private sameOwner: boolean,
+    private haveOpenat2: boolean,
+  ) {
     this.root = F.openat(F.AT_FDCWD, destDir, O_PATH | O_DIRECTORY, 0, destDir);
   }
 
@@ -178,7 +213,10 @@ class Unpacker {
         return F.openat(parent, name, O_PATH | O_DIRECTORY | O_NOFOLLOW);
       } catch (err) {
         if (!(err instanceof SyscallError)) throw err;
-        if (err.errno === ENOSYS && this.haveOpenat2) { this.haveOpenat2 = false; continue; }
+        if (err.errno === ENOSYS && this.haveOpenat2) {
+          this.haveOpenat2 = false;
+          continue;
+        }
         if (err.errno === EAGAIN || err.errno === EINTR) continue;
         if (err.errno === ENOTDIR && !this.haveOpenat2) {
           // O_NOFOLLOW|O_DIRECTORY on a symlink says ENOTDIR: tell the two apart.
@@ -204,7 +242,11 @@ class Unpacker {
     const name = comps[comps.length - 1];
     let fd = this.step(parent, name);
     if (fd === -ENOENT && create) {
-      try { F.mkdirat(parent, name, 0o755, key); } catch (err) { if (!(err instanceof SyscallError && err.errno === EEXIST)) throw err; }
+      try {
+        F.mkdirat(parent, name, 0o755, key);
+      } catch (err) {
+        if (!(err instanceof SyscallError && err.errno === EEXIST)) throw err;
+      }
       fd = this.step(parent, name);
     }
     if (fd < 0) {
@@ -234,7 +276,10 @@ class Unpacker {
   /** Forgets cached fds of `key` and everything below it (after removing that tree). */
   private forgetUnder(key: string): void {
     for (const [k, fd] of this.dirs) {
-      if (k === key || k.startsWith(`${key}/`)) { this.dirs.delete(k); F.closeFd(fd); }
+      if (k === key || k.startsWith(`${key}/`)) {
+        this.dirs.delete(k);
+        F.closeFd(fd);
+      }
     }
   }
 
@@ -295,7 +340,11 @@ class Unpacker {
     if (wo.kind === "opaque") {
       const d = this.dir(parentComps, e);
       const fd = F.openat(d, ".", O_RDONLY | O_DIRECTORY, 0, parentComps.join("/") || ".");
-      try { F.fsetxattr(fd, OVERLAY_OPAQUE_XATTR, new TextEncoder().encode("y"), e.name); } finally { F.closeFd(fd); }
+      try {
+        F.fsetxattr(fd, OVERLAY_OPAQUE_XATTR, new TextEncoder().encode("y"), e.name);
+      } finally {
+        F.closeFd(fd);
+      }
       return;
     }
     if (wo.kind === "whiteout") {
@@ -311,7 +360,8 @@ class Unpacker {
 
     const parent = this.dir(parentComps, e);
     switch (e.type) {
-      case "file": return this.file(e, parent, name, key);
+      case "file":
+        return this.file(e, parent, name, key);
       case "dir": {
         this.create(parent, name, key, true, () => F.mkdirat(parent, name, 0o700, e.name));
         this.meta(e, parent, name, false);
@@ -325,10 +375,15 @@ class Unpacker {
         this.meta(e, parent, name, true);
         return;
       }
-      case "hardlink": return this.hardlink(e, parent, name, key);
-      case "char": case "block": case "fifo": {
+      case "hardlink":
+        return this.hardlink(e, parent, name, key);
+      case "char":
+      case "block":
+      case "fifo": {
         const kind = e.type === "char" ? F.S_IFCHR : e.type === "block" ? F.S_IFBLK : F.S_IFIFO;
-        this.create(parent, name, key, false, () => F.mknodat(parent, name, kind | 0o600, e.devmajor, e.devminor, e.name));
+        this.create(parent, name, key, false, () =>
+          F.mknodat(parent, name, kind | 0o600, e.devmajor, e.devminor, e.name),
+        );
         this.meta(e, parent, name, false);
         return;
       }
@@ -341,14 +396,20 @@ class Unpacker {
   }
 
   private async file(e: TarEntry, parent: number, name: string, key: string): Promise<void> {
-    const fd = this.create(parent, name, key, false, () => F.openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600, e.name))!;
+    const fd = this.create(parent, name, key, false, () =>
+      F.openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600, e.name),
+    )!;
     try {
       for await (const chunk of e.body()) F.writeAll(fd, chunk, e.name);
       if (this.sameOwner) F.fchown(fd, e.uid, e.gid, e.name);
       F.fchmod(fd, e.mode, e.name);
       for (const [k, v] of Object.entries(e.xattrs)) {
         if (!xattrAllowed(k)) continue;
-        try { F.fsetxattr(fd, k, v, e.name); } catch (err) { if (!(err instanceof SyscallError && err.errno === EOPNOTSUPP)) throw err; }
+        try {
+          F.fsetxattr(fd, k, v, e.name);
+        } catch (err) {
+          if (!(err instanceof SyscallError && err.errno === EOPNOTSUPP)) throw err;
+        }
       }
       const t = this.times(e);
       F.futimens(fd, t.atime, t.mtime, e.name);
@@ -366,7 +427,9 @@ class Unpacker {
       // The parent is a symlink-free dir fd; lsetxattr does not follow the final name.
       const path = `/proc/self/fd/${parent}/${name}`;
       for (const [k, v] of xs) {
-        try { F.lsetxattr(path, k, v, e.name); } catch (err) {
+        try {
+          F.lsetxattr(path, k, v, e.name);
+        } catch (err) {
           if (!(err instanceof SyscallError)) throw err;
           if (err.errno === EOPNOTSUPP || (symlink && err.errno === EPERM)) continue;
           throw err;
@@ -384,7 +447,8 @@ class Unpacker {
     if (!target.length) this.refuse(e, `hardlink to the layer root`);
     const tkey = target.join("/");
     if (tkey === key) return; // a link to itself
-    if (tkey.startsWith(`${key}/`)) this.refuse(e, `hardlink target ${JSON.stringify(e.linkname)} is inside the entry it replaces`);
+    if (tkey.startsWith(`${key}/`))
+      this.refuse(e, `hardlink target ${JSON.stringify(e.linkname)} is inside the entry it replaces`);
     const tparent = this.dir(target.slice(0, -1), e, false, `hardlink target ${JSON.stringify(e.linkname)}`);
     const tname = target[target.length - 1];
     const link = () => F.linkat(tparent, tname, parent, name, 0, `${e.name} => ${e.linkname}`);
@@ -393,15 +457,21 @@ class Unpacker {
       return;
     } catch (err) {
       if (!(err instanceof SyscallError)) throw err;
-      if (err.errno === ENOENT) this.refuse(e, `hardlink target ${JSON.stringify(e.linkname)} does not exist in the layer`);
-      if (err.errno === EPERM || err.errno === EISDIR) this.refuse(e, `hardlink target ${JSON.stringify(e.linkname)} is a directory`);
+      if (err.errno === ENOENT)
+        this.refuse(e, `hardlink target ${JSON.stringify(e.linkname)} does not exist in the layer`);
+      if (err.errno === EPERM || err.errno === EISDIR)
+        this.refuse(e, `hardlink target ${JSON.stringify(e.linkname)} is a directory`);
       if (err.errno !== EEXIST) throw err;
     }
-    const a = F.statxAt(tparent, tname), b = F.statxAt(parent, name);
+    const a = F.statxAt(tparent, tname),
+      b = F.statxAt(parent, name);
     if (a && b && a.ino === b.ino && !isDir(b)) return; // already that file
     this.makeRoom(parent, name, key, false);
-    try { link(); } catch (err) {
-      if (err instanceof SyscallError && err.errno === ENOENT) this.refuse(e, `hardlink target ${JSON.stringify(e.linkname)} does not exist in the layer`);
+    try {
+      link();
+    } catch (err) {
+      if (err instanceof SyscallError && err.errno === ENOENT)
+        this.refuse(e, `hardlink target ${JSON.stringify(e.linkname)} does not exist in the layer`);
       throw err;
     }
   }
@@ -414,7 +484,11 @@ class Unpacker {
     for (const { comps, t } of list) {
       this.trim();
       let parent: number;
-      try { parent = this.dir(comps.slice(0, -1), e, false); } catch { continue; }
+      try {
+        parent = this.dir(comps.slice(0, -1), e, false);
+      } catch {
+        continue;
+      }
       const st = F.statxAt(parent, comps[comps.length - 1]);
       if (!st || !isDir(st)) continue;
       F.utimensat(parent, comps[comps.length - 1], t.atime, t.mtime, F.AT_SYMLINK_NOFOLLOW, comps.join("/"));

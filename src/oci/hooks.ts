@@ -25,12 +25,18 @@ async function runHook(phase: HookPhase, i: number, h: Hook, state: string): Pro
     return `hooks.${phase}[${i}] ${h.path}: ${(e as Error).message}`;
   }
   let timedOut = false;
-  const timer = h.timeout ? setTimeout(() => { timedOut = true; proc.kill("SIGKILL"); }, h.timeout * 1000) : undefined;
+  const timer = h.timeout
+    ? setTimeout(() => {
+        timedOut = true;
+        proc.kill("SIGKILL");
+      }, h.timeout * 1000)
+    : undefined;
   const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr as ReadableStream).text()]);
   if (timer) clearTimeout(timer);
   log.debug(`hook ${phase}[${i}] ${h.path} exited ${code}`, performance.now() - t0);
   if (timedOut) return `hooks.${phase}[${i}] ${h.path}: timed out after ${h.timeout} s`;
-  if (code !== 0) return `hooks.${phase}[${i}] ${h.path}: exit status ${code}${err.trim() ? `: ${err.trim().split("\n").pop()}` : ""}`;
+  if (code !== 0)
+    return `hooks.${phase}[${i}] ${h.path}: exit status ${code}${err.trim() ? `: ${err.trim().split("\n").pop()}` : ""}`;
   return undefined;
 }
 

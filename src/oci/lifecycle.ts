@@ -17,12 +17,20 @@ export async function startContainer(store: OciStore, id: string): Promise<void>
     await runHooks(rec.spec.hooks, "prestart", store.stateJson(rec));
   } catch (e) {
     // A failing hook stops the container and the lifecycle goes on at delete (runtime spec).
-    try { await deleteContainer(store, id, true); } catch { /* the hook's error is the one to report */ }
+    try {
+      await deleteContainer(store, id, true);
+    } catch {
+      /* the hook's error is the one to report */
+    }
     throw e;
   }
   const fifo = store.fifo(id);
   const fd = openSync(fifo, "w");
-  try { writeSync(fd, "s"); } finally { closeSync(fd); }
+  try {
+    writeSync(fd, "s");
+  } finally {
+    closeSync(fd);
+  }
   rmSync(fifo, { force: true });
   await execed(rec.pid!);
   await runHooks(rec.spec.hooks, "poststart", store.stateJson(rec));
@@ -33,7 +41,11 @@ async function execed(pid: number): Promise<void> {
   const end = performance.now() + 2000;
   while (performance.now() < end) {
     let cmd: string;
-    try { cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8"); } catch { return; }
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    } catch {
+      return;
+    }
     if (!cmd.includes("__child")) return;
     await Bun.sleep(1);
   }
@@ -46,7 +58,13 @@ export function killContainer(store: OciStore, id: string, signal: string, all: 
   const status = store.status(rec);
   if (status === "stopped" || status === "creating") throw new UserError(`container "${id}" is not running`, 1);
   const pids = all && rec.cgroups ? cgroups.cgroupPids(rec.cgroups) : [rec.pid!];
-  for (const pid of pids) { try { process.kill(pid, sig); } catch { /* gone */ } }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 async function waitGone(store: OciStore, rec: OciRecord, ms: number): Promise<void> {
@@ -59,10 +77,15 @@ export async function deleteContainer(store: OciStore, id: string, force: boolea
   const rec = store.read(id);
   const status = store.status(rec);
   // The runtime spec: delete of a container that is not stopped (created included) is an error.
-  if (status !== "stopped" && !force) throw new UserError(`container "${id}" is ${status}: stop it first or use delete --force`, 1);
+  if (status !== "stopped" && !force)
+    throw new UserError(`container "${id}" is ${status}: stop it first or use delete --force`, 1);
   if (status !== "stopped" && rec.pid) {
     if (status === "paused" && rec.cgroups) cgroups.setFrozen(rec.cgroups, false);
-    try { process.kill(rec.pid, "SIGKILL"); } catch { /* gone */ }
+    try {
+      process.kill(rec.pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
     await waitGone(store, rec, 5000);
   }
   if (rec.cgroups) cgroups.removeCgroups(rec.cgroups);
@@ -76,7 +99,8 @@ export function pauseContainer(store: OciStore, id: string, frozen: boolean): vo
   const status = store.status(rec);
   if (frozen && status !== "running") throw new UserError(`container "${id}" is ${status}, not running`, 1);
   if (!frozen && status !== "paused") throw new UserError(`container "${id}" is ${status}, not paused`, 1);
-  if (!rec.cgroups || !cgroups.setFrozen(rec.cgroups, frozen)) throw new UserError(`container "${id}": no freezer cgroup to ${frozen ? "pause" : "resume"} it`, 1);
+  if (!rec.cgroups || !cgroups.setFrozen(rec.cgroups, frozen))
+    throw new UserError(`container "${id}": no freezer cgroup to ${frozen ? "pause" : "resume"} it`, 1);
 }
 
 /** `update --resources FILE|-` (OCI linux.resources JSON) or the runc flags mapped to it. */
@@ -85,17 +109,28 @@ export function updateContainer(store: OciStore, id: string, resources: Resource
   if (store.status(rec) === "stopped") throw new UserError(`container "${id}" is stopped`, 1);
   if (!rec.cgroups) throw new UserError(`container "${id}" has no cgroups`, 1);
   const merged: Resources = { ...rec.spec.linux?.resources, ...resources };
-  for (const k of ["memory", "cpu", "pids"] as const) if (resources[k]) (merged as Record<string, unknown>)[k] = { ...rec.spec.linux?.resources?.[k], ...resources[k] };
+  for (const k of ["memory", "cpu", "pids"] as const)
+    if (resources[k]) (merged as Record<string, unknown>)[k] = { ...rec.spec.linux?.resources?.[k], ...resources[k] };
   cgroups.checkResources(merged);
-  const plan = cgroups.planCgroupsOnHost({ name: `mini-oci-${id}`, cgroupsPath: rec.spec.linux?.cgroupsPath, resources: merged });
+  const plan = cgroups.planCgroupsOnHost({
+    name: `mini-oci-${id}`,
+    cgroupsPath: rec.spec.linux?.cgroupsPath,
+    resources: merged,
+  });
   // v1 wants memory.limit_in_bytes <= memory.memsw.limit_in_bytes at every moment: a write the
   // kernel refuses in one order goes through in a second pass.
   let pending = plan.writes.filter((w) => !w.path.endsWith("cgroup.subtree_control") && !w.path.includes("devices."));
   for (let pass = 0; pass < 2 && pending.length; pass++) {
     const failed: typeof pending = [];
     for (const w of pending) {
-      try { writeFileSync(w.path, w.value); } catch (e) {
-        if (pass === 1 && !w.optional) throw new UserError(`update ${w.path} = ${w.value}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 1);
+      try {
+        writeFileSync(w.path, w.value);
+      } catch (e) {
+        if (pass === 1 && !w.optional)
+          throw new UserError(
+            `update ${w.path} = ${w.value}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+            1,
+          );
         if (!w.optional) failed.push(w);
       }
     }
@@ -113,5 +148,9 @@ export function containerPids(store: OciStore, id: string): number[] {
 
 export function readResources(file: string): Resources {
   const text = file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8");
-  try { return JSON.parse(text) as Resources; } catch (e) { throw new UserError(`--resources ${file}: invalid JSON: ${(e as Error).message}`, 1); }
+  try {
+    return JSON.parse(text) as Resources;
+  } catch (e) {
+    throw new UserError(`--resources ${file}: invalid JSON: ${(e as Error).message}`, 1);
+  }
 }

@@ -30,17 +30,23 @@ export class OciStore {
   constructor(readonly root: string = DEFAULT_ROOT) {}
 
   dir(id: string): string {
-    if (!ID.test(id) || id === "." || id === "..") throw new UserError(`invalid container id "${id}": use letters, digits, _ + . -`, 1);
+    if (!ID.test(id) || id === "." || id === "..")
+      throw new UserError(`invalid container id "${id}": use letters, digits, _ + . -`, 1);
     return `${this.root}/${id}`;
   }
 
-  fifo(id: string): string { return `${this.dir(id)}/exec.fifo`; }
+  fifo(id: string): string {
+    return `${this.dir(id)}/exec.fifo`;
+  }
 
   /** Claims the id: fails if a container with it exists. */
   claim(rec: OciRecord): void {
     mkdirSync(this.root, { recursive: true, mode: 0o711 });
-    try { mkdirSync(this.dir(rec.id), { mode: 0o711 }); } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new UserError(`container "${rec.id}" already exists`, 1);
+    try {
+      mkdirSync(this.dir(rec.id), { mode: 0o711 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST")
+        throw new UserError(`container "${rec.id}" already exists`, 1);
       throw e;
     }
     this.write(rec);
@@ -53,18 +59,28 @@ export class OciStore {
   }
 
   read(id: string): OciRecord {
-    try { return JSON.parse(readFileSync(`${this.dir(id)}/state.json`, "utf8")) as OciRecord; } catch (e) {
+    try {
+      return JSON.parse(readFileSync(`${this.dir(id)}/state.json`, "utf8")) as OciRecord;
+    } catch (e) {
       if (e instanceof UserError) throw e;
       throw new UserError(`container "${id}" does not exist`, 1);
     }
   }
 
   exists(id: string): boolean {
-    try { return existsSync(`${this.dir(id)}/state.json`); } catch { return false; }
+    try {
+      return existsSync(`${this.dir(id)}/state.json`);
+    } catch {
+      return false;
+    }
   }
 
   ids(): string[] {
-    try { return readdirSync(this.root).filter((n) => existsSync(`${this.root}/${n}/state.json`)); } catch { return []; }
+    try {
+      return readdirSync(this.root).filter((n) => existsSync(`${this.root}/${n}/state.json`));
+    } catch {
+      return [];
+    }
   }
 
   remove(id: string): void {

@@ -8,7 +8,10 @@ import { envRecord } from "../spec/env.ts";
 import { sendFd } from "../sys/socket.ts";
 import { ERROR_FD } from "./child-config.ts";
 
-const TIOCSPTLCK = 0x40045431, TIOCGPTN = 0x80045430, TIOCSCTTY = 0x540e, TIOCSWINSZ = 0x5414;
+const TIOCSPTLCK = 0x40045431,
+  TIOCGPTN = 0x80045430,
+  TIOCSCTTY = 0x540e,
+  TIOCSWINSZ = 0x5414;
 const O_NOCTTY = 0o400;
 
 /** Opened before pivot_root (the fifo lives on the host); O_RDWR so the open doesn't block. */
@@ -37,7 +40,11 @@ export function setupConsole(socketFd: number, size?: { height: number; width: n
   sendFd(socketFd, master, slavePath, "console socket");
   sys.close(master);
   sys.close(socketFd);
-  try { sys.setsid(); } catch (e) { if (!(e instanceof SyscallError && e.code === "EPERM")) throw e; } // already a session leader
+  try {
+    sys.setsid();
+  } catch (e) {
+    if (!(e instanceof SyscallError && e.code === "EPERM")) throw e;
+  } // already a session leader
   sys.ioctl(slave, TIOCSCTTY, null, `TIOCSCTTY ${slavePath}`);
   for (const fd of [0, 1, 2]) sys.dup2(slave, fd);
   sys.close(slave);
@@ -48,7 +55,9 @@ export function awaitStart(fifo: number): void {
   writeSync(ERROR_FD, JSON.stringify({ created: true }));
   const b = Buffer.alloc(1);
   for (;;) {
-    try { if (readSync(fifo, b, 0, 1, null) === 1) break; } catch (e) {
+    try {
+      if (readSync(fifo, b, 0, 1, null) === 1) break;
+    } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EINTR" && (e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
     }
   }
@@ -60,7 +69,11 @@ export function awaitStart(fifo: number): void {
  * the runtime sees them; startContainer after it, paths as the container sees them): spawned by
  * the child stage itself, so they inherit its namespaces. A failure fails the operation.
  */
-export function runHooksHere(phase: string, hooks: import("../spec/types.ts").Hook[] | undefined, state: object | undefined): void {
+export function runHooksHere(
+  phase: string,
+  hooks: import("../spec/types.ts").Hook[] | undefined,
+  state: object | undefined,
+): void {
   (hooks ?? []).forEach((h, i) => {
     const r = Bun.spawnSync([h.path, ...(h.args ?? []).slice(1)], {
       argv0: h.args?.[0] ?? h.path,

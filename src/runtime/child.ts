@@ -43,7 +43,9 @@ function fail(e: unknown): never {
   try {
     if (errorChannelGone) throw new Error("fd 4 is a preserved fd now");
     writeSync(ERROR_FD, JSON.stringify({ message, code }));
-  } catch { writeSync(2, `mini: ${message}\n`); }
+  } catch {
+    writeSync(2, `mini: ${message}\n`);
+  }
   process.exit(code);
 }
 
@@ -62,32 +64,58 @@ function seccompLoader(cfg: ChildConfig, log: ReturnType<typeof debugLog>): (() 
   const program = Buffer.from(cfg.seccomp.program, "base64");
   const flags = cfg.seccomp.flags & ~1; // SECCOMP_FILTER_FLAG_TSYNC
   const { seccompSetModeFilter } = require("../sys/seccomp.ts") as typeof import("../sys/seccomp.ts");
-  return () => step(log, `seccomp filter (${program.length / 8} instructions)`, () => seccompSetModeFilter(program, flags));
+  return () =>
+    step(log, `seccomp filter (${program.length / 8} instructions)`, () => seccompSetModeFilter(program, flags));
 }
 
 function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] } {
   const log = debugLog(cfg.debug);
   const p = cfg.process;
-  for (const f of cfg.cgroupProcs) step(log, `join cgroup ${f}`, () => {
-    try { writeFileSync(f, "0"); } catch (e) { throw new SyscallError("write", f, Math.abs((e as NodeJS.ErrnoException).errno ?? 0)); }
-  });
-  for (const j of cfg.joinNamespaces ?? []) step(log, `setns ${j.path}`, () => {
-    const fd = sys.open(j.path, C.O_RDONLY | C.O_CLOEXEC);
-    // A mount namespace can only be joined by a thread whose filesystem context is its own.
-    if (j.flag === C.CLONE_NEWNS) sys.unshare(CLONE_FS);
-    try { sys.setns(fd, j.flag, j.path); } finally { sys.close(fd); }
-  });
+  for (const f of cfg.cgroupProcs)
+    step(log, `join cgroup ${f}`, () => {
+      try {
+        writeFileSync(f, "0");
+      } catch (e) {
+        throw new SyscallError("write", f, Math.abs((e as NodeJS.ErrnoException).errno ?? 0));
+      }
+    });
+  for (const j of cfg.joinNamespaces ?? [])
+    step(log, `setns ${j.path}`, () => {
+      const fd = sys.open(j.path, C.O_RDONLY | C.O_CLOEXEC);
+      // A mount namespace can only be joined by a thread whose filesystem context is its own.
+      if (j.flag === C.CLONE_NEWNS) sys.unshare(CLONE_FS);
+      try {
+        sys.setns(fd, j.flag, j.path);
+      } finally {
+        sys.close(fd);
+      }
+    });
   step(log, `unshare 0x${cfg.unshareFlags.toString(16)}`, () => sys.unshare(cfg.unshareFlags));
-  for (const [k, v] of Object.entries(cfg.sysctl ?? {})) step(log, `sysctl ${k}=${v}`, () => {
-    const f = `/proc/sys/${k.replace(/\./g, "/")}`;
-    try { writeFileSync(f, v); } catch (e) { throw new SyscallError("write", f, Math.abs((e as NodeJS.ErrnoException).errno ?? 0)); }
-  });
+  for (const [k, v] of Object.entries(cfg.sysctl ?? {}))
+    step(log, `sysctl ${k}=${v}`, () => {
+      const f = `/proc/sys/${k.replace(/\./g, "/")}`;
+      try {
+        writeFileSync(f, v);
+      } catch (e) {
+        throw new SyscallError("write", f, Math.abs((e as NodeJS.ErrnoException).errno ?? 0));
+      }
+    });
   // OCI create: the fifo is on the host, so it is opened before pivot_root; the console after
   // it (its pty comes from the container's devpts).
-  const oci = cfg.oci && require("./child-oci.ts") as typeof import("./child-oci.ts");
+  const oci = cfg.oci && (require("./child-oci.ts") as typeof import("./child-oci.ts"));
   if (cfg.oci) startFifo = oci!.openStartFifo(cfg.oci.fifo);
-  applyRootfs(cfg.rootfs, cfg.ops, log, cfg.oci?.hooks?.createContainer && (() => step(log, "createContainer hooks", () => oci!.runHooksHere("createContainer", cfg.oci!.hooks!.createContainer, cfg.oci!.state))));
-  if (cfg.oci?.console) step(log, "console: pty master to the console socket", () => oci!.setupConsole(CONSOLE_FD, p.consoleSize));
+  applyRootfs(
+    cfg.rootfs,
+    cfg.ops,
+    log,
+    cfg.oci?.hooks?.createContainer &&
+      (() =>
+        step(log, "createContainer hooks", () =>
+          oci!.runHooksHere("createContainer", cfg.oci!.hooks!.createContainer, cfg.oci!.state),
+        )),
+  );
+  if (cfg.oci?.console)
+    step(log, "console: pty master to the console socket", () => oci!.setupConsole(CONSOLE_FD, p.consoleSize));
   if (cfg.hostname) step(log, `sethostname ${cfg.hostname}`, () => sys.sethostname(cfg.hostname!));
   if (cfg.domainname) step(log, `setdomainname ${cfg.domainname}`, () => sys.setdomainname(cfg.domainname!));
   step(log, `chdir ${p.cwd}`, () => enterCwd(p.cwd));
@@ -100,7 +128,9 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
   sys.closeRangeCloexec(3);
   const loadSeccomp = seccompLoader(cfg, log);
   if (p.noNewPrivileges) lateSeccomp = loadSeccomp;
-  step(log, "security (rlimits, user, capabilities, no_new_privs)", () => applyProcessSecurity(p, { loadSeccomp: p.noNewPrivileges ? undefined : loadSeccomp }));
+  step(log, "security (rlimits, user, capabilities, no_new_privs)", () =>
+    applyProcessSecurity(p, { loadSeccomp: p.noNewPrivileges ? undefined : loadSeccomp }),
+  );
   const args = p.args ?? [];
   const env = p.env ?? [];
   const path = step(log, `look up ${args[0]}`, () => findExecutable(args[0], env));
@@ -108,16 +138,23 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
 }
 
 function enterCwd(cwd: string): void {
-  try { sys.chdir(cwd); return; } catch (e) {
+  try {
+    sys.chdir(cwd);
+    return;
+  } catch (e) {
     if (!(e instanceof SyscallError) || e.code !== "ENOENT") {
-      if (e instanceof SyscallError && e.code === "ENOTDIR") throw new UserError(`working directory ${cwd} is not a directory`);
+      if (e instanceof SyscallError && e.code === "ENOTDIR")
+        throw new UserError(`working directory ${cwd} is not a directory`);
       throw e;
     }
   }
   const { mkdirSync } = require("node:fs") as typeof import("node:fs");
-  try { mkdirSync(cwd, { recursive: true, mode: 0o755 }); } catch (e) {
+  try {
+    mkdirSync(cwd, { recursive: true, mode: 0o755 });
+  } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    if (err.code === "ENOTDIR" || err.code === "EEXIST") throw new UserError(`working directory ${cwd} is not a directory`);
+    if (err.code === "ENOTDIR" || err.code === "EEXIST")
+      throw new UserError(`working directory ${cwd} is not a directory`);
     throw new SyscallError("mkdir", cwd, Math.abs(err.errno ?? 0));
   }
   sys.chdir(cwd);
@@ -144,12 +181,16 @@ export function childMain(parentPid?: string): void {
       oci.awaitStart(startFifo);
       oci.runHooksHere("startContainer", cfg.oci!.hooks?.startContainer, { ...cfg.oci!.state, status: "created" });
     }
-  } catch (e) { fail(e); }
+  } catch (e) {
+    fail(e);
+  }
   if (cfg.init) {
     try {
       lateSeccomp?.();
       (require("./init.ts") as typeof import("./init.ts")).runInit(target.path, target.args, target.env);
-    } catch (e) { fail(e); }
+    } catch (e) {
+      fail(e);
+    }
     return;
   }
   try {
@@ -158,7 +199,9 @@ export function childMain(parentPid?: string): void {
     if (cfg.oci?.preserveFds) errorChannelGone = true;
     for (let i = 0; i < (cfg.oci?.preserveFds ?? 0); i++) sys.dup2(PRESERVED_FDS_AT + i, 3 + i);
     lateSeccomp?.();
-  } catch (e) { fail(e); }
+  } catch (e) {
+    fail(e);
+  }
   try {
     sys.execve(target.path, target.args, target.env);
   } catch (e) {

@@ -3,14 +3,22 @@
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { resolveInRoot } from "./resolve-in-root.ts";
 
-export interface EtcFiles { hostname: string; hosts: string; resolv: string }
+export interface EtcFiles {
+  hostname: string;
+  hosts: string;
+  resolv: string;
+}
 
 export function etcFilePaths(dir: string): EtcFiles {
   return { hostname: `${dir}/hostname`, hosts: `${dir}/hosts`, resolv: `${dir}/resolv.conf` };
 }
 
 function readOr(path: string, fallback: string): string {
-  try { return readFileSync(path, "utf8"); } catch { return fallback; }
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return fallback;
+  }
 }
 
 /** resolv.conf without loopback nameservers, which mean nothing in another network namespace. */
@@ -44,6 +52,7 @@ export function writeEtcFiles(files: EtcFiles, hostname: string, hostNetwork: bo
 export function ensureEtcMountpoints(rootfs: string): void {
   for (const f of ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"]) {
     const target = resolveInRoot(rootfs, f);
-    if (!existsSync(target) && existsSync(target.slice(0, target.lastIndexOf("/")))) closeSync(openSync(target, "a", 0o644));
+    if (!existsSync(target) && existsSync(target.slice(0, target.lastIndexOf("/"))))
+      closeSync(openSync(target, "a", 0o644));
   }
 }

@@ -23,7 +23,13 @@ export interface ExecPlan {
   seccomp?: import("../spec/types.ts").LinuxSeccomp | null;
 }
 
-const inode = (p: string) => { try { return statSync(p).ino; } catch { return undefined; } };
+const inode = (p: string) => {
+  try {
+    return statSync(p).ino;
+  } catch {
+    return undefined;
+  }
+};
 
 /** --ns PATH:FLAG for each namespace of `pid` that differs from ours. */
 export function namespaceArgs(pid: number): string[] {
@@ -48,7 +54,11 @@ export function shimExecArgs(plan: ExecPlan): string[] {
   const u: User = p.user ?? { uid: 0, gid: 0 };
   args.push("--uid", String(u.uid), "--gid", String(u.gid), "--groups", (u.additionalGids ?? [u.gid]).join(","));
   const c = p.capabilities;
-  if (c) args.push("--caps", [c.bounding, c.effective, c.permitted, c.inheritable, c.ambient].map((s) => hex(capsToMask(s))).join(","));
+  if (c)
+    args.push(
+      "--caps",
+      [c.bounding, c.effective, c.permitted, c.inheritable, c.ambient].map((s) => hex(capsToMask(s))).join(","),
+    );
   if (p.noNewPrivileges) args.push("--nnp");
   args.push("--cwd", p.cwd || "/");
   for (const r of p.rlimits ?? []) {

@@ -10,13 +10,17 @@ export function envValue(env: string[], key: string): string | undefined {
 
 function check(path: string, name: string): string {
   let st;
-  try { st = statSync(path); } catch (e) {
+  try {
+    st = statSync(path);
+  } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EACCES") throw new UserError(`exec ${name}: permission denied`, 126);
     throw new UserError(`exec ${name}: no such file or directory`, 127);
   }
   if (st.isDirectory()) throw new UserError(`exec ${name}: is a directory`, 126);
-  try { accessSync(path, constants.X_OK); } catch {
+  try {
+    accessSync(path, constants.X_OK);
+  } catch {
     throw new UserError(`exec ${name}: permission denied`, 126);
   }
   return path;

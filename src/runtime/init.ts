@@ -5,7 +5,18 @@ import { SIGNALS } from "../sys/constants.ts";
 import { libc } from "../sys/libc.ts";
 
 const WNOHANG = 1;
-const FORWARDED = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGCONT", "SIGALRM", "SIGPWR"] as const;
+const FORWARDED = [
+  "SIGHUP",
+  "SIGINT",
+  "SIGQUIT",
+  "SIGTERM",
+  "SIGUSR1",
+  "SIGUSR2",
+  "SIGWINCH",
+  "SIGCONT",
+  "SIGALRM",
+  "SIGPWR",
+] as const;
 
 function decode(status: number): number {
   const sig = status & 0x7f;
@@ -18,8 +29,15 @@ export function runInit(path: string, args: string[], env: string[]): void {
   l.signal(25, null);
   sys.closeRangeCloexec(3);
   const envObj: Record<string, string> = {};
-  for (const e of env) { const i = e.indexOf("="); if (i > 0) envObj[e.slice(0, i)] = e.slice(i + 1); }
-  const child = Bun.spawn([path, ...args.slice(1)], { argv0: args[0], env: envObj, stdio: ["inherit", "inherit", "inherit"] });
+  for (const e of env) {
+    const i = e.indexOf("=");
+    if (i > 0) envObj[e.slice(0, i)] = e.slice(i + 1);
+  }
+  const child = Bun.spawn([path, ...args.slice(1)], {
+    argv0: args[0],
+    env: envObj,
+    stdio: ["inherit", "inherit", "inherit"],
+  });
   // The command started: close the error channel so the parent knows.
   sys.close(4);
 

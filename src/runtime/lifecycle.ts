@@ -2,7 +2,15 @@
 // (status.ts) first and changes one container only while holding its lock.
 import { existsSync, rmSync } from "node:fs";
 import * as cgroups from "../cgroups/index.ts";
-import { files, readRecord, removeFiles, withContainerLock, writeJsonAtomic, type ContainerRecord, type ExitResult } from "../state/containers.ts";
+import {
+  files,
+  readRecord,
+  removeFiles,
+  withContainerLock,
+  writeJsonAtomic,
+  type ContainerRecord,
+  type ExitResult,
+} from "../state/containers.ts";
 import { containerDir } from "../state/dirs.ts";
 import { isAlive, readMonitorExit, statusOf, type ContainerStatus } from "../state/status.ts";
 import { SIGNALS } from "../sys/constants.ts";
@@ -33,7 +41,11 @@ export function requireRunning(rec: ContainerRecord): ContainerStatus {
 export function signalContainer(rec: ContainerRecord, sig: number): void {
   const st = requireRunning(rec);
   // A paused container would only get the signal once thawed; docker thaws for SIGKILL.
-  try { process.kill(st.pid!, sig); } catch { /* exited meanwhile */ }
+  try {
+    process.kill(st.pid!, sig);
+  } catch {
+    /* exited meanwhile */
+  }
 }
 
 /** Waits until the container's process is gone (true), or the timeout passed (false). */
@@ -61,10 +73,18 @@ export async function stopContainer(rec: ContainerRecord, timeoutSec: number): P
   const sig = rec.stopSignal ? parseSignal(rec.stopSignal) : SIGNALS.SIGTERM;
   if (st.status === "paused" && rec.cgroups) cgroups.setFrozen(rec.cgroups, false);
   log.debug(`stop ${rec.name}: signal ${sig} to pid ${st.pid}`);
-  try { process.kill(st.pid!, sig); } catch { /* gone */ }
+  try {
+    process.kill(st.pid!, sig);
+  } catch {
+    /* gone */
+  }
   if (!(await waitGone(rec, timeoutSec * 1000))) {
     log.debug(`stop ${rec.name}: still running after ${timeoutSec} s, SIGKILL`);
-    try { process.kill(st.pid!, SIGNALS.SIGKILL); } catch { /* gone */ }
+    try {
+      process.kill(st.pid!, SIGNALS.SIGKILL);
+    } catch {
+      /* gone */
+    }
     await waitGone(rec, 10_000);
   }
   log.debug(`stop ${rec.name}: process gone`);
@@ -87,10 +107,18 @@ export async function reap(id: string): Promise<void> {
   await withContainerLock(id, () => {
     const rec = readRecord(id);
     if (!rec || isAlive(statusOf(rec).state)) return;
-    const raw: ExitResult = readMonitorExit(id) ?? { exitCode: -1, oomKilled: false, finishedAt: new Date().toISOString() };
+    const raw: ExitResult = readMonitorExit(id) ?? {
+      exitCode: -1,
+      oomKilled: false,
+      finishedAt: new Date().toISOString(),
+    };
     if (rec.cgroups) {
       raw.oomKilled = raw.signal === "SIGKILL" && cgroups.oomKilled(rec.cgroups);
-      try { cgroups.removeCgroups(rec.cgroups); } catch { /* rm -f retries */ }
+      try {
+        cgroups.removeCgroups(rec.cgroups);
+      } catch {
+        /* rm -f retries */
+      }
     }
     writeJsonAtomic(files.result(id), raw);
     if (rec.autoRemove) removeFiles(id);
@@ -100,19 +128,26 @@ export async function reap(id: string): Promise<void> {
 /** Removes a container; a running one only with `force` (killed first). */
 export async function removeContainer(rec: ContainerRecord, force: boolean): Promise<void> {
   const st = statusOf(rec);
-  if (running(st) && !force) throw new UserError(`container ${rec.name} is running: stop it first, or use mini rm -f`, 1);
+  if (running(st) && !force)
+    throw new UserError(`container ${rec.name} is running: stop it first, or use mini rm -f`, 1);
   await withContainerLock(rec.id, async () => {
     const now = statusOf(rec);
     if (running(now)) {
       if (now.status === "paused" && rec.cgroups) cgroups.setFrozen(rec.cgroups, false);
       log.debug(`rm ${rec.name}: SIGKILL pid ${now.pid}`);
-      try { process.kill(now.pid!, SIGNALS.SIGKILL); } catch { /* gone */ }
+      try {
+        process.kill(now.pid!, SIGNALS.SIGKILL);
+      } catch {
+        /* gone */
+      }
       await waitGone(rec, 10_000);
       await settled(rec);
     }
     // Whatever a killed mini left: processes and cgroups, then the files.
     if (rec.cgroups) log.timed(`rm ${rec.name}: remove cgroups`, () => cgroups.removeCgroups(rec.cgroups!));
-    log.timed(`rm ${rec.name}: remove runtime state`, () => rmSync(containerDir(rec.id), { recursive: true, force: true }));
+    log.timed(`rm ${rec.name}: remove runtime state`, () =>
+      rmSync(containerDir(rec.id), { recursive: true, force: true }),
+    );
     log.timed(`rm ${rec.name}: remove record, logs and rootfs`, () => removeFiles(rec.id));
   });
 }

@@ -18,7 +18,6 @@ export interface MonitorFiles {
   then: string[];
 }
 
-
 /** Environment the monitor (and the reaper it runs) needs: where mini's files are. */
 function monitorEnv(): Record<string, string> {
   const env: Record<string, string> = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" };
@@ -30,19 +29,39 @@ function monitorEnv(): Record<string, string> {
  * `interactive` (run -di): the container's stdin is a pipe whose write end only the monitor
  * holds, so a shell reading it waits instead of seeing EOF (what `docker run -di` gives).
  */
-export function spawnViaMonitor(ns: NamespaceSetup, userns: UserNamespace | undefined, m: MonitorFiles, interactive = false): StartedChild & { monitorPid: number } {
+export function spawnViaMonitor(
+  ns: NamespaceSetup,
+  userns: UserNamespace | undefined,
+  m: MonitorFiles,
+  interactive = false,
+): StartedChild & { monitorPid: number } {
   const [inR, inW] = interactive ? sys.pipe() : [undefined, undefined];
   const [cfgR, cfgW] = sys.pipe();
   const [errR, errW] = sys.pipe();
   const [syncR, syncW] = sys.pipe();
   const [repR, repW] = sys.pipe();
   const flags = ns.unshareFlags | (userns ? CLONE_NEWUSER : 0);
-  const argv = [shimPath(), "monitor", m.exitFile, m.logFile, String(m.logMaxBytes), flags.toString(16), ...miniArgv([CHILD_VERB]), "--", ...m.then];
+  const argv = [
+    shimPath(),
+    "monitor",
+    m.exitFile,
+    m.logFile,
+    String(m.logMaxBytes),
+    flags.toString(16),
+    ...miniArgv([CHILD_VERB]),
+    "--",
+    ...m.then,
+  ];
   let monitor;
   try {
     // Namespaces joined by path are entered around the spawn, so the monitor clones inside them.
     monitor = withNamespaces({ unshareFlags: 0, join: ns.join, childFlags: 0, childJoin: [] }, () =>
-      Bun.spawn(argv, { stdio: [inR ?? "ignore", "ignore", "ignore", cfgR, errW, syncR, repW, ...(inW ? [inW] : [])], env: monitorEnv(), detached: true }));
+      Bun.spawn(argv, {
+        stdio: [inR ?? "ignore", "ignore", "ignore", cfgR, errW, syncR, repW, ...(inW ? [inW] : [])],
+        env: monitorEnv(),
+        detached: true,
+      }),
+    );
   } finally {
     for (const fd of [cfgR, errW, syncR, repW, inR, inW]) if (fd !== undefined) sys.close(fd);
   }
@@ -56,13 +75,32 @@ export function spawnViaMonitor(ns: NamespaceSetup, userns: UserNamespace | unde
     throw new UserError("the container monitor could not start the container (clone3 failed; see mini-shim)");
   }
   // Without a user namespace there are no maps to write first: the child stage may start now.
-  if (!userns) { writeSync(syncW, "g"); sys.close(syncW); }
-  const gone = () => { try { process.kill(pid, 0); return false; } catch { return true; } };
+  if (!userns) {
+    writeSync(syncW, "g");
+    sys.close(syncW);
+  }
+  const gone = () => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  };
   const proc = {
     pid,
     signalCode: null,
-    kill(sig: NodeJS.Signals | number = "SIGTERM") { try { process.kill(pid, sig); } catch { /* gone */ } },
-    exited: (async () => { while (!gone()) await Bun.sleep(10); return 137; })(),
+    kill(sig: NodeJS.Signals | number = "SIGTERM") {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* gone */
+      }
+    },
+    exited: (async () => {
+      while (!gone()) await Bun.sleep(10);
+      return 137;
+    })(),
   };
   return {
     proc,

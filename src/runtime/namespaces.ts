@@ -32,16 +32,21 @@ export function planNamespaces(namespaces: Namespace[] = []): NamespaceSetup {
     const parentSide = (PARENT_TYPES as readonly string[]).includes(ns.type);
     if (ns.path) {
       if (ns.type === "mount" || ns.type === "cgroup") setup.childJoin.push({ type: ns.type, path: ns.path, flag });
-      else if (!parentSide) throw new UserError(`linux.namespaces: joining a ${ns.type} namespace by path is not supported yet`);
+      else if (!parentSide)
+        throw new UserError(`linux.namespaces: joining a ${ns.type} namespace by path is not supported yet`);
       else setup.join.push({ type: ns.type, path: ns.path, flag });
     } else if (parentSide) setup.unshareFlags |= flag;
     else if (ns.type === "mount" || ns.type === "cgroup") setup.childFlags |= flag;
-    else if (ns.type === "user") continue; // created by the clone3 path (spawnInUserNamespace)
+    else if (ns.type === "user")
+      continue; // created by the clone3 path (spawnInUserNamespace)
     else setup.unshareFlags |= flag;
   }
   // Without a mount namespace the rootfs setup (mounts, pivot_root) would happen in the caller's
   // own namespace and replace its root: refused rather than done.
-  if (!seen.has("mount")) throw new UserError('linux.namespaces: a "mount" namespace is required (mini does not set up a rootfs in the runtime\'s own mount namespace)');
+  if (!seen.has("mount"))
+    throw new UserError(
+      'linux.namespaces: a "mount" namespace is required (mini does not set up a rootfs in the runtime\'s own mount namespace)',
+    );
   return setup;
 }
 
@@ -61,7 +66,11 @@ export function withNamespaces<T>(setup: NamespaceSetup, spawn: () => T): T {
   try {
     for (const j of setup.join) {
       const fd = sys.open(j.path, C.O_RDONLY);
-      try { sys.setns(fd, j.flag, j.path); } finally { sys.close(fd); }
+      try {
+        sys.setns(fd, j.flag, j.path);
+      } finally {
+        sys.close(fd);
+      }
     }
     if (setup.unshareFlags) sys.unshare(setup.unshareFlags);
     return spawn();

@@ -13,11 +13,21 @@ export function resolveInRoot(root: string, path: string): string {
   while (pending.length) {
     const part = pending.shift()!;
     if (part === ".") continue;
-    if (part === "..") { done.pop(); continue; }
+    if (part === "..") {
+      done.pop();
+      continue;
+    }
     const candidate = `${base}/${[...done, part].join("/")}`;
     let isLink = false;
-    try { isLink = lstatSync(candidate).isSymbolicLink(); } catch { /* missing: keep literally */ }
-    if (!isLink) { done.push(part); continue; }
+    try {
+      isLink = lstatSync(candidate).isSymbolicLink();
+    } catch {
+      /* missing: keep literally */
+    }
+    if (!isLink) {
+      done.push(part);
+      continue;
+    }
     if (++links > 255) throw new SyscallError("resolve", `${path} in ${root}`, ELOOP);
     const target = readlinkSync(candidate);
     const parts = target.split("/").filter(Boolean);

@@ -25,7 +25,11 @@ function ensureMountpoint(target: string, asFile: boolean): void {
 }
 
 function isFile(path: string): boolean {
-  try { return !statSync(path).isDirectory(); } catch { return false; }
+  try {
+    return !statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function applyMount(rootfs: string, op: Extract<RootfsOp, { op: "mount" }>): void {
@@ -54,7 +58,11 @@ function mountOverlay(rootfs: string, op: Extract<RootfsOp, { op: "overlay" }>):
   const data = `lowerdir=${lower.join(":")},upperdir=${op.upper},workdir=${op.work}`;
   if (data.length > 4000) throw new UserError(`image has too many layers for one overlay mount (${op.lower.length})`);
   if (shared) sys.chdir(parent);
-  try { sys.mount("overlay", rootfs, "overlay", 0, data); } finally { if (shared) sys.chdir("/"); }
+  try {
+    sys.mount("overlay", rootfs, "overlay", 0, data);
+  } finally {
+    if (shared) sys.chdir("/");
+  }
 }
 
 function pivot(rootfs: string): void {
@@ -76,7 +84,11 @@ function pivot(rootfs: string): void {
 
 function mask(path: string): void {
   let dir: boolean;
-  try { dir = statSync(path).isDirectory(); } catch { return; }
+  try {
+    dir = statSync(path).isDirectory();
+  } catch {
+    return;
+  }
   if (dir) sys.mount("tmpfs", path, "tmpfs", C.MS_RDONLY, "size=0");
   else sys.mount("/dev/null", path, null, C.MS_BIND);
 }
@@ -99,15 +111,23 @@ export function applyRootfs(rootfs: string, ops: RootfsOp[], log?: StepLog, befo
 
 function applyOp(rootfs: string, op: RootfsOp): void {
   switch (op.op) {
-    case "propagation": return sys.mount(null, "/", null, op.flags);
-    case "overlay": return mountOverlay(rootfs, op);
-    case "bindRoot": return sys.mount(rootfs, rootfs, null, C.MS_BIND | C.MS_REC);
-    case "mount": return applyMount(rootfs, op);
+    case "propagation":
+      return sys.mount(null, "/", null, op.flags);
+    case "overlay":
+      return mountOverlay(rootfs, op);
+    case "bindRoot":
+      return sys.mount(rootfs, rootfs, null, C.MS_BIND | C.MS_REC);
+    case "mount":
+      return applyMount(rootfs, op);
     case "mknod": {
       const target = resolveInRoot(rootfs, op.dest);
       const type = op.kind === "b" ? C.S_IFBLK : op.kind === "p" ? C.S_IFIFO : C.S_IFCHR;
       const old = sys.umask(0);
-      try { sys.mknod(target, type | op.mode, op.major, op.minor); } finally { sys.umask(old); }
+      try {
+        sys.mknod(target, type | op.mode, op.major, op.minor);
+      } finally {
+        sys.umask(old);
+      }
       if (op.uid || op.gid) sys.chown(target, op.uid, op.gid);
       return;
     }
@@ -121,7 +141,8 @@ function applyOp(rootfs: string, op: RootfsOp): void {
       if (!existsSync(target)) sys.symlink(op.to, target);
       return;
     }
-    case "pivot": return pivot(rootfs);
+    case "pivot":
+      return pivot(rootfs);
     case "chroot": {
       // runc's --no-pivot: move the rootfs mount over / and chroot into it (works on ramfs,
       // where pivot_root can't). Host mounts stay below, in this mount namespace only.
@@ -130,8 +151,11 @@ function applyOp(rootfs: string, op: RootfsOp): void {
       sys.chroot(".");
       return sys.chdir("/");
     }
-    case "mask": return mask(op.dest);
-    case "readonly": return readonly(op.dest);
-    case "readonlyRoot": return sys.mount(null, "/", null, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | sys.mountFlagsOf("/"));
+    case "mask":
+      return mask(op.dest);
+    case "readonly":
+      return readonly(op.dest);
+    case "readonlyRoot":
+      return sys.mount(null, "/", null, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | sys.mountFlagsOf("/"));
   }
 }

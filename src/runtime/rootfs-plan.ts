@@ -9,8 +9,27 @@ export type RootfsOp =
   | { op: "propagation"; flags: number }
   | { op: "overlay"; lower: string[]; upper: string; work: string }
   | { op: "bindRoot" }
-  | { op: "mount"; dest: string; source: string; fstype: string; flags: number; data: string; bind: boolean; recursive: boolean; propagation: number }
-  | { op: "mknod"; dest: string; kind: "c" | "b" | "p"; major: number; minor: number; mode: number; uid: number; gid: number }
+  | {
+      op: "mount";
+      dest: string;
+      source: string;
+      fstype: string;
+      flags: number;
+      data: string;
+      bind: boolean;
+      recursive: boolean;
+      propagation: number;
+    }
+  | {
+      op: "mknod";
+      dest: string;
+      kind: "c" | "b" | "p";
+      major: number;
+      minor: number;
+      mode: number;
+      uid: number;
+      gid: number;
+    }
   | { op: "bindDevice"; dest: string }
   | { op: "symlink"; dest: string; to: string }
   | { op: "pivot" }
@@ -70,12 +89,22 @@ export function planRootfs(spec: Spec, opts: PlanOptions = {}): RootfsOp[] {
   let devIsTmpfs = false;
   for (const m of mounts) {
     const o = parseMountOptions(m.options);
-    if (m.type === "cgroup" && !o.bind && opts.cgroups) { ops.push(...cgroupMountOps(m.destination, o.flags, opts.cgroups)); continue; }
-    const fstype = o.bind ? "" : m.type ?? "";
+    if (m.type === "cgroup" && !o.bind && opts.cgroups) {
+      ops.push(...cgroupMountOps(m.destination, o.flags, opts.cgroups));
+      continue;
+    }
+    const fstype = o.bind ? "" : (m.type ?? "");
     if (m.destination === "/dev" && !o.bind) devIsTmpfs = true;
     ops.push({
-      op: "mount", dest: m.destination, source: m.source ?? fstype, fstype,
-      flags: o.flags, data: o.data, bind: o.bind || m.type === "bind", recursive: o.recursive, propagation: o.propagation,
+      op: "mount",
+      dest: m.destination,
+      source: m.source ?? fstype,
+      fstype,
+      flags: o.flags,
+      data: o.data,
+      bind: o.bind || m.type === "bind",
+      recursive: o.recursive,
+      propagation: o.propagation,
     });
   }
   if (devIsTmpfs) {
@@ -84,13 +113,21 @@ export function planRootfs(spec: Spec, opts: PlanOptions = {}): RootfsOp[] {
       if (seen.has(d.path)) continue;
       seen.add(d.path);
       if (opts.userns) ops.push({ op: "bindDevice", dest: d.path });
-      else ops.push({
-        op: "mknod", dest: d.path, kind: (d.type === "u" ? "c" : d.type) as "c" | "b" | "p",
-        major: d.major ?? 0, minor: d.minor ?? 0, mode: d.fileMode ?? 0o666, uid: d.uid ?? 0, gid: d.gid ?? 0,
-      });
+      else
+        ops.push({
+          op: "mknod",
+          dest: d.path,
+          kind: (d.type === "u" ? "c" : d.type) as "c" | "b" | "p",
+          major: d.major ?? 0,
+          minor: d.minor ?? 0,
+          mode: d.fileMode ?? 0o666,
+          uid: d.uid ?? 0,
+          gid: d.gid ?? 0,
+        });
     }
     for (const [dest, to] of DEV_LINKS) ops.push({ op: "symlink", dest, to });
-    if (mounts.some((m) => m.destination === "/dev/pts")) ops.push({ op: "symlink", dest: "/dev/ptmx", to: "pts/ptmx" });
+    if (mounts.some((m) => m.destination === "/dev/pts"))
+      ops.push({ op: "symlink", dest: "/dev/ptmx", to: "pts/ptmx" });
   }
   ops.push(opts.noPivot ? { op: "chroot" } : { op: "pivot" });
   if (shared) ops.push({ op: "propagation", flags: wanted });
@@ -101,14 +138,26 @@ export function planRootfs(spec: Spec, opts: PlanOptions = {}): RootfsOp[] {
 }
 
 function cgroupMountOps(dest: string, flags: number, cg: NonNullable<PlanOptions["cgroups"]>): RootfsOp[] {
-  const mount = (d: string, source: string, fstype: string, f: number, data: string, bind: boolean): RootfsOp =>
-    ({ op: "mount", dest: d, source, fstype, flags: f, data, bind, recursive: false, propagation: 0 });
+  const mount = (d: string, source: string, fstype: string, f: number, data: string, bind: boolean): RootfsOp => ({
+    op: "mount",
+    dest: d,
+    source,
+    fstype,
+    flags: f,
+    data,
+    bind,
+    recursive: false,
+    propagation: 0,
+  });
   if (cg.v2) return [mount(dest, "cgroup2", "cgroup2", flags, "", false)];
   const ops: RootfsOp[] = [mount(dest, "tmpfs", "tmpfs", C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC, "mode=755", false)];
   for (const l of cg.leaves) {
-    ops.push(mount(`${dest}/${l.name}`, l.dir, "", flags & (C.MS_RDONLY | C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC), "", true));
+    ops.push(
+      mount(`${dest}/${l.name}`, l.dir, "", flags & (C.MS_RDONLY | C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC), "", true),
+    );
     // cpu,cpuacct is also reachable as cpu and cpuacct (docker's layout).
-    if (l.name.includes(",")) for (const part of l.name.split(",")) ops.push({ op: "symlink", dest: `${dest}/${part}`, to: l.name });
+    if (l.name.includes(","))
+      for (const part of l.name.split(",")) ops.push({ op: "symlink", dest: `${dest}/${part}`, to: l.name });
   }
   return ops;
 }
@@ -116,17 +165,31 @@ function cgroupMountOps(dest: string, flags: number, cg: NonNullable<PlanOptions
 /** One line per op for `--log-level debug` and for tests. */
 export function describeOp(op: RootfsOp): string {
   switch (op.op) {
-    case "propagation": return `make / ${op.flags & C.MS_SHARED ? "shared" : op.flags & C.MS_SLAVE ? "slave" : "private"}${op.flags & C.MS_REC ? " (recursive)" : ""}`;
-    case "overlay": return `mount overlay (${op.lower.length} layers, upper ${op.upper})`;
-    case "bindRoot": return "bind rootfs onto itself";
-    case "mount": return op.bind ? `bind ${op.source} on ${op.dest}${op.flags & C.MS_RDONLY ? " (ro)" : ""}` : `mount ${op.fstype} on ${op.dest}${op.data ? ` (${op.data})` : ""}`;
-    case "mknod": return `mknod ${op.dest} ${op.kind} ${op.major}:${op.minor}`;
-    case "bindDevice": return `bind host ${op.dest}`;
-    case "symlink": return `symlink ${op.dest} -> ${op.to}`;
-    case "pivot": return "pivot_root";
-    case "chroot": return "chroot (no pivot)";
-    case "mask": return `mask ${op.dest}`;
-    case "readonly": return `read-only ${op.dest}`;
-    case "readonlyRoot": return "remount / read-only";
+    case "propagation":
+      return `make / ${op.flags & C.MS_SHARED ? "shared" : op.flags & C.MS_SLAVE ? "slave" : "private"}${op.flags & C.MS_REC ? " (recursive)" : ""}`;
+    case "overlay":
+      return `mount overlay (${op.lower.length} layers, upper ${op.upper})`;
+    case "bindRoot":
+      return "bind rootfs onto itself";
+    case "mount":
+      return op.bind
+        ? `bind ${op.source} on ${op.dest}${op.flags & C.MS_RDONLY ? " (ro)" : ""}`
+        : `mount ${op.fstype} on ${op.dest}${op.data ? ` (${op.data})` : ""}`;
+    case "mknod":
+      return `mknod ${op.dest} ${op.kind} ${op.major}:${op.minor}`;
+    case "bindDevice":
+      return `bind host ${op.dest}`;
+    case "symlink":
+      return `symlink ${op.dest} -> ${op.to}`;
+    case "pivot":
+      return "pivot_root";
+    case "chroot":
+      return "chroot (no pivot)";
+    case "mask":
+      return `mask ${op.dest}`;
+    case "readonly":
+      return `read-only ${op.dest}`;
+    case "readonlyRoot":
+      return "remount / read-only";
   }
 }

@@ -43,16 +43,28 @@ const HANGUP_GRACE_MS = 2000;
 
 function checkRootfs(path: string): void {
   let st;
-  try { st = statSync(path); } catch { throw new UserError(`rootfs ${path}: no such directory`); }
+  try {
+    st = statSync(path);
+  } catch {
+    throw new UserError(`rootfs ${path}: no such directory`);
+  }
   if (!st.isDirectory()) throw new UserError(`rootfs ${path}: not a directory`);
 }
 
 function readChildError(fd: number): { message: string; code: number } | undefined {
   const buf = Buffer.alloc(8192);
   let n = 0;
-  try { n = readSync(fd, buf, 0, buf.length, null); } catch { return undefined; }
+  try {
+    n = readSync(fd, buf, 0, buf.length, null);
+  } catch {
+    return undefined;
+  }
   if (n <= 0) return undefined;
-  try { return JSON.parse(buf.toString("utf8", 0, n)); } catch { return { message: buf.toString("utf8", 0, n), code: 125 }; }
+  try {
+    return JSON.parse(buf.toString("utf8", 0, n));
+  } catch {
+    return { message: buf.toString("utf8", 0, n), code: 125 };
+  }
 }
 
 /** A child stage started before the spec is complete (its Bun start-up overlaps the parent's work). */
@@ -73,9 +85,12 @@ export interface PrestartOptions {
 
 /** Starts the child stage in its namespaces; it waits for its config (runContainer sends it). */
 export function prestart(p: PrestartOptions): Prestarted {
-  if (process.getuid?.() !== 0) throw new UserError("mini run needs root (user namespaces for unprivileged users are not supported yet)");
+  if (process.getuid?.() !== 0)
+    throw new UserError("mini run needs root (user namespaces for unprivileged users are not supported yet)");
   const ns = planNamespaces(p.namespaces);
-  log.debug(`namespaces: unshare 0x${ns.unshareFlags.toString(16)} in the parent, 0x${ns.childFlags.toString(16)} in the child${ns.join.length ? `, join ${ns.join.map((j) => j.path).join(" ")}` : ""}`);
+  log.debug(
+    `namespaces: unshare 0x${ns.unshareFlags.toString(16)} in the parent, 0x${ns.childFlags.toString(16)} in the child${ns.join.length ? `, join ${ns.join.map((j) => j.path).join(" ")}` : ""}`,
+  );
   const term = p.tty ? attachTerminal({ interactive: p.interactive }) : undefined;
   const t0 = performance.now();
   const io = { interactive: p.interactive, terminal: term?.options, dieWithParent: true };
@@ -91,7 +106,9 @@ export async function abandon(p: Prestarted): Promise<void> {
 }
 
 const userNamespaceOf = (spec: Spec): UserNamespace | undefined =>
-  spec.linux?.namespaces?.some((n) => n.type === "user") ? { uidMappings: spec.linux.uidMappings ?? [], gidMappings: spec.linux.gidMappings ?? [] } : undefined;
+  spec.linux?.namespaces?.some((n) => n.type === "user")
+    ? { uidMappings: spec.linux.uidMappings ?? [], gidMappings: spec.linux.gidMappings ?? [] }
+    : undefined;
 
 /**
  * Runs the container in the foreground and returns its exit status. `pre` is a child stage the
@@ -107,11 +124,23 @@ export async function runContainer(spec: Spec, o: RunOptions, pre?: Prestarted):
     checkRootfs(rootfs);
     if (!spec.process?.args?.length) throw new UserError("process.args is empty: no command to run");
     const ns = planNamespaces(spec.linux?.namespaces);
-    if (pre && (pre.ns.unshareFlags !== ns.unshareFlags || pre.ns.childFlags !== ns.childFlags)) throw new Error("internal: the prestarted child has other namespaces than the spec");
-    const overlay = o.overlay && { lower: o.overlay.lower, upper: `${o.overlay.dir}/upper`, work: `${o.overlay.dir}/work` };
-    const started = pre ?? (o.detached
-      ? startMonitor(ns, userNamespaceOf(spec), o.detached, o.interactive)
-      : prestart({ namespaces: spec.linux?.namespaces, userns: userNamespaceOf(spec), interactive: o.interactive, tty: !!spec.process.terminal }));
+    if (pre && (pre.ns.unshareFlags !== ns.unshareFlags || pre.ns.childFlags !== ns.childFlags))
+      throw new Error("internal: the prestarted child has other namespaces than the spec");
+    const overlay = o.overlay && {
+      lower: o.overlay.lower,
+      upper: `${o.overlay.dir}/upper`,
+      work: `${o.overlay.dir}/work`,
+    };
+    const started =
+      pre ??
+      (o.detached
+        ? startMonitor(ns, userNamespaceOf(spec), o.detached, o.interactive)
+        : prestart({
+            namespaces: spec.linux?.namespaces,
+            userns: userNamespaceOf(spec),
+            interactive: o.interactive,
+            tty: !!spec.process.terminal,
+          }));
     child = started.child;
 
     // While the child stage starts up: its /etc files and cgroups.
@@ -120,15 +149,25 @@ export async function runContainer(spec: Spec, o: RunOptions, pre?: Prestarted):
     mkdirSync(stateDir, { recursive: true, mode: 0o711 });
     chmodSync(dirname(stateDir), 0o711);
     o.onStarted?.(child.proc.pid, started.monitorPid);
-    if (o.overlay) for (const d of ["upper", "work"]) mkdirSync(`${o.overlay.dir}/${d}`, { recursive: true, mode: 0o755 });
+    if (o.overlay)
+      for (const d of ["upper", "work"]) mkdirSync(`${o.overlay.dir}/${d}`, { recursive: true, mode: 0o755 });
     if (o.etc) {
       writeEtcFiles(etcFilePaths(stateDir), o.etc.hostname, o.etc.hostNetwork);
       // Their mount points: a user-namespaced root can't create files in a host-owned rootfs.
       if (!o.overlay) ensureEtcMountpoints(rootfs);
     }
-    cg = cgroups.planCgroupsOnHost({ name: `mini-${o.id}`, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources });
+    cg = cgroups.planCgroupsOnHost({
+      name: `mini-${o.id}`,
+      cgroupsPath: spec.linux?.cgroupsPath,
+      resources: spec.linux?.resources,
+    });
     o.onCgroups?.(cg);
-    const ops = planRootfs(spec, { noPivot: o.noPivot, userns: !!userNamespaceOf(spec), overlay, cgroups: cgroups.cgroupMountLeaves(cg) });
+    const ops = planRootfs(spec, {
+      noPivot: o.noPivot,
+      userns: !!userNamespaceOf(spec),
+      overlay,
+      cgroups: cgroups.cgroupMountLeaves(cg),
+    });
     if (!o.detached) writeOwnerRecord(stateDir, cg, [...(o.overlay ? [o.overlay.dir] : []), ...(o.dirs ?? [])]);
     cgroups.applyCgroups(cg, log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined);
     for (const w of cg.warnings) log.warn(w);
@@ -138,7 +177,8 @@ export async function runContainer(spec: Spec, o: RunOptions, pre?: Prestarted):
       hostname: spec.hostname,
       domainname: spec.domainname,
       cgroupProcs: cg.procs,
-      unshareFlags: ns.childFlags, joinNamespaces: ns.childJoin.map((j) => ({ path: j.path, flag: j.flag })),
+      unshareFlags: ns.childFlags,
+      joinNamespaces: ns.childJoin.map((j) => ({ path: j.path, flag: j.flag })),
       process: spec.process,
       sysctl: spec.linux?.sysctl,
       init: o.init,
@@ -159,16 +199,24 @@ export async function runContainer(spec: Spec, o: RunOptions, pre?: Prestarted):
   } finally {
     // A detached container that started is the monitor's and the reaper's from here.
     if (!o.detached || child) {
-      if (child) { child.proc.kill("SIGKILL"); await child.proc.exited; }
+      if (child) {
+        child.proc.kill("SIGKILL");
+        await child.proc.exited;
+      }
       log.timed("remove cgroups", () => cg && cgroups.removeCgroups(cg));
       if (stateDir) rmSync(stateDir, { recursive: true, force: true });
       if (o.overlay && !o.detached) rmSync(o.overlay.dir, { recursive: true, force: true });
-      for (const d of o.detached ? [] : o.dirs ?? []) rmSync(d, { recursive: true, force: true });
+      for (const d of o.detached ? [] : (o.dirs ?? [])) rmSync(d, { recursive: true, force: true });
     }
   }
 }
 
-function startMonitor(ns: NamespaceSetup, userns: UserNamespace | undefined, files: MonitorFiles, interactive: boolean): Prestarted {
+function startMonitor(
+  ns: NamespaceSetup,
+  userns: UserNamespace | undefined,
+  files: MonitorFiles,
+  interactive: boolean,
+): Prestarted {
   const { spawnViaMonitor } = require("./monitor.ts") as typeof import("./monitor.ts");
   const t0 = performance.now();
   const child = spawnViaMonitor(ns, userns, files, interactive);
@@ -176,7 +224,12 @@ function startMonitor(ns: NamespaceSetup, userns: UserNamespace | undefined, fil
   return { ns, child, t0, monitorPid: child.monitorPid };
 }
 
-async function wait(child: StartedChild, cg: cgroups.CgroupPlan, term: AttachedTerminal | undefined, t0: number): Promise<number> {
+async function wait(
+  child: StartedChild,
+  cg: cgroups.CgroupPlan,
+  term: AttachedTerminal | undefined,
+  t0: number,
+): Promise<number> {
   const { proc, errorFd } = child;
   term?.start(proc);
   let hangupTimer: ReturnType<typeof setTimeout> | undefined;
@@ -214,6 +267,9 @@ async function wait(child: StartedChild, cg: cgroups.CgroupPlan, term: AttachedT
 function formatBytes(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let i = 0;
-  while (n >= 1024 && i < units.length - 1 && n % 1024 === 0) { n /= 1024; i++; }
+  while (n >= 1024 && i < units.length - 1 && n % 1024 === 0) {
+    n /= 1024;
+    i++;
+  }
   return `${n} ${units[i]}`;
 }

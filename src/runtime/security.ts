@@ -18,8 +18,26 @@
 import { readFileSync } from "node:fs";
 import type { Capabilities, Process, Rlimit, User } from "../spec/types.ts";
 import { capName, capsToMask } from "../spec/capabilities.ts";
-import { capgetPermitted, capset, getrlimit, prctl, setgroups, setresgid, setresuid, setrlimit, umask } from "../sys/calls.ts";
-import { PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAP_AMBIENT_RAISE, PR_CAPBSET_DROP, PR_SET_KEEPCAPS, PR_SET_NO_NEW_PRIVS, RLIMIT } from "../sys/constants.ts";
+import {
+  capgetPermitted,
+  capset,
+  getrlimit,
+  prctl,
+  setgroups,
+  setresgid,
+  setresuid,
+  setrlimit,
+  umask,
+} from "../sys/calls.ts";
+import {
+  PR_CAP_AMBIENT,
+  PR_CAP_AMBIENT_CLEAR_ALL,
+  PR_CAP_AMBIENT_RAISE,
+  PR_CAPBSET_DROP,
+  PR_SET_KEEPCAPS,
+  PR_SET_NO_NEW_PRIVS,
+  RLIMIT,
+} from "../sys/constants.ts";
 import { EINVAL, EPERM } from "../sys/errno.ts";
 import { SyscallError, UserError } from "../sys/error.ts";
 
@@ -58,7 +76,8 @@ export function rlimitResource(type: string): [string, number] {
 export function applyRlimits(rlimits: readonly Rlimit[] | undefined): void {
   for (const r of rlimits ?? []) {
     const [name, resource] = rlimitResource(r.type);
-    const soft = rlimValue(r.soft), hard = rlimValue(r.hard);
+    const soft = rlimValue(r.soft),
+      hard = rlimValue(r.hard);
     const what = `${name} ${fmtLimit(soft)}:${fmtLimit(hard)}`;
     if (soft > hard) throw new UserError(`setrlimit ${what}: soft limit is above the hard limit`);
     try {
@@ -67,7 +86,8 @@ export function applyRlimits(rlimits: readonly Rlimit[] | undefined): void {
       const errno = e instanceof SyscallError ? e.errno : EPERM;
       const err = new SyscallError("setrlimit", what, errno);
       const cur = getrlimit(resource).hard;
-      if (errno === EPERM && hard > cur) withHint(err, `hard limit is ${fmtLimit(cur)}; raising it needs CAP_SYS_RESOURCE`);
+      if (errno === EPERM && hard > cur)
+        withHint(err, `hard limit is ${fmtLimit(cur)}; raising it needs CAP_SYS_RESOURCE`);
       throw err;
     }
   }
@@ -82,10 +102,14 @@ export function capLastCap(): number {
   try {
     const n = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
     if (Number.isInteger(n) && n > 0 && n < 64) return n;
-  } catch { /* no /proc: probe */ }
+  } catch {
+    /* no /proc: probe */
+  }
   let n = 0;
   for (; n < 63; n++) {
-    try { prctl(PR_CAPBSET_READ, n + 1); } catch (e) {
+    try {
+      prctl(PR_CAPBSET_READ, n + 1);
+    } catch (e) {
       if (e instanceof SyscallError && e.errno === EINVAL) break;
       throw e;
     }
@@ -107,7 +131,11 @@ export function dropBoundingSet(bounding: readonly string[] | undefined, lastCap
 
 /** True when this process may not call setgroups (a user namespace with setgroups "deny"). */
 function setgroupsDenied(): boolean {
-  try { return readFileSync("/proc/self/setgroups", "utf8").trim() === "deny"; } catch { return false; }
+  try {
+    return readFileSync("/proc/self/setgroups", "utf8").trim() === "deny";
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -132,12 +160,17 @@ export function setCapabilities(caps: Capabilities, lastCap = capLastCap()): voi
   // Names newer than the kernel are ignored, as runc does; so are capabilities this process
   // doesn't have itself (a host without CAP_SYS_RESOURCE can't grant it: "ALL" means all we have).
   const valid = ((1n << BigInt(lastCap + 1)) - 1n) & capgetPermitted();
-  const eff = capsToMask(caps.effective) & valid, prm = capsToMask(caps.permitted) & valid;
-  const inh = capsToMask(caps.inheritable) & valid, amb = capsToMask(caps.ambient) & valid;
+  const eff = capsToMask(caps.effective) & valid,
+    prm = capsToMask(caps.permitted) & valid;
+  const inh = capsToMask(caps.inheritable) & valid,
+    amb = capsToMask(caps.ambient) & valid;
   try {
     capset(eff, prm, inh);
   } catch (e) {
-    const err = e instanceof SyscallError ? new SyscallError("capset", `effective=${hex(eff)} permitted=${hex(prm)} inheritable=${hex(inh)}`, e.errno) : e;
+    const err =
+      e instanceof SyscallError
+        ? new SyscallError("capset", `effective=${hex(eff)} permitted=${hex(prm)} inheritable=${hex(inh)}`, e.errno)
+        : e;
     withHint(err, "effective must be within permitted; permitted can only shrink");
   }
   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, "PR_CAP_AMBIENT_CLEAR_ALL");

@@ -39,7 +39,8 @@ const mapText = (m: IdMapping[]) => m.map((x) => `${x.containerID} ${x.hostID} $
  */
 export function spawnInUserNamespace(ns: NamespaceSetup, io: StdioChoice, userns: UserNamespace): StartedChild {
   if (io.terminal) throw new UserError("-t with --userns is not supported yet");
-  if (ns.join.length) throw new UserError("joining namespaces by path together with a new user namespace is not supported yet");
+  if (ns.join.length)
+    throw new UserError("joining namespaces by path together with a new user namespace is not supported yet");
   const [syncR, syncW] = sys.pipe();
   const [cfgR, cfgW] = sys.pipe();
   const [errR, errW] = sys.pipe();
@@ -51,8 +52,13 @@ export function spawnInUserNamespace(ns: NamespaceSetup, io: StdioChoice, userns
   let pid: number;
   try {
     pid = cloneExec({
-      flags: ns.unshareFlags | CLONE_NEWUSER, syncFd: syncR, fds: [stdin, 1, 2, cfgR, errW, ...(io.extraFds ?? [])],
-      controllingTty: false, path: argv[0], argv, env: [],
+      flags: ns.unshareFlags | CLONE_NEWUSER,
+      syncFd: syncR,
+      fds: [stdin, 1, 2, cfgR, errW, ...(io.extraFds ?? [])],
+      controllingTty: false,
+      path: argv[0],
+      argv,
+      env: [],
     });
   } finally {
     for (const fd of [syncR, cfgR, errW]) sys.close(fd);
@@ -72,9 +78,28 @@ export function spawnInUserNamespace(ns: NamespaceSetup, io: StdioChoice, userns
 
 export function relayStdin(sink: import("bun").FileSink): void {
   const input = process.stdin;
-  input.on("data", (d: Buffer) => { try { sink.write(d); sink.flush(); } catch { /* container closed its stdin */ } });
-  input.on("end", () => { try { sink.end(); } catch { /* already closed */ } });
-  input.on("error", () => { try { sink.end(); } catch { /* already closed */ } });
+  input.on("data", (d: Buffer) => {
+    try {
+      sink.write(d);
+      sink.flush();
+    } catch {
+      /* container closed its stdin */
+    }
+  });
+  input.on("end", () => {
+    try {
+      sink.end();
+    } catch {
+      /* already closed */
+    }
+  });
+  input.on("error", () => {
+    try {
+      sink.end();
+    } catch {
+      /* already closed */
+    }
+  });
 }
 
 /**
@@ -142,7 +167,11 @@ export function spawnChild(ns: NamespaceSetup, io: StdioChoice): StartedChild {
       // (TIOCSTI), and the terminal's ^C reaches mini, which forwards it. -t makes its own session.
       detached: !io.terminal,
       ...(io.terminal && {
-        terminal: { cols: io.terminal.cols, rows: io.terminal.rows, data: (_t: unknown, d: Uint8Array) => io.terminal!.data(d) },
+        terminal: {
+          cols: io.terminal.cols,
+          rows: io.terminal.rows,
+          data: (_t: unknown, d: Uint8Array) => io.terminal!.data(d),
+        },
       }),
     } as Parameters<typeof Bun.spawn>[1]),
   );

@@ -19,11 +19,20 @@ const OPOST = 0o1;
 
 function getTermios(fd: number): Uint8Array | undefined {
   const buf = new Uint8Array(64); // kernel struct termios is 36 bytes (60 for termios2)
-  try { sys.ioctl(fd, TCGETS, buf, "TCGETS"); return buf; } catch { return undefined; }
+  try {
+    sys.ioctl(fd, TCGETS, buf, "TCGETS");
+    return buf;
+  } catch {
+    return undefined;
+  }
 }
 
 function setTermios(fd: number, t: Uint8Array): void {
-  try { sys.ioctl(fd, TCSETS, t, "TCSETS"); } catch { /* terminal gone */ }
+  try {
+    sys.ioctl(fd, TCSETS, t, "TCSETS");
+  } catch {
+    /* terminal gone */
+  }
 }
 
 /**
@@ -45,7 +54,11 @@ export function attachTerminal(opts: { interactive?: boolean } = {}): AttachedTe
   const restore = () => {
     if (!raw) return;
     raw = false;
-    try { stdin.setRawMode(false); } catch { /* terminal gone */ }
+    try {
+      stdin.setRawMode(false);
+    } catch {
+      /* terminal gone */
+    }
     // Exactly what we found (setRawMode(false) leaves c_oflag to us).
     if (saved) setTermios(0, saved);
   };
@@ -79,7 +92,11 @@ export function attachTerminal(opts: { interactive?: boolean } = {}): AttachedTe
       rows: stdout.rows || 24,
       data: (d) => {
         if (outputDead) return;
-        try { stdout.write(d); } catch { onOutputError(); }
+        try {
+          stdout.write(d);
+        } catch {
+          onOutputError();
+        }
       },
     },
     start(p) {
@@ -88,7 +105,12 @@ export function attachTerminal(opts: { interactive?: boolean } = {}): AttachedTe
       // polling `closed` is simpler and bounded.
       const t = p.terminal;
       if (t) {
-        const poll = setInterval(() => { if (t.closed) { clearInterval(poll); closed(); } }, 20);
+        const poll = setInterval(() => {
+          if (t.closed) {
+            clearInterval(poll);
+            closed();
+          }
+        }, 20);
       }
       stdout.on("error", onOutputError);
       process.on("exit", restore);
@@ -100,7 +122,9 @@ export function attachTerminal(opts: { interactive?: boolean } = {}): AttachedTe
       stdin.on("error", onEnd);
       stdin.resume();
     },
-    onHangup(cb) { hangup = cb; },
+    onHangup(cb) {
+      hangup = cb;
+    },
     async stop() {
       await Promise.race([drained, Bun.sleep(300)]);
       if (interactive) {

@@ -26,22 +26,61 @@ export interface Abi {
   hi: number;
 }
 
-const table = (t: Readonly<Record<string, number>>, offset = 0) => (name: string) =>
-  Object.hasOwn(t, name) ? t[name] + offset : undefined;
+const table =
+  (t: Readonly<Record<string, number>>, offset = 0) =>
+  (name: string) =>
+    Object.hasOwn(t, name) ? t[name] + offset : undefined;
 
 const ABIS: Record<string, Abi> = {
-  SCMP_ARCH_X86_64: { name: "SCMP_ARCH_X86_64", audit: AUDIT_ARCH_X86_64, bits: 64, nr: table(X86_64), lo: 0, hi: X32_SYSCALL_BIT - 1 },
-  SCMP_ARCH_X32: { name: "SCMP_ARCH_X32", audit: AUDIT_ARCH_X86_64, bits: 32, nr: table(X32, X32_SYSCALL_BIT), lo: X32_SYSCALL_BIT, hi: 0xffffffff },
+  SCMP_ARCH_X86_64: {
+    name: "SCMP_ARCH_X86_64",
+    audit: AUDIT_ARCH_X86_64,
+    bits: 64,
+    nr: table(X86_64),
+    lo: 0,
+    hi: X32_SYSCALL_BIT - 1,
+  },
+  SCMP_ARCH_X32: {
+    name: "SCMP_ARCH_X32",
+    audit: AUDIT_ARCH_X86_64,
+    bits: 32,
+    nr: table(X32, X32_SYSCALL_BIT),
+    lo: X32_SYSCALL_BIT,
+    hi: 0xffffffff,
+  },
   SCMP_ARCH_X86: { name: "SCMP_ARCH_X86", audit: AUDIT_ARCH_I386, bits: 32, nr: table(I386), lo: 0, hi: 0xffffffff },
-  SCMP_ARCH_AARCH64: { name: "SCMP_ARCH_AARCH64", audit: AUDIT_ARCH_AARCH64, bits: 64, nr: table(AARCH64), lo: 0, hi: 0xffffffff },
+  SCMP_ARCH_AARCH64: {
+    name: "SCMP_ARCH_AARCH64",
+    audit: AUDIT_ARCH_AARCH64,
+    bits: 64,
+    nr: table(AARCH64),
+    lo: 0,
+    hi: 0xffffffff,
+  },
 };
 
 /** Names libseccomp (and runc) know; those without a table here are accepted and left out. */
 export const KNOWN_ARCHES = new Set([
-  ...Object.keys(ABIS), "SCMP_ARCH_ARM", "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32",
-  "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64",
-  "SCMP_ARCH_PPC64LE", "SCMP_ARCH_RISCV64", "SCMP_ARCH_S390", "SCMP_ARCH_S390X", "SCMP_ARCH_LOONGARCH64",
-  "SCMP_ARCH_M68K", "SCMP_ARCH_PARISC", "SCMP_ARCH_PARISC64", "SCMP_ARCH_SH", "SCMP_ARCH_SHEB",
+  ...Object.keys(ABIS),
+  "SCMP_ARCH_ARM",
+  "SCMP_ARCH_MIPS",
+  "SCMP_ARCH_MIPS64",
+  "SCMP_ARCH_MIPS64N32",
+  "SCMP_ARCH_MIPSEL",
+  "SCMP_ARCH_MIPSEL64",
+  "SCMP_ARCH_MIPSEL64N32",
+  "SCMP_ARCH_PPC",
+  "SCMP_ARCH_PPC64",
+  "SCMP_ARCH_PPC64LE",
+  "SCMP_ARCH_RISCV64",
+  "SCMP_ARCH_S390",
+  "SCMP_ARCH_S390X",
+  "SCMP_ARCH_LOONGARCH64",
+  "SCMP_ARCH_M68K",
+  "SCMP_ARCH_PARISC",
+  "SCMP_ARCH_PARISC64",
+  "SCMP_ARCH_SH",
+  "SCMP_ARCH_SHEB",
 ]);
 
 /** process.arch → the native ABI name. */
@@ -64,7 +103,7 @@ export function archGroups(nativeArch: string, listed: readonly string[]): ArchG
     const abi = ABIS[name];
     if (!abi) continue;
     let g = groups.find((x) => x.audit === abi.audit);
-    if (!g) groups.push(g = { audit: abi.audit, abis: [], abiCheck: false });
+    if (!g) groups.push((g = { audit: abi.audit, abis: [], abiCheck: false }));
     if (!g.abis.includes(abi)) g.abis.push(abi);
   }
   for (const g of groups) g.abiCheck = g.audit === AUDIT_ARCH_X86_64 && g.abis.length === 1;

@@ -22,21 +22,33 @@ export const argLow = (i: number) => 16 + 8 * i;
 export const argHigh = (i: number) => 16 + 8 * i + 4;
 
 /** A forward jump target; placed with Builder.label(). */
-export interface Label { readonly id: number }
+export interface Label {
+  readonly id: number;
+}
 
 /** A conditional jump's target: a label, or null for the next instruction. */
 type Target = Label | null;
 
-interface Insn { code: number; k: number; jt?: Target; jf?: Target }
+interface Insn {
+  code: number;
+  k: number;
+  jt?: Target;
+  jf?: Target;
+}
 
 export class Builder {
   private readonly insns: Insn[] = [];
   private readonly at: number[] = []; // label id → index of the instruction it precedes
   private nextLabel = 0;
 
-  get length(): number { return this.insns.length; }
+  get length(): number {
+    return this.insns.length;
+  }
 
-  label(): Label { this.at.push(-1); return { id: this.nextLabel++ }; }
+  label(): Label {
+    this.at.push(-1);
+    return { id: this.nextLabel++ };
+  }
 
   /** Places `l` before the next instruction emitted. */
   place(l: Label): void {
@@ -44,10 +56,18 @@ export class Builder {
     this.at[l.id] = this.insns.length;
   }
 
-  load(offset: number): void { this.insns.push({ code: BPF_LD_W_ABS, k: offset }); }
-  and(mask: number): void { this.insns.push({ code: BPF_ALU_AND_K, k: mask >>> 0 }); }
-  ret(value: number): void { this.insns.push({ code: BPF_RET_K, k: value >>> 0 }); }
-  jump(code: number, k: number, jt: Target, jf: Target): void { this.insns.push({ code, k: k >>> 0, jt, jf }); }
+  load(offset: number): void {
+    this.insns.push({ code: BPF_LD_W_ABS, k: offset });
+  }
+  and(mask: number): void {
+    this.insns.push({ code: BPF_ALU_AND_K, k: mask >>> 0 });
+  }
+  ret(value: number): void {
+    this.insns.push({ code: BPF_RET_K, k: value >>> 0 });
+  }
+  jump(code: number, k: number, jt: Target, jf: Target): void {
+    this.insns.push({ code, k: k >>> 0, jt, jf });
+  }
 
   /** Resolves labels (adding trampolines where needed) and encodes the program. */
   assemble(): Uint8Array {
@@ -62,18 +82,29 @@ export class Builder {
     };
     const isCond = (x: Insn) => x.jt !== undefined;
     // far[i]: which of jt/jf go through a trampoline. Only ever grows, so this settles.
-    const farT = new Array<boolean>(n).fill(false), farF = new Array<boolean>(n).fill(false);
+    const farT = new Array<boolean>(n).fill(false),
+      farF = new Array<boolean>(n).fill(false);
     const pos = new Array<number>(n + 1);
     for (;;) {
       let p = 0;
-      for (let i = 0; i < n; i++) { pos[i] = p; p += 1 + (farT[i] ? 1 : 0) + (farF[i] ? 1 : 0); }
+      for (let i = 0; i < n; i++) {
+        pos[i] = p;
+        p += 1 + (farT[i] ? 1 : 0) + (farF[i] ? 1 : 0);
+      }
       pos[n] = p;
       let changed = false;
       for (let i = 0; i < n; i++) {
         if (!isCond(insns[i])) continue;
-        const dt = pos[index(insns[i].jt!, i)] - pos[i] - 1, df = pos[index(insns[i].jf!, i)] - pos[i] - 1;
-        if (!farT[i] && dt > 255) { farT[i] = true; changed = true; }
-        if (!farF[i] && df > 255) { farF[i] = true; changed = true; }
+        const dt = pos[index(insns[i].jt!, i)] - pos[i] - 1,
+          df = pos[index(insns[i].jf!, i)] - pos[i] - 1;
+        if (!farT[i] && dt > 255) {
+          farT[i] = true;
+          changed = true;
+        }
+        if (!farF[i] && df > 255) {
+          farF[i] = true;
+          changed = true;
+        }
       }
       if (!changed) break;
     }
@@ -88,12 +119,25 @@ export class Builder {
     };
     for (let i = 0; i < n; i++) {
       const x = insns[i];
-      if (!isCond(x)) { put(pos[i], x.code, 0, 0, x.k); continue; }
-      const t = pos[index(x.jt!, i)], f = pos[index(x.jf!, i)];
+      if (!isCond(x)) {
+        put(pos[i], x.code, 0, 0, x.k);
+        continue;
+      }
+      const t = pos[index(x.jt!, i)],
+        f = pos[index(x.jf!, i)];
       let q = pos[i] + 1; // trampolines follow the jump: jt's first, then jf's
-      let jt = t - pos[i] - 1, jf = f - pos[i] - 1;
-      if (farT[i]) { jt = q - pos[i] - 1; put(q, BPF_JMP_JA, 0, 0, t - q - 1); q++; }
-      if (farF[i]) { jf = q - pos[i] - 1; put(q, BPF_JMP_JA, 0, 0, f - q - 1); q++; }
+      let jt = t - pos[i] - 1,
+        jf = f - pos[i] - 1;
+      if (farT[i]) {
+        jt = q - pos[i] - 1;
+        put(q, BPF_JMP_JA, 0, 0, t - q - 1);
+        q++;
+      }
+      if (farF[i]) {
+        jf = q - pos[i] - 1;
+        put(q, BPF_JMP_JA, 0, 0, f - q - 1);
+        q++;
+      }
       put(pos[i], x.code, jt, jf, x.k);
     }
     return out;

@@ -13,7 +13,15 @@
 // Libseccomp's bad-arch action is SCMP_ACT_KILL (the thread); mini kills the whole process.
 import { archGroups, type Abi, type ArchGroup } from "./arch.ts";
 import * as B from "./bpf.ts";
-import { ENOSYS, readProfile, SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS, type Cond, type Profile, type Rule } from "./profile.ts";
+import {
+  ENOSYS,
+  readProfile,
+  SECCOMP_RET_ERRNO,
+  SECCOMP_RET_KILL_PROCESS,
+  type Cond,
+  type Profile,
+  type Rule,
+} from "./profile.ts";
 import { UserError } from "../sys/error.ts";
 
 export { readProfile };
@@ -29,7 +37,10 @@ const BAD_ARCH = SECCOMP_RET_KILL_PROCESS;
 const U32_MAX = 0xffffffff;
 
 type Verdict = { ret: number } | { rules: Rule[]; otherwise: number; bits: 32 | 64 };
-interface Interval { lo: number; verdict: Verdict }
+interface Interval {
+  lo: number;
+  verdict: Verdict;
+}
 
 /** The verdict for one syscall number: its rules in order, its unconditional action, the default. */
 function syscallVerdict(rules: Rule[], def: number, bits: 32 | 64): Verdict {
@@ -50,7 +61,8 @@ function intervals(g: ArchGroup, p: Profile): Interval[] {
       const nr = abi.nr(name);
       if (nr === undefined) continue; // unknown here: skipped, as runc does
       const pt = points.get(nr);
-      if (pt) pt.rules.push(...rules); else points.set(nr, { abi, rules: [...rules] });
+      if (pt) pt.rules.push(...rules);
+      else points.set(nr, { abi, rules: [...rules] });
       highest.set(abi, Math.max(highest.get(abi) ?? -1, nr));
     }
   }
@@ -61,8 +73,15 @@ function intervals(g: ArchGroup, p: Profile): Interval[] {
     return top !== undefined && nr > top ? (SECCOMP_RET_ERRNO | ENOSYS) >>> 0 : p.defaultAction;
   };
   const cuts = new Set<number>([0]);
-  for (const a of g.abis) { cuts.add(a.lo); const top = highest.get(a); if (top !== undefined && top < a.hi) cuts.add(top + 1); }
-  for (const nr of points.keys()) { cuts.add(nr); if (nr < U32_MAX) cuts.add(nr + 1); }
+  for (const a of g.abis) {
+    cuts.add(a.lo);
+    const top = highest.get(a);
+    if (top !== undefined && top < a.hi) cuts.add(top + 1);
+  }
+  for (const nr of points.keys()) {
+    cuts.add(nr);
+    if (nr < U32_MAX) cuts.add(nr + 1);
+  }
   const out: Interval[] = [];
   for (const lo of [...cuts].sort((a, b) => a - b)) {
     const pt = points.get(lo);
@@ -80,9 +99,16 @@ function emitCond(b: B.Builder, c: Cond, bits: 32 | 64, no: B.Label): void {
   const yes = b.label();
   const { JEQ, JGT, JGE } = { JEQ: B.BPF_JMP_JEQ_K, JGT: B.BPF_JMP_JGT_K, JGE: B.BPF_JMP_JGE_K };
   if (c.op === "SCMP_CMP_MASKED_EQ") {
-    const [mh, ml] = split(c.value), [dh, dl] = split(c.valueTwo & c.value);
-    if (bits === 64) { b.load(B.argHigh(c.index)); b.and(mh); b.jump(JEQ, dh, null, no); }
-    b.load(B.argLow(c.index)); b.and(ml); b.jump(JEQ, dl, null, no);
+    const [mh, ml] = split(c.value),
+      [dh, dl] = split(c.valueTwo & c.value);
+    if (bits === 64) {
+      b.load(B.argHigh(c.index));
+      b.and(mh);
+      b.jump(JEQ, dh, null, no);
+    }
+    b.load(B.argLow(c.index));
+    b.and(ml);
+    b.jump(JEQ, dl, null, no);
     b.place(yes);
     return;
   }
@@ -96,21 +122,50 @@ function emitCond(b: B.Builder, c: Cond, bits: 32 | 64, no: B.Label): void {
   };
   switch (c.op) {
     case "SCMP_CMP_EQ":
-      if (bits === 64) { b.load(B.argHigh(c.index)); b.jump(JEQ, vh, null, no); }
-      b.load(B.argLow(c.index)); b.jump(JEQ, vl, null, no); break;
+      if (bits === 64) {
+        b.load(B.argHigh(c.index));
+        b.jump(JEQ, vh, null, no);
+      }
+      b.load(B.argLow(c.index));
+      b.jump(JEQ, vl, null, no);
+      break;
     case "SCMP_CMP_NE":
-      if (bits === 64) { b.load(B.argHigh(c.index)); b.jump(JEQ, vh, null, yes); }
-      b.load(B.argLow(c.index)); b.jump(JEQ, vl, no, null); break;
-    case "SCMP_CMP_GT": high(yes, no); b.load(B.argLow(c.index)); b.jump(JGT, vl, null, no); break;
-    case "SCMP_CMP_GE": high(yes, no); b.load(B.argLow(c.index)); b.jump(JGE, vl, null, no); break;
-    case "SCMP_CMP_LT": high(no, yes); b.load(B.argLow(c.index)); b.jump(JGE, vl, no, null); break;
-    case "SCMP_CMP_LE": high(no, yes); b.load(B.argLow(c.index)); b.jump(JGT, vl, no, null); break;
+      if (bits === 64) {
+        b.load(B.argHigh(c.index));
+        b.jump(JEQ, vh, null, yes);
+      }
+      b.load(B.argLow(c.index));
+      b.jump(JEQ, vl, no, null);
+      break;
+    case "SCMP_CMP_GT":
+      high(yes, no);
+      b.load(B.argLow(c.index));
+      b.jump(JGT, vl, null, no);
+      break;
+    case "SCMP_CMP_GE":
+      high(yes, no);
+      b.load(B.argLow(c.index));
+      b.jump(JGE, vl, null, no);
+      break;
+    case "SCMP_CMP_LT":
+      high(no, yes);
+      b.load(B.argLow(c.index));
+      b.jump(JGE, vl, no, null);
+      break;
+    case "SCMP_CMP_LE":
+      high(no, yes);
+      b.load(B.argLow(c.index));
+      b.jump(JGT, vl, no, null);
+      break;
   }
   b.place(yes);
 }
 
 function emitLeaf(b: B.Builder, v: Verdict): void {
-  if ("ret" in v) { b.ret(v.ret); return; }
+  if ("ret" in v) {
+    b.ret(v.ret);
+    return;
+  }
   for (const rule of v.rules) {
     const next = b.label();
     for (const c of rule.conds) emitCond(b, c, v.bits, next);
@@ -122,7 +177,10 @@ function emitLeaf(b: B.Builder, v: Verdict): void {
 
 /** Binary search over the intervals; the syscall number is in A. */
 function emitTree(b: B.Builder, list: Interval[]): void {
-  if (list.length === 1) { emitLeaf(b, list[0].verdict); return; }
+  if (list.length === 1) {
+    emitLeaf(b, list[0].verdict);
+    return;
+  }
   const mid = list.length >> 1;
   const right = b.label();
   b.jump(B.BPF_JMP_JGE_K, list[mid].lo, right, null);
@@ -137,7 +195,8 @@ function emitGroup(b: B.Builder, g: ArchGroup, p: Profile): void {
     // One ABI of a shared audit arch (x86_64 without x32, or the reverse): numbers outside its
     // range belong to the other ABI. -1 (a tracer skipping the call) gets the default action.
     const [{ lo, hi }] = g.abis;
-    const inRange = b.label(), outside = b.label();
+    const inRange = b.label(),
+      outside = b.label();
     if (hi < U32_MAX) b.jump(B.BPF_JMP_JGE_K, hi + 1, outside, inRange);
     else b.jump(B.BPF_JMP_JGE_K, lo, inRange, outside);
     b.place(outside);
@@ -161,9 +220,15 @@ export function compileSeccomp(profile: unknown, arch: string = process.arch): C
   const labels = groups.map(() => b.label());
   groups.forEach((g, i) => b.jump(B.BPF_JMP_JEQ_K, g.audit, labels[i], null));
   b.ret(BAD_ARCH);
-  groups.forEach((g, i) => { b.place(labels[i]); emitGroup(b, g, p); });
+  groups.forEach((g, i) => {
+    b.place(labels[i]);
+    emitGroup(b, g, p);
+  });
   const program = b.assemble();
   const n = program.length / 8;
-  if (n > B.BPF_MAXINSNS) throw new UserError(`linux.seccomp: the profile compiles to ${n} BPF instructions, above the kernel's limit of ${B.BPF_MAXINSNS}`);
+  if (n > B.BPF_MAXINSNS)
+    throw new UserError(
+      `linux.seccomp: the profile compiles to ${n} BPF instructions, above the kernel's limit of ${B.BPF_MAXINSNS}`,
+    );
   return { program, flags: p.flags };
 }

@@ -8,11 +8,18 @@ import { release } from "node:os";
 import { UserError } from "../sys/error.ts";
 import type { LinuxSeccomp, LinuxSyscall } from "../spec/types.ts";
 
-interface Filter { caps?: string[]; arches?: string[]; minKernel?: string }
+interface Filter {
+  caps?: string[];
+  arches?: string[];
+  minKernel?: string;
+}
 type Json = Record<string, unknown>;
 
 /** process.arch → docker's arch name (runtime.GOARCH style) and the matching archMap key. */
-const DOCKER_ARCH: Record<string, [string, string]> = { x64: ["amd64", "SCMP_ARCH_X86_64"], arm64: ["arm64", "SCMP_ARCH_AARCH64"] };
+const DOCKER_ARCH: Record<string, [string, string]> = {
+  x64: ["amd64", "SCMP_ARCH_X86_64"],
+  arm64: ["arm64", "SCMP_ARCH_AARCH64"],
+};
 
 export interface ContainerFacts {
   /** process.arch style. */
@@ -27,7 +34,10 @@ export function isDockerProfile(p: unknown): boolean {
   if (typeof p !== "object" || p === null) return false;
   const o = p as Json;
   if ("archMap" in o) return true;
-  return Array.isArray(o.syscalls) && o.syscalls.some((s) => typeof s === "object" && s !== null && ("includes" in s || "excludes" in s || "name" in s));
+  return (
+    Array.isArray(o.syscalls) &&
+    o.syscalls.some((s) => typeof s === "object" && s !== null && ("includes" in s || "excludes" in s || "name" in s))
+  );
 }
 
 /** "4.8" → [4, 8, 0]; undefined when it isn't a version. */
@@ -55,19 +65,23 @@ export function fromDockerProfile(p: Json, facts: ContainerFacts, where = "secco
   const out: Json = { ...rest };
   if (Array.isArray(archMap)) {
     const entry = archMap.find((a) => (a as Json)?.architecture === scmpArch) as Json | undefined;
-    out.architectures = entry ? [scmpArch, ...(Array.isArray(entry.subArchitectures) ? entry.subArchitectures : [])] : [];
+    out.architectures = entry
+      ? [scmpArch, ...(Array.isArray(entry.subArchitectures) ? entry.subArchitectures : [])]
+      : [];
   }
   const kept: LinuxSyscall[] = [];
   (Array.isArray(syscalls) ? syscalls : []).forEach((s: Json, i) => {
     const path = `${where}: syscalls[${i}]`;
-    const inc = (s.includes ?? {}) as Filter, exc = (s.excludes ?? {}) as Filter;
+    const inc = (s.includes ?? {}) as Filter,
+      exc = (s.excludes ?? {}) as Filter;
     if (has(exc.arches, dockerArch)) return;
     if ((exc.caps ?? []).some((c) => facts.bounding.includes(c))) return;
     if (exc.minKernel && atLeast(kernel, exc.minKernel, `${path}.excludes.minKernel`)) return;
     if (inc.arches?.length && !has(inc.arches, dockerArch)) return;
     if ((inc.caps ?? []).some((c) => !facts.bounding.includes(c))) return;
     if (inc.minKernel && !atLeast(kernel, inc.minKernel, `${path}.includes.minKernel`)) return;
-    if (s.name !== undefined && s.names !== undefined) throw new UserError(`${path}: use either name or names, not both`);
+    if (s.name !== undefined && s.names !== undefined)
+      throw new UserError(`${path}: use either name or names, not both`);
     const { name, includes: _i, excludes: _e, comment: _c, ...call } = s;
     kept.push({ ...call, names: name !== undefined ? [name] : call.names } as LinuxSyscall);
   });

@@ -40,12 +40,35 @@ const FLAGS: Record<string, number> = {
   SECCOMP_FILTER_FLAG_SPEC_ALLOW: SECCOMP_FILTER_FLAG_SPEC_ALLOW,
 };
 
-export type Op = "SCMP_CMP_NE" | "SCMP_CMP_LT" | "SCMP_CMP_LE" | "SCMP_CMP_EQ" | "SCMP_CMP_GE" | "SCMP_CMP_GT" | "SCMP_CMP_MASKED_EQ";
-const OPS = new Set<string>(["SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"]);
+export type Op =
+  | "SCMP_CMP_NE"
+  | "SCMP_CMP_LT"
+  | "SCMP_CMP_LE"
+  | "SCMP_CMP_EQ"
+  | "SCMP_CMP_GE"
+  | "SCMP_CMP_GT"
+  | "SCMP_CMP_MASKED_EQ";
+const OPS = new Set<string>([
+  "SCMP_CMP_NE",
+  "SCMP_CMP_LT",
+  "SCMP_CMP_LE",
+  "SCMP_CMP_EQ",
+  "SCMP_CMP_GE",
+  "SCMP_CMP_GT",
+  "SCMP_CMP_MASKED_EQ",
+]);
 
 /** args[index] op value; for MASKED_EQ: (args[index] & value) == valueTwo. */
-export interface Cond { index: number; op: Op; value: bigint; valueTwo: bigint }
-export interface Rule { action: number; conds: Cond[] }
+export interface Cond {
+  index: number;
+  op: Op;
+  value: bigint;
+  valueTwo: bigint;
+}
+export interface Rule {
+  action: number;
+  conds: Cond[];
+}
 
 export interface Profile {
   defaultAction: number;
@@ -60,7 +83,9 @@ export interface Profile {
 }
 
 const U64_MAX = (1n << 64n) - 1n;
-const fail = (path: string, msg: string): never => { throw new UserError(`${path}: ${msg}`); };
+const fail = (path: string, msg: string): never => {
+  throw new UserError(`${path}: ${msg}`);
+};
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function array(v: unknown, path: string): unknown[] {
@@ -71,7 +96,8 @@ function array(v: unknown, path: string): unknown[] {
 
 function errnoRet(v: unknown, path: string): number | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffff) fail(path, `invalid errno ${JSON.stringify(v)}: use 0 to 65535`);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffff)
+    fail(path, `invalid errno ${JSON.stringify(v)}: use 0 to 65535`);
   return v as number;
 }
 
@@ -89,18 +115,25 @@ export function u64(v: unknown, path: string): bigint {
   if (typeof v === "bigint") n = v;
   else if (typeof v === "number" && Number.isInteger(v) && v >= 0) {
     if (v === 2 ** 64) n = U64_MAX;
-    else if (v > Number.MAX_SAFE_INTEGER) fail(path, `${v} is above 2^53 and was rounded when the JSON was read; write it as a string`);
+    else if (v > Number.MAX_SAFE_INTEGER)
+      fail(path, `${v} is above 2^53 and was rounded when the JSON was read; write it as a string`);
     else n = BigInt(v);
   } else if (typeof v === "string" && /^(0x[0-9a-f]+|\d+)$/i.test(v.trim())) n = BigInt(v.trim());
-  if (n === undefined || n < 0n || n > U64_MAX) fail(path, `invalid value ${JSON.stringify(typeof v === "bigint" ? String(v) : v)}: use an unsigned 64-bit integer`);
+  if (n === undefined || n < 0n || n > U64_MAX)
+    fail(
+      path,
+      `invalid value ${JSON.stringify(typeof v === "bigint" ? String(v) : v)}: use an unsigned 64-bit integer`,
+    );
   return n!;
 }
 
 function cond(v: unknown, path: string): Cond {
   if (!isObject(v)) fail(path, "must be an object");
   const a = v as Record<string, unknown>;
-  if (typeof a.index !== "number" || !Number.isInteger(a.index) || a.index < 0 || a.index > 5) fail(`${path}.index`, `invalid index ${JSON.stringify(a.index)}: use 0 to 5`);
-  if (typeof a.op !== "string" || !OPS.has(a.op)) fail(`${path}.op`, a.op === undefined ? "missing" : `unknown operator ${JSON.stringify(a.op)}`);
+  if (typeof a.index !== "number" || !Number.isInteger(a.index) || a.index < 0 || a.index > 5)
+    fail(`${path}.index`, `invalid index ${JSON.stringify(a.index)}: use 0 to 5`);
+  if (typeof a.op !== "string" || !OPS.has(a.op))
+    fail(`${path}.op`, a.op === undefined ? "missing" : `unknown operator ${JSON.stringify(a.op)}`);
   const value = u64(a.value, `${path}.value`);
   const valueTwo = a.valueTwo === undefined || a.valueTwo === null ? 0n : u64(a.valueTwo, `${path}.valueTwo`);
   return { index: a.index as number, op: a.op as Op, value, valueTwo };
@@ -112,16 +145,20 @@ export function readProfile(seccomp: unknown, path = "linux.seccomp"): Profile {
   const s = seccomp as Record<string, unknown>;
   const defaultErrnoRet = errnoRet(s.defaultErrnoRet, `${path}.defaultErrnoRet`);
   const defaultAction = action(s.defaultAction, defaultErrnoRet, `${path}.defaultAction`);
-  const permissive = [SECCOMP_RET_ALLOW, SECCOMP_RET_LOG].includes(defaultAction) || (defaultAction & 0xffff0000) >>> 0 === SECCOMP_RET_TRACE;
+  const permissive =
+    [SECCOMP_RET_ALLOW, SECCOMP_RET_LOG].includes(defaultAction) ||
+    (defaultAction & 0xffff0000) >>> 0 === SECCOMP_RET_TRACE;
 
   const architectures = array(s.architectures, `${path}.architectures`).map((a, i) => {
-    if (typeof a !== "string" || !KNOWN_ARCHES.has(a)) fail(`${path}.architectures[${i}]`, `unknown architecture ${JSON.stringify(a)}`);
+    if (typeof a !== "string" || !KNOWN_ARCHES.has(a))
+      fail(`${path}.architectures[${i}]`, `unknown architecture ${JSON.stringify(a)}`);
     return a as string;
   });
 
   let flags = 0;
   array(s.flags, `${path}.flags`).forEach((f, i) => {
-    if (f === "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") fail(`${path}.flags[${i}]`, `${f} is not supported (it only applies to SCMP_ACT_NOTIFY)`);
+    if (f === "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")
+      fail(`${path}.flags[${i}]`, `${f} is not supported (it only applies to SCMP_ACT_NOTIFY)`);
     const n = typeof f === "string" ? FLAGS[f] : undefined;
     if (n === undefined) fail(`${path}.flags[${i}]`, `unknown flag ${JSON.stringify(f)}`);
     flags |= n!;
@@ -132,7 +169,8 @@ export function readProfile(seccomp: unknown, path = "linux.seccomp"): Profile {
     const p = `${path}.syscalls[${i}]`;
     if (!isObject(entry)) fail(p, "must be an object");
     const e = entry as Record<string, unknown>;
-    if (!Array.isArray(e.names)) fail(`${p}.names`, e.names === undefined ? "missing" : "must be an array of syscall names");
+    if (!Array.isArray(e.names))
+      fail(`${p}.names`, e.names === undefined ? "missing" : "must be an array of syscall names");
     const names = (e.names as unknown[]).map((n, j) => {
       if (typeof n !== "string" || !n) fail(`${p}.names[${j}]`, `invalid syscall name ${JSON.stringify(n)}`);
       return n as string;
@@ -144,7 +182,8 @@ export function readProfile(seccomp: unknown, path = "linux.seccomp"): Profile {
     const list: Rule[] = indexRepeats ? conds.map((c) => ({ action: act, conds: [c] })) : [{ action: act, conds }];
     for (const name of names) {
       const r = rules.get(name);
-      if (r) r.push(...list); else rules.set(name, [...list]);
+      if (r) r.push(...list);
+      else rules.set(name, [...list]);
     }
   });
   return { defaultAction, permissiveDefault: permissive, defaultErrnoRet, architectures, flags, rules };

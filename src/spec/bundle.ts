@@ -7,7 +7,9 @@ import { validateSpec } from "./validate.ts";
 
 export function parseConfig(text: string, file = "config.json"): Spec {
   let json: unknown;
-  try { json = JSON.parse(text); } catch (e) {
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
     throw new UserError(`${file}: invalid JSON: ${(e as Error).message}`);
   }
   return validateSpec(json);
@@ -17,7 +19,9 @@ export function loadBundle(dir: string): Spec {
   const bundle = resolve(dir);
   const file = `${bundle}/config.json`;
   let text: string;
-  try { text = readFileSync(file, "utf8"); } catch {
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
     throw new UserError(`bundle ${bundle}: no config.json`);
   }
   const spec = parseConfig(text, file);

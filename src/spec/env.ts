@@ -30,7 +30,10 @@ export function parseEnvFile(text: string, hostEnv: HostEnv = process.env, file 
       throw new UserError(`${file} line ${i + 1}: variable '${key}' contains whitespace`);
     }
     if (key.includes("\0")) throw new UserError(`${file} line ${i + 1}: variable '${key}' contains a NUL byte`);
-    if (eq >= 0) { out.push(line); return; }
+    if (eq >= 0) {
+      out.push(line);
+      return;
+    }
     const v = hostEnv[key];
     if (v !== undefined) out.push(`${key}=${v}`);
   });
@@ -60,11 +63,17 @@ export function mergeEnv(base: string[], overrides: string[]): string[] {
     const key = keyOf(entry);
     const at = index.get(key);
     if (!entry.includes("=")) {
-      if (at !== undefined) { out[at] = undefined; index.delete(key); }
+      if (at !== undefined) {
+        out[at] = undefined;
+        index.delete(key);
+      }
       return;
     }
     if (at !== undefined) out[at] = entry;
-    else { index.set(key, out.length); out.push(entry); }
+    else {
+      index.set(key, out.length);
+      out.push(entry);
+    }
   };
   base.forEach(put);
   overrides.forEach(put);

@@ -50,19 +50,32 @@ function intFlag(name: string, v: string | undefined): number | undefined {
 
 export function parseVolume(v: string): Mount {
   const parts = v.split(":");
-  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) throw new UserError(`invalid volume "${v}": use HOST:CONTAINER[:ro]`);
+  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1])
+    throw new UserError(`invalid volume "${v}": use HOST:CONTAINER[:ro]`);
   const [src, dst, mode = "rw"] = parts;
   if (!src.startsWith("/")) throw new UserError(`invalid volume "${v}": the host path must be absolute`);
   if (!dst.startsWith("/")) throw new UserError(`invalid volume "${v}": the container path must be absolute`);
   const opts = mode.split(",");
-  for (const o of opts) if (!["ro", "rw", "z", "Z", "private", "rprivate", "shared", "rshared", "slave", "rslave"].includes(o)) throw new UserError(`invalid volume "${v}": unknown mode "${o}"`);
-  return { destination: dst, type: "bind", source: src, options: ["rbind", ...(opts.includes("ro") ? ["ro"] : []), ...opts.filter((o) => o !== "ro" && o !== "rw")] };
+  for (const o of opts)
+    if (!["ro", "rw", "z", "Z", "private", "rprivate", "shared", "rshared", "slave", "rslave"].includes(o))
+      throw new UserError(`invalid volume "${v}": unknown mode "${o}"`);
+  return {
+    destination: dst,
+    type: "bind",
+    source: src,
+    options: ["rbind", ...(opts.includes("ro") ? ["ro"] : []), ...opts.filter((o) => o !== "ro" && o !== "rw")],
+  };
 }
 
 export function parseTmpfs(v: string): Mount {
   const [dst, opts] = v.split(/:(.*)/s);
   if (!dst.startsWith("/")) throw new UserError(`invalid --tmpfs "${v}": the path must be absolute`);
-  return { destination: dst, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "noexec", ...(opts ? opts.split(",") : [])] };
+  return {
+    destination: dst,
+    type: "tmpfs",
+    source: "tmpfs",
+    options: ["nosuid", "nodev", "noexec", ...(opts ? opts.split(",") : [])],
+  };
 }
 
 /** "0:100000:65536" → an id mapping. */
@@ -76,7 +89,8 @@ function resources(f: RunFlags): Resources {
   const r: Resources = { devices: DEFAULT_DEVICE_RULES };
   const memory = f.memory !== undefined ? parseMemory(f.memory) : undefined;
   const swap = parseMemorySwap(memory, f.memorySwap);
-  if (memory !== undefined || swap !== undefined) r.memory = { ...(memory !== undefined && { limit: memory }), ...(swap !== undefined && { swap }) };
+  if (memory !== undefined || swap !== undefined)
+    r.memory = { ...(memory !== undefined && { limit: memory }), ...(swap !== undefined && { swap }) };
   if (f.cpus !== undefined) r.cpu = { ...parseCpus(f.cpus) };
   const shares = intFlag("--cpu-shares", f.cpuShares);
   if (shares !== undefined) {
@@ -94,15 +108,30 @@ const DEFAULT_ID_MAP: IdMapping[] = [{ containerID: 0, hostID: 100000, size: 655
  * The namespaces (and id maps) the flags ask for. Separate from specFromFlags so `mini run` can
  * start the child stage before the rest of the spec is built; specFromFlags uses it too.
  */
-export function namespacesFromFlags(f: Pick<RunFlags, "network" | "userns" | "uidmap" | "gidmap">): { namespaces: Namespace[]; uidMappings?: IdMapping[]; gidMappings?: IdMapping[] } {
+export function namespacesFromFlags(f: Pick<RunFlags, "network" | "userns" | "uidmap" | "gidmap">): {
+  namespaces: Namespace[];
+  uidMappings?: IdMapping[];
+  gidMappings?: IdMapping[];
+} {
   const network = f.network ?? "none";
-  if (network !== "none" && network !== "host") throw new UserError(`unsupported --network "${network}": use none or host`);
-  const namespaces: Namespace[] = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "cgroup" }];
+  if (network !== "none" && network !== "host")
+    throw new UserError(`unsupported --network "${network}": use none or host`);
+  const namespaces: Namespace[] = [
+    { type: "pid" },
+    { type: "ipc" },
+    { type: "uts" },
+    { type: "mount" },
+    { type: "cgroup" },
+  ];
   if (network === "none") namespaces.push({ type: "network" });
   if (!f.userns && !f.uidmap?.length) return { namespaces };
   namespaces.push({ type: "user" });
   const uidMappings = f.uidmap?.length ? f.uidmap.map((m) => parseIdMap(m, "--uidmap")) : DEFAULT_ID_MAP;
-  const gidMappings = f.gidmap?.length ? f.gidmap.map((m) => parseIdMap(m, "--gidmap")) : f.uidmap?.length ? uidMappings : DEFAULT_ID_MAP;
+  const gidMappings = f.gidmap?.length
+    ? f.gidmap.map((m) => parseIdMap(m, "--gidmap"))
+    : f.uidmap?.length
+      ? uidMappings
+      : DEFAULT_ID_MAP;
   return { namespaces, uidMappings, gidMappings };
 }
 
@@ -115,10 +144,17 @@ export function specFromFlags(f: RunFlags): Spec {
   let env = mergeEnv(defaultEnv({ hostname, home, tty: f.tty }), f.image?.env ?? []);
   for (const file of f.envFile ?? []) {
     let text: string;
-    try { text = readFileSync(file, "utf8"); } catch { throw new UserError(`--env-file ${file}: no such file`); }
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      throw new UserError(`--env-file ${file}: no such file`);
+    }
     env = mergeEnv(env, parseEnvFile(text, process.env, file));
   }
-  env = mergeEnv(env, (f.env ?? []).map((e) => parseEnvFlag(e)));
+  env = mergeEnv(
+    env,
+    (f.env ?? []).map((e) => parseEnvFlag(e)),
+  );
   const cwd = f.workdir ?? (f.image?.workdir || "/");
   if (!cwd.startsWith("/")) throw new UserError(`invalid --workdir "${cwd}": the path must be absolute`);
 
@@ -126,10 +162,15 @@ export function specFromFlags(f: RunFlags): Spec {
   let noNewPrivileges = false;
   let seccomp: LinuxSeccomp | undefined;
   for (const o of f.securityOpt ?? []) {
-    if (o === "no-new-privileges" || o === "no-new-privileges=true" || o === "no-new-privileges:true") noNewPrivileges = true;
+    if (o === "no-new-privileges" || o === "no-new-privileges=true" || o === "no-new-privileges:true")
+      noNewPrivileges = true;
     else if (o === "no-new-privileges=false" || o === "no-new-privileges:false") noNewPrivileges = false;
-    else if (/^seccomp[=:]./.test(o)) seccomp = o.slice(8) === "unconfined" ? undefined : readSeccompProfile(o.slice(8), caps);
-    else throw new UserError(`unsupported --security-opt "${o}": mini knows no-new-privileges and seccomp=PROFILE.json|unconfined`);
+    else if (/^seccomp[=:]./.test(o))
+      seccomp = o.slice(8) === "unconfined" ? undefined : readSeccompProfile(o.slice(8), caps);
+    else
+      throw new UserError(
+        `unsupported --security-opt "${o}": mini knows no-new-privileges and seccomp=PROFILE.json|unconfined`,
+      );
   }
 
   const network = f.network ?? "none";
@@ -138,12 +179,28 @@ export function specFromFlags(f: RunFlags): Spec {
   const mounts = defaultMounts();
   if (uidMappings) {
     // sysfs can't be mounted in a user namespace that doesn't own the network namespace.
-    if (network === "host") mounts[mounts.findIndex((m) => m.destination === "/sys")] = { destination: "/sys", type: "bind", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] };
+    if (network === "host")
+      mounts[mounts.findIndex((m) => m.destination === "/sys")] = {
+        destination: "/sys",
+        type: "bind",
+        source: "/sys",
+        options: ["rbind", "nosuid", "noexec", "nodev", "ro"],
+      };
   }
   if (f.etcFiles) {
-    mounts.push({ destination: "/etc/hostname", type: "bind", source: f.etcFiles.hostname, options: ["bind", "rprivate"] });
+    mounts.push({
+      destination: "/etc/hostname",
+      type: "bind",
+      source: f.etcFiles.hostname,
+      options: ["bind", "rprivate"],
+    });
     mounts.push({ destination: "/etc/hosts", type: "bind", source: f.etcFiles.hosts, options: ["bind", "rprivate"] });
-    mounts.push({ destination: "/etc/resolv.conf", type: "bind", source: f.etcFiles.resolv, options: ["bind", "rprivate"] });
+    mounts.push({
+      destination: "/etc/resolv.conf",
+      type: "bind",
+      source: f.etcFiles.resolv,
+      options: ["bind", "rprivate"],
+    });
   }
   for (const t of f.tmpfs ?? []) mounts.push(parseTmpfs(t));
   for (const v of f.volumes ?? []) mounts.push(parseVolume(v));
@@ -182,9 +239,13 @@ export function specFromFlags(f: RunFlags): Spec {
 export function readSeccompProfile(file: string, bounding: readonly string[]): LinuxSeccomp {
   const where = `--security-opt seccomp=${file}`;
   let text: string;
-  try { text = readFileSync(file, "utf8"); } catch (e) {
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`${where}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code ?? String(e)}`);
+    throw new UserError(
+      `${where}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (code ?? String(e))}`,
+    );
   }
   let profile: unknown;
   try {
@@ -194,7 +255,9 @@ export function readSeccompProfile(file: string, bounding: readonly string[]): L
   } catch (e) {
     throw new UserError(`${where}: invalid JSON (${(e as Error).message})`);
   }
-  if (typeof profile !== "object" || profile === null || Array.isArray(profile)) throw new UserError(`${where}: not a seccomp profile (a JSON object)`);
-  if (isDockerProfile(profile)) return fromDockerProfile(profile as Record<string, unknown>, { arch: process.arch, bounding }, where);
+  if (typeof profile !== "object" || profile === null || Array.isArray(profile))
+    throw new UserError(`${where}: not a seccomp profile (a JSON object)`);
+  if (isDockerProfile(profile))
+    return fromDockerProfile(profile as Record<string, unknown>, { arch: process.arch, bounding }, where);
   return profile as LinuxSeccomp;
 }

@@ -9,8 +9,8 @@ export interface ImageProcessConfig {
 }
 
 export function imageCommand(image: ImageProcessConfig | undefined, command: string[], entrypoint?: string): string[] {
-  const ep = entrypoint !== undefined ? (entrypoint === "" ? [] : [entrypoint]) : image?.Entrypoint ?? [];
-  const cmd = command.length ? command : entrypoint !== undefined ? [] : image?.Cmd ?? [];
+  const ep = entrypoint !== undefined ? (entrypoint === "" ? [] : [entrypoint]) : (image?.Entrypoint ?? []);
+  const cmd = command.length ? command : entrypoint !== undefined ? [] : (image?.Cmd ?? []);
   const args = [...ep, ...cmd];
   if (!args.length) throw new UserError("no command specified: the image has no Entrypoint or Cmd, give a COMMAND");
   return args;

@@ -25,7 +25,11 @@ export function parseBytes(input: string, what = "memory size"): number {
   const s = String(input).trim();
   const m = SIZE.exec(s);
   // "1b" is bytes; "1ib" with no unit letter is nonsense.
-  if (!m || (m[2] === undefined && m[3] !== undefined && m[3].toLowerCase() !== "b") || (m[2]?.toLowerCase() === "b" && m[3])) {
+  if (
+    !m ||
+    (m[2] === undefined && m[3] !== undefined && m[3].toLowerCase() !== "b") ||
+    (m[2]?.toLowerCase() === "b" && m[3])
+  ) {
     throw new UserError(`invalid ${what} "${input}": use a number with an optional unit (b, k, m, g)`);
   }
   const unit = (m[2] ?? "").toLowerCase();
@@ -48,7 +52,10 @@ export function parseMemorySwap(memory: number | undefined, memorySwap: string |
   if (memorySwap.trim() === "-1") return -1;
   const swap = parseBytes(memorySwap, "memory-swap size");
   if (swap === 0) return mem === undefined ? undefined : mem * 2; // docker: 0 means unset
-  if (mem === undefined) throw new UserError("--memory-swap needs --memory: you should always set the memory limit when using a memory-swap limit");
+  if (mem === undefined)
+    throw new UserError(
+      "--memory-swap needs --memory: you should always set the memory limit when using a memory-swap limit",
+    );
   if (swap < mem) throw new UserError("minimum memoryswap limit should be larger than memory limit, see usage");
   return swap;
 }

@@ -32,8 +32,17 @@ export interface ResolveUserOptions {
   readFile?: ReadContainerFile;
 }
 
-interface PasswdEntry { name: string; uid: number; gid: number; home: string }
-interface GroupEntry { name: string; gid: number; members: string[] }
+interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+interface GroupEntry {
+  name: string;
+  gid: number;
+  members: string[];
+}
 
 const MAX_ID = 2 ** 31 - 1;
 
@@ -65,7 +74,8 @@ export function parsePasswd(text: string): PasswdEntry[] {
     const line = raw.trim();
     if (!line || line.startsWith("#")) continue;
     const f = line.split(":");
-    const uid = parseId(f[2] ?? ""), gid = parseId(f[3] ?? "");
+    const uid = parseId(f[2] ?? ""),
+      gid = parseId(f[3] ?? "");
     if (!f[0] || uid === undefined || gid === undefined) continue;
     out.push({ name: f[0], uid, gid, home: f[5] || "/" });
   }
@@ -81,7 +91,14 @@ export function parseGroup(text: string): GroupEntry[] {
     const f = line.split(":");
     const gid = parseId(f[2] ?? "");
     if (!f[0] || gid === undefined) continue;
-    out.push({ name: f[0], gid, members: (f[3] ?? "").split(",").map((m) => m.trim()).filter(Boolean) });
+    out.push({
+      name: f[0],
+      gid,
+      members: (f[3] ?? "")
+        .split(",")
+        .map((m) => m.trim())
+        .filter(Boolean),
+    });
   }
   return out;
 }
@@ -104,7 +121,9 @@ export function resolveUser(rootfs: string, spec: string | undefined, opts: Reso
   const getPasswd = () => (passwd ??= parsePasswd(read("/etc/passwd") ?? ""));
   const getGroups = () => (groups ??= parseGroup(read("/etc/group") ?? ""));
 
-  let uid = 0, gid = 0, home = "/";
+  let uid = 0,
+    gid = 0,
+    home = "/";
   let name: string | undefined;
   const numericUser = isNumeric(userArg);
   const want = userArg === "" ? 0 : numericUser ? Number(userArg) : undefined;
@@ -128,7 +147,10 @@ export function resolveUser(rootfs: string, spec: string | undefined, opts: Reso
   }
 
   for (const add of opts.groupAdd ?? []) {
-    if (isNumeric(add)) { supplementary.push(idOrRange(add, "group")); continue; }
+    if (isNumeric(add)) {
+      supplementary.push(idOrRange(add, "group"));
+      continue;
+    }
     const g = getGroups().find((e) => e.name === add);
     if (!g) throw new UserError(`unable to find group ${add}: no matching entries in group file`);
     supplementary.push(g.gid);

@@ -68,7 +68,11 @@ export function writeJsonAtomic(path: string, value: unknown): void {
 }
 
 export function readJson<T>(path: string): T | undefined {
-  try { return JSON.parse(readFileSync(path, "utf8")) as T; } catch { return undefined; }
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as T;
+  } catch {
+    return undefined;
+  }
 }
 
 export const readRecord = (id: string) => readJson<ContainerRecord>(files.record(id));
@@ -77,7 +81,11 @@ export const readResult = (id: string) => readJson<ExitResult>(files.result(id))
 
 /** Ids of every container (not those being removed). */
 export function listIds(): string[] {
-  try { return readdirSync(containersDir()).filter((n) => /^[0-9a-f]{64}$/.test(n) && existsSync(files.record(n))); } catch { return []; }
+  try {
+    return readdirSync(containersDir()).filter((n) => /^[0-9a-f]{64}$/.test(n) && existsSync(files.record(n)));
+  } catch {
+    return [];
+  }
 }
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -87,11 +95,17 @@ const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
  * nothing: the name lock is taken here.
  */
 export async function createRecord(rec: Omit<ContainerRecord, "name">, name?: string): Promise<ContainerRecord> {
-  if (name !== undefined && !NAME.test(name)) throw new UserError(`invalid container name "${name}": use letters, digits, _ . - (starting with a letter or digit)`);
+  if (name !== undefined && !NAME.test(name))
+    throw new UserError(
+      `invalid container name "${name}": use letters, digits, _ . - (starting with a letter or digit)`,
+    );
   const { withLock } = require("../image/lock.ts") as typeof import("../image/lock.ts");
   return withLock(lockPath("container-names"), () => {
     const taken = new Set(listIds().map((id) => readRecord(id)?.name));
-    if (name !== undefined && taken.has(name)) throw new UserError(`the container name "${name}" is already in use: remove that container or choose another name`);
+    if (name !== undefined && taken.has(name))
+      throw new UserError(
+        `the container name "${name}" is already in use: remove that container or choose another name`,
+      );
     let chosen = name;
     while (chosen === undefined || taken.has(chosen)) chosen = randomName();
     const full = { ...rec, name: chosen } as ContainerRecord;
@@ -126,13 +140,21 @@ export function resolveContainer(query: string): ContainerRecord {
 export function removeFiles(id: string): void {
   rmSync(runtimeDir(id), { recursive: true, force: true });
   const trash = `${containersDir()}/.rm-${id}`;
-  try { renameSync(persistDir(id), trash); } catch { /* gone already */ }
+  try {
+    renameSync(persistDir(id), trash);
+  } catch {
+    /* gone already */
+  }
   rmSync(trash, { recursive: true, force: true });
 }
 
 /** Finishes removals a killed `mini rm` left half done. */
 export function sweepRemovals(): void {
   let names: string[];
-  try { names = readdirSync(containersDir()); } catch { return; }
+  try {
+    names = readdirSync(containersDir());
+  } catch {
+    return;
+  }
   for (const n of names) if (n.startsWith(".rm-")) rmSync(`${containersDir()}/${n}`, { recursive: true, force: true });
 }

@@ -5,7 +5,12 @@ import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, sta
 import { files, type ContainerRecord } from "./containers.ts";
 import { statusOf } from "./status.ts";
 
-export interface LogRecord { time: string; stream: "stdout" | "stderr"; partial: boolean; text: string }
+export interface LogRecord {
+  time: string;
+  stream: "stdout" | "stderr";
+  partial: boolean;
+  text: string;
+}
 
 export function parseRecord(line: string): LogRecord | undefined {
   const a = line.indexOf(" ");
@@ -27,7 +32,8 @@ export interface LogOptions {
 
 /** Writes records to our stdout/stderr, batched per stream. */
 function emit(records: LogRecord[], timestamps: boolean): void {
-  let out = "", err = "";
+  let out = "",
+    err = "";
   const flush = () => {
     if (out) writeAll(1, out);
     if (err) writeAll(2, err);
@@ -35,28 +41,51 @@ function emit(records: LogRecord[], timestamps: boolean): void {
   };
   for (const r of records) {
     const s = `${timestamps ? `${r.time} ` : ""}${r.text}${r.partial ? "" : "\n"}`;
-    if (r.stream === "stdout") { if (err) flush(); out += s; } else { if (out) flush(); err += s; }
+    if (r.stream === "stdout") {
+      if (err) flush();
+      out += s;
+    } else {
+      if (out) flush();
+      err += s;
+    }
   }
   flush();
 }
 
 function writeAll(fd: number, s: string): void {
   const b = Buffer.from(s);
-  for (let off = 0; off < b.length;) off += writeSync(fd, b, off);
+  for (let off = 0; off < b.length; ) off += writeSync(fd, b, off);
 }
 
-const parseLines = (text: string) => text.split("\n").filter(Boolean).map(parseRecord).filter((r): r is LogRecord => !!r);
+const parseLines = (text: string) =>
+  text
+    .split("\n")
+    .filter(Boolean)
+    .map(parseRecord)
+    .filter((r): r is LogRecord => !!r);
 
 /** Prints the container's log; with `follow`, keeps printing until the container has exited. */
 export async function followLogs(rec: ContainerRecord, o: LogOptions): Promise<void> {
   const path = files.log(rec.id);
-  let fd = -1, ino = -1;
+  let fd = -1,
+    ino = -1;
   const openCurrent = () => {
-    try { fd = openSync(path, "r"); ino = fstatSync(fd).ino; return true; } catch { fd = -1; return false; }
+    try {
+      fd = openSync(path, "r");
+      ino = fstatSync(fd).ino;
+      return true;
+    } catch {
+      fd = -1;
+      return false;
+    }
   };
   if (o.fromOffset === undefined) {
     let old: LogRecord[] = [];
-    try { old = parseLines(readFileSync(`${path}.1`, "utf8")); } catch { /* not rotated */ }
+    try {
+      old = parseLines(readFileSync(`${path}.1`, "utf8"));
+    } catch {
+      /* not rotated */
+    }
     if (openCurrent()) {
       // Read the current file through fd, so no record written meanwhile is read twice or lost.
       const cur = readFrom(fd);
@@ -67,7 +96,10 @@ export async function followLogs(rec: ContainerRecord, o: LogOptions): Promise<v
   } else if (openCurrent()) {
     pos = o.fromOffset;
   }
-  if (!o.follow) { if (fd >= 0) closeSync(fd); return; }
+  if (!o.follow) {
+    if (fd >= 0) closeSync(fd);
+    return;
+  }
   let finalPass = false;
   for (;;) {
     if (fd < 0 && !openCurrent()) {
@@ -80,10 +112,23 @@ export async function followLogs(rec: ContainerRecord, o: LogOptions): Promise<v
     pending = got.rest;
     if (got.read) continue;
     let rotated = false;
-    try { rotated = statSync(path).ino !== ino; } catch { rotated = existsSync(`${path}.1`); }
-    if (rotated) { closeSync(fd); fd = -1; pos = 0; pending = Buffer.alloc(0); continue; }
+    try {
+      rotated = statSync(path).ino !== ino;
+    } catch {
+      rotated = existsSync(`${path}.1`);
+    }
+    if (rotated) {
+      closeSync(fd);
+      fd = -1;
+      pos = 0;
+      pending = Buffer.alloc(0);
+      continue;
+    }
     if (finalPass) break;
-    if (exited(rec)) { finalPass = true; continue; } // one more read: the monitor wrote its last lines before the exit file
+    if (exited(rec)) {
+      finalPass = true;
+      continue;
+    } // one more read: the monitor wrote its last lines before the exit file
     await Bun.sleep(50);
   }
   if (fd >= 0) closeSync(fd);

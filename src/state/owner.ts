@@ -5,13 +5,20 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { CgroupPlan } from "../cgroups/index.ts";
 import { runRoot } from "./dirs.ts";
 
-interface OwnerRecord { pid: number; starttime: string; cgroups: CgroupPlan; dirs?: string[] }
+interface OwnerRecord {
+  pid: number;
+  starttime: string;
+  cgroups: CgroupPlan;
+  dirs?: string[];
+}
 
 function starttimeOf(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 /** `dirs`: more directories to remove with the run (an image container's overlay dirs). */
@@ -23,13 +30,25 @@ export function writeOwnerRecord(dir: string, cgroups: CgroupPlan, dirs: string[
 /** Removes the leftovers of foreground runs whose mini process is gone. */
 export function sweepOrphans(remove: (cg: CgroupPlan) => void): void {
   let names: string[];
-  try { names = readdirSync(runRoot()); } catch { return; }
+  try {
+    names = readdirSync(runRoot());
+  } catch {
+    return;
+  }
   for (const name of names) {
     const dir = `${runRoot()}/${name}`;
     let rec: OwnerRecord;
-    try { rec = JSON.parse(readFileSync(`${dir}/owner.json`, "utf8")); } catch { continue; }
+    try {
+      rec = JSON.parse(readFileSync(`${dir}/owner.json`, "utf8"));
+    } catch {
+      continue;
+    }
     if (starttimeOf(rec.pid) === rec.starttime) continue;
-    try { remove(rec.cgroups); } catch { continue; }
+    try {
+      remove(rec.cgroups);
+    } catch {
+      continue;
+    }
     for (const d of rec.dirs ?? []) rmSync(d, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
   }

@@ -2,7 +2,14 @@
 // the process we started (same pid *and* start time)? Files only say what happened after.
 import { readFileSync } from "node:fs";
 import { isFrozen } from "../cgroups/query.ts";
-import { files, readResult, readState, type ContainerRecord, type ExitResult, type RuntimeState } from "./containers.ts";
+import {
+  files,
+  readResult,
+  readState,
+  type ContainerRecord,
+  type ExitResult,
+  type RuntimeState,
+} from "./containers.ts";
 
 export type Status = "created" | "running" | "paused" | "exited";
 
@@ -23,7 +30,9 @@ export function pidStartTime(pid: number): string | undefined {
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     if (fields[0] === "Z" || fields[0] === "X") return undefined; // a zombie has finished
     return fields[19];
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 export function isAlive(s: RuntimeState | undefined): boolean {
@@ -33,7 +42,11 @@ export function isAlive(s: RuntimeState | undefined): boolean {
 /** The monitor's raw record: "WAIT_STATUS UNIX_NANOS". */
 export function readMonitorExit(id: string): ExitResult | undefined {
   let text: string;
-  try { text = readFileSync(files.exit(id), "utf8"); } catch { return undefined; }
+  try {
+    text = readFileSync(files.exit(id), "utf8");
+  } catch {
+    return undefined;
+  }
   const [st, ns] = text.trim().split(" ");
   const status = Number(st);
   const sig = status & 0x7f;
@@ -49,10 +62,24 @@ export function readMonitorExit(id: string): ExitResult | undefined {
 export function statusOf(rec: ContainerRecord): ContainerStatus {
   const state = readState(rec.id);
   if (isAlive(state)) {
-    return { status: isFrozen(rec.cgroups) ? "paused" : "running", pid: state!.pid, oomKilled: false, startedAt: state!.startedAt, state };
+    return {
+      status: isFrozen(rec.cgroups) ? "paused" : "running",
+      pid: state!.pid,
+      oomKilled: false,
+      startedAt: state!.startedAt,
+      state,
+    };
   }
   const result = readResult(rec.id) ?? readMonitorExit(rec.id);
-  if (result) return { status: "exited", exitCode: result.exitCode, oomKilled: result.oomKilled, startedAt: state?.startedAt, finishedAt: result.finishedAt, state };
+  if (result)
+    return {
+      status: "exited",
+      exitCode: result.exitCode,
+      oomKilled: result.oomKilled,
+      startedAt: state?.startedAt,
+      finishedAt: result.finishedAt,
+      state,
+    };
   // Started once, but nobody recorded how it ended (its monitor was killed too): exited, code unknown.
   if (state) return { status: "exited", exitCode: -1, oomKilled: false, startedAt: state.startedAt, state };
   return { status: "created", oomKilled: false };

@@ -17,9 +17,19 @@ function check(ret: number | bigint, call: string, path: string | (() => string)
 
 const nul = (s: string | null | undefined) => (s == null ? null : cstr(s));
 
-export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null = null): void {
-  const what = source && source !== fstype ? source : fstype ?? source ?? "none";
-  check(libc().mount(nul(source), cstr(target), nul(fstype), BigInt(flags), nul(data)), "mount", `${what} on ${target}`);
+export function mount(
+  source: string | null,
+  target: string,
+  fstype: string | null,
+  flags: number,
+  data: string | null = null,
+): void {
+  const what = source && source !== fstype ? source : (fstype ?? source ?? "none");
+  check(
+    libc().mount(nul(source), cstr(target), nul(fstype), BigInt(flags), nul(data)),
+    "mount",
+    `${what} on ${target}`,
+  );
 }
 
 export function umount2(target: string, flags: number): void {
@@ -73,7 +83,11 @@ export function mkdir(path: string, mode: number): void {
 }
 
 export function mknod(path: string, mode: number, major: number, minor: number): void {
-  const dev = (BigInt(major & 0xfff) << 8n) | BigInt(minor & 0xff) | (BigInt(minor & ~0xff) << 12n) | (BigInt(major & ~0xfff) << 32n);
+  const dev =
+    (BigInt(major & 0xfff) << 8n) |
+    BigInt(minor & 0xff) |
+    (BigInt(minor & ~0xff) << 12n) |
+    (BigInt(major & ~0xfff) << 32n);
   check(libc().mknod(cstr(path), mode, dev), "mknod", path);
 }
 
@@ -85,12 +99,18 @@ export function umask(mask: number): number {
   return libc().umask(mask);
 }
 
-export function prctl(option: number, arg2 = 0, arg3 = 0, what: string | (() => string) = () => `prctl ${option}`): number {
+export function prctl(
+  option: number,
+  arg2 = 0,
+  arg3 = 0,
+  what: string | (() => string) = () => `prctl ${option}`,
+): number {
   return check(libc().prctl(option, BigInt(arg2), BigInt(arg3), 0n, 0n), "prctl", what);
 }
 
 export function pivotRoot(newRoot: string, putOld: string): void {
-  const a = cstr(newRoot), b = cstr(putOld);
+  const a = cstr(newRoot),
+    b = cstr(putOld);
   check(libc().syscall(BigInt(C.SYS_pivot_root), BigInt(ptr(a)), BigInt(ptr(b)), 0n, 0n, 0n), "pivot_root", newRoot);
 }
 
@@ -124,7 +144,11 @@ export function setresgid(gid: number): void {
 export function setgroups(gids: number[]): void {
   const arr = new Uint32Array(gids.length || 1);
   gids.forEach((g, i) => (arr[i] = g));
-  check(libc().syscall(credSyscall("setgroups"), BigInt(gids.length), BigInt(ptr(arr)), 0n, 0n, 0n), "setgroups", gids.join(","));
+  check(
+    libc().syscall(credSyscall("setgroups"), BigInt(gids.length), BigInt(ptr(arr)), 0n, 0n, 0n),
+    "setgroups",
+    gids.join(","),
+  );
 }
 
 /** Sets soft and hard limits of the calling process (prlimit on self). */
@@ -143,7 +167,8 @@ export function getrlimit(resource: number): { soft: bigint; hard: bigint } {
 export function capset(effective: bigint, permitted: bigint, inheritable: bigint): void {
   const hdr = new Uint32Array([0x20080522, 0]);
   const data = new Uint32Array(6);
-  const lo = (v: bigint) => Number(v & 0xffffffffn), hi = (v: bigint) => Number((v >> 32n) & 0xffffffffn);
+  const lo = (v: bigint) => Number(v & 0xffffffffn),
+    hi = (v: bigint) => Number((v >> 32n) & 0xffffffffn);
   data.set([lo(effective), lo(permitted), lo(inheritable), hi(effective), hi(permitted), hi(inheritable)]);
   check(libc().syscall(BigInt(C.SYS_capset), BigInt(ptr(hdr)), BigInt(ptr(data)), 0n, 0n, 0n), "capset", "");
 }
@@ -152,10 +177,15 @@ export function execve(path: string, argv: string[], envp: string[]): never {
   const keep: Buffer[] = [];
   const vec = (list: string[]) => {
     const arr = new BigUint64Array(list.length + 1);
-    list.forEach((s, i) => { const b = cstr(s); keep.push(b); arr[i] = BigInt(ptr(b)); });
+    list.forEach((s, i) => {
+      const b = cstr(s);
+      keep.push(b);
+      arr[i] = BigInt(ptr(b));
+    });
     return arr;
   };
-  const a = vec(argv), e = vec(envp);
+  const a = vec(argv),
+    e = vec(envp);
   libc().execve(cstr(path), a, e);
   throw new SyscallError("exec", path, errno());
 }
@@ -177,7 +207,11 @@ export function resetSignals(): void {
 
 /** Closes every fd from `first` up, or marks them close-on-exec (close_range, CLOSE_RANGE_CLOEXEC=4). */
 export function closeRangeCloexec(first: number): void {
-  check(libc().syscall(BigInt(C.SYS_close_range), BigInt(first), 0xffffffffn, 4n, 0n, 0n), "close_range", String(first));
+  check(
+    libc().syscall(BigInt(C.SYS_close_range), BigInt(first), 0xffffffffn, 4n, 0n, 0n),
+    "close_range",
+    String(first),
+  );
 }
 
 export function kill(pid: number, sig: number): boolean {
@@ -190,7 +224,18 @@ export function mountFlagsOf(path: string): number {
   check(libc().statfs(cstr(path), buf), "statfs", path);
   const f = Number(buf[10]);
   const ST_RELATIME = 4096;
-  return (f & (C.MS_RDONLY | C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC | C.MS_SYNCHRONOUS | C.MS_MANDLOCK | C.MS_NOATIME | C.MS_NODIRATIME)) | (f & ST_RELATIME ? C.MS_RELATIME : 0);
+  return (
+    (f &
+      (C.MS_RDONLY |
+        C.MS_NOSUID |
+        C.MS_NODEV |
+        C.MS_NOEXEC |
+        C.MS_SYNCHRONOUS |
+        C.MS_MANDLOCK |
+        C.MS_NOATIME |
+        C.MS_NODIRATIME)) |
+    (f & ST_RELATIME ? C.MS_RELATIME : 0)
+  );
 }
 
 export function chown(path: string, uid: number, gid: number): void {
@@ -243,12 +288,21 @@ export function tryFlock(fd: number, what = ""): boolean {
  * safe to exec even from a process a container can see (CVE-2019-5736). Close-on-exec.
  */
 export function sealedMemfd(name: string, data: Uint8Array): number {
-  const MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2, F_ADD_SEALS = 1033;
-  const F_SEAL_SEAL = 1, F_SEAL_SHRINK = 2, F_SEAL_GROW = 4, F_SEAL_WRITE = 8;
+  const MFD_CLOEXEC = 1,
+    MFD_ALLOW_SEALING = 2,
+    F_ADD_SEALS = 1033;
+  const F_SEAL_SEAL = 1,
+    F_SEAL_SHRINK = 2,
+    F_SEAL_GROW = 4,
+    F_SEAL_WRITE = 8;
   const fd = libc().memfd_create(cstr(name), MFD_CLOEXEC | MFD_ALLOW_SEALING);
   check(fd, "memfd_create", name);
   const { writeSync } = require("node:fs") as typeof import("node:fs");
-  for (let off = 0; off < data.length;) off += writeSync(fd, data, off);
-  check(libc().fcntl(fd, F_ADD_SEALS, BigInt(F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)), "fcntl F_ADD_SEALS", name);
+  for (let off = 0; off < data.length; ) off += writeSync(fd, data, off);
+  check(
+    libc().fcntl(fd, F_ADD_SEALS, BigInt(F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)),
+    "fcntl F_ADD_SEALS",
+    name,
+  );
   return fd;
 }

@@ -49,12 +49,23 @@ export function cloneExec(o: CloneExecOptions): number {
   const keep: Buffer[] = [];
   const vec = (list: string[]) => {
     const arr = new BigUint64Array(list.length + 1);
-    list.forEach((s, i) => { const b = cstr(s); keep.push(b); arr[i] = BigInt(ptr(b)); });
+    list.forEach((s, i) => {
+      const b = cstr(s);
+      keep.push(b);
+      arr[i] = BigInt(ptr(b));
+    });
     return arr;
   };
   const pid = trampoline()(
-    BigInt(o.flags), o.syncFd, new Int32Array(o.fds), o.fds.length, o.controllingTty ? 1 : 0,
-    cstr(o.path), vec(o.argv), vec(o.env), new BigInt64Array(nr.map(BigInt)),
+    BigInt(o.flags),
+    o.syncFd,
+    new Int32Array(o.fds),
+    o.fds.length,
+    o.controllingTty ? 1 : 0,
+    cstr(o.path),
+    vec(o.argv),
+    vec(o.env),
+    new BigInt64Array(nr.map(BigInt)),
   );
   if (pid < 0) throw new SyscallError("clone3", `flags 0x${o.flags.toString(16)}`, errno());
   keep.length = 0; // the strings had to stay alive until here

@@ -63,7 +63,9 @@ function check(ret: number | bigint, call: string, what: string | (() => string)
 
 /** glibc's makedev: major/minor → dev_t. */
 export function makedev(major: number, minor: number): bigint {
-  return (BigInt(major & 0xfff) << 8n) | BigInt(minor & 0xff) | (BigInt(minor >>> 8) << 20n) | (BigInt(major >>> 12) << 44n);
+  return (
+    (BigInt(major & 0xfff) << 8n) | BigInt(minor & 0xff) | (BigInt(minor >>> 8) << 20n) | (BigInt(major >>> 12) << 44n)
+  );
 }
 
 export function openat(dirfd: number, path: string, flags: number, mode = 0, what = path): number {
@@ -90,7 +92,14 @@ export function symlinkat(target: string, dirfd: number, linkpath: string, what 
 }
 
 /** linkat(2); flags 0 never follows `oldpath` when it is a symlink. */
-export function linkat(olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags = 0, what = newpath): void {
+export function linkat(
+  olddirfd: number,
+  oldpath: string,
+  newdirfd: number,
+  newpath: string,
+  flags = 0,
+  what = newpath,
+): void {
   check(fs().linkat(olddirfd, cstr(oldpath), newdirfd, cstr(newpath), flags), "linkat", what);
 }
 
@@ -119,7 +128,9 @@ let haveFchmodat2 = true;
 export function fchmodatNoFollow(dirfd: number, path: string, mode: number, what = path): void {
   const p = cstr(path);
   if (haveFchmodat2) {
-    const r = Number(fs().syscall(SYS_fchmodat2, BigInt(dirfd), BigInt(ptr(p)), BigInt(mode), BigInt(AT_SYMLINK_NOFOLLOW), 0n));
+    const r = Number(
+      fs().syscall(SYS_fchmodat2, BigInt(dirfd), BigInt(ptr(p)), BigInt(mode), BigInt(AT_SYMLINK_NOFOLLOW), 0n),
+    );
     if (r >= 0) return;
     const e = errno();
     if (e !== 38 /* ENOSYS */) throw new SyscallError("fchmodat2", what, e);
@@ -129,12 +140,23 @@ export function fchmodatNoFollow(dirfd: number, path: string, mode: number, what
 }
 
 /** A time as whole seconds since the epoch plus nanoseconds. */
-export interface Timespec { sec: number; nsec: number }
+export interface Timespec {
+  sec: number;
+  nsec: number;
+}
 
-const times = (a: Timespec, m: Timespec) => new BigInt64Array([BigInt(a.sec), BigInt(a.nsec), BigInt(m.sec), BigInt(m.nsec)]);
+const times = (a: Timespec, m: Timespec) =>
+  new BigInt64Array([BigInt(a.sec), BigInt(a.nsec), BigInt(m.sec), BigInt(m.nsec)]);
 
 /** utimensat(2): access and modification times of `path` under `dirfd`. */
-export function utimensat(dirfd: number, path: string, atime: Timespec, mtime: Timespec, flags: number, what = path): void {
+export function utimensat(
+  dirfd: number,
+  path: string,
+  atime: Timespec,
+  mtime: Timespec,
+  flags: number,
+  what = path,
+): void {
   check(fs().utimensat(dirfd, cstr(path), times(atime, mtime), flags), "utimensat", what);
 }
 
@@ -144,12 +166,24 @@ export function futimens(fd: number, atime: Timespec, mtime: Timespec, what = ""
 }
 
 export interface StatxResult {
-  mode: number; uid: number; gid: number; nlink: number; ino: bigint; size: number;
-  rdevMajor: number; rdevMinor: number; mtime: Timespec;
+  mode: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+  ino: bigint;
+  size: number;
+  rdevMajor: number;
+  rdevMinor: number;
+  mtime: Timespec;
 }
 
 /** statx(2) of `path` under `dirfd`, undefined when it does not exist (ENOENT). */
-export function statxAt(dirfd: number, path: string, flags = AT_SYMLINK_NOFOLLOW, what = path): StatxResult | undefined {
+export function statxAt(
+  dirfd: number,
+  path: string,
+  flags = AT_SYMLINK_NOFOLLOW,
+  what = path,
+): StatxResult | undefined {
   const buf = new Uint8Array(256);
   const r = fs().statx(dirfd, cstr(path), flags, 0xfff /* STATX_BASIC_STATS */, buf);
   if (r < 0) {
@@ -159,25 +193,39 @@ export function statxAt(dirfd: number, path: string, flags = AT_SYMLINK_NOFOLLOW
   }
   const v = new DataView(buf.buffer);
   return {
-    nlink: v.getUint32(0x10, true), uid: v.getUint32(0x14, true), gid: v.getUint32(0x18, true),
-    mode: v.getUint16(0x1c, true), ino: v.getBigUint64(0x20, true), size: Number(v.getBigUint64(0x28, true)),
+    nlink: v.getUint32(0x10, true),
+    uid: v.getUint32(0x14, true),
+    gid: v.getUint32(0x18, true),
+    mode: v.getUint16(0x1c, true),
+    ino: v.getBigUint64(0x20, true),
+    size: Number(v.getBigUint64(0x28, true)),
     mtime: { sec: Number(v.getBigInt64(0x70, true)), nsec: v.getUint32(0x78, true) },
-    rdevMajor: v.getUint32(0x80, true), rdevMinor: v.getUint32(0x84, true),
+    rdevMajor: v.getUint32(0x80, true),
+    rdevMinor: v.getUint32(0x84, true),
   };
 }
 
 export function fsetxattr(fd: number, name: string, value: Uint8Array, what = ""): void {
-  check(fs().fsetxattr(fd, cstr(name), value.byteLength ? value : null, BigInt(value.byteLength), 0), "fsetxattr", () => `${name} on ${what}`);
+  check(
+    fs().fsetxattr(fd, cstr(name), value.byteLength ? value : null, BigInt(value.byteLength), 0),
+    "fsetxattr",
+    () => `${name} on ${what}`,
+  );
 }
 
 /** lsetxattr(2): never follows a final symlink. */
 export function lsetxattr(path: string, name: string, value: Uint8Array, what = path): void {
-  check(fs().lsetxattr(cstr(path), cstr(name), value.byteLength ? value : null, BigInt(value.byteLength), 0), "lsetxattr", () => `${name} on ${what}`);
+  check(
+    fs().lsetxattr(cstr(path), cstr(name), value.byteLength ? value : null, BigInt(value.byteLength), 0),
+    "lsetxattr",
+    () => `${name} on ${what}`,
+  );
 }
 
 /** lgetxattr(2): the value, or undefined when the attribute is absent (ENODATA). */
 export function lgetxattr(path: string, name: string): Uint8Array | undefined {
-  const p = cstr(path), n = cstr(name);
+  const p = cstr(path),
+    n = cstr(name);
   for (;;) {
     const size = Number(fs().lgetxattr(p, n, null, 0n));
     if (size < 0) {

@@ -14,17 +14,24 @@ export function seccompSetModeFilter(program: Uint8Array, flags: number): void {
   const nr = SYS_seccomp[process.arch];
   if (nr === undefined) throw new Error(`seccomp: unsupported architecture ${process.arch}`);
   const len = program.length / 8;
-  if (!Number.isInteger(len) || len < 1 || len > 0xffff) throw new Error(`seccomp: invalid program of ${program.length} bytes`);
+  if (!Number.isInteger(len) || len < 1 || len > 0xffff)
+    throw new Error(`seccomp: invalid program of ${program.length} bytes`);
   // struct sock_fprog { unsigned short len; struct sock_filter *filter; } (pointer at offset 8)
   const fprog = new BigUint64Array(2);
   fprog[0] = BigInt(len);
   fprog[1] = BigInt(ptr(program));
-  const ret = Number(libc().syscall(BigInt(nr), BigInt(SECCOMP_SET_MODE_FILTER), BigInt(flags), BigInt(ptr(fprog)), 0n, 0n));
+  const ret = Number(
+    libc().syscall(BigInt(nr), BigInt(SECCOMP_SET_MODE_FILTER), BigInt(flags), BigInt(ptr(fprog)), 0n, 0n),
+  );
   if (ret < 0) {
     const e = errno();
-    const err = new SyscallError("seccomp", `SECCOMP_SET_MODE_FILTER (${len} instructions, flags 0x${flags.toString(16)})`, e);
+    const err = new SyscallError(
+      "seccomp",
+      `SECCOMP_SET_MODE_FILTER (${len} instructions, flags 0x${flags.toString(16)})`,
+      e,
+    );
     if (e === EACCES) err.message += " (loading a filter needs no_new_privs or CAP_SYS_ADMIN)";
     throw err;
   }
-  if (ret > 0 && (flags & 1)) throw new Error(`seccomp SECCOMP_FILTER_FLAG_TSYNC: thread ${ret} has another filter`);
+  if (ret > 0 && flags & 1) throw new Error(`seccomp SECCOMP_FILTER_FLAG_TSYNC: thread ${ret} has another filter`);
 }

@@ -4,7 +4,11 @@ import { ptr } from "bun:ffi";
 import { SyscallError } from "./error.ts";
 import { errno, libc } from "./libc.ts";
 
-const AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0o2000000, SOL_SOCKET = 1, SCM_RIGHTS = 1;
+const AF_UNIX = 1,
+  SOCK_STREAM = 1,
+  SOCK_CLOEXEC = 0o2000000,
+  SOL_SOCKET = 1,
+  SCM_RIGHTS = 1;
 
 /** A connected AF_UNIX stream socket (close-on-exec). */
 export function unixConnect(path: string): number {

@@ -2,20 +2,37 @@
 // runtime state. Take a snapshot before, compare after.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 
-export interface Snapshot { mounts: string[]; cgroups: string[]; processes: string[]; state: string[] }
+export interface Snapshot {
+  mounts: string[];
+  cgroups: string[];
+  processes: string[];
+  state: string[];
+}
 
 function mounts(): string[] {
-  return readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter(Boolean).map((l) => l.split(" ")[4]).sort();
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.split(" ")[4])
+    .sort();
 }
 
 function cgroupDirs(): string[] {
   const out: string[] = [];
   const walk = (dir: string, depth: number) => {
     let names: string[];
-    try { names = readdirSync(dir); } catch { return; }
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
     for (const n of names) {
       const p = `${dir}/${n}`;
-      try { if (!statSync(p).isDirectory()) continue; } catch { continue; }
+      try {
+        if (!statSync(p).isDirectory()) continue;
+      } catch {
+        continue;
+      }
       if (n.startsWith("mini-")) out.push(p);
       if (depth < 6) walk(p, depth + 1);
     }
@@ -31,16 +48,28 @@ function processes(): string[] {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
       // mini, its child stage, and mini-shim (run from a memfd: /proc/PID/fd/N monitor|exec).
-      if (/dist\/mini|__child|\/proc\/self\/exe|^\/proc\/\d+\/fd\/\d+ (monitor|exec) /.test(cmd)) out.push(`${pid} ${cmd}`);
-    } catch { /* gone */ }
+      if (/dist\/mini|__child|\/proc\/self\/exe|^\/proc\/\d+\/fd\/\d+ (monitor|exec) /.test(cmd))
+        out.push(`${pid} ${cmd}`);
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
 
 /** Runtime state dirs, and containers' records in the store. */
 function state(): string[] {
-  const list = (dir: string) => { try { return readdirSync(dir).map((n) => `${dir}/${n}`); } catch { return []; } };
-  return [...list(process.env.MINI_RUN_ROOT ?? "/run/mini"), ...list(`${process.env.MINI_ROOT ?? "/var/lib/mini"}/containers`)];
+  const list = (dir: string) => {
+    try {
+      return readdirSync(dir).map((n) => `${dir}/${n}`);
+    } catch {
+      return [];
+    }
+  };
+  return [
+    ...list(process.env.MINI_RUN_ROOT ?? "/run/mini"),
+    ...list(`${process.env.MINI_ROOT ?? "/var/lib/mini"}/containers`),
+  ];
 }
 
 export function snapshot(): Snapshot {

@@ -4,13 +4,20 @@ import { resolve } from "node:path";
 
 export const MINI = resolve(import.meta.dir, "../../dist/mini");
 
-export interface Result { code: number; stdout: string; stderr: string }
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 export function ensureBuilt(): void {
   if (!existsSync(MINI)) throw new Error(`${MINI} is missing: run "bun run build" first`);
 }
 
-export async function mini(args: string[], opts: { stdin?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Result> {
+export async function mini(
+  args: string[],
+  opts: { stdin?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<Result> {
   const proc = Bun.spawn([MINI, ...args], {
     stdin: opts.stdin !== undefined ? new TextEncoder().encode(opts.stdin) : "ignore",
     stdout: "pipe",
@@ -18,7 +25,11 @@ export async function mini(args: string[], opts: { stdin?: string; env?: Record<
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...opts.env },
   });
   const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 30000);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(timer);
   return { code, stdout, stderr };
 }

@@ -14,16 +14,29 @@ export class Session {
     const dec = new TextDecoder();
     this.proc = Bun.spawn([program, ...args], {
       env,
-      terminal: { ...size, data: (_t, d) => { this.out += dec.decode(d, { stream: true }); } },
+      terminal: {
+        ...size,
+        data: (_t, d) => {
+          this.out += dec.decode(d, { stream: true });
+        },
+      },
     });
     sessions.add(this);
   }
 
-  get term(): Terminal { return this.proc.terminal!; }
-  get pid(): number { return this.proc.pid; }
+  get term(): Terminal {
+    return this.proc.terminal!;
+  }
+  get pid(): number {
+    return this.proc.pid;
+  }
   /** Where the output is now: look for what comes next from here. */
-  mark(): number { return this.out.length; }
-  send(s: string): void { this.term.write(s); }
+  mark(): number {
+    return this.out.length;
+  }
+  send(s: string): void {
+    this.term.write(s);
+  }
 
   /** Polls the output after `from` for `re`; fails (with the output so far) after `ms`. */
   async waitFor(re: RegExp, from = 0, ms = 5000): Promise<RegExpMatchArray> {
@@ -31,7 +44,8 @@ export class Session {
     for (;;) {
       const m = this.out.slice(from).match(re);
       if (m) return m;
-      if (performance.now() > end) throw new Error(`no ${re} within ${ms} ms; output: ${JSON.stringify(this.out.slice(from))}`);
+      if (performance.now() > end)
+        throw new Error(`no ${re} within ${ms} ms; output: ${JSON.stringify(this.out.slice(from))}`);
       await Bun.sleep(10);
     }
   }
@@ -40,7 +54,8 @@ export class Session {
   async until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
     const end = performance.now() + ms;
     while (!cond()) {
-      if (performance.now() > end) throw new Error(`timed out waiting for ${what}; output: ${JSON.stringify(this.out)}`);
+      if (performance.now() > end)
+        throw new Error(`timed out waiting for ${what}; output: ${JSON.stringify(this.out)}`);
       await Bun.sleep(10);
     }
   }

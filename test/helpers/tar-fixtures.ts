@@ -10,15 +10,23 @@ export type Body = string | Uint8Array;
 export interface Spec {
   name: string;
   flag?: string; // "0", "5", "\0", …
-  mode?: number; uid?: number; gid?: number; mtime?: number;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  mtime?: number;
   size?: number; // declared size, when it should differ from the body
   body?: Body;
-  linkname?: string; uname?: string; gname?: string; devmajor?: number; devminor?: number;
+  linkname?: string;
+  uname?: string;
+  gname?: string;
+  devmajor?: number;
+  devminor?: number;
   prefix?: string;
   magic?: "ustar" | "gnu" | "v7";
   pax?: Record<string, Body>;
   global?: Record<string, Body>;
-  longName?: string; longLink?: string;
+  longName?: string;
+  longLink?: string;
   badChecksum?: boolean;
 }
 export const enc = new TextEncoder();
@@ -33,9 +41,15 @@ export function putStr(h: Uint8Array, off: number, len: number, s: string): void
 /** Octal when it fits, else base-256 (two's complement for negatives). */
 export function putNum(h: Uint8Array, off: number, len: number, v: number): void {
   const oct = v >= 0 ? v.toString(8) : "";
-  if (v >= 0 && oct.length <= len - 1) { putStr(h, off, len, `${oct.padStart(len - 1, "0")}\0`); return; }
+  if (v >= 0 && oct.length <= len - 1) {
+    putStr(h, off, len, `${oct.padStart(len - 1, "0")}\0`);
+    return;
+  }
   let big = BigInt(v);
-  for (let i = len - 1; i >= 0; i--) { h[off + i] = Number(big & 0xffn); big >>= 8n; }
+  for (let i = len - 1; i >= 0; i--) {
+    h[off + i] = Number(big & 0xffn);
+    big >>= 8n;
+  }
   if (v >= 0) h[off] |= 0x80;
 }
 export function header(s: Spec, flag: string, name: string, size: number, linkname = ""): Uint8Array {
@@ -84,8 +98,10 @@ export function makeTar(specs: Spec[], end = true): Uint8Array {
   for (const s of specs) {
     if (s.global) parts.push(...member({ name: "" }, "g", "pax_global_header", paxBody(s.global)));
     if (s.pax) parts.push(...member({ name: "" }, "x", "PaxHeaders/x", paxBody(s.pax)));
-    if (s.longName) parts.push(...member({ name: "", magic: "gnu" }, "L", "././@LongLink", enc.encode(`${s.longName}\0`)));
-    if (s.longLink) parts.push(...member({ name: "", magic: "gnu" }, "K", "././@LongLink", enc.encode(`${s.longLink}\0`)));
+    if (s.longName)
+      parts.push(...member({ name: "", magic: "gnu" }, "L", "././@LongLink", enc.encode(`${s.longName}\0`)));
+    if (s.longLink)
+      parts.push(...member({ name: "", magic: "gnu" }, "K", "././@LongLink", enc.encode(`${s.longLink}\0`)));
     const body = s.body === undefined ? new Uint8Array(0) : bytes(s.body);
     parts.push(header(s, s.flag ?? "0", s.name, s.size ?? body.length, s.linkname ?? ""));
     parts.push(body, pad(body.length));
@@ -104,7 +120,10 @@ export function streamOf(b: Uint8Array, chunk = 1 << 16): ReadableStream<Uint8Ar
   let i = 0;
   return new ReadableStream<Uint8Array>({
     pull(c) {
-      if (i >= b.length) { c.close(); return; }
+      if (i >= b.length) {
+        c.close();
+        return;
+      }
       c.enqueue(b.slice(i, i + chunk));
       i += chunk;
     },

@@ -23,7 +23,10 @@ beforeAll(() => {
 
 afterAll(() => {
   // Any mount a broken run left is detached first; rm never crosses into a mount.
-  const info = readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4]).filter((m) => m?.startsWith(`${base}/`));
+  const info = readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((l) => l.split(" ")[4])
+    .filter((m) => m?.startsWith(`${base}/`));
   for (const m of info.sort((a, b) => b.length - a.length)) spawnSync("umount", ["-l", m], { stdio: "ignore" });
   spawnSync("rm", ["-rf", "--one-file-system", base], { stdio: "ignore" });
 });
@@ -39,7 +42,12 @@ function config(args: string[]): Json {
     hostname: "bundle",
     mounts: [
       { destination: "/proc", type: "proc", source: "proc" },
-      { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+      {
+        destination: "/dev",
+        type: "tmpfs",
+        source: "tmpfs",
+        options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
+      },
       { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
     ],
     linux: { namespaces: [{ type: "pid" }, { type: "network" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }] },
@@ -50,7 +58,8 @@ function config(args: string[]): Json {
 function bundle(cfg: Json | string | undefined): string {
   const dir = join(base, `b${++n}`);
   mkdirSync(dir);
-  if (cfg !== undefined) writeFileSync(join(dir, "config.json"), typeof cfg === "string" ? cfg : JSON.stringify(cfg, null, 2));
+  if (cfg !== undefined)
+    writeFileSync(join(dir, "config.json"), typeof cfg === "string" ? cfg : JSON.stringify(cfg, null, 2));
   return dir;
 }
 
@@ -58,11 +67,20 @@ const runBundle = (dir: string, opts?: Parameters<typeof mini>[1]) => mini(["run
 
 /** Runs mini with another working directory. */
 async function miniIn(cwd: string, args: string[]): Promise<Result> {
-  const proc = Bun.spawn([MINI, ...args], { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const proc = Bun.spawn([MINI, ...args], {
+    cwd,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { code, stdout, stderr };
 }
-
 
 /** CAP_SYS_RESOURCE (bit 24) in this process's effective set. */
 function hasSysResource(): boolean {
@@ -101,7 +119,11 @@ describe("running a bundle", () => {
   });
 
   test("process.env, cwd, user and hostname come from config.json", async () => {
-    const cfg = config(["sh", "-c", 'echo "$FOO|$LEAKME|$(pwd)|$(id -u):$(id -g):$(id -G)|$(hostname)"; env | cut -d= -f1 | sort | tr "\\n" " "']);
+    const cfg = config([
+      "sh",
+      "-c",
+      'echo "$FOO|$LEAKME|$(pwd)|$(id -u):$(id -g):$(id -G)|$(hostname)"; env | cut -d= -f1 | sort | tr "\\n" " "',
+    ]);
     cfg.process.env = ["PATH=/bin:/usr/bin", "FOO=bar baz"];
     cfg.process.cwd = "/home/user";
     cfg.process.user = { uid: 1000, gid: 1000, additionalGids: [10, 100] };
@@ -112,7 +134,12 @@ describe("running a bundle", () => {
     // id -G lists the primary group first, then additionalGids.
     expect(first).toBe("bar baz||/home/user|1000:1000:1000 10 100|bundlebox");
     // Only config.json's variables (and the shell's own PWD, SHLVL): nothing from mini's environment.
-    expect(names.trim().split(" ").filter((v) => !["PWD", "SHLVL", "OLDPWD"].includes(v))).toEqual(["FOO", "PATH"]);
+    expect(
+      names
+        .trim()
+        .split(" ")
+        .filter((v) => !["PWD", "SHLVL", "OLDPWD"].includes(v)),
+    ).toEqual(["FOO", "PATH"]);
     expect(r.code).toBe(0);
   });
 
@@ -126,14 +153,18 @@ describe("running a bundle", () => {
     const host = mkdtempSync(join(tmpdir(), "mini-bundle-vol-"));
     try {
       writeFileSync(`${host}/f`, "from-host\n");
-      const cfg = config(["sh", "-c", [
-        "cat /ro/f",
-        "touch /ro/x 2>/dev/null || echo ro-refused",
-        "echo written > /rw/new",
-        "touch /scratch/y && echo tmpfs-ok",
-        "grep ' /scratch ' /proc/mounts | grep -q size=1024k && echo tmpfs-size",
-        "grep ' /ro ' /proc/mounts | grep -q '[ ,]ro[ ,]' && echo ro-flag",
-      ].join("; ")]);
+      const cfg = config([
+        "sh",
+        "-c",
+        [
+          "cat /ro/f",
+          "touch /ro/x 2>/dev/null || echo ro-refused",
+          "echo written > /rw/new",
+          "touch /scratch/y && echo tmpfs-ok",
+          "grep ' /scratch ' /proc/mounts | grep -q size=1024k && echo tmpfs-size",
+          "grep ' /ro ' /proc/mounts | grep -q '[ ,]ro[ ,]' && echo ro-flag",
+        ].join("; "),
+      ]);
       cfg.mounts.push(
         { destination: "/ro", type: "bind", source: host, options: ["rbind", "ro"] },
         { destination: "/rw", type: "bind", source: host, options: ["bind"] },
@@ -179,7 +210,8 @@ describe("running a bundle", () => {
 
 describe("bad bundles: exit 125, one line naming the problem, nothing left", () => {
   function expectOneLineError(r: Result, ...words: string[]): void {
-    if (r.code !== 125 || r.stderr.trim().split("\n").length !== 1) throw new Error(`expected 125 and one line, got ${r.code}:\n${r.stderr}`);
+    if (r.code !== 125 || r.stderr.trim().split("\n").length !== 1)
+      throw new Error(`expected 125 and one line, got ${r.code}:\n${r.stderr}`);
     expect(r.stderr.startsWith("mini: ")).toBe(true);
     for (const w of words) expect(r.stderr).toContain(w);
     expect(r.stdout).toBe("");
@@ -206,51 +238,163 @@ describe("bad bundles: exit 125, one line naming the problem, nothing left", () 
   });
 
   test("process.args empty or missing", async () => {
-    expectOneLineError(await runBundle(withConfig((c) => { c.process.args = []; })), "process.args");
-    expectOneLineError(await runBundle(withConfig((c) => { delete c.process.args; })), "process.args");
+    expectOneLineError(
+      await runBundle(
+        withConfig((c) => {
+          c.process.args = [];
+        }),
+      ),
+      "process.args",
+    );
+    expectOneLineError(
+      await runBundle(
+        withConfig((c) => {
+          delete c.process.args;
+        }),
+      ),
+      "process.args",
+    );
   });
 
   test("no process, no root, no process.cwd: the missing field is named", async () => {
-    expectOneLineError(await runBundle(withConfig((c) => { delete c.process; })), "process");
-    expectOneLineError(await runBundle(withConfig((c) => { delete c.root; })), "root");
-    expectOneLineError(await runBundle(withConfig((c) => { delete c.process.cwd; })), "process.cwd");
+    expectOneLineError(
+      await runBundle(
+        withConfig((c) => {
+          delete c.process;
+        }),
+      ),
+      "process",
+    );
+    expectOneLineError(
+      await runBundle(
+        withConfig((c) => {
+          delete c.root;
+        }),
+      ),
+      "root",
+    );
+    expectOneLineError(
+      await runBundle(
+        withConfig((c) => {
+          delete c.process.cwd;
+        }),
+      ),
+      "process.cwd",
+    );
   });
 
   test("a field of the wrong type: the message names its path", async () => {
     const cases: [(c: Json) => void, string][] = [
-      [(c) => { c.process.user.uid = "0"; }, "process.user.uid"],
-      [(c) => { c.process.user.gid = -1; }, "process.user.gid"],
-      [(c) => { c.process.args = ["sh", 1]; }, "process.args[1]"],
-      [(c) => { c.process.env = "A=1"; }, "process.env"],
-      [(c) => { c.process.cwd = "relative/dir"; }, "process.cwd"],
-      [(c) => { c.process.terminal = "no"; }, "process.terminal"],
-      [(c) => { c.hostname = 7; }, "hostname"],
-      [(c) => { c.root.path = ["rootfs"]; }, "root.path"],
-      [(c) => { c.mounts[1].destination = "dev"; }, "mounts[1].destination"],
-      [(c) => { c.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: "1024", hard: 1024 }]; }, "process.rlimits[0].soft"],
-      [(c) => { c.linux.namespaces = { type: "pid" }; }, "linux.namespaces"],
+      [
+        (c) => {
+          c.process.user.uid = "0";
+        },
+        "process.user.uid",
+      ],
+      [
+        (c) => {
+          c.process.user.gid = -1;
+        },
+        "process.user.gid",
+      ],
+      [
+        (c) => {
+          c.process.args = ["sh", 1];
+        },
+        "process.args[1]",
+      ],
+      [
+        (c) => {
+          c.process.env = "A=1";
+        },
+        "process.env",
+      ],
+      [
+        (c) => {
+          c.process.cwd = "relative/dir";
+        },
+        "process.cwd",
+      ],
+      [
+        (c) => {
+          c.process.terminal = "no";
+        },
+        "process.terminal",
+      ],
+      [
+        (c) => {
+          c.hostname = 7;
+        },
+        "hostname",
+      ],
+      [
+        (c) => {
+          c.root.path = ["rootfs"];
+        },
+        "root.path",
+      ],
+      [
+        (c) => {
+          c.mounts[1].destination = "dev";
+        },
+        "mounts[1].destination",
+      ],
+      [
+        (c) => {
+          c.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: "1024", hard: 1024 }];
+        },
+        "process.rlimits[0].soft",
+      ],
+      [
+        (c) => {
+          c.linux.namespaces = { type: "pid" };
+        },
+        "linux.namespaces",
+      ],
     ];
     for (const [edit, path] of cases) expectOneLineError(await runBundle(withConfig(edit)), `${path}:`);
   });
 
   test("an unknown namespace type", async () => {
-    const dir = withConfig((c) => { c.linux.namespaces.push({ type: "bogus" }); });
+    const dir = withConfig((c) => {
+      c.linux.namespaces.push({ type: "bogus" });
+    });
     expectOneLineError(await runBundle(dir), "linux.namespaces[5].type", "bogus");
   });
 
   test("an unknown rlimit type, and soft above hard", async () => {
-    expectOneLineError(await runBundle(withConfig((c) => { c.process.rlimits = [{ type: "RLIMIT_BOGUS", soft: 1, hard: 1 }]; })), "process.rlimits[0].type", "RLIMIT_BOGUS");
-    expectOneLineError(await runBundle(withConfig((c) => { c.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: 2048, hard: 1024 }]; })), "RLIMIT_NOFILE", "soft");
+    expectOneLineError(
+      await runBundle(
+        withConfig((c) => {
+          c.process.rlimits = [{ type: "RLIMIT_BOGUS", soft: 1, hard: 1 }];
+        }),
+      ),
+      "process.rlimits[0].type",
+      "RLIMIT_BOGUS",
+    );
+    expectOneLineError(
+      await runBundle(
+        withConfig((c) => {
+          c.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: 2048, hard: 1024 }];
+        }),
+      ),
+      "RLIMIT_NOFILE",
+      "soft",
+    );
   });
 
   test.skipIf(hasSysResource())("an rlimit above the hard limit (no CAP_SYS_RESOURCE here)", async () => {
-    const dir = withConfig((c) => { c.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: 1048576, hard: 1048576 }]; });
+    const dir = withConfig((c) => {
+      c.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: 1048576, hard: 1048576 }];
+    });
     const r = await runBundle(dir);
     expectOneLineError(r, "RLIMIT_NOFILE", "hard limit", "CAP_SYS_RESOURCE");
   });
 
   test("a missing rootfs directory", async () => {
-    const dir = withConfig((c) => { c.root.path = "no-rootfs-here"; });
+    const dir = withConfig((c) => {
+      c.root.path = "no-rootfs-here";
+    });
     expectOneLineError(await runBundle(dir), `${dir}/no-rootfs-here`, "no such directory");
   });
 

@@ -40,7 +40,9 @@ function expectedLines(p: CgroupPlan): string[] {
   return p.leaves.map((l) => `${l.hierarchy}:${l.dir.slice(l.mountpoint.length)}`);
 }
 function procLines(pid: number): string[] {
-  return read(`/proc/${pid}/cgroup`).split("\n").map((l) => l.slice(l.indexOf(":") + 1));
+  return read(`/proc/${pid}/cgroup`)
+    .split("\n")
+    .map((l) => l.slice(l.indexOf(":") + 1));
 }
 
 afterAll(() => {
@@ -65,7 +67,11 @@ suite("real cgroups on this host", () => {
     const p = track(
       planCgroupsOnHost({
         name: uniq(),
-        resources: { pids: { limit: 64 }, memory: { limit: 64 << 20, swap: 128 << 20 }, cpu: { quota: 50000, period: 100000, shares: 512 } },
+        resources: {
+          pids: { limit: 64 },
+          memory: { limit: 64 << 20, swap: 128 << 20 },
+          cpu: { quota: 50000, period: 100000, shares: 512 },
+        },
       }),
     );
     expect(p.mode).toBe(mode);
@@ -80,7 +86,10 @@ suite("real cgroups on this host", () => {
       const cs = p.leaves.find((l) => l.controllers.includes("cpuset"));
       if (cs) expect(read(posix.join(cs.dir, "cpuset.cpus"))).toBe(read(posix.join(cs.dir, "..", "cpuset.cpus")));
       // nested under our own memory cgroup
-      const own = read("/proc/self/cgroup").split("\n").find((l) => /^\d+:memory:/.test(l))!.split(":")[2]!;
+      const own = read("/proc/self/cgroup")
+        .split("\n")
+        .find((l) => /^\d+:memory:/.test(l))!
+        .split(":")[2]!;
       expect(file(p, "memory", "")).toStartWith(posix.join("/sys/fs/cgroup/memory", own) + "/");
     } else {
       expect(read(posix.join(p.leaves[0]!.dir, "cpu.max"))).toBe("50000 100000");
@@ -103,10 +112,19 @@ suite("real cgroups on this host", () => {
   test('writing "0" to cgroup.procs moves the writing process', async () => {
     const p = track(planCgroupsOnHost({ name: uniq(), resources: { pids: { limit: 10 } } }));
     applyCgroups(p);
-    const sh = spawn(["sh", "-c", 'for f in "$@"; do echo 0 > "$f" || exit 1; done; cat /proc/$$/cgroup', "sh", ...p.procs]);
+    const sh = spawn([
+      "sh",
+      "-c",
+      'for f in "$@"; do echo 0 > "$f" || exit 1; done; cat /proc/$$/cgroup',
+      "sh",
+      ...p.procs,
+    ]);
     const out = await new Response(sh.stdout).text();
     expect(await sh.exited).toBe(0);
-    const lines = out.trim().split("\n").map((l) => l.slice(l.indexOf(":") + 1));
+    const lines = out
+      .trim()
+      .split("\n")
+      .map((l) => l.slice(l.indexOf(":") + 1));
     expect(lines).toEqual(expect.arrayContaining(expectedLines(p)));
     removeCgroups(p);
     for (const d of p.dirs) expect(existsSync(d)).toBe(false);
@@ -117,7 +135,13 @@ suite("real cgroups on this host", () => {
     applyCgroups(p);
     expect(oomKilled(p)).toBe(false);
     // tail keeps everything it reads from /dev/zero while it waits for a newline
-    const hog = spawn(["sh", "-c", 'for f in "$@"; do echo 0 > "$f" || exit 1; done; exec tail /dev/zero', "sh", ...p.procs]);
+    const hog = spawn([
+      "sh",
+      "-c",
+      'for f in "$@"; do echo 0 > "$f" || exit 1; done; exec tail /dev/zero',
+      "sh",
+      ...p.procs,
+    ]);
     expect(await hog.exited).toBe(137);
     expect(oomKilled(p)).toBe(true);
     removeCgroups(p);

@@ -24,13 +24,21 @@ function tempDir(prefix: string): string {
 
 /** Runs any command (not only mini) and captures what happened. */
 async function exec(argv: string[]): Promise<Result> {
-  const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+  const proc = Bun.spawn(argv, {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+  });
   const timer = setTimeout(() => proc.kill("SIGKILL"), 30000);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(timer);
   return { code, stdout, stderr };
 }
-
 
 const lines = (s: string) => s.trim().split("\n").filter(Boolean);
 const ANSI = /\x1b\[/;
@@ -70,7 +78,10 @@ describe("version and help", () => {
     expect(r.stderr).toBe("");
     expect(r.stdout).not.toMatch(ANSI);
     expect(r.stdout).toContain("USAGE");
-    for (const [flag, desc] of [["--log-level", "Log detail on stderr"], ["--version", "Print the version"]]) {
+    for (const [flag, desc] of [
+      ["--log-level", "Log detail on stderr"],
+      ["--version", "Print the version"],
+    ]) {
       const line = r.stdout.split("\n").find((l) => l.includes(flag));
       expect(line).toBeDefined();
       expect(line).toContain(desc);
@@ -97,7 +108,21 @@ describe("version and help", () => {
     const out = r.stdout.split("\n");
     const options = Object.entries(runArgs).filter(([, d]) => d.type !== "positional");
     // The table itself must not have shrunk: docker's core options are all there.
-    for (const core of ["interactive", "tty", "env", "volume", "workdir", "user", "memory", "cpus", "pids-limit", "bundle", "log-level", "init", "rm"]) {
+    for (const core of [
+      "interactive",
+      "tty",
+      "env",
+      "volume",
+      "workdir",
+      "user",
+      "memory",
+      "cpus",
+      "pids-limit",
+      "bundle",
+      "log-level",
+      "init",
+      "rm",
+    ]) {
       expect(options.map(([n]) => n)).toContain(core);
     }
     for (const [name, def] of options) {
@@ -130,7 +155,11 @@ describe("errors", () => {
   });
 
   test("--log-level with a bad value: 125 and one line naming it, before or after the verb", async () => {
-    for (const args of [["run", "--log-level", "loud", rootfs, "true"], ["--log-level", "loud", "run", rootfs, "true"], ["--log-level=loud", "--version"]]) {
+    for (const args of [
+      ["run", "--log-level", "loud", rootfs, "true"],
+      ["--log-level", "loud", "run", rootfs, "true"],
+      ["--log-level=loud", "--version"],
+    ]) {
       const r = await mini(args);
       expectOneLineError(r, "loud", "--log-level");
       expect(r.stdout).toBe("");
@@ -254,7 +283,18 @@ describe("without root", () => {
     const s0 = snapshot();
     const probe = tempDir("mini-nonroot-");
     mkdirSync(`${probe}/w`, { mode: 0o777 });
-    const r = await exec(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", MINI, "run", rootfs, "sh", "-c", `touch ${probe}/w/ran`]);
+    const r = await exec([
+      "setpriv",
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      MINI,
+      "run",
+      rootfs,
+      "sh",
+      "-c",
+      `touch ${probe}/w/ran`,
+    ]);
     expectOneLineError(r, "root");
     expect(r.stdout).toBe("");
     expect(existsSync(`${probe}/w/ran`)).toBe(false);

@@ -9,7 +9,8 @@ import { ensureBuilt, MINI, type Result } from "../helpers/mini.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 import { disposeSessions, Session } from "../helpers/pty-session.ts";
 
-const have = Bun.which("containerd") !== null && Bun.which("ctr") !== null && Bun.which("containerd-shim-runc-v2") !== null;
+const have =
+  Bun.which("containerd") !== null && Bun.which("ctr") !== null && Bun.which("containerd-shim-runc-v2") !== null;
 const IMAGE = "docker.io/localtest/busybox:latest";
 const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", TERM: "vt100" };
 let work: string;
@@ -19,7 +20,11 @@ let ctr: string[];
 async function run(cmd: string[], extraEnv: Record<string, string> = {}): Promise<Result> {
   const p = Bun.spawn(cmd, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...env, ...extraEnv } });
   const timer = setTimeout(() => p.kill("SIGKILL"), 60_000);
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
   clearTimeout(timer);
   return { code, stdout, stderr };
 }
@@ -28,12 +33,27 @@ beforeAll(async () => {
   ensureBuilt();
   if (!have) return;
   work = mkdtempSync(`${tmpdir()}/mini-containerd-`);
-  writeFileSync(`${work}/config.toml`, [
-    "version = 2", `root = "${work}/root"`, `state = "${work}/state"`,
-    'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
-    "[grpc]", `  address = "${work}/c.sock"`, "[ttrpc]", `  address = "${work}/c.sock.ttrpc"`, "[debug]", `  address = "${work}/debug.sock"`, "",
-  ].join("\n"));
-  daemon = Bun.spawn(["containerd", "--config", `${work}/config.toml`], { stdout: "ignore", stderr: Bun.file(`${work}/containerd.log`), env });
+  writeFileSync(
+    `${work}/config.toml`,
+    [
+      "version = 2",
+      `root = "${work}/root"`,
+      `state = "${work}/state"`,
+      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+      "[grpc]",
+      `  address = "${work}/c.sock"`,
+      "[ttrpc]",
+      `  address = "${work}/c.sock.ttrpc"`,
+      "[debug]",
+      `  address = "${work}/debug.sock"`,
+      "",
+    ].join("\n"),
+  );
+  daemon = Bun.spawn(["containerd", "--config", `${work}/config.toml`], {
+    stdout: "ignore",
+    stderr: Bun.file(`${work}/containerd.log`),
+    env,
+  });
   ctr = ["ctr", "-a", `${work}/c.sock`, "-n", "minitest"];
   for (let i = 0; i < 100 && (await run([...ctr, "version"])).code !== 0; i++) await Bun.sleep(50);
   const store = { MINI_ROOT: `${work}/store` };
@@ -47,12 +67,18 @@ afterEach(disposeSessions);
 
 afterAll(async () => {
   if (!have) return;
-  for (const id of (await run([...ctr, "task", "ls", "-q"])).stdout.split("\n").filter(Boolean)) await run([...ctr, "task", "kill", "-s", "KILL", id]);
-  for (const id of (await run([...ctr, "container", "ls", "-q"])).stdout.split("\n").filter(Boolean)) await run([...ctr, "container", "rm", id]);
+  for (const id of (await run([...ctr, "task", "ls", "-q"])).stdout.split("\n").filter(Boolean))
+    await run([...ctr, "task", "kill", "-s", "KILL", id]);
+  for (const id of (await run([...ctr, "container", "ls", "-q"])).stdout.split("\n").filter(Boolean))
+    await run([...ctr, "container", "rm", id]);
   await run([...ctr, "image", "rm", IMAGE]);
   daemon?.kill("SIGTERM");
   await daemon?.exited;
-  for (const m of readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4]).filter((p) => p?.startsWith(work)).reverse()) {
+  for (const m of readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((l) => l.split(" ")[4])
+    .filter((p) => p?.startsWith(work))
+    .reverse()) {
     Bun.spawnSync(["umount", "-l", m!]);
   }
   rmSync(work, { recursive: true, force: true });
@@ -71,7 +97,12 @@ describe.skipIf(!have)("ctr run --runc-binary dist/mini", () => {
   }, 60_000);
 
   test("-t: a terminal through the console socket", async () => {
-    const s = new Session(["-a", `${work}/c.sock`, "-n", "minitest", "run", "-t", "--runc-binary", MINI, "--rm", IMAGE, "c3", "sh"], env, { cols: 100, rows: 30 }, "ctr");
+    const s = new Session(
+      ["-a", `${work}/c.sock`, "-n", "minitest", "run", "-t", "--runc-binary", MINI, "--rm", IMAGE, "c3", "sh"],
+      env,
+      { cols: 100, rows: 30 },
+      "ctr",
+    );
     await s.waitFor(/\/ # /, 0, 20_000);
     const from = s.mark();
     s.send("tty; [ -t 1 ] && echo out-is-tty\r");

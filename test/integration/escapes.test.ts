@@ -9,13 +9,25 @@ import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 
 let rootfs: string;
 let before: Snapshot;
-beforeAll(() => { ensureBuilt(); rootfs = makeRootfs(); before = snapshot(); });
+beforeAll(() => {
+  ensureBuilt();
+  rootfs = makeRootfs();
+  before = snapshot();
+});
 afterAll(() => cleanupRootfses());
 
 describe("escapes", () => {
   test("CVE-2024-21626: -w /proc/self/fd/N never lands outside the root", async () => {
     for (let n = 3; n <= 24; n++) {
-      const r = await mini(["run", "-w", `/proc/self/fd/${n}`, rootfs, "sh", "-c", "pwd; ls ../../../ 2>/dev/null | grep -c work"]);
+      const r = await mini([
+        "run",
+        "-w",
+        `/proc/self/fd/${n}`,
+        rootfs,
+        "sh",
+        "-c",
+        "pwd; ls ../../../ 2>/dev/null | grep -c work",
+      ]);
       if (r.code === 0) {
         const [cwd, hostDirs] = r.stdout.trim().split("\n");
         expect(cwd.startsWith("/")).toBe(true);
@@ -49,10 +61,20 @@ describe("escapes", () => {
   test("a ../ destination can't climb out of the rootfs", async () => {
     const src = mkdtempSync(`${tmpdir()}/mini-src-`);
     try {
-      const r = await mini(["run", "--tmpfs", "/../../../../tmp/mini-climb", rootfs, "sh", "-c", "test -d /tmp/mini-climb && echo inside"]);
+      const r = await mini([
+        "run",
+        "--tmpfs",
+        "/../../../../tmp/mini-climb",
+        rootfs,
+        "sh",
+        "-c",
+        "test -d /tmp/mini-climb && echo inside",
+      ]);
       expect(r.stdout).toBe("inside\n");
       expect(existsSync("/tmp/mini-climb")).toBe(false);
-    } finally { rmSync(src, { recursive: true, force: true }); }
+    } finally {
+      rmSync(src, { recursive: true, force: true });
+    }
   });
 
   test("a bunfig.toml or .env in the current directory is never loaded (a preload would run as root)", async () => {
@@ -62,11 +84,19 @@ describe("escapes", () => {
       writeFileSync(`${dir}/evil.js`, `require("fs").writeFileSync(${JSON.stringify(`${dir}/ran`)}, "x");\n`);
       writeFileSync(`${dir}/.env`, `MINI_ROOT=${dir}/store\n`);
       for (const args of [["--version"], ["rmi", "nothing"], ["run", rootfs, "true"]]) {
-        const p = Bun.spawn([MINI, ...args], { cwd: dir, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+        const p = Bun.spawn([MINI, ...args], {
+          cwd: dir,
+          stdin: "ignore",
+          stdout: "pipe",
+          stderr: "pipe",
+          env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+        });
         await p.exited;
         expect([args[0], existsSync(`${dir}/ran`), existsSync(`${dir}/store`)]).toEqual([args[0], false, false]);
       }
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("CVE-2019-5736: the mini binary can't be written through /proc from inside", async () => {
@@ -74,7 +104,11 @@ describe("escapes", () => {
     const size = statSync(MINI).size;
     // The container's PID 1 is the command, not mini: /proc/1/exe is the command itself, and no
     // mini process is visible in the container's pid namespace.
-    const r = await sh(rootfs, "readlink /proc/1/exe; for p in /proc/[0-9]*; do readlink $p/exe; done | grep -c mini; echo x >> /proc/1/exe 2>&1 | head -1", ["--cap-add", "ALL"]);
+    const r = await sh(
+      rootfs,
+      "readlink /proc/1/exe; for p in /proc/[0-9]*; do readlink $p/exe; done | grep -c mini; echo x >> /proc/1/exe 2>&1 | head -1",
+      ["--cap-add", "ALL"],
+    );
     const [exe, minis] = r.stdout.trim().split("\n");
     expect(exe).toBe("/bin/busybox");
     expect(minis).toBe("0");

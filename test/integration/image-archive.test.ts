@@ -26,15 +26,28 @@ function tempDir(prefix: string): string {
 }
 
 /** Runs a command with its own image store; `stdin` a file path. */
-async function exec(argv: string[], opts: { root?: string; stdin?: string | Uint8Array; env?: Record<string, string> } = {}): Promise<Result> {
+async function exec(
+  argv: string[],
+  opts: { root?: string; stdin?: string | Uint8Array; env?: Record<string, string> } = {},
+): Promise<Result> {
   const proc = Bun.spawn(argv, {
     stdin: opts.stdin === undefined ? "ignore" : typeof opts.stdin === "string" ? Bun.file(opts.stdin) : opts.stdin,
     stdout: "pipe",
     stderr: "pipe",
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", MINI_CONFIG_DIR: configDir, DOCKER_CONFIG: configDir, ...(opts.root && { MINI_ROOT: opts.root }), ...opts.env },
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      MINI_CONFIG_DIR: configDir,
+      DOCKER_CONFIG: configDir,
+      ...(opts.root && { MINI_ROOT: opts.root }),
+      ...opts.env,
+    },
   });
   const timer = setTimeout(() => proc.kill("SIGKILL"), 60000);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(timer);
   return { code, stdout, stderr };
 }
@@ -42,8 +55,19 @@ const mini = (root: string, args: string[], stdin?: string | Uint8Array) => exec
 
 /** What a store holds: blobs, layers, images (empty dirs don't count). */
 function storeContents(root: string): { blobs: string[]; layers: string[]; tmp: string[]; index: boolean } {
-  const ls = (d: string) => { try { return readdirSync(join(root, d)); } catch { return []; } };
-  return { blobs: ls("blobs/sha256"), layers: ls("layers"), tmp: ls("tmp"), index: existsSync(join(root, "images.json")) };
+  const ls = (d: string) => {
+    try {
+      return readdirSync(join(root, d));
+    } catch {
+      return [];
+    }
+  };
+  return {
+    blobs: ls("blobs/sha256"),
+    layers: ls("layers"),
+    tmp: ls("tmp"),
+    index: existsSync(join(root, "images.json")),
+  };
 }
 
 beforeAll(async () => {
@@ -74,8 +98,14 @@ describe("mini import", () => {
     expect(run.stdout).toContain("mini busybox");
     const inspect = JSON.parse((await mini(rootA, ["image", "inspect", "imported/busybox:v1"])).stdout)[0];
     expect(inspect).toMatchObject({
-      id: r.stdout.trim(), repoTags: ["docker.io/imported/busybox:v1"], platform: { os: "linux", architecture: "amd64" },
-      config: { os: "linux", architecture: "amd64", config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] } },
+      id: r.stdout.trim(),
+      repoTags: ["docker.io/imported/busybox:v1"],
+      platform: { os: "linux", architecture: "amd64" },
+      config: {
+        os: "linux",
+        architecture: "amd64",
+        config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] },
+      },
     });
     expect(inspect.config.config.Cmd).toBeUndefined();
     expect(storeContents(rootA).tmp).toEqual([]);
@@ -83,7 +113,11 @@ describe("mini import", () => {
 
   test("from stdin, gzip-compressed, with --change CMD", async () => {
     const gz = Bun.gzipSync(readFileSync(rootfsTar));
-    const r = await mini(rootA, ["import", "-c", 'CMD ["sh", "-c", "echo default command; cat /etc/hostname"]', "-", "gz:latest"], gz);
+    const r = await mini(
+      rootA,
+      ["import", "-c", 'CMD ["sh", "-c", "echo default command; cat /etc/hostname"]', "-", "gz:latest"],
+      gz,
+    );
     expect(r).toMatchObject({ code: 0, stderr: "" });
     const run = await mini(rootA, ["run", "gz"]);
     expect(run).toMatchObject({ code: 0, stdout: "default command\nmini\n" });
@@ -119,7 +153,8 @@ describe("mini save / load", () => {
     const files: Record<string, string> = {};
     for await (const e of readTar(Bun.file(archive).stream())) {
       names.push(e.name);
-      if (!e.name.startsWith("blobs/")) files[e.name] = await new Response(e.body() as unknown as ReadableStream).text();
+      if (!e.name.startsWith("blobs/"))
+        files[e.name] = await new Response(e.body() as unknown as ReadableStream).text();
     }
     expect(names.slice(0, 3)).toEqual(["oci-layout", "blobs/", "blobs/sha256/"]);
     expect(names.slice(-2)).toEqual(["index.json", "manifest.json"]);
@@ -133,8 +168,15 @@ describe("mini save / load", () => {
     const img = JSON.parse((await mini(rootA, ["image", "inspect", "imported/busybox:v1"])).stdout)[0];
     expect(index.manifests[0].digest).toBe(img.manifestDigest);
     const dm = JSON.parse(files["manifest.json"]);
-    expect(dm).toEqual([{ Config: `blobs/sha256/${img.id.slice(7)}`, RepoTags: ["imported/busybox:v1"], Layers: [expect.stringMatching(/^blobs\/sha256\/[0-9a-f]{64}$/)] }]);
-    for (const b of [dm[0].Config, dm[0].Layers[0], `blobs/sha256/${img.manifestDigest.slice(7)}`]) expect(names).toContain(b);
+    expect(dm).toEqual([
+      {
+        Config: `blobs/sha256/${img.id.slice(7)}`,
+        RepoTags: ["imported/busybox:v1"],
+        Layers: [expect.stringMatching(/^blobs\/sha256\/[0-9a-f]{64}$/)],
+      },
+    ]);
+    for (const b of [dm[0].Config, dm[0].Layers[0], `blobs/sha256/${img.manifestDigest.slice(7)}`])
+      expect(names).toContain(b);
 
     const sk = await exec(["skopeo", "inspect", `oci-archive:${archive}`]);
     expect(sk.stderr).toBe("");
@@ -157,7 +199,8 @@ describe("mini save / load", () => {
     const root = tempDir("mini-root-noblob-");
     expect((await mini(root, ["import", rootfsTar, "noblob:1"])).code).toBe(0);
     const img = JSON.parse((await mini(root, ["image", "inspect", "noblob:1"])).stdout)[0];
-    const layer = JSON.parse(readFileSync(join(root, "blobs/sha256", img.manifestDigest.slice(7)), "utf8")).layers[0].digest;
+    const layer = JSON.parse(readFileSync(join(root, "blobs/sha256", img.manifestDigest.slice(7)), "utf8")).layers[0]
+      .digest;
     rmSync(join(root, "blobs/sha256", layer.slice(7)));
     const r = await mini(root, ["save", "-o", join(work, "noblob.tar"), "noblob:1"]);
     expect(r.code).toBe(125);
@@ -187,7 +230,9 @@ describe("mini save / load", () => {
     const root = tempDir("mini-root-skopeo-");
     const dockerTar = join(work, "docker.tar");
     const layoutDir = join(work, "layout");
-    expect((await exec(["skopeo", "copy", "-q", `oci-archive:${archive}`, `docker-archive:${dockerTar}:other/name:2`])).code).toBe(0);
+    expect(
+      (await exec(["skopeo", "copy", "-q", `oci-archive:${archive}`, `docker-archive:${dockerTar}:other/name:2`])).code,
+    ).toBe(0);
     expect((await exec(["skopeo", "copy", "-q", `oci-archive:${archive}`, `oci:${layoutDir}:dir:3`])).code).toBe(0);
     const d = await mini(root, ["load", "-i", dockerTar]);
     expect(d).toMatchObject({ code: 0, stdout: "Loaded image: other/name:2\n" });
@@ -220,7 +265,11 @@ describe("mini save / load", () => {
 
 describe("mini tag", () => {
   test("adds a name, moves it from another image, and refuses unknown sources", async () => {
-    expect(await mini(rootA, ["tag", "imported/busybox:v1", "localhost:5000/again:v2"])).toMatchObject({ code: 0, stdout: "", stderr: "" });
+    expect(await mini(rootA, ["tag", "imported/busybox:v1", "localhost:5000/again:v2"])).toMatchObject({
+      code: 0,
+      stdout: "",
+      stderr: "",
+    });
     const img = JSON.parse((await mini(rootA, ["image", "inspect", "localhost:5000/again:v2"])).stdout)[0];
     expect(img.repoTags).toEqual(["docker.io/imported/busybox:v1", "localhost:5000/again:v2"]);
     expect((await mini(rootA, ["run", "localhost:5000/again:v2", "true"])).code).toBe(0);
@@ -239,12 +288,20 @@ describe("mini tag", () => {
 
 describe("mini login / logout", () => {
   let reg: Registry;
-  beforeAll(async () => { reg = await startRegistry({ htpasswd: { user: "alice", password: "s3cret" } }); });
-  afterAll(async () => { await reg?.stop(); });
+  beforeAll(async () => {
+    reg = await startRegistry({ htpasswd: { user: "alice", password: "s3cret" } });
+  });
+  afterAll(async () => {
+    await reg?.stop();
+  });
   const authFile = () => join(configDir, "auth.json");
 
   test("a wrong password fails and stores nothing", async () => {
-    const r = await mini(rootA, ["login", "-u", "alice", "--password-stdin", reg.host], new TextEncoder().encode("wrong\n"));
+    const r = await mini(
+      rootA,
+      ["login", "-u", "alice", "--password-stdin", reg.host],
+      new TextEncoder().encode("wrong\n"),
+    );
     expect(r.code).toBe(125);
     expect(r.stderr).toContain(`login failed for ${reg.host}`);
     expect(existsSync(authFile())).toBe(false);
@@ -252,13 +309,28 @@ describe("mini login / logout", () => {
 
   test("the right password is saved (0600); pulls use it; logout removes it", async () => {
     // Docker schema 2 with a gzip layer, as most registries serve.
-    const push = await exec(["skopeo", "copy", "-q", "--format", "v2s2", "--dest-tls-verify=false", "--dest-creds", "alice:s3cret", `oci-archive:${archive}`, `docker://${reg.host}/priv/busybox:1`]);
+    const push = await exec([
+      "skopeo",
+      "copy",
+      "-q",
+      "--format",
+      "v2s2",
+      "--dest-tls-verify=false",
+      "--dest-creds",
+      "alice:s3cret",
+      `oci-archive:${archive}`,
+      `docker://${reg.host}/priv/busybox:1`,
+    ]);
     expect(push.stderr).toBe("");
     const root = tempDir("mini-root-login-");
     const anon = await mini(root, ["pull", "-q", `${reg.host}/priv/busybox:1`]);
     expect(anon.code).toBe(125);
 
-    const r = await mini(rootA, ["login", "-u", "alice", "--password-stdin", reg.host], new TextEncoder().encode("s3cret\n"));
+    const r = await mini(
+      rootA,
+      ["login", "-u", "alice", "--password-stdin", reg.host],
+      new TextEncoder().encode("s3cret\n"),
+    );
     expect(r).toMatchObject({ code: 0, stdout: "Login Succeeded\n", stderr: "" });
     const file = JSON.parse(readFileSync(authFile(), "utf8"));
     expect(file.auths[reg.host].auth).toBe(Buffer.from("alice:s3cret").toString("base64"));
@@ -268,19 +340,31 @@ describe("mini login / logout", () => {
     expect(p.code).toBe(0);
     // A pulled image saves (its manifest as the registry sent it) and loads elsewhere.
     const pulledTar = join(work, "pulled.tar");
-    expect(await mini(root, ["save", "-o", pulledTar, `${reg.host}/priv/busybox:1`])).toMatchObject({ code: 0, stderr: "" });
+    expect(await mini(root, ["save", "-o", pulledTar, `${reg.host}/priv/busybox:1`])).toMatchObject({
+      code: 0,
+      stderr: "",
+    });
     const sk = await exec(["skopeo", "inspect", "--raw", `oci-archive:${pulledTar}`]);
     expect(sk.code).toBe(0);
-    expect(JSON.parse(sk.stdout)).toMatchObject({ mediaType: "application/vnd.docker.distribution.manifest.v2+json", layers: [{ mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip" }] });
+    expect(JSON.parse(sk.stdout)).toMatchObject({
+      mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+      layers: [{ mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip" }],
+    });
     const other = tempDir("mini-root-pulled-");
-    expect(await mini(other, ["load", "-i", pulledTar])).toMatchObject({ code: 0, stdout: `Loaded image: ${reg.host}/priv/busybox:1\n` });
+    expect(await mini(other, ["load", "-i", pulledTar])).toMatchObject({
+      code: 0,
+      stdout: `Loaded image: ${reg.host}/priv/busybox:1\n`,
+    });
     expect((await mini(other, ["run", `${reg.host}/priv/busybox:1`, "cat", "/etc/hostname"])).stdout).toBe("mini\n");
     // -p works too (with a warning).
     const viaFlag = await mini(rootA, ["login", "-u", "alice", "-p", "s3cret", reg.host]);
     expect(viaFlag.code).toBe(0);
     expect(viaFlag.stderr).toContain("--password-stdin");
 
-    expect(await mini(rootA, ["logout", reg.host])).toMatchObject({ code: 0, stdout: `Removing login credentials for ${reg.host}\n` });
+    expect(await mini(rootA, ["logout", reg.host])).toMatchObject({
+      code: 0,
+      stdout: `Removing login credentials for ${reg.host}\n`,
+    });
     expect(JSON.parse(readFileSync(authFile(), "utf8")).auths).toEqual({});
     expect((await mini(rootA, ["logout", reg.host])).stdout).toBe(`Not logged in to ${reg.host}\n`);
     const noStdin = await mini(rootA, ["login", reg.host]);

@@ -36,14 +36,20 @@ afterEach(async () => {
 afterAll(async () => {
   cleanupRootfses();
   rmSync(dirs, { recursive: true, force: true });
-  if (saved.root === undefined) delete process.env.MINI_ROOT; else process.env.MINI_ROOT = saved.root;
-  if (saved.run === undefined) delete process.env.MINI_RUN_ROOT; else process.env.MINI_RUN_ROOT = saved.run;
+  if (saved.root === undefined) delete process.env.MINI_ROOT;
+  else process.env.MINI_ROOT = saved.root;
+  if (saved.run === undefined) delete process.env.MINI_RUN_ROOT;
+  else process.env.MINI_RUN_ROOT = saved.run;
 });
 
 async function m(args: string[], timeoutMs = 60_000): Promise<Result> {
   const proc = Bun.spawn([MINI, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env });
   const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(timer);
   return { code, stdout, stderr };
 }
@@ -58,7 +64,14 @@ async function runD(script: string, flags: string[] = []): Promise<string> {
   return id;
 }
 
-interface PsEntry { id: string; name: string; state: string; status: string; pid: number; exitCode: number | null }
+interface PsEntry {
+  id: string;
+  name: string;
+  state: string;
+  status: string;
+  pid: number;
+  exitCode: number | null;
+}
 async function ps(all = true): Promise<PsEntry[]> {
   const r = await m(["ps", ...(all ? ["-a"] : []), "--format", "json"]);
   expect(r.code).toBe(0);
@@ -100,7 +113,11 @@ describe("one detached container", () => {
     expect(w.stdout).toBe("0\n");
 
     const [info] = JSON.parse((await m(["inspect", "web"])).stdout);
-    expect(info).toMatchObject({ Id: id, Name: "web", State: { Status: "exited", Running: false, ExitCode: 0, OOMKilled: false } });
+    expect(info).toMatchObject({
+      Id: id,
+      Name: "web",
+      State: { Status: "exited", Running: false, ExitCode: 0, OOMKilled: false },
+    });
     expect(Date.parse(info.State.FinishedAt)).toBeGreaterThanOrEqual(Date.parse(info.State.StartedAt));
 
     expect((await m(["rm", "web"])).code).toBe(0);
@@ -111,20 +128,40 @@ describe("one detached container", () => {
   test("exec joins every namespace and the cgroups, with the container's capabilities", async () => {
     const id = await runD(SERVICE("up"), ["--cap-drop", "NET_RAW", "--security-opt", "no-new-privileges", "-m", "64m"]);
     const pid = (await ps())[0]!.pid;
-    const ex = await m(["exec", id, "sh", "-c", "for n in user mnt pid net uts ipc cgroup; do readlink /proc/self/ns/$n; done; grep -E '^(CapBnd|NoNewPrivs)' /proc/self/status; cat /proc/self/cgroup"]);
+    const ex = await m([
+      "exec",
+      id,
+      "sh",
+      "-c",
+      "for n in user mnt pid net uts ipc cgroup; do readlink /proc/self/ns/$n; done; grep -E '^(CapBnd|NoNewPrivs)' /proc/self/status; cat /proc/self/cgroup",
+    ]);
     expect(ex.code).toBe(0);
     const lines = ex.stdout.trim().split("\n");
-    const theirs = ["user", "mnt", "pid", "net", "uts", "ipc", "cgroup"].map((n) => readlinkSync(`/proc/${pid}/ns/${n}`));
+    const theirs = ["user", "mnt", "pid", "net", "uts", "ipc", "cgroup"].map((n) =>
+      readlinkSync(`/proc/${pid}/ns/${n}`),
+    );
     expect(lines.slice(0, 7)).toEqual(theirs);
     const bnd = BigInt(`0x${lines.find((l) => l.startsWith("CapBnd"))!.split(/\s+/)[1]}`);
     expect(bnd & (1n << 13n)).toBe(0n); // CAP_NET_RAW dropped, as in the container
     expect(lines).toContain("NoNewPrivs:\t1");
     // The container's memory cgroup (its cgroup namespace shows it as the root).
     expect(lines.some((l) => /:memory:\/$/.test(l))).toBe(true);
-    const memFile = readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n").find((l) => l.includes(":memory:"))!;
+    const memFile = readFileSync(`/proc/${pid}/cgroup`, "utf8")
+      .split("\n")
+      .find((l) => l.includes(":memory:"))!;
     expect(memFile).toContain(`mini-${id}`);
     // -u from the container's /etc/passwd; -w; exit codes 126/127 for a command that can't run.
-    const u = await m(["exec", "-u", "nobody", "-w", "/tmp", id, "sh", "-c", "id -u; pwd; grep CapEff /proc/self/status"]);
+    const u = await m([
+      "exec",
+      "-u",
+      "nobody",
+      "-w",
+      "/tmp",
+      id,
+      "sh",
+      "-c",
+      "id -u; pwd; grep CapEff /proc/self/status",
+    ]);
     expect(u.stdout).toBe("65534\n/tmp\nCapEff:\t0000000000000000\n");
     const nf = await m(["exec", id, "no-such-command"]);
     expect(nf.code).toBe(127);
@@ -135,9 +172,21 @@ describe("one detached container", () => {
   });
 
   test("exec gets the container's seccomp filter", async () => {
-    writeFileSync(`${dirs}/deny-mkdir.json`, JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }] }));
+    writeFileSync(
+      `${dirs}/deny-mkdir.json`,
+      JSON.stringify({
+        defaultAction: "SCMP_ACT_ALLOW",
+        syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }],
+      }),
+    );
     const id = await runD(SERVICE("up"), ["--security-opt", `seccomp=${dirs}/deny-mkdir.json`]);
-    const r = await m(["exec", id, "sh", "-c", "mkdir /x; grep -E '^Seccomp(_filters)?:' /proc/self/status; echo listed"]);
+    const r = await m([
+      "exec",
+      id,
+      "sh",
+      "-c",
+      "mkdir /x; grep -E '^Seccomp(_filters)?:' /proc/self/status; echo listed",
+    ]);
     expect(r.stderr).toMatch(/mkdir: can't create directory '\/x': Operation not permitted/);
     expect(r.stdout).toBe("Seccomp:\t2\nSeccomp_filters:\t1\nlisted\n");
     await m(["rm", "-f", id]);
@@ -175,7 +224,9 @@ describe("one detached container", () => {
     expect(st.code).toBe(0);
     const [head, row] = st.stdout.trim().split("\n");
     expect(head).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+PIDS$/);
-    expect(row).toMatch(new RegExp(`^${id.slice(0, 12)}\\s+busy\\s+[\\d.]+%\\s+[\\d.]+[KM]?i?B / 64MiB\\s+[\\d.]+%\\s+2$`));
+    expect(row).toMatch(
+      new RegExp(`^${id.slice(0, 12)}\\s+busy\\s+[\\d.]+%\\s+[\\d.]+[KM]?i?B / 64MiB\\s+[\\d.]+%\\s+2$`),
+    );
     const top = await m(["top", "busy"]);
     expect(top.stdout).toMatch(/sh -c trap/);
     expect(top.stdout).toMatch(/sleep 1000/);
@@ -197,7 +248,11 @@ describe("bad input: one clear line, docker's exit codes, nothing changed", () =
     };
     check(await m(["stop", "nosuch"]), 1, /^mini: no such container: nosuch\n$/);
     check(await m(["logs", "nosuch"]), 1, /^mini: no such container: nosuch\n$/);
-    check(await m(["run", "-d", "--name", "taken", rootfs, "true"]), 125, /^mini: the container name "taken" is already in use/);
+    check(
+      await m(["run", "-d", "--name", "taken", rootfs, "true"]),
+      125,
+      /^mini: the container name "taken" is already in use/,
+    );
     check(await m(["exec", b, "true"]), 1, /^mini: container \w+ is not running\n$/);
     check(await m(["rm", a]), 1, /^mini: container taken is running: stop it first, or use mini rm -f\n$/);
     check(await m(["kill", "-s", "NOPE", a]), 1, /^mini: invalid signal: NOPE\n$/);
@@ -232,7 +287,10 @@ describe("many containers", () => {
       const out = await Promise.all(batch.map((n) => m(["exec", n, "sh", "-c", "echo $N $(hostname)"])));
       out.forEach((r, k) => expect(r.stdout).toBe(`${i + k} mini\n`));
     }
-    await until(async () => (await Promise.all(names.map((n) => m(["logs", n])))).every((r, i) => r.stdout === `ready-${i}\n`), "every log line");
+    await until(
+      async () => (await Promise.all(names.map((n) => m(["logs", n])))).every((r, i) => r.stdout === `ready-${i}\n`),
+      "every log line",
+    );
     expect((await ps(false)).length).toBe(N);
 
     const stops = await Promise.all(names.map((n) => m(["stop", "-t", "10", n])));
@@ -306,9 +364,15 @@ describe("exec -it", () => {
 describe("crash safety: mini SIGKILLed at each step", () => {
   /** Runs `mini --log-level debug ARGS` and SIGKILLs it once its `step`-th debug line is out. */
   async function killAtStep(args: string[], step: number): Promise<number> {
-    const p = Bun.spawn([MINI, "--log-level", "debug", ...args], { stdin: "ignore", stdout: "ignore", stderr: "pipe", env });
+    const p = Bun.spawn([MINI, "--log-level", "debug", ...args], {
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "pipe",
+      env,
+    });
     const reader = (p.stderr as ReadableStream<Uint8Array>).getReader();
-    let seen = 0, text = "";
+    let seen = 0,
+      text = "";
     while (seen <= step) {
       const { value, done } = await reader.read();
       if (done) break;
@@ -332,19 +396,32 @@ describe("crash safety: mini SIGKILLed at each step", () => {
       const list = await ps();
       const running = new Set(list.filter((c) => c.state === "running").map((c) => c.id));
       const procs = procsInContainers();
-      return list.every((c) => (c.state === "running") === !!procs.get(c.id)) && [...procs.keys()].every((id) => running.has(id));
+      return (
+        list.every((c) => (c.state === "running") === !!procs.get(c.id)) &&
+        [...procs.keys()].every((id) => running.has(id))
+      );
     }, "ps -a to agree with the processes on the host");
   }
 
   /** Container id → pids of processes in its cgroups (as /proc says). */
   function procsInContainers(): Map<string, number[]> {
     const out = new Map<string, number[]>();
-    for (const pid of require("node:fs").readdirSync("/proc").filter((n: string) => /^\d+$/.test(n))) {
+    for (const pid of require("node:fs")
+      .readdirSync("/proc")
+      .filter((n: string) => /^\d+$/.test(n))) {
       let cg = "";
-      try { cg = readFileSync(`/proc/${pid}/cgroup`, "utf8"); } catch { continue; }
+      try {
+        cg = readFileSync(`/proc/${pid}/cgroup`, "utf8");
+      } catch {
+        continue;
+      }
       const id = /mini-([0-9a-f]{64})/.exec(cg)?.[1];
       if (!id) continue;
-      try { if (/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, "utf8"))) continue; } catch { continue; }
+      try {
+        if (/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, "utf8"))) continue;
+      } catch {
+        continue;
+      }
       out.set(id, [...(out.get(id) ?? []), Number(pid)]);
     }
     return out;
@@ -371,7 +448,8 @@ describe("crash safety: mini SIGKILLed at each step", () => {
 
   for (const verb of ["exec", "stop", "rm"] as const) {
     test(verb, async () => {
-      const args = (id: string) => verb === "exec" ? ["exec", id, "sleep", "100"] : verb === "stop" ? ["stop", "-t", "1", id] : ["rm", "-f", id];
+      const args = (id: string) =>
+        verb === "exec" ? ["exec", id, "sleep", "100"] : verb === "stop" ? ["stop", "-t", "1", id] : ["rm", "-f", id];
       const id0 = await runD(SERVICE("up"));
       const n = verb === "exec" ? 2 : await steps(args(id0));
       await m(["rm", "-f", id0]);
@@ -390,7 +468,10 @@ describe("logs are bounded", () => {
     // Five bursts of 1000 lines (~50 KB each: at most one rotation per burst), a pause between
     // them; the follower starts before the first. A follower slower than two rotations would
     // lose lines: that is the price of a bound, as with docker's json-file max-size.
-    const id = await runD("while [ ! -e /tmp/go ]; do sleep 0.05; done; i=0; while [ $i -lt 5000 ]; do i=$((i+1)); echo line $i; [ $((i % 1000)) -eq 0 ] && sleep 0.4; done", ["--log-opt", "max-size=64k"]);
+    const id = await runD(
+      "while [ ! -e /tmp/go ]; do sleep 0.05; done; i=0; while [ $i -lt 5000 ]; do i=$((i+1)); echo line $i; [ $((i % 1000)) -eq 0 ] && sleep 0.4; done",
+      ["--log-opt", "max-size=64k"],
+    );
     const follow = m(["logs", "-f", id], 60_000);
     await Bun.sleep(200);
     await m(["exec", id, "touch", "/tmp/go"]);
@@ -436,13 +517,20 @@ describe("start -a, exec -i and exec -d", () => {
 
   test("exec -i reads stdin; exec -d returns at once and its command runs on", async () => {
     const id = await runD(SERVICE("up"));
-    const proc = Bun.spawn([MINI, "exec", "-i", id, "sh", "-c", "tr a-z A-Z"], { stdin: new TextEncoder().encode("piped in\n"), stdout: "pipe", env });
+    const proc = Bun.spawn([MINI, "exec", "-i", id, "sh", "-c", "tr a-z A-Z"], {
+      stdin: new TextEncoder().encode("piped in\n"),
+      stdout: "pipe",
+      env,
+    });
     expect(await new Response(proc.stdout).text()).toBe("PIPED IN\n");
     expect(await proc.exited).toBe(0);
     const d = await m(["exec", "-d", id, "sh", "-c", "sleep 0.3; echo done > /tmp/marker"]);
     expect(d.code).toBe(0);
     expect(d.stdout).toBe("");
-    await until(async () => (await m(["exec", id, "cat", "/tmp/marker"])).stdout === "done\n", "the detached command to finish");
+    await until(
+      async () => (await m(["exec", id, "cat", "/tmp/marker"])).stdout === "done\n",
+      "the detached command to finish",
+    );
     await m(["rm", "-f", id]);
     expect(await leftBehind(before)).toEqual(NOTHING);
   });

@@ -7,23 +7,34 @@ import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 
 let rootfs: string;
 let before: Snapshot;
-beforeAll(() => { ensureBuilt(); rootfs = makeRootfs(); before = snapshot(); });
+beforeAll(() => {
+  ensureBuilt();
+  rootfs = makeRootfs();
+  before = snapshot();
+});
 afterAll(() => cleanupRootfses());
 
 /** The container's cgroup directory in a v1 hierarchy, found from a process inside it. */
 function cgroupOf(pid: number, controller: string): string | undefined {
-  const line = readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n").find((l) => l.split(":")[1]?.split(",").includes(controller));
+  const line = readFileSync(`/proc/${pid}/cgroup`, "utf8")
+    .split("\n")
+    .find((l) => l.split(":")[1]?.split(",").includes(controller));
   const path = line?.split(":")[2];
   if (!path) return undefined;
   for (const mp of readdirSync("/sys/fs/cgroup")) {
-    if (mp.split(",").includes(controller) && existsSync(`/sys/fs/cgroup/${mp}${path}`)) return `/sys/fs/cgroup/${mp}${path}`;
+    if (mp.split(",").includes(controller) && existsSync(`/sys/fs/cgroup/${mp}${path}`))
+      return `/sys/fs/cgroup/${mp}${path}`;
   }
   return undefined;
 }
 
 /** Runs a container that sleeps, hands its PID 1 (host pid) to `check`, then lets it finish. */
 async function whileRunning(flags: string[], check: (pid: number) => void): Promise<void> {
-  const proc = Bun.spawn([MINI, "run", ...flags, rootfs, "sh", "-c", "echo ready; read x"], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  const proc = Bun.spawn([MINI, "run", ...flags, rootfs, "sh", "-c", "echo ready; read x"], {
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "inherit",
+  });
   try {
     const reader = proc.stdout.getReader();
     const { value } = await reader.read();
@@ -46,13 +57,20 @@ describe("limits", () => {
       expect(readFileSync(`${cgroupOf(pid, "memory")}/memory.limit_in_bytes`, "utf8").trim()).toBe(String(64 << 20));
       expect(readFileSync(`${cgroupOf(pid, "pids")}/pids.max`, "utf8").trim()).toBe("20");
       // Nested under this process's own memory cgroup.
-      const own = readFileSync("/proc/self/cgroup", "utf8").split("\n").find((l) => l.includes(":memory:"))!.split(":")[2];
+      const own = readFileSync("/proc/self/cgroup", "utf8")
+        .split("\n")
+        .find((l) => l.includes(":memory:"))!
+        .split(":")[2];
       expect(cgroupOf(pid, "memory")).toContain(own === "/" ? "/memory/" : own);
     });
   });
 
   test("--pids-limit 20 stops a fork loop; the host is unaffected", async () => {
-    const r = await sh(rootfs, "i=0; while [ $i -lt 60 ]; do sleep 3 & i=$((i+1)); done 2>/dev/null; ps -o pid | wc -l", ["--pids-limit", "20"]);
+    const r = await sh(
+      rootfs,
+      "i=0; while [ $i -lt 60 ]; do sleep 3 & i=$((i+1)); done 2>/dev/null; ps -o pid | wc -l",
+      ["--pids-limit", "20"],
+    );
     const count = Number(r.stdout.trim().split("\n").pop());
     expect(count).toBeLessThanOrEqual(21); // header line + at most 20 processes
     expect(r.stderr + r.stdout).not.toContain("Segmentation");
@@ -68,7 +86,10 @@ describe("limits", () => {
   });
 
   test("the devices cgroup refuses a block device made with mknod", async () => {
-    const r = await sh(rootfs, "mknod /tmp/disk b 8 0 && head -c 1 /tmp/disk; echo rc=$?; mknod /tmp/n c 1 3 && echo x > /tmp/n && echo null-ok");
+    const r = await sh(
+      rootfs,
+      "mknod /tmp/disk b 8 0 && head -c 1 /tmp/disk; echo rc=$?; mknod /tmp/n c 1 3 && echo x > /tmp/n && echo null-ok",
+    );
     expect(r.stdout).toContain("rc=1");
     expect(r.stdout + r.stderr).toContain("Operation not permitted");
     expect(r.stdout).toContain("null-ok");

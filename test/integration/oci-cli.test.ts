@@ -2,7 +2,16 @@
 // run, exec, list, ps, pause/resume, update, features, spec, --version, the global flags, hooks,
 // the console socket, and the bad inputs. A private --root; every test leaves nothing behind.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { ensureBuilt, MINI, type Result } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
@@ -36,14 +45,24 @@ let calls = 0;
  * stdio it was given (an engine's pipes), so a pipe would never reach EOF.
  */
 async function oci(args: string[], opts: { global?: string[]; stdin?: string } = {}): Promise<Result> {
-  const out = `${work}/out-${calls}`, err = `${work}/err-${calls++}`;
+  const out = `${work}/out-${calls}`,
+    err = `${work}/err-${calls++}`;
   const proc = Bun.spawn([MINI, "--root", root, ...(opts.global ?? []), ...args], {
-    stdin: opts.stdin !== undefined ? new TextEncoder().encode(opts.stdin) : "ignore", stdout: Bun.file(out), stderr: Bun.file(err), env,
+    stdin: opts.stdin !== undefined ? new TextEncoder().encode(opts.stdin) : "ignore",
+    stdout: Bun.file(out),
+    stderr: Bun.file(err),
+    env,
   });
   const timer = setTimeout(() => proc.kill("SIGKILL"), 30_000);
   const code = await proc.exited;
   clearTimeout(timer);
-  const read = (f: string) => { try { return readFileSync(f, "utf8"); } catch { return ""; } };
+  const read = (f: string) => {
+    try {
+      return readFileSync(f, "utf8");
+    } catch {
+      return "";
+    }
+  };
   return { code, stdout: read(out), stderr: read(err) };
 }
 
@@ -74,12 +93,20 @@ async function until(cond: () => Promise<boolean>, what: string, ms = 10_000): P
 
 describe("lifecycle verbs", () => {
   test("create → state created, pid file → start → running → kill → stopped → delete", async () => {
-    const b = await bundle((c) => { c.annotations = { "org.example/key": "value" }; });
+    const b = await bundle((c) => {
+      c.annotations = { "org.example/key": "value" };
+    });
     const c = await oci(["create", "--bundle", b, "--pid-file", `${work}/pid`, "c1"]);
     expect(c.stderr).toBe("");
     expect(c.code).toBe(0);
     let s = await state("c1");
-    expect(s).toMatchObject({ ociVersion: "1.1.0", id: "c1", status: "created", bundle: b, annotations: { "org.example/key": "value" } });
+    expect(s).toMatchObject({
+      ociVersion: "1.1.0",
+      id: "c1",
+      status: "created",
+      bundle: b,
+      annotations: { "org.example/key": "value" },
+    });
     expect(readFileSync(`${work}/pid`, "utf8")).toBe(String(s.pid));
     // Created: set up, but the command has not run (the process is still mini's child stage).
     expect(readFileSync(`/proc/${s.pid}/cmdline`, "utf8")).toContain("__child");
@@ -100,7 +127,9 @@ describe("lifecycle verbs", () => {
   });
 
   test("kill takes names and numbers; --all; delete --force of a running container", async () => {
-    const b = await bundle((c) => { c.process.args = ["sh", "-c", "trap 'echo usr1 > /tmp/got' USR1; while true; do sleep 0.1; done"]; });
+    const b = await bundle((c) => {
+      c.process.args = ["sh", "-c", "trap 'echo usr1 > /tmp/got' USR1; while true; do sleep 0.1; done"];
+    });
     await oci(["create", "--bundle", b, "k1"]);
     await oci(["start", "k1"]);
     expect((await oci(["kill", "k1", "USR1"])).code).toBe(0);
@@ -117,7 +146,9 @@ describe("lifecycle verbs", () => {
   });
 
   test("run in the foreground returns the exit code; run --detach returns at once", async () => {
-    const b = await bundle((c) => { c.process.args = ["sh", "-c", "echo out; exit 6"]; });
+    const b = await bundle((c) => {
+      c.process.args = ["sh", "-c", "echo out; exit 6"];
+    });
     const r = await oci(["run", "--bundle", b, "r1"]);
     expect(r.stdout).toBe("out\n");
     expect(r.code).toBe(6);
@@ -131,11 +162,31 @@ describe("lifecycle verbs", () => {
 
   test("exec: --process JSON, or a command with --env --cwd --user; --detach with --pid-file", async () => {
     await oci(["run", "--detach", "--bundle", await bundle(), "e1"]);
-    writeFileSync(`${work}/proc.json`, JSON.stringify({ args: ["sh", "-c", "echo $FOO $(pwd) $(id -u); exit 2"], env: ["FOO=bar", "PATH=/bin"], cwd: "/tmp", user: { uid: 65534, gid: 65534 } }));
+    writeFileSync(
+      `${work}/proc.json`,
+      JSON.stringify({
+        args: ["sh", "-c", "echo $FOO $(pwd) $(id -u); exit 2"],
+        env: ["FOO=bar", "PATH=/bin"],
+        cwd: "/tmp",
+        user: { uid: 65534, gid: 65534 },
+      }),
+    );
     const p = await oci(["exec", "--process", `${work}/proc.json`, "e1"]);
     expect(p.stdout).toBe("bar /tmp 65534\n");
     expect(p.code).toBe(2);
-    const f = await oci(["exec", "--env", "X=1", "--cwd", "/etc", "--user", "1000:1000", "e1", "sh", "-c", "echo $X $(pwd) $(id -u):$(id -g)"]);
+    const f = await oci([
+      "exec",
+      "--env",
+      "X=1",
+      "--cwd",
+      "/etc",
+      "--user",
+      "1000:1000",
+      "e1",
+      "sh",
+      "-c",
+      "echo $X $(pwd) $(id -u):$(id -g)",
+    ]);
     expect(f.stdout).toBe("1 /etc 1000:1000\n");
     const d = await oci(["exec", "--detach", "--pid-file", `${work}/epid`, "e1", "sleep", "30"]);
     expect(d.code).toBe(0);
@@ -149,13 +200,27 @@ describe("lifecycle verbs", () => {
   });
 
   test("list, pause/resume, update --resources", async () => {
-    await oci(["run", "--detach", "--bundle", await bundle((c) => {
-      c.linux.resources = { ...c.linux.resources, memory: { limit: 64 * 1024 * 1024 } };
-      c.mounts.push({ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro", "nosuid", "noexec", "nodev"] });
-    }), "l1"]);
+    await oci([
+      "run",
+      "--detach",
+      "--bundle",
+      await bundle((c) => {
+        c.linux.resources = { ...c.linux.resources, memory: { limit: 64 * 1024 * 1024 } };
+        c.mounts.push({
+          destination: "/sys/fs/cgroup",
+          type: "cgroup",
+          source: "cgroup",
+          options: ["ro", "nosuid", "noexec", "nodev"],
+        });
+      }),
+      "l1",
+    ]);
     const table = await oci(["list"]);
     expect(table.stdout).toMatch(/^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER\nl1\s+\d+\s+running\s/);
-    expect(JSON.parse((await oci(["list", "--format", "json"])).stdout)[0]).toMatchObject({ id: "l1", status: "running" });
+    expect(JSON.parse((await oci(["list", "--format", "json"])).stdout)[0]).toMatchObject({
+      id: "l1",
+      status: "running",
+    });
     expect((await oci(["list", "-q"])).stdout).toBe("l1\n");
     expect((await oci(["pause", "l1"])).code).toBe(0);
     expect((await state("l1")).status).toBe("paused");
@@ -164,11 +229,19 @@ describe("lifecycle verbs", () => {
     expect((await state("l1")).status).toBe("running");
     writeFileSync(`${work}/res.json`, JSON.stringify({ memory: { limit: 128 * 1024 * 1024 }, pids: { limit: 50 } }));
     expect((await oci(["update", "--resources", `${work}/res.json`, "l1"])).code).toBe(0);
-    const ex = await oci(["exec", "l1", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/pids/pids.max"]);
+    const ex = await oci([
+      "exec",
+      "l1",
+      "cat",
+      "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+      "/sys/fs/cgroup/pids/pids.max",
+    ]);
     expect(ex.stderr).toBe("");
     expect(ex.stdout).toBe(`${128 * 1024 * 1024}\n50\n`);
     expect((await oci(["update", "--memory", "96m", "l1"])).code).toBe(0);
-    expect((await oci(["exec", "l1", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"])).stdout).toBe(`${96 * 1024 * 1024}\n`);
+    expect((await oci(["exec", "l1", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"])).stdout).toBe(
+      `${96 * 1024 * 1024}\n`,
+    );
     expect((await oci(["delete", "-f", "l1"])).code).toBe(0);
     expect(await leftBehind(before)).toEqual(NOTHING);
   });
@@ -177,7 +250,12 @@ describe("lifecycle verbs", () => {
     const hook = (name: string) => ({ path: "/bin/sh", args: ["sh", "-c", `cat > ${work}/hook-${name}.json`] });
     const b = await bundle((c) => {
       c.process.args = ["true"];
-      c.hooks = { prestart: [hook("prestart")], createRuntime: [hook("createRuntime")], poststart: [hook("poststart")], poststop: [hook("poststop")] };
+      c.hooks = {
+        prestart: [hook("prestart")],
+        createRuntime: [hook("createRuntime")],
+        poststart: [hook("poststart")],
+        poststop: [hook("poststop")],
+      };
     });
     await oci(["create", "--bundle", b, "h1"]);
     const pre = JSON.parse(readFileSync(`${work}/hook-createRuntime.json`, "utf8"));
@@ -188,9 +266,14 @@ describe("lifecycle verbs", () => {
     expect(JSON.parse(readFileSync(`${work}/hook-poststart.json`, "utf8")).id).toBe("h1");
     await until(async () => (await state("h1")).status === "stopped", "stopped");
     await oci(["delete", "h1"]);
-    expect(JSON.parse(readFileSync(`${work}/hook-poststop.json`, "utf8"))).toMatchObject({ id: "h1", status: "stopped" });
+    expect(JSON.parse(readFileSync(`${work}/hook-poststop.json`, "utf8"))).toMatchObject({
+      id: "h1",
+      status: "stopped",
+    });
     // A failing createRuntime hook fails create, leaving nothing.
-    const bad = await bundle((c) => { c.hooks = { createRuntime: [{ path: "/bin/false", args: ["false"] }] }; });
+    const bad = await bundle((c) => {
+      c.hooks = { createRuntime: [{ path: "/bin/false", args: ["false"] }] };
+    });
     const r = await oci(["create", "--bundle", bad, "h2"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/hooks\.createRuntime\[0\] \/bin\/false: exit status 1/);
@@ -203,14 +286,23 @@ describe("lifecycle verbs", () => {
       c.process.args = ["sleep", "30"];
       c.hooks = {
         // Before pivot_root: host paths still resolve; the mount namespace is the container's.
-        createContainer: [{ path: "/bin/sh", args: ["sh", "-c", `cat > ${work}/cc.json; readlink /proc/self/ns/mnt /proc/self/ns/pid > ${work}/cc.ns`] }],
+        createContainer: [
+          {
+            path: "/bin/sh",
+            args: ["sh", "-c", `cat > ${work}/cc.json; readlink /proc/self/ns/mnt /proc/self/ns/pid > ${work}/cc.ns`],
+          },
+        ],
         // After pivot_root: paths are the container's.
         startContainer: [{ path: "/bin/sh", args: ["sh", "-c", "cat > /tmp/sc.json"] }],
       };
     });
     expect((await oci(["create", "--bundle", b, "h3"])).code).toBe(0);
     const s = await state("h3");
-    expect(JSON.parse(readFileSync(`${work}/cc.json`, "utf8"))).toMatchObject({ id: "h3", status: "creating", pid: s.pid });
+    expect(JSON.parse(readFileSync(`${work}/cc.json`, "utf8"))).toMatchObject({
+      id: "h3",
+      status: "creating",
+      pid: s.pid,
+    });
     const [mnt, pid] = readFileSync(`${work}/cc.ns`, "utf8").trim().split("\n");
     expect(mnt).toBe(readlinkSync(`/proc/${s.pid}/ns/mnt`));
     expect(pid).toBe(readlinkSync(`/proc/${s.pid}/ns/pid`));
@@ -221,7 +313,9 @@ describe("lifecycle verbs", () => {
     rmSync(`${rootfs}/tmp/sc.json`);
     await oci(["delete", "--force", "h3"]);
     // A failing createContainer hook fails create and leaves nothing.
-    const bad = await bundle((c) => { c.hooks = { createContainer: [{ path: "/bin/false", args: ["false"] }] }; });
+    const bad = await bundle((c) => {
+      c.hooks = { createContainer: [{ path: "/bin/false", args: ["false"] }] };
+    });
     const r = await oci(["create", "--bundle", bad, "h4"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/hooks\.createContainer\[0\] \/bin\/false: exit status 1/);
@@ -230,9 +324,17 @@ describe("lifecycle verbs", () => {
   });
 
   test("--console-socket: the pty master arrives over the socket; the process has it as its terminal", async () => {
-    const b = await bundle((c) => { c.process.terminal = true; c.process.consoleSize = { height: 30, width: 100 }; c.process.args = ["sh", "-c", "tty; stty size"]; });
+    const b = await bundle((c) => {
+      c.process.terminal = true;
+      c.process.consoleSize = { height: 30, width: 100 };
+      c.process.args = ["sh", "-c", "tty; stty size"];
+    });
     const sock = `${work}/console.sock`;
-    const py = Bun.spawn(["python3", "-c", `
+    const py = Bun.spawn(
+      [
+        "python3",
+        "-c",
+        `
 import socket, os, select, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(${JSON.stringify(sock)}); s.listen(1)
 print("listening", flush=True)
@@ -247,13 +349,20 @@ while time.time() < end:
     if not d: break
     out += d
 print(msg.decode(), repr(out.decode()), flush=True)
-`], { stdout: "pipe" });
+`,
+      ],
+      { stdout: "pipe" },
+    );
     const reader = (py.stdout as ReadableStream<Uint8Array>).getReader();
     await reader.read(); // "listening"
     expect((await oci(["create", "--bundle", b, "--console-socket", sock, "t1"])).code).toBe(0);
     expect((await oci(["start", "t1"])).code).toBe(0);
     let out = "";
-    for (;;) { const { value, done } = await reader.read(); if (done) break; out += new TextDecoder().decode(value); }
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += new TextDecoder().decode(value);
+    }
     expect(out).toMatch(/^\/dev\/pts\/0 '\/dev\/pts\/0\\r\\n30 100\\r\\n'\n$/);
     await oci(["delete", "-f", "t1"]);
     const noSock = await oci(["create", "--bundle", b, "t2"]);
@@ -265,17 +374,30 @@ print(msg.decode(), repr(out.decode()), flush=True)
 
 describe("namespaces by path", () => {
   test("a mount namespace and a network namespace given by path are joined", async () => {
-    const holder = Bun.spawn(["unshare", "--mount", "--net", "--propagation", "private", "sleep", "60"], { stdout: "ignore", stderr: "ignore" });
+    const holder = Bun.spawn(["unshare", "--mount", "--net", "--propagation", "private", "sleep", "60"], {
+      stdout: "ignore",
+      stderr: "ignore",
+    });
     try {
-      await until(async () => readlinkSync(`/proc/${holder.pid}/ns/mnt`) !== readlinkSync("/proc/self/ns/mnt"), "the holder's namespaces");
+      await until(
+        async () => readlinkSync(`/proc/${holder.pid}/ns/mnt`) !== readlinkSync("/proc/self/ns/mnt"),
+        "the holder's namespaces",
+      );
       const b = await bundle((c) => {
         c.process.args = ["sh", "-c", "readlink /proc/self/ns/mnt; readlink /proc/self/ns/net"];
         c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) =>
-          n.type === "mount" ? { type: "mount", path: `/proc/${holder.pid}/ns/mnt` } : n.type === "network" ? { type: "network", path: `/proc/${holder.pid}/ns/net` } : n);
+          n.type === "mount"
+            ? { type: "mount", path: `/proc/${holder.pid}/ns/mnt` }
+            : n.type === "network"
+              ? { type: "network", path: `/proc/${holder.pid}/ns/net` }
+              : n,
+        );
       });
       const r = await oci(["run", "--bundle", b, "ns1"]);
       expect(r.stderr).toBe("");
-      expect(r.stdout).toBe(`${readlinkSync(`/proc/${holder.pid}/ns/mnt`)}\n${readlinkSync(`/proc/${holder.pid}/ns/net`)}\n`);
+      expect(r.stdout).toBe(
+        `${readlinkSync(`/proc/${holder.pid}/ns/mnt`)}\n${readlinkSync(`/proc/${holder.pid}/ns/net`)}\n`,
+      );
     } finally {
       holder.kill("SIGKILL");
       await holder.exited;
@@ -289,8 +411,13 @@ describe("--preserve-fds", () => {
     writeFileSync(`${work}/f3`, "three\n");
     const { openSync, closeSync } = await import("node:fs");
     const fd = openSync(`${work}/f3`, "r");
-    const b = await bundle((c) => { c.process.args = ["sh", "-c", "cat <&3; ls /proc/self/fd | wc -l"]; });
-    const p = Bun.spawn([MINI, "--root", root, "run", "--preserve-fds", "1", "--bundle", b, "pf1"], { stdio: ["ignore", Bun.file(`${work}/pf-out`), Bun.file(`${work}/pf-err`), fd], env });
+    const b = await bundle((c) => {
+      c.process.args = ["sh", "-c", "cat <&3; ls /proc/self/fd | wc -l"];
+    });
+    const p = Bun.spawn([MINI, "--root", root, "run", "--preserve-fds", "1", "--bundle", b, "pf1"], {
+      stdio: ["ignore", Bun.file(`${work}/pf-out`), Bun.file(`${work}/pf-err`), fd],
+      env,
+    });
     expect(await p.exited).toBe(0);
     closeSync(fd);
     expect(readFileSync(`${work}/pf-out`, "utf8")).toBe("three\n5\n"); // 0 1 2, the preserved 3, ls's own
@@ -300,7 +427,14 @@ describe("--preserve-fds", () => {
 
 describe("bad input, global flags, small verbs", () => {
   test("unknown container, duplicate id, malformed config, no id: exit 1, one line, nothing left", async () => {
-    for (const v of [["state", "nope"], ["start", "nope"], ["kill", "nope", "KILL"], ["delete", "nope"], ["pause", "nope"], ["exec", "nope", "true"]]) {
+    for (const v of [
+      ["state", "nope"],
+      ["start", "nope"],
+      ["kill", "nope", "KILL"],
+      ["delete", "nope"],
+      ["pause", "nope"],
+      ["exec", "nope", "true"],
+    ]) {
       const r = await oci(v);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/^mini: container "nope" does not exist\n$/);
@@ -313,7 +447,10 @@ describe("bad input, global flags, small verbs", () => {
     await oci(["delete", "--force", "dup"]);
     const broken = `${work}/broken`;
     mkdirSync(broken);
-    writeFileSync(`${broken}/config.json`, '{"ociVersion": "1.1.0", "root": {"path": "rootfs"}, "process": {"cwd": "/", "user": {"uid": 0, "gid": 0}, "args": "not-a-list"}}');
+    writeFileSync(
+      `${broken}/config.json`,
+      '{"ociVersion": "1.1.0", "root": {"path": "rootfs"}, "process": {"cwd": "/", "user": {"uid": 0, "gid": 0}, "args": "not-a-list"}}',
+    );
     const m = await oci(["create", "--bundle", broken, "bad1"]);
     expect(m.code).toBe(1);
     expect(m.stderr.trim().split("\n").length).toBe(1);
@@ -333,7 +470,9 @@ describe("bad input, global flags, small verbs", () => {
     const s = await oci(["list"], { global: ["--systemd-cgroup"] });
     expect(s.code).toBe(1);
     expect(s.stderr).toMatch(/systemd/);
-    expect((await oci(["list"], { global: ["--cgroup-manager", "cgroupfs", "--rootless", "false", "--debug"] })).code).toBe(0);
+    expect(
+      (await oci(["list"], { global: ["--cgroup-manager", "cgroupfs", "--rootless", "false", "--debug"] })).code,
+    ).toBe(0);
   });
 
   test("--version, features, spec", async () => {
@@ -354,20 +493,37 @@ describe("bad input, global flags, small verbs", () => {
 describe("host safety", () => {
   test("CVE-2019-5736: a container process holding /proc/1/exe of the waiting child stage can't write mini", async () => {
     const before5736 = Bun.hash(readFileSync(MINI)).toString();
-    await oci(["create", "--bundle", await bundle((c) => {
-      c.process.args = ["sh", "-c", "sleep 5"];
-      c.process.capabilities = { bounding: ["CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE"], effective: ["CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE"], permitted: ["CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE"] };
-    }), "cve1"]);
+    await oci([
+      "create",
+      "--bundle",
+      await bundle((c) => {
+        c.process.args = ["sh", "-c", "sleep 5"];
+        c.process.capabilities = {
+          bounding: ["CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE"],
+          effective: ["CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE"],
+          permitted: ["CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE"],
+        };
+      }),
+      "cve1",
+    ]);
     // While PID 1 is still mini's child stage: keep its exe open, wait for the exec and for
     // `mini start` to be gone (no process runs the binary: else the write fails with ETXTBSY
     // whatever mini does), then write through it.
-    const attack = "exec 3</proc/1/exe; while grep -q __child /proc/1/cmdline; do sleep 0.05; done; sleep 1.5; (echo pwned >> /proc/self/fd/3) 2> /tmp/result; echo status=$? >> /tmp/result";
+    const attack =
+      "exec 3</proc/1/exe; while grep -q __child /proc/1/cmdline; do sleep 0.05; done; sleep 1.5; (echo pwned >> /proc/self/fd/3) 2> /tmp/result; echo status=$? >> /tmp/result";
     expect((await oci(["exec", "--detach", "cve1", "sh", "-c", attack])).code).toBe(0);
     await Bun.sleep(300);
     expect((await oci(["start", "cve1"])).code).toBe(0);
     try {
-      await until(async () => existsSync(`${rootfs}/tmp/result`) && readFileSync(`${rootfs}/tmp/result`, "utf8").includes("status="), "the attack to finish");
-    } catch (e) { await oci(["delete", "--force", "cve1"]); throw e; }
+      await until(
+        async () =>
+          existsSync(`${rootfs}/tmp/result`) && readFileSync(`${rootfs}/tmp/result`, "utf8").includes("status="),
+        "the attack to finish",
+      );
+    } catch (e) {
+      await oci(["delete", "--force", "cve1"]);
+      throw e;
+    }
     const result = readFileSync(`${rootfs}/tmp/result`, "utf8");
     rmSync(`${rootfs}/tmp/result`);
     await oci(["delete", "--force", "cve1"]);
@@ -376,7 +532,14 @@ describe("host safety", () => {
   });
 
   test("CVE-2024-21626: the container's process and exec'd ones get no host fd beyond stdio", async () => {
-    const init = await oci(["run", "--bundle", await bundle((c) => { c.process.args = ["ls", "/proc/self/fd"]; }), "fd0"]);
+    const init = await oci([
+      "run",
+      "--bundle",
+      await bundle((c) => {
+        c.process.args = ["ls", "/proc/self/fd"];
+      }),
+      "fd0",
+    ]);
     expect(init.stdout.trim().split("\n").map(Number).sort()).toEqual([0, 1, 2, 3]); // 3: ls's own directory
     await oci(["run", "--detach", "--bundle", await bundle(), "fd1"]);
     const ex = await oci(["exec", "fd1", "ls", "/proc/self/fd"]);

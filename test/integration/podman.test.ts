@@ -16,7 +16,10 @@ const NETWORKS = "/etc/containers/networks";
 const saved = new Map<string, string | undefined>();
 let hadNetworks = false;
 /** podman's own cgroup parent (libpod_parent, with conmon's cgroup in it), if the test made it. */
-const cgroupParents = () => readdirSync("/sys/fs/cgroup").map((h) => `/sys/fs/cgroup/${h}/libpod_parent`).filter((d) => existsSync(d));
+const cgroupParents = () =>
+  readdirSync("/sys/fs/cgroup")
+    .map((h) => `/sys/fs/cgroup/${h}/libpod_parent`)
+    .filter((d) => existsSync(d));
 let parentsBefore: string[] = [];
 let work: string;
 let base: string[];
@@ -28,7 +31,11 @@ async function podman(args: string[], timeoutMs = 60_000): Promise<Result> {
   // cwd: conmon drops an "oom" file into its working directory when a container is OOM-killed.
   const proc = Bun.spawn([...base, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env, cwd: work });
   const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(timer);
   return { code, stdout, stderr };
 }
@@ -40,16 +47,37 @@ beforeAll(async () => {
   hadNetworks = existsSync(NETWORKS);
   parentsBefore = cgroupParents();
   ociBefore = ociStates();
-  writeFileSync(CONF, [
-    "[containers]", 'default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]',
-    "[engine]", 'cgroup_manager = "cgroupfs"', 'events_logger = "file"',
-    'runtime_supports_json = ["crun", "runc", "kata", "runsc", "youki", "krun", "mini"]',
-    'runtime_supports_nocgroups = ["crun", "krun", "mini"]',
-    "[engine.runtimes]", `mini = ["${MINI}"]`, "",
-  ].join("\n"));
-  writeFileSync(STORAGE, '[storage]\ndriver = "overlay"\nrunroot = "/run/containers/storage"\ngraphroot = "/var/lib/containers/storage"\n');
+  writeFileSync(
+    CONF,
+    [
+      "[containers]",
+      'default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]',
+      "[engine]",
+      'cgroup_manager = "cgroupfs"',
+      'events_logger = "file"',
+      'runtime_supports_json = ["crun", "runc", "kata", "runsc", "youki", "krun", "mini"]',
+      'runtime_supports_nocgroups = ["crun", "krun", "mini"]',
+      "[engine.runtimes]",
+      `mini = ["${MINI}"]`,
+      "",
+    ].join("\n"),
+  );
+  writeFileSync(
+    STORAGE,
+    '[storage]\ndriver = "overlay"\nrunroot = "/run/containers/storage"\ngraphroot = "/var/lib/containers/storage"\n',
+  );
   work = mkdtempSync(`${tmpdir()}/mini-podman-`);
-  base = ["podman", "--root", `${work}/root`, "--runroot", `${work}/run`, "--storage-driver", "overlay", "--runtime", "mini"];
+  base = [
+    "podman",
+    "--root",
+    `${work}/root`,
+    "--runroot",
+    `${work}/run`,
+    "--storage-driver",
+    "overlay",
+    "--runtime",
+    "mini",
+  ];
   const rootfs = makeRootfs();
   const tar = Bun.spawn(["tar", "-C", rootfs, "-c", "."], { stdout: "pipe" });
   const imp = Bun.spawn([...base, "import", "-", IMAGE], { stdin: tar.stdout, stdout: "ignore", stderr: "pipe", env });
@@ -62,26 +90,51 @@ afterAll(async () => {
   if (!havePodman) return;
   await podman(["rm", "-f", "-t", "0", "--all"]);
   await podman(["system", "reset", "-f"]);
-  for (const m of readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4]).filter((p) => p?.startsWith(work)).reverse()) {
+  for (const m of readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((l) => l.split(" ")[4])
+    .filter((p) => p?.startsWith(work))
+    .reverse()) {
     Bun.spawnSync(["umount", "-l", m!]);
   }
   rmSync(work, { recursive: true, force: true });
-  for (const [f, text] of saved) if (text === undefined) rmSync(f, { force: true }); else writeFileSync(f, text);
+  for (const [f, text] of saved)
+    if (text === undefined) rmSync(f, { force: true });
+    else writeFileSync(f, text);
   if (!hadNetworks) rmSync(NETWORKS, { recursive: true, force: true });
   for (const d of cgroupParents().filter((p) => !parentsBefore.includes(p))) {
-    for (const sub of [`${d}/conmon`, d]) try { rmdirSync(sub); } catch { /* busy or gone */ }
+    for (const sub of [`${d}/conmon`, d])
+      try {
+        rmdirSync(sub);
+      } catch {
+        /* busy or gone */
+      }
   }
   cleanupRootfses();
 }, 120_000);
 
 let ociBefore: string[] = [];
-const ociStates = () => { try { return readdirSync("/run/mini-oci"); } catch { return []; } };
+const ociStates = () => {
+  try {
+    return readdirSync("/run/mini-oci");
+  } catch {
+    return [];
+  }
+};
 
 /** Nothing of mini's is left for a removed podman container: its OCI state and cgroups. */
 function miniLeftovers(): string[] {
   const out: string[] = ociStates().filter((id) => !ociBefore.includes(id));
   for (const h of ["pids", "memory", "freezer", "cpu", "devices"]) {
-    try { out.push(...readdirSync(`/sys/fs/cgroup/${h}/libpod_parent`).filter((n) => n.startsWith("libpod-") && n.length > 20).map((n) => `${h}/${n}`)); } catch { /* no such hierarchy */ }
+    try {
+      out.push(
+        ...readdirSync(`/sys/fs/cgroup/${h}/libpod_parent`)
+          .filter((n) => n.startsWith("libpod-") && n.length > 20)
+          .map((n) => `${h}/${n}`),
+      );
+    } catch {
+      /* no such hierarchy */
+    }
   }
   return out;
 }
@@ -98,7 +151,12 @@ describe.skipIf(!havePodman)("podman --runtime mini", () => {
   });
 
   test("-it: a shell on a pty of the container's own devpts, exit code back", async () => {
-    const s = new Session([...base.slice(1), "run", "--rm", "-it", "--network", "none", IMAGE, "sh"], env, { cols: 100, rows: 30 }, "podman");
+    const s = new Session(
+      [...base.slice(1), "run", "--rm", "-it", "--network", "none", IMAGE, "sh"],
+      env,
+      { cols: 100, rows: 30 },
+      "podman",
+    );
     await s.waitFor(/\/ # /, 0, 20_000);
     let from = s.mark();
     s.send("tty; [ -t 0 ] && [ -t 1 ] && echo both-tty\r");
@@ -109,7 +167,18 @@ describe.skipIf(!havePodman)("podman --runtime mini", () => {
   });
 
   test("-d, then exec, logs, stop, rm", async () => {
-    const run = await podman(["run", "-d", "--network", "none", "--name", "svc", IMAGE, "sh", "-c", "trap 'exit 0' TERM; echo up; sleep 1000 & wait"]);
+    const run = await podman([
+      "run",
+      "-d",
+      "--network",
+      "none",
+      "--name",
+      "svc",
+      IMAGE,
+      "sh",
+      "-c",
+      "trap 'exit 0' TERM; echo up; sleep 1000 & wait",
+    ]);
     expect(run.code).toBe(0);
     const ex = await podman(["exec", "svc", "sh", "-c", "echo from-exec; exit 3"]);
     expect(ex.stdout).toBe("from-exec\n");
@@ -123,10 +192,35 @@ describe.skipIf(!havePodman)("podman --runtime mini", () => {
   }, 60_000);
 
   test("--memory and --pids-limit are enforced", async () => {
-    const r = await podman(["run", "--rm", "--network", "none", "--memory", "32m", "--pids-limit", "10", IMAGE, "sh", "-c",
-      "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; for i in $(seq 20); do sleep 1 & done 2>&1 | tail -1"]);
+    const r = await podman([
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      "--memory",
+      "32m",
+      "--pids-limit",
+      "10",
+      IMAGE,
+      "sh",
+      "-c",
+      "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; for i in $(seq 20); do sleep 1 & done 2>&1 | tail -1",
+    ]);
     expect(r.stdout).toMatch(/^33554432\n10\nsh: can't fork/);
-    const oom = await podman(["run", "--rm", "--network", "none", "--memory", "16m", "--memory-swap", "16m", IMAGE, "sh", "-c", "x=a; while true; do x=$x$x; done"]);
+    const oom = await podman([
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      "--memory",
+      "16m",
+      "--memory-swap",
+      "16m",
+      IMAGE,
+      "sh",
+      "-c",
+      "x=a; while true; do x=$x$x; done",
+    ]);
     expect(oom.code).toBe(137);
   }, 60_000);
 

@@ -6,7 +6,16 @@ import { tmpdir } from "node:os";
 import { ensureBuilt, MINI } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { startRegistry, type Registry } from "../helpers/registry/server.ts";
-import { HOSTILE, HOSTILE_KINDS, MULTI_LAYER, pushBusybox, pushHostileLayer, pushMultiLayer, pushTwoPlatform, TWO_PLATFORM } from "../helpers/registry/images.ts";
+import {
+  HOSTILE,
+  HOSTILE_KINDS,
+  MULTI_LAYER,
+  pushBusybox,
+  pushHostileLayer,
+  pushMultiLayer,
+  pushTwoPlatform,
+  TWO_PLATFORM,
+} from "../helpers/registry/images.ts";
 import { startFaultyProxy, startTokenServer } from "../helpers/registry/faulty-proxy.ts";
 import { disposeSessions, Session } from "../helpers/pty-session.ts";
 
@@ -35,10 +44,16 @@ function freshStore(): string {
 
 async function m(args: string[], opts: { store?: string; env?: Record<string, string> } = {}) {
   const proc = Bun.spawn([MINI, ...args], {
-    stdin: "ignore", stdout: "pipe", stderr: "pipe",
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", MINI_ROOT: opts.store ?? store, ...opts.env },
   });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { code, stdout, stderr };
 }
 
@@ -77,7 +92,9 @@ describe("pull and run", () => {
     expect(run.stderr).toBe("");
     expect(run.stdout).toBe(MULTI_LAYER.defaultOutput);
     const checks = [
-      ...Object.entries(MULTI_LAYER.files).map(([p, c]) => `printf '%s=' ${p}; cat ${p} | head -c 100 | tr '\\n' '|'; echo`),
+      ...Object.entries(MULTI_LAYER.files).map(
+        ([p, c]) => `printf '%s=' ${p}; cat ${p} | head -c 100 | tr '\\n' '|'; echo`,
+      ),
       ...MULTI_LAYER.absent.map((p) => `test -e ${p} && echo "PRESENT ${p}" || echo "absent ${p}"`),
       ...Object.entries(MULTI_LAYER.symlinks).map(([p]) => `echo "link ${p} -> $(readlink ${p})"`),
       ...Object.entries(MULTI_LAYER.modes).map(([p]) => `echo "mode ${p} $(stat -c %a ${p})"`),
@@ -90,7 +107,8 @@ describe("pull and run", () => {
     for (const [p, c] of Object.entries(MULTI_LAYER.files)) expect(r.stdout).toContain(`${p}=${c.replace(/\n/g, "|")}`);
     for (const p of MULTI_LAYER.absent) expect(r.stdout).toContain(`absent ${p}`);
     for (const [p, t] of Object.entries(MULTI_LAYER.symlinks)) expect(r.stdout).toContain(`link ${p} -> ${t}`);
-    for (const [p, mode] of Object.entries(MULTI_LAYER.modes)) expect(r.stdout).toContain(`mode ${p} ${mode.toString(8)}`);
+    for (const [p, mode] of Object.entries(MULTI_LAYER.modes))
+      expect(r.stdout).toContain(`mode ${p} ${mode.toString(8)}`);
     for (const [p, [u, g]] of Object.entries(MULTI_LAYER.owners)) expect(r.stdout).toContain(`owner ${p} ${u}:${g}`);
     expect(r.stdout).toContain("ls-keep replaced ");
     // The replaced directory holds only its new content.
@@ -98,7 +116,9 @@ describe("pull and run", () => {
     expect(old.stdout.trim()).toBe("new");
     // A container's writes stay in its own upper dir: the next container sees the image again.
     await m(["run", "-q", "--entrypoint", "", "-u", "0", img.ref, "sh", "-c", "rm /etc/motd"], { store: s });
-    expect((await m(["run", "-q", "--entrypoint", "cat", img.ref, "/etc/motd"], { store: s })).stdout).toBe("multi-layer motd\n");
+    expect((await m(["run", "-q", "--entrypoint", "cat", img.ref, "/etc/motd"], { store: s })).stdout).toBe(
+      "multi-layer motd\n",
+    );
     expect(readdirSync(`${s}/containers`)).toEqual([]);
   }, 90000);
 
@@ -138,12 +158,19 @@ describe("pull and run", () => {
     const s = freshStore();
     await m(["pull", "-q", `${reg.host}/t/busybox:1`], { store: s });
     const proc = Bun.spawn([MINI, "run", "-i", `${reg.host}/t/busybox:1`, "sh", "-c", "echo up; read x || true"], {
-      stdin: "pipe", stdout: "pipe", stderr: "inherit", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", MINI_ROOT: s },
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "inherit",
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", MINI_ROOT: s },
     });
     try {
       const reader = proc.stdout.getReader();
       let out = "";
-      while (!out.includes("up")) { const { value, done } = await reader.read(); if (done) break; out += new TextDecoder().decode(value); }
+      while (!out.includes("up")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        out += new TextDecoder().decode(value);
+      }
       const rm = await m(["rmi", `${reg.host}/t/busybox:1`], { store: s });
       expect(rm.code).toBe(125);
       expect(rm.stderr).toContain("in use");
@@ -175,12 +202,18 @@ describe("progress", () => {
       const ref = `${proxy.host}/t/progress:1`;
       const s = new Session(["pull", ref], { PATH: process.env.PATH ?? "/usr/bin:/bin", MINI_ROOT: freshStore() });
       try {
-        const bar = await s.waitFor(/([0-9a-f]{12}): \[=*>? *\] (\d+\.\d) MiB\/(\d+\.\d) MiB (\d+\.\d) MiB\/s/, 0, 20000);
+        const bar = await s.waitFor(
+          /([0-9a-f]{12}): \[=*>? *\] (\d+\.\d) MiB\/(\d+\.\d) MiB (\d+\.\d) MiB\/s/,
+          0,
+          20000,
+        );
         expect(Number(bar[3])).toBeGreaterThan(0.5);
         await s.waitFor(/pull complete \d+\.\d MiB/, 0, 30000);
         expect(await s.proc.exited).toBe(0);
         expect(s.out).toContain(`${ref}: `);
-      } finally { await disposeSessions(); }
+      } finally {
+        await disposeSessions();
+      }
 
       const plain = await m(["pull", ref], { store: freshStore() });
       expect(plain.code).toBe(0);
@@ -189,7 +222,9 @@ describe("progress", () => {
       const quiet = await m(["pull", "-q", ref], { store: freshStore() });
       expect([quiet.code, quiet.stderr, quiet.stdout.trim()]).toEqual([0, "", ref]);
       expect(pushed.ref).toContain("t/progress");
-    } finally { await proxy.stop(); }
+    } finally {
+      await proxy.stop();
+    }
   }, 90000);
 });
 
@@ -219,7 +254,9 @@ describe("auth", () => {
       expect(r.code).toBe(0);
       expect(tokens.stats.tokenRequests.length).toBeGreaterThan(0);
       expect(tokens.stats.tokenRequests[0].scopes.join()).toContain("repository:t/bearer:pull");
-    } finally { await tokens.stop(); }
+    } finally {
+      await tokens.stop();
+    }
     expect(img.ref).toContain("t/bearer");
   }, 60000);
 });
@@ -236,14 +273,21 @@ describe("faults", () => {
       expect(readdirSync(`${s}/layers`)).toEqual([]);
       expect((await m(["images", "-q"], { store: s })).stdout).toBe("");
       storeIsClean(s);
-    } finally { await proxy.stop(); }
+    } finally {
+      await proxy.stop();
+    }
   }, 60000);
 
   test("a blob longer than its descriptor is refused and nothing is stored", async () => {
     await pushBusybox(reg.host, "t/fault", "1");
-    const res = await fetch(`http://${reg.host}/v2/t/fault/manifests/1`, { headers: { accept: "application/vnd.oci.image.manifest.v1+json" } });
+    const res = await fetch(`http://${reg.host}/v2/t/fault/manifests/1`, {
+      headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+    });
     const layers = ((await res.json()) as { layers: { digest: string }[] }).layers.map((l) => l.digest);
-    for (const [fault, said] of [["oversize-blob", /announced \d+ bytes, the manifest says/], ["oversize-blob-chunked", /sent more than the manifest's/]] as const) {
+    for (const [fault, said] of [
+      ["oversize-blob", /announced \d+ bytes, the manifest says/],
+      ["oversize-blob-chunked", /sent more than the manifest's/],
+    ] as const) {
       const proxy = await startFaultyProxy(reg.host, fault, { digests: layers });
       const s = freshStore();
       try {
@@ -254,22 +298,32 @@ describe("faults", () => {
         expect(proxy.stats.log.filter((l) => l.startsWith("GET") && l.includes(layers[0])).length).toBe(1); // not retried
         expect(readdirSync(`${s}/layers`)).toEqual([]);
         storeIsClean(s);
-      } finally { await proxy.stop(); }
+      } finally {
+        await proxy.stop();
+      }
     }
   }, 60000);
 
   test("a download cut mid-blob is retried: dropped (gzip and zstd layers) or ended short", async () => {
     const gz = await pushBusybox(reg.host, "t/fault", "1");
     const zs = await pushBusybox(reg.host, "t/fault-zstd", "1", { compression: "zstd" });
-    for (const [fault, image] of [["drop-mid-blob-once", "t/fault"], ["drop-mid-blob-once", "t/fault-zstd"], ["short-blob-once", "t/fault"]] as const) {
-      const res = await fetch(`http://${reg.host}/v2/${image}/manifests/1`, { headers: { accept: "application/vnd.oci.image.manifest.v1+json" } });
+    for (const [fault, image] of [
+      ["drop-mid-blob-once", "t/fault"],
+      ["drop-mid-blob-once", "t/fault-zstd"],
+      ["short-blob-once", "t/fault"],
+    ] as const) {
+      const res = await fetch(`http://${reg.host}/v2/${image}/manifests/1`, {
+        headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+      });
       const layers = ((await res.json()) as { layers: { digest: string }[] }).layers.map((l) => l.digest);
       const proxy = await startFaultyProxy(reg.host, fault, { digests: layers });
       try {
         const r = await m(["pull", "-q", `${proxy.host}/${image}:1`], { store: freshStore() });
         expect([fault, image, r.code, r.stderr]).toEqual([fault, image, 0, ""]);
         expect(proxy.stats.log.filter((l) => l.startsWith("GET") && l.includes(layers[0])).length).toBe(2);
-      } finally { await proxy.stop(); }
+      } finally {
+        await proxy.stop();
+      }
     }
     expect(gz.ref && zs.ref).toBeTruthy();
   }, 60000);
@@ -284,24 +338,34 @@ describe("faults", () => {
       expect(r.stderr.trim().split("\n").length).toBe(1);
       storeIsClean(s);
       expect(readdirSync(`${s}/layers`)).toEqual([]);
-    } finally { await proxy.stop(); }
+    } finally {
+      await proxy.stop();
+    }
   }, 60000);
 
   test("500 once is retried; 500 always and 404 fail clearly", async () => {
     await pushBusybox(reg.host, "t/fault", "1");
-    for (const [fault, ok] of [["500-once", true], ["500-always", false], ["404-manifest", false]] as const) {
+    for (const [fault, ok] of [
+      ["500-once", true],
+      ["500-always", false],
+      ["404-manifest", false],
+    ] as const) {
       const proxy = await startFaultyProxy(reg.host, fault);
       try {
         const r = await m(["pull", "-q", `${proxy.host}/t/fault:1`], { store: freshStore() });
         expect(r.code).toBe(ok ? 0 : 125);
         if (!ok) expect(r.stderr).toMatch(fault === "404-manifest" ? /manifest unknown|404/ : /500/);
-      } finally { await proxy.stop(); }
+      } finally {
+        await proxy.stop();
+      }
     }
   }, 90000);
 
   test("10 concurrent pulls of one image: all succeed, one copy stored", async () => {
     const s = freshStore();
-    const results = await Promise.all(Array.from({ length: 10 }, () => m(["pull", "-q", `${reg.host}/t/multi:1`], { store: s })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => m(["pull", "-q", `${reg.host}/t/multi:1`], { store: s })),
+    );
     for (const r of results) expect(r.code).toBe(0);
     expect(readdirSync(`${s}/layers`).length).toBe(MULTI_LAYER.layers);
     expect((await m(["images", "-q"], { store: s })).stdout.trim().split("\n").length).toBe(1);

@@ -29,7 +29,7 @@ describe("isolation", () => {
   });
 
   test("argv after ROOTFS belongs to the command", async () => {
-    const r = await mini(["run", rootfs, "sh", "-c", "echo \"$0|$1\"", "zero", "--help"]);
+    const r = await mini(["run", rootfs, "sh", "-c", 'echo "$0|$1"', "zero", "--help"]);
     expect(r.stdout).toBe("zero|--help\n");
   });
 
@@ -60,10 +60,31 @@ describe("isolation", () => {
   });
 
   test("proc, sys, dev and friends are set up", async () => {
-    const r = await sh(rootfs, "ls /dev | tr '\\n' ' '; echo; cat /proc/self/cgroup | head -1; ls -d /dev/pts/ptmx /dev/shm /dev/mqueue");
-    for (const d of ["null", "zero", "full", "random", "urandom", "tty", "ptmx", "fd", "stdin", "stdout", "stderr", "pts", "shm"]) expect(r.stdout).toContain(d);
+    const r = await sh(
+      rootfs,
+      "ls /dev | tr '\\n' ' '; echo; cat /proc/self/cgroup | head -1; ls -d /dev/pts/ptmx /dev/shm /dev/mqueue",
+    );
+    for (const d of [
+      "null",
+      "zero",
+      "full",
+      "random",
+      "urandom",
+      "tty",
+      "ptmx",
+      "fd",
+      "stdin",
+      "stdout",
+      "stderr",
+      "pts",
+      "shm",
+    ])
+      expect(r.stdout).toContain(d);
     expect(r.code).toBe(0);
-    const w = await sh(rootfs, "touch /sys/x 2>&1; echo 1 > /proc/sys/kernel/ostype 2>&1; wc -c < /proc/timer_list; ls /sys/firmware | wc -l");
+    const w = await sh(
+      rootfs,
+      "touch /sys/x 2>&1; echo 1 > /proc/sys/kernel/ostype 2>&1; wc -c < /proc/timer_list; ls /sys/firmware | wc -l",
+    );
     expect(w.stdout).toContain("Read-only file system");
     expect(w.stdout.trim().split("\n").slice(-2)).toEqual(["0", "0"]);
   });
@@ -97,9 +118,25 @@ describe("process setup", () => {
     const dir = mkdtempSync(`${tmpdir()}/mini-env-`);
     try {
       writeFileSync(`${dir}/env`, "# comment\nFROM_FILE=1\nBOTH=file\n");
-      const r = await mini(["run", "--env-file", `${dir}/env`, "-e", "A=1", "-e", "BOTH=flag", "--env", "B=two words", rootfs, "sh", "-c", "echo $A $FROM_FILE $BOTH $B"]);
+      const r = await mini([
+        "run",
+        "--env-file",
+        `${dir}/env`,
+        "-e",
+        "A=1",
+        "-e",
+        "BOTH=flag",
+        "--env",
+        "B=two words",
+        rootfs,
+        "sh",
+        "-c",
+        "echo $A $FROM_FILE $BOTH $B",
+      ]);
       expect(r.stdout).toBe("1 1 flag two words\n");
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("-w is created if missing; a file is an error", async () => {
@@ -142,15 +179,28 @@ describe("mounts", () => {
     const dir = mkdtempSync(`${tmpdir()}/mini-vol-`);
     try {
       writeFileSync(`${dir}/f`, "host\n");
-      const r = await mini(["run", "-v", `${dir}:/data`, "-v", `${dir}:/ro:ro`, "--tmpfs", "/scratch", rootfs, "sh", "-c",
-        "cat /data/f; echo c > /data/new; touch /ro/x 2>&1; touch /scratch/y && echo tmpfs-ok"]);
+      const r = await mini([
+        "run",
+        "-v",
+        `${dir}:/data`,
+        "-v",
+        `${dir}:/ro:ro`,
+        "--tmpfs",
+        "/scratch",
+        rootfs,
+        "sh",
+        "-c",
+        "cat /data/f; echo c > /data/new; touch /ro/x 2>&1; touch /scratch/y && echo tmpfs-ok",
+      ]);
       expect(r.stdout).toContain("host");
       expect(r.stdout).toContain("Read-only file system");
       expect(r.stdout).toContain("tmpfs-ok");
       expect(readFileSync(`${dir}/new`, "utf8")).toBe("c\n");
       const ro = await sh(rootfs, "touch /x 2>&1; echo done", ["--read-only"]);
       expect(ro.stdout).toContain("Read-only file system");
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("--no-pivot (chroot after moving the rootfs over /) runs a rootfs on ramfs", async () => {
@@ -158,7 +208,14 @@ describe("mounts", () => {
     try {
       expect(Bun.spawnSync(["mount", "-t", "ramfs", "ramfs", dir]).exitCode).toBe(0);
       expect(Bun.spawnSync(["cp", "-a", `${rootfs}/.`, dir]).exitCode).toBe(0);
-      const r = await mini(["run", "--no-pivot", dir, "sh", "-c", "echo $$; ls /bin/busybox; ls /work /tmp/mini-ramfs-* 2>&1 | head -1"]);
+      const r = await mini([
+        "run",
+        "--no-pivot",
+        dir,
+        "sh",
+        "-c",
+        "echo $$; ls /bin/busybox; ls /work /tmp/mini-ramfs-* 2>&1 | head -1",
+      ]);
       expect(r.stdout).toStartWith("1\n/bin/busybox\n");
       expect(r.stdout).toContain("No such file");
     } finally {

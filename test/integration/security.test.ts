@@ -38,10 +38,15 @@ if (exec) execve("/bin/cat", ["cat", "/proc/self/status"], []);
 
 type Fields = Record<string, string>;
 const fields = (status: string): Fields =>
-  Object.fromEntries(status.split("\n").filter((l) => l.includes(":")).map((l) => {
-    const i = l.indexOf(":");
-    return [l.slice(0, i), l.slice(i + 1).trim()];
-  }));
+  Object.fromEntries(
+    status
+      .split("\n")
+      .filter((l) => l.includes(":"))
+      .map((l) => {
+        const i = l.indexOf(":");
+        return [l.slice(0, i), l.slice(i + 1).trim()];
+      }),
+  );
 const capHex = (m: bigint) => m.toString(16).padStart(16, "0");
 
 let dir: string, script: string;
@@ -53,10 +58,19 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function run(p: Process, exec = false) {
-  const child = Bun.spawn([process.execPath, script, JSON.stringify(p), exec ? "exec" : ""], { stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  const child = Bun.spawn([process.execPath, script, JSON.stringify(p), exec ? "exec" : ""], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
   const [first = "", ...rest] = stdout.split("\n");
-  const before = first ? JSON.parse(first) as { status: string; thread: string; nofile: string[]; umask: number } : undefined;
+  const before = first
+    ? (JSON.parse(first) as { status: string; thread: string; nofile: string[]; umask: number })
+    : undefined;
   return { code, stderr, before, after: exec && rest.length ? fields(rest.join("\n")) : undefined };
 }
 
@@ -66,12 +80,15 @@ const noRawMask = capHex(capsToMask(noRaw));
 
 describe.skipIf(!isRoot)("applyProcessSecurity in a child", () => {
   test("user 1000:1000 with groups, default caps minus NET_RAW, no_new_privs, nofile 1024:2048", async () => {
-    const r = await run(base({
-      user: { uid: 1000, gid: 1000, additionalGids: [1000, 10, 29], umask: 0o027 },
-      capabilities: { bounding: noRaw, effective: noRaw, permitted: noRaw },
-      noNewPrivileges: true,
-      rlimits: [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 2048 }],
-    }), true);
+    const r = await run(
+      base({
+        user: { uid: 1000, gid: 1000, additionalGids: [1000, 10, 29], umask: 0o027 },
+        capabilities: { bounding: noRaw, effective: noRaw, permitted: noRaw },
+        noNewPrivileges: true,
+        rlimits: [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 2048 }],
+      }),
+      true,
+    );
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const s = fields(r.before!.status);
@@ -111,10 +128,19 @@ describe.skipIf(!isRoot)("applyProcessSecurity in a child", () => {
 
   test("ambient capabilities reach a non-root program through execve", async () => {
     const bind = ["CAP_NET_BIND_SERVICE"];
-    const r = await run(base({
-      user: { uid: 1000, gid: 1000 },
-      capabilities: { bounding: DEFAULT_CAPS as string[], effective: bind, permitted: bind, inheritable: bind, ambient: bind },
-    }), true);
+    const r = await run(
+      base({
+        user: { uid: 1000, gid: 1000 },
+        capabilities: {
+          bounding: DEFAULT_CAPS as string[],
+          effective: bind,
+          permitted: bind,
+          inheritable: bind,
+          ambient: bind,
+        },
+      }),
+      true,
+    );
     expect(r.stderr).toBe("");
     const m = capHex(1n << 10n);
     expect(r.after!.CapAmb).toBe(m);
@@ -133,16 +159,23 @@ describe.skipIf(!isRoot)("applyProcessSecurity in a child", () => {
   test("a hard rlimit above the current one fails with a clear message", async () => {
     const r = await run(base({ rlimits: [{ type: "RLIMIT_NOFILE", soft: 1048576, hard: 1048576 }] }));
     expect(r.code).not.toBe(0);
-    const hard = (await Bun.file("/proc/self/limits").text()).split("\n").find((l) => l.startsWith("Max open files"))!.split(/\s{2,}/)[2];
+    const hard = (await Bun.file("/proc/self/limits").text())
+      .split("\n")
+      .find((l) => l.startsWith("Max open files"))!
+      .split(/\s{2,}/)[2];
     if (Number(hard) >= 1048576) return; // a host with CAP_SYS_RESOURCE can raise it
-    expect(r.stderr.trim()).toBe(`setrlimit RLIMIT_NOFILE 1048576:1048576: EPERM (hard limit is ${hard}; raising it needs CAP_SYS_RESOURCE)`);
+    expect(r.stderr.trim()).toBe(
+      `setrlimit RLIMIT_NOFILE 1048576:1048576: EPERM (hard limit is ${hard}; raising it needs CAP_SYS_RESOURCE)`,
+    );
   });
 
   test("an ambient capability that is not inheritable fails naming it", async () => {
     const bind = ["CAP_NET_BIND_SERVICE"];
     const r = await run(base({ capabilities: { bounding: bind, effective: bind, permitted: bind, ambient: bind } }));
     expect(r.code).toBe(125);
-    expect(r.stderr.trim()).toBe("prctl PR_CAP_AMBIENT_RAISE CAP_NET_BIND_SERVICE: EPERM (an ambient capability must also be permitted and inheritable)");
+    expect(r.stderr.trim()).toBe(
+      "prctl PR_CAP_AMBIENT_RAISE CAP_NET_BIND_SERVICE: EPERM (an ambient capability must also be permitted and inheritable)",
+    );
   });
 
   test("soft above hard and unknown types are user errors", async () => {

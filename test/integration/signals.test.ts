@@ -7,11 +7,19 @@ import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 
 let rootfs: string;
 let before: Snapshot;
-beforeAll(() => { ensureBuilt(); rootfs = makeRootfs(); before = snapshot(); });
+beforeAll(() => {
+  ensureBuilt();
+  rootfs = makeRootfs();
+  before = snapshot();
+});
 afterAll(() => cleanupRootfses());
 
 function start(flags: string[], script: string) {
-  return Bun.spawn([MINI, "run", ...flags, rootfs, "sh", "-c", script], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  return Bun.spawn([MINI, "run", ...flags, rootfs, "sh", "-c", script], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
 }
 
 async function waitFor(stream: ReadableStream<Uint8Array>, text: string) {
@@ -27,7 +35,11 @@ async function waitFor(stream: ReadableStream<Uint8Array>, text: string) {
 
 /** Running (a zombie waiting for its new parent to reap it counts as dead). */
 const alive = (pid: number) => {
-  try { return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, "utf8")); } catch { return false; }
+  try {
+    return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
 };
 const childOf = (pid: number) => Number(readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(" ")[0]);
 
@@ -39,7 +51,11 @@ describe("signals", () => {
       const reader = await waitFor(p.stdout as ReadableStream<Uint8Array>, "ready");
       p.kill(sig);
       let out = "";
-      for (;;) { const { value, done } = await reader.read(); if (done) break; out += new TextDecoder().decode(value); }
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        out += new TextDecoder().decode(value);
+      }
       expect(out).toContain(`got-${name}`);
       expect(await p.exited).toBe(7);
     });

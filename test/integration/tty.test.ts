@@ -10,7 +10,9 @@ import { disposeSessions, Session as PtySession } from "../helpers/pty-session.t
 
 /** A pty session of `mini ARGS` with this file's environment. */
 class Session extends PtySession {
-  constructor(args: string[], size = { cols: 100, rows: 30 }) { super(args, env, size); }
+  constructor(args: string[], size = { cols: 100, rows: 30 }) {
+    super(args, env, size);
+  }
 }
 
 // termios bits (Linux): c_lflag, c_oflag.
@@ -28,7 +30,12 @@ let before: Snapshot;
 /** What a fresh pty looks like: what mini's terminal must be again when it exits. */
 let fresh: { input: number; output: number; local: number; control: number };
 
-const flagsOf = (t: Terminal) => ({ input: t.inputFlags, output: t.outputFlags, local: t.localFlags, control: t.controlFlags });
+const flagsOf = (t: Terminal) => ({
+  input: t.inputFlags,
+  output: t.outputFlags,
+  local: t.localFlags,
+  control: t.controlFlags,
+});
 
 beforeAll(() => {
   ensureBuilt();
@@ -47,7 +54,6 @@ afterAll(() => {
 
 afterEach(disposeSessions);
 
-
 /** Starts `mini run FLAGS rootfs sh` and waits for its prompt. */
 async function shell(flags = ["-it"]): Promise<Session> {
   const s = new Session(["run", ...flags, rootfs, "sh"]);
@@ -62,14 +68,26 @@ async function command(s: Session, line: string, expect: RegExp, ms = 5000): Pro
   return s.waitFor(expect, from, ms);
 }
 
-interface Proc { pid: number; start: string; comm: string }
+interface Proc {
+  pid: number;
+  start: string;
+  comm: string;
+}
 
 function readProc(pid: number): (Proc & { ppid: number; state: string }) | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { pid, comm: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), state: rest[0], ppid: Number(rest[1]), start: rest[19] };
-  } catch { return undefined; }
+    return {
+      pid,
+      comm: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")),
+      state: rest[0],
+      ppid: Number(rest[1]),
+      start: rest[19],
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 /** All processes below `root` on the host (the container's among them, by their host pids). */
@@ -84,13 +102,19 @@ function descendants(root: number): Proc[] {
   const out: Proc[] = [];
   const queue = [root];
   while (queue.length) {
-    for (const c of children.get(queue.shift()!) ?? []) { out.push(c); queue.push(c.pid); }
+    for (const c of children.get(queue.shift()!) ?? []) {
+      out.push(c);
+      queue.push(c.pid);
+    }
   }
   return out;
 }
 
 /** Still there (the same process, not a recycled pid, and not a zombie waiting to be reaped)? */
-const alive = (p: Proc) => { const now = readProc(p.pid); return !!now && now.start === p.start && now.state !== "Z"; };
+const alive = (p: Proc) => {
+  const now = readProc(p.pid);
+  return !!now && now.start === p.start && now.state !== "Z";
+};
 
 /** Waits until `sleep` runs in the container of session `s`; returns the container's processes. */
 async function waitForSleep(s: Session): Promise<Proc[]> {
@@ -135,7 +159,7 @@ describe("mini run -it: an interactive shell", () => {
     s.term.resize(120, 40); // the kernel sends SIGWINCH to mini, the terminal's foreground process
     // mini handles the signal asynchronously: ask again until the new size shows (bounded).
     let size = "";
-    for (const end = performance.now() + 5000; size !== "40 120" && performance.now() < end;) {
+    for (const end = performance.now() + 5000; size !== "40 120" && performance.now() < end; ) {
       size = (await command(s, 'echo "S=$(stty size)="', /S=(\d+ \d+)=/))[1];
       if (size !== "40 120") await Bun.sleep(50);
     }
@@ -224,7 +248,14 @@ describe("mini run -it: an interactive shell", () => {
 
 describe("-t without -i, -i without -t (as docker)", () => {
   test("-t alone: the command has a terminal of mini's size", async () => {
-    const s = new Session(["run", "-t", rootfs, "sh", "-c", '[ -t 0 ] && [ -t 1 ] && echo "TTY=yes"; echo "S=$(stty size)="; exit 4']);
+    const s = new Session([
+      "run",
+      "-t",
+      rootfs,
+      "sh",
+      "-c",
+      '[ -t 0 ] && [ -t 1 ] && echo "TTY=yes"; echo "S=$(stty size)="; exit 4',
+    ]);
     expect(await s.exited()).toBe(4);
     expect(s.out).toContain("TTY=yes");
     expect(s.out).toMatch(/S=30 100=/);

@@ -7,12 +7,28 @@ import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 
 let rootfs: string;
 let before: Snapshot;
-beforeAll(() => { ensureBuilt(); rootfs = makeRootfs(); before = snapshot(); });
+beforeAll(() => {
+  ensureBuilt();
+  rootfs = makeRootfs();
+  before = snapshot();
+});
 afterAll(() => cleanupRootfses());
 
 describe("--userns", () => {
   test("root inside, uid 100000 outside; its own user namespace", async () => {
-    const proc = Bun.spawn([MINI, "run", "-i", "--userns", rootfs, "sh", "-c", "id -u; readlink /proc/self/ns/user; echo ready; read x || true"], { stdin: "pipe", stdout: "pipe" });
+    const proc = Bun.spawn(
+      [
+        MINI,
+        "run",
+        "-i",
+        "--userns",
+        rootfs,
+        "sh",
+        "-c",
+        "id -u; readlink /proc/self/ns/user; echo ready; read x || true",
+      ],
+      { stdin: "pipe", stdout: "pipe" },
+    );
     const reader = proc.stdout.getReader();
     let out = "";
     while (!out.includes("ready")) {
@@ -33,7 +49,12 @@ describe("--userns", () => {
   });
 
   test("explicit maps, PID 1, exit codes, devices bound from the host", async () => {
-    const r = await sh(rootfs, "echo $$; cat /proc/self/uid_map; head -c 3 /dev/zero | wc -c; exit 4", ["--uidmap", "0:200000:1000", "--gidmap", "0:200000:1000"]);
+    const r = await sh(rootfs, "echo $$; cat /proc/self/uid_map; head -c 3 /dev/zero | wc -c; exit 4", [
+      "--uidmap",
+      "0:200000:1000",
+      "--gidmap",
+      "0:200000:1000",
+    ]);
     expect(r.code).toBe(4);
     const [pid, map, zeros] = r.stdout.trim().split("\n");
     expect(pid).toBe("1");

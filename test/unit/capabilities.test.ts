@@ -1,5 +1,15 @@
 import { describe, expect, test } from "bun:test";
-import { applyCapFlags, CAPABILITIES, capName, capNumber, capsToMask, DEFAULT_CAPS, maskToCaps, normalizeCap, ociCapabilities } from "../../src/spec/capabilities.ts";
+import {
+  applyCapFlags,
+  CAPABILITIES,
+  capName,
+  capNumber,
+  capsToMask,
+  DEFAULT_CAPS,
+  maskToCaps,
+  normalizeCap,
+  ociCapabilities,
+} from "../../src/spec/capabilities.ts";
 import { UserError } from "../../src/sys/error.ts";
 
 const sorted = (l: readonly string[]) => [...l].sort((a, b) => capNumber(a)! - capNumber(b)!);

@@ -1,6 +1,16 @@
 // cgroup v1 (hybrid) planning and applying, against a fake tree in a temp dir.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -82,7 +92,9 @@ describe("detect", () => {
     expect(detectMode(root, `1 0 0:1 / ${root} rw - cgroup2 cgroup2 rw\n`)).toBe("v2");
   });
   test("the last mount on the path wins", () => {
-    expect(detectMode(root, `1 0 0:1 / ${root} rw - cgroup2 cgroup2 rw\n2 0 0:2 / ${root} rw - tmpfs tmpfs rw\n`)).toBe("v1");
+    expect(detectMode(root, `1 0 0:1 / ${root} rw - cgroup2 cgroup2 rw\n2 0 0:2 / ${root} rw - tmpfs tmpfs rw\n`)).toBe(
+      "v1",
+    );
   });
   test("not a mount point: decides by cgroup.controllers", () => {
     expect(detectMode(root, "")).toBe("v1");
@@ -143,7 +155,11 @@ describe("plan v1", () => {
   });
 
   test("--cpus 0.5, pids, memory, shares: files and order", () => {
-    const p = plan({ cpu: { quota: 50000, period: 100000, shares: 512 }, pids: { limit: 100 }, memory: { limit: 64 << 20, swap: 128 << 20 } });
+    const p = plan({
+      cpu: { quota: 50000, period: 100000, shares: 512 },
+      pids: { limit: 100 },
+      memory: { limit: 64 << 20, swap: 128 << 20 },
+    });
     const v = values(p);
     expect(v["/cpu/mini-x/cpu.cfs_quota_us"]).toBe("50000");
     expect(v["/cpu/mini-x/cpu.cfs_period_us"]).toBe("100000");
@@ -212,7 +228,10 @@ describe("plan v1", () => {
   });
 
   test("a controller that is not mounted: warning, no write", () => {
-    const mi = mountinfo(root).split("\n").filter((l) => !l.includes(",pids")).join("\n");
+    const mi = mountinfo(root)
+      .split("\n")
+      .filter((l) => !l.includes(",pids"))
+      .join("\n");
     const p = plan({ pids: { limit: 5 } }, { mountinfo: mi });
     expect(p.leaves.some((l) => l.hierarchy === "pids")).toBe(false);
     expect(p.warnings.join()).toContain("pids");
@@ -222,7 +241,10 @@ describe("plan v1", () => {
 describe("apply/remove v1", () => {
   test("writes the files; remove deletes only what was created; twice is fine", () => {
     mkdirSync(join(root, "cpu/shared"));
-    const p = plan({ cpu: { quota: 50000, period: 100000 }, pids: { limit: 10 }, memory: { limit: 64 << 20, swap: 128 << 20 } }, { cgroupsPath: "/shared/c1" });
+    const p = plan(
+      { cpu: { quota: 50000, period: 100000 }, pids: { limit: 10 }, memory: { limit: 64 << 20, swap: 128 << 20 } },
+      { cgroupsPath: "/shared/c1" },
+    );
     const logged: string[] = [];
     applyCgroups(p, (m, ms) => {
       expect(ms).toBeGreaterThanOrEqual(0);

@@ -1,6 +1,16 @@
 // cgroup v2 (unified) planning and applying, against a fake tree in a temp dir.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -88,7 +98,13 @@ describe("plan v2", () => {
   });
 
   test("--cpus 0.5 and friends", () => {
-    const v = values(plan({ cpu: { quota: 50000, period: 100000, shares: 1024 }, memory: { limit: 64 << 20, swap: 128 << 20 }, pids: { limit: 0 } }));
+    const v = values(
+      plan({
+        cpu: { quota: 50000, period: 100000, shares: 1024 },
+        memory: { limit: 64 << 20, swap: 128 << 20 },
+        pids: { limit: 0 },
+      }),
+    );
     expect(v["/user.slice/mini-x/cpu.max"]).toBe("50000 100000");
     expect(v["/user.slice/mini-x/cpu.weight"]).toBe("39");
     expect(v["/user.slice/mini-x/memory.max"]).toBe(String(64 << 20));
@@ -111,7 +127,10 @@ describe("plan v2", () => {
   });
 
   test("cpuset and unified keys enable their controllers", () => {
-    const p = plan({ cpu: { cpus: "0-1", mems: "0" }, unified: { "io.weight": "default 100" } }, { selfCgroup: "0::/\n" });
+    const p = plan(
+      { cpu: { cpus: "0-1", mems: "0" }, unified: { "io.weight": "default 100" } },
+      { selfCgroup: "0::/\n" },
+    );
     expect(values(p)["/cgroup.subtree_control"]).toBe("+cpu +memory +pids +cpuset +io");
     expect(values(p)["/mini-x/cpuset.cpus"]).toBe("0-1");
     expect(values(p)["/mini-x/io.weight"]).toBe("default 100");
@@ -135,7 +154,10 @@ describe("plan v2", () => {
 
 describe("apply/remove v2", () => {
   test("files written, swap skipped when missing, cleanup only of created dirs", () => {
-    const p = plan({ cpu: { quota: 50000, period: 100000 }, memory: { limit: 64 << 20, swap: 128 << 20 }, pids: { limit: 20 } }, { cgroupsPath: "/user.slice/pod/c1" });
+    const p = plan(
+      { cpu: { quota: 50000, period: 100000 }, memory: { limit: 64 << 20, swap: 128 << 20 }, pids: { limit: 20 } },
+      { cgroupsPath: "/user.slice/pod/c1" },
+    );
     const logged: string[] = [];
     applyCgroups(p, (m) => logged.push(m));
     expect(readFileSync(join(root, "user.slice/pod/c1/cpu.max"), "utf8")).toBe("50000 100000");
@@ -166,7 +188,10 @@ describe("apply/remove v2", () => {
     mkdirSync(p.leaves[0]!.dir);
     writeFileSync(join(p.leaves[0]!.dir, "memory.events"), "low 0\nhigh 0\nmax 3\noom 1\noom_kill 0\n");
     expect(oomKilled(p)).toBe(false);
-    writeFileSync(join(p.leaves[0]!.dir, "memory.events"), "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n");
+    writeFileSync(
+      join(p.leaves[0]!.dir, "memory.events"),
+      "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n",
+    );
     expect(oomKilled(p)).toBe(true);
     writeFileSync(join(p.leaves[0]!.dir, "memory.max"), "max\n");
     expect(memoryLimit(p)).toBeUndefined();

@@ -6,9 +6,9 @@ const host = { FROM_HOST: "hv", EMPTY: "" };
 
 describe("parseEnvFile", () => {
   test("KEY=VAL lines verbatim; comments, blanks and leading space skipped", () => {
-    const text = "\uFEFFA=1\n# comment\n\n   B = spaced value \nC=\"quoted\"\nD=x=y\n  # indented comment\nE=\r\n";
+    const text = '\uFEFFA=1\n# comment\n\n   B = spaced value \nC="quoted"\nD=x=y\n  # indented comment\nE=\r\n';
     expect(() => parseEnvFile(text, host)).toThrow("line 4: variable 'B ' contains whitespace");
-    const ok = "\uFEFFA=1\n# comment\n\n   B= spaced value \nC=\"quoted\"\nD=x=y\n  # indented comment\nE=\r\n";
+    const ok = '\uFEFFA=1\n# comment\n\n   B= spaced value \nC="quoted"\nD=x=y\n  # indented comment\nE=\r\n';
     expect(parseEnvFile(ok, host)).toEqual(["A=1", "B= spaced value ", 'C="quoted"', "D=x=y", "E="]);
   });
   test("a bare KEY takes the host value or is dropped", () => {
@@ -49,8 +49,17 @@ describe("mergeEnv", () => {
 
 describe("defaultEnv", () => {
   test("PATH, HOSTNAME, HOME, and TERM only with a tty", () => {
-    expect(defaultEnv({ hostname: "box", home: "/root", tty: true })).toEqual([`PATH=${DEFAULT_PATH}`, "HOSTNAME=box", "HOME=/root", "TERM=xterm"]);
-    expect(defaultEnv({ hostname: "box", home: "/home/app" })).toEqual([`PATH=${DEFAULT_PATH}`, "HOSTNAME=box", "HOME=/home/app"]);
+    expect(defaultEnv({ hostname: "box", home: "/root", tty: true })).toEqual([
+      `PATH=${DEFAULT_PATH}`,
+      "HOSTNAME=box",
+      "HOME=/root",
+      "TERM=xterm",
+    ]);
+    expect(defaultEnv({ hostname: "box", home: "/home/app" })).toEqual([
+      `PATH=${DEFAULT_PATH}`,
+      "HOSTNAME=box",
+      "HOME=/home/app",
+    ]);
     expect(defaultEnv()).toEqual([`PATH=${DEFAULT_PATH}`, "HOME=/"]);
     expect(DEFAULT_PATH).toBe("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   });

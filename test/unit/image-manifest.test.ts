@@ -8,14 +8,25 @@ import {
   verifyDigest,
   verifyingStream,
 } from "../../src/image/digest.ts";
-import { MANIFEST_ACCEPT, manifestMediaType, parseImageConfig, parseManifest, selectPlatform } from "../../src/image/manifest.ts";
+import {
+  MANIFEST_ACCEPT,
+  manifestMediaType,
+  parseImageConfig,
+  parseManifest,
+  selectPlatform,
+} from "../../src/image/manifest.ts";
 import { MEDIA } from "../../src/image/types.ts";
 import type { Descriptor, Index, Platform } from "../../src/image/types.ts";
 import { UserError } from "../../src/sys/error.ts";
 
 const enc = (v: unknown) => new TextEncoder().encode(typeof v === "string" ? v : JSON.stringify(v));
 const dg = (c: string) => `sha256:${c.repeat(64)}`;
-const desc = (mediaType: string, c: string, platform?: Platform): Descriptor => ({ mediaType, digest: dg(c), size: 100, ...(platform && { platform }) });
+const desc = (mediaType: string, c: string, platform?: Platform): Descriptor => ({
+  mediaType,
+  digest: dg(c),
+  size: 100,
+  ...(platform && { platform }),
+});
 
 const ociManifest = {
   schemaVersion: 2,
@@ -83,10 +94,13 @@ describe("parseManifest", () => {
   });
 
   test("Docker schema 1 is refused", () => {
-    const want = "x:1 uses Docker schema 1 manifests, which mini does not support; re-push the image with a current docker/skopeo";
+    const want =
+      "x:1 uses Docker schema 1 manifests, which mini does not support; re-push the image with a current docker/skopeo";
     const s1 = { schemaVersion: 1, name: "x", tag: "1", fsLayers: [] };
     expect(errorOf(() => parseManifest(enc(s1), { name: "x:1" })).message).toBe(want);
-    expect(errorOf(() => parseManifest(enc({}), { contentType: MEDIA.dockerSchema1Signed, name: "x:1" })).message).toBe(want);
+    expect(errorOf(() => parseManifest(enc({}), { contentType: MEDIA.dockerSchema1Signed, name: "x:1" })).message).toBe(
+      want,
+    );
     expect(errorOf(() => parseManifest(enc({ mediaType: MEDIA.dockerSchema1 }), { name: "x:1" })).message).toBe(want);
   });
 
@@ -97,12 +111,25 @@ describe("parseManifest", () => {
       [{ ...ociManifest, schemaVersion: 3 }, 'field "schemaVersion" must be 2'],
       [{ ...ociManifest, layers: "x" }, 'field "layers" must be an array'],
       [{ ...ociManifest, config: undefined }, 'field "config" must be an object'],
-      [{ ...ociManifest, layers: [{ ...desc(MEDIA.ociLayer, "1"), size: -1 }] }, 'field "layers[0].size" must be a non-negative integer'],
-      [{ ...ociManifest, layers: [desc(MEDIA.ociLayer, "1"), { ...desc(MEDIA.ociLayer, "1"), digest: "md5:x" }] }, 'field "layers[1].digest"'],
-      [{ ...ociManifest, config: { ...desc(MEDIA.ociConfig, "c"), mediaType: 7 } }, 'field "config.mediaType" must be a string'],
-      [{ ...index(MEDIA.ociIndex), manifests: [desc(MEDIA.ociManifest, "a", { os: "linux" } as Platform)] }, 'field "manifests[0].platform.architecture"'],
+      [
+        { ...ociManifest, layers: [{ ...desc(MEDIA.ociLayer, "1"), size: -1 }] },
+        'field "layers[0].size" must be a non-negative integer',
+      ],
+      [
+        { ...ociManifest, layers: [desc(MEDIA.ociLayer, "1"), { ...desc(MEDIA.ociLayer, "1"), digest: "md5:x" }] },
+        'field "layers[1].digest"',
+      ],
+      [
+        { ...ociManifest, config: { ...desc(MEDIA.ociConfig, "c"), mediaType: 7 } },
+        'field "config.mediaType" must be a string',
+      ],
+      [
+        { ...index(MEDIA.ociIndex), manifests: [desc(MEDIA.ociManifest, "a", { os: "linux" } as Platform)] },
+        'field "manifests[0].platform.architecture"',
+      ],
     ];
-    for (const [doc, why] of cases) expect(errorOf(() => parseManifest(enc(doc), { name: "r:t" })).message).toContain(why);
+    for (const [doc, why] of cases)
+      expect(errorOf(() => parseManifest(enc(doc), { name: "r:t" })).message).toContain(why);
     expect(errorOf(() => parseManifest(enc({ ...ociManifest, layers: 1 }), { name: "r:t" })).message).toBe(
       'invalid image manifest for r:t: field "layers" must be an array',
     );
@@ -114,7 +141,8 @@ describe("parseManifest", () => {
   });
 
   test("the Accept header lists the four supported types", () => {
-    for (const mt of [MEDIA.ociIndex, MEDIA.dockerList, MEDIA.ociManifest, MEDIA.dockerManifest]) expect(MANIFEST_ACCEPT).toContain(mt);
+    for (const mt of [MEDIA.ociIndex, MEDIA.dockerList, MEDIA.ociManifest, MEDIA.dockerManifest])
+      expect(MANIFEST_ACCEPT).toContain(mt);
     expect(MANIFEST_ACCEPT).not.toContain("distribution.manifest.v1");
   });
 });
@@ -137,12 +165,18 @@ describe("parseImageConfig", () => {
 
   test("invalid fields", () => {
     expect(errorOf(() => parseImageConfig(enc({ ...config, os: 1 }))).message).toContain('field "os" must be a string');
-    expect(errorOf(() => parseImageConfig(enc({ ...config, rootfs: { type: "x", diff_ids: [] } }))).message).toContain('"rootfs.type"');
-    expect(errorOf(() => parseImageConfig(enc({ ...config, rootfs: { type: "layers", diff_ids: ["x"] } }))).message).toContain(
-      '"rootfs.diff_ids[0]"',
+    expect(errorOf(() => parseImageConfig(enc({ ...config, rootfs: { type: "x", diff_ids: [] } }))).message).toContain(
+      '"rootfs.type"',
     );
-    expect(errorOf(() => parseImageConfig(enc({ ...config, config: { Cmd: "sh" } }))).message).toContain('"config.Cmd" must be an array');
-    expect(errorOf(() => parseImageConfig(enc({ ...config, config: { Env: ["A", 1] } }))).message).toContain('"config.Env[1]"');
+    expect(
+      errorOf(() => parseImageConfig(enc({ ...config, rootfs: { type: "layers", diff_ids: ["x"] } }))).message,
+    ).toContain('"rootfs.diff_ids[0]"');
+    expect(errorOf(() => parseImageConfig(enc({ ...config, config: { Cmd: "sh" } }))).message).toContain(
+      '"config.Cmd" must be an array',
+    );
+    expect(errorOf(() => parseImageConfig(enc({ ...config, config: { Env: ["A", 1] } }))).message).toContain(
+      '"config.Env[1]"',
+    );
   });
 });
 
@@ -162,7 +196,9 @@ describe("selectPlatform", () => {
       "x:1: no matching manifest for linux/s390x in the manifest list entries (available: linux/amd64, linux/arm64/v8, linux/arm/v6, linux/arm/v7)",
     );
     const none: Index = { schemaVersion: 2, manifests: [] };
-    expect(errorOf(() => selectPlatform(none, { os: "linux", architecture: "amd64" })).message).toContain("names no platforms");
+    expect(errorOf(() => selectPlatform(none, { os: "linux", architecture: "amd64" })).message).toContain(
+      "names no platforms",
+    );
   });
 
   test("a single entry without a platform is used", () => {

@@ -77,7 +77,12 @@ describe("parseReference", () => {
   test("fields", () => {
     expect(parseReference("busybox")).toEqual({ registry: "docker.io", repository: "library/busybox", tag: "latest" });
     expect(parseReference(`b@${D}`)).toEqual({ registry: "docker.io", repository: "library/b", digest: D });
-    expect(parseReference(`127.0.0.1:5000/ns/b:t@${D}`)).toEqual({ registry: "127.0.0.1:5000", repository: "ns/b", tag: "t", digest: D });
+    expect(parseReference(`127.0.0.1:5000/ns/b:t@${D}`)).toEqual({
+      registry: "127.0.0.1:5000",
+      repository: "ns/b",
+      tag: "t",
+      digest: D,
+    });
   });
 
   test("errors name the input", () => {

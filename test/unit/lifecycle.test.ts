@@ -14,8 +14,17 @@ import type { CgroupPlan } from "../../src/cgroups/types.ts";
 
 describe("log records (CRI format, as mini-shim writes them)", () => {
   test("full and partial lines, both streams, spaces kept", () => {
-    expect(parseRecord("2026-11-23T20:12:56.123456789Z stdout F hello  world ")).toEqual({ time: "2026-11-23T20:12:56.123456789Z", stream: "stdout", partial: false, text: "hello  world " });
-    expect(parseRecord("2026-11-23T20:12:56.1Z stderr P part")).toMatchObject({ stream: "stderr", partial: true, text: "part" });
+    expect(parseRecord("2026-11-23T20:12:56.123456789Z stdout F hello  world ")).toEqual({
+      time: "2026-11-23T20:12:56.123456789Z",
+      stream: "stdout",
+      partial: false,
+      text: "hello  world ",
+    });
+    expect(parseRecord("2026-11-23T20:12:56.1Z stderr P part")).toMatchObject({
+      stream: "stderr",
+      partial: true,
+      text: "part",
+    });
     expect(parseRecord("2026-11-23T20:12:56.1Z stdout F ")).toMatchObject({ text: "" });
   });
   test("anything else is not a record", () => {
@@ -42,7 +51,9 @@ describe("ps status text (docker's)", () => {
     expect(statusText({ status: "running", oomKilled: false, startedAt: ago(125) })).toBe("Up 2 minutes");
     expect(statusText({ status: "paused", oomKilled: false, startedAt: ago(3) })).toBe("Up 3 seconds (Paused)");
     expect(statusText({ status: "created", oomKilled: false })).toBe("Created");
-    expect(statusText({ status: "exited", exitCode: 137, oomKilled: true, finishedAt: ago(7200) })).toBe("Exited (137) 2 hours ago");
+    expect(statusText({ status: "exited", exitCode: 137, oomKilled: true, finishedAt: ago(7200) })).toBe(
+      "Exited (137) 2 hours ago",
+    );
     expect(statusText({ status: "exited", exitCode: -1, oomKilled: false })).toBe("Exited (unknown)");
   });
 });
@@ -65,11 +76,16 @@ describe("exec: what mini-shim is told", () => {
   const plan = (over: object = {}) => ({
     pid: 999_999_999, // no such process: no namespace arguments
     process: {
-      args: ["sh", "-c", "id"], cwd: "/work", env: ["PATH=/bin"],
+      args: ["sh", "-c", "id"],
+      cwd: "/work",
+      env: ["PATH=/bin"],
       user: { uid: 1000, gid: 100, additionalGids: [100, 10] },
       capabilities: { bounding: ["CAP_CHOWN", "CAP_KILL"], effective: ["CAP_KILL"], permitted: ["CAP_KILL"] },
       noNewPrivileges: true,
-      rlimits: [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 4096 }, { type: "RLIMIT_CORE", soft: -1, hard: -1 }],
+      rlimits: [
+        { type: "RLIMIT_NOFILE", soft: 1024, hard: 4096 },
+        { type: "RLIMIT_CORE", soft: -1, hard: -1 },
+      ],
     },
     cgroupProcs: ["/sys/fs/cgroup/pids/x/cgroup.procs"],
     tty: false,
@@ -78,11 +94,28 @@ describe("exec: what mini-shim is told", () => {
   });
   test("user, groups, the five capability masks, nnp, cwd, rlimits, then -- and the command", () => {
     expect(shimExecArgs(plan())).toEqual([
-      "exec", "--cgroup", "/sys/fs/cgroup/pids/x/cgroup.procs",
-      "--uid", "1000", "--gid", "100", "--groups", "100,10",
-      "--caps", "21,20,20,0,0", "--nnp", "--cwd", "/work",
-      "--rlimit", "7:1024:4096", "--rlimit", "4:18446744073709551615:18446744073709551615",
-      "--", "sh", "-c", "id",
+      "exec",
+      "--cgroup",
+      "/sys/fs/cgroup/pids/x/cgroup.procs",
+      "--uid",
+      "1000",
+      "--gid",
+      "100",
+      "--groups",
+      "100,10",
+      "--caps",
+      "21,20,20,0,0",
+      "--nnp",
+      "--cwd",
+      "/work",
+      "--rlimit",
+      "7:1024:4096",
+      "--rlimit",
+      "4:18446744073709551615:18446744073709551615",
+      "--",
+      "sh",
+      "-c",
+      "id",
     ]);
   });
   test("-t and -d", () => {
@@ -97,8 +130,18 @@ describe("exec: what mini-shim is told", () => {
 describe("cgroup stats on a fake tree", () => {
   const root = mkdtempSync(`${tmpdir()}/mini-stats-`);
   afterAll(() => rmSync(root, { recursive: true, force: true }));
-  const write = (rel: string, text: string) => { const p = `${root}/${rel}`; mkdirSync(p.slice(0, p.lastIndexOf("/")), { recursive: true }); writeFileSync(p, text); };
-  const leaf = (h: string, controllers: string[], dir: string, unified = false) => ({ hierarchy: h, controllers, mountpoint: root, dir, unified });
+  const write = (rel: string, text: string) => {
+    const p = `${root}/${rel}`;
+    mkdirSync(p.slice(0, p.lastIndexOf("/")), { recursive: true });
+    writeFileSync(p, text);
+  };
+  const leaf = (h: string, controllers: string[], dir: string, unified = false) => ({
+    hierarchy: h,
+    controllers,
+    mountpoint: root,
+    dir,
+    unified,
+  });
 
   test("v1: cpuacct.usage, memory usage minus inactive file cache, limit, pids", () => {
     write("cpuacct/c/cpuacct.usage", "5000000\n");
@@ -106,8 +149,20 @@ describe("cgroup stats on a fake tree", () => {
     write("memory/c/memory.stat", "cache 1\ntotal_inactive_file 2097152\n");
     write("memory/c/memory.limit_in_bytes", "67108864\n");
     write("pids/c/pids.current", "3\n");
-    const plan = { mode: "v1", leaves: [leaf("cpu,cpuacct", ["cpu", "cpuacct"], `${root}/cpuacct/c`), leaf("memory", ["memory"], `${root}/memory/c`), leaf("pids", ["pids"], `${root}/pids/c`)] } as unknown as CgroupPlan;
-    expect(readStats(plan)).toEqual({ cpuNs: 5_000_000, memory: 8 * 1024 * 1024, memoryLimit: 64 * 1024 * 1024, pids: 3 });
+    const plan = {
+      mode: "v1",
+      leaves: [
+        leaf("cpu,cpuacct", ["cpu", "cpuacct"], `${root}/cpuacct/c`),
+        leaf("memory", ["memory"], `${root}/memory/c`),
+        leaf("pids", ["pids"], `${root}/pids/c`),
+      ],
+    } as unknown as CgroupPlan;
+    expect(readStats(plan)).toEqual({
+      cpuNs: 5_000_000,
+      memory: 8 * 1024 * 1024,
+      memoryLimit: 64 * 1024 * 1024,
+      pids: 3,
+    });
   });
   test("v2: cpu.stat usage_usec, memory.current minus inactive_file, max = unlimited", () => {
     write("v2/c/cpu.stat", "usage_usec 1500\nuser_usec 1000\n");

@@ -83,7 +83,10 @@ describe("RegistryClient", () => {
     const reg = serve((req) =>
       req.headers.get("authorization") === "Bearer anon"
         ? new Response(blob)
-        : new Response(null, { status: 401, headers: { "www-authenticate": `Bearer realm="http://${tokens.host}/t",service="s"` } }),
+        : new Response(null, {
+            status: 401,
+            headers: { "www-authenticate": `Bearer realm="http://${tokens.host}/t",service="s"` },
+          }),
     );
     const bytes = await new RegistryClient(reg.host, fast).getBlobBytes("x", blobDigest);
     expect(new TextDecoder().decode(bytes)).toBe(blob);
@@ -93,7 +96,10 @@ describe("RegistryClient", () => {
 
   test("a rejected token request names the token server", async () => {
     const tokens = serve(() => Response.json({ details: "incorrect username or password" }, { status: 401 }));
-    const reg = serve(() => new Response(null, { status: 401, headers: { "www-authenticate": `Bearer realm="http://${tokens.host}/t"` } }));
+    const reg = serve(
+      () =>
+        new Response(null, { status: 401, headers: { "www-authenticate": `Bearer realm="http://${tokens.host}/t"` } }),
+    );
     const client = new RegistryClient(reg.host, { credentials: { username: "u", password: "bad" }, ...fast });
     await expect(client.getManifest("x", "t")).rejects.toThrow(
       `pull ${reg.host}/x:t: authentication at ${tokens.host} failed: incorrect username or password (401)`,
@@ -130,7 +136,9 @@ describe("RegistryClient", () => {
 
   test("403 without a JSON body is not retried", async () => {
     const reg = serve(() => new Response("no", { status: 403, statusText: "Forbidden" }));
-    await expect(new RegistryClient(reg.host, fast).getBlob("x", blobDigest)).rejects.toThrow(`pull ${reg.host}/x@${blobDigest}: forbidden (403)`);
+    await expect(new RegistryClient(reg.host, fast).getBlob("x", blobDigest)).rejects.toThrow(
+      `pull ${reg.host}/x@${blobDigest}: forbidden (403)`,
+    );
     expect(reg.seen).toHaveLength(1);
   });
 
@@ -159,7 +167,9 @@ describe("RegistryClient", () => {
       const n = ++connections;
       socket.once("data", () => {
         if (n === 1) return socket.destroy();
-        socket.end(`HTTP/1.1 200 OK\r\nContent-Type: ${MEDIA.ociManifest}\r\nContent-Length: ${manifest.length}\r\nConnection: close\r\n\r\n${manifest}`);
+        socket.end(
+          `HTTP/1.1 200 OK\r\nContent-Type: ${MEDIA.ociManifest}\r\nContent-Length: ${manifest.length}\r\nConnection: close\r\n\r\n${manifest}`,
+        );
       });
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -185,15 +195,21 @@ describe("RegistryClient", () => {
     let calls = 0;
     const fakeFetch = (async () => {
       calls++;
-      throw Object.assign(new TypeError("unable to verify the first certificate"), { code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE" });
+      throw Object.assign(new TypeError("unable to verify the first certificate"), {
+        code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+      });
     }) as unknown as typeof fetch;
     const err = await new RegistryClient("registry.example", { fetch: fakeFetch, ...fast }).ping().catch((e) => e);
-    expect(err.message).toStartWith("pull registry.example: TLS error talking to registry.example: unable to verify the first certificate");
+    expect(err.message).toStartWith(
+      "pull registry.example: TLS error talking to registry.example: unable to verify the first certificate",
+    );
     expect(calls).toBe(1);
   });
 
   test("blob redirect to another host does not forward Authorization", async () => {
-    const storage = serve((_req, url) => (url.searchParams.get("sig") === "ok" ? new Response(blob) : new Response(null, { status: 403 })));
+    const storage = serve((_req, url) =>
+      url.searchParams.get("sig") === "ok" ? new Response(blob) : new Response(null, { status: 403 }),
+    );
     const reg = serve((req, url) => {
       if (req.headers.get("authorization") !== basic("u", "p")) {
         return new Response(null, { status: 401, headers: { "www-authenticate": 'Basic realm="r"' } });
@@ -214,7 +230,9 @@ describe("RegistryClient", () => {
     const reg = serve((_r, url) =>
       url.pathname.includes("/blobs/")
         ? new Response("tampered")
-        : new Response(manifest, { headers: { "content-type": MEDIA.ociManifest, "docker-content-digest": blobDigest } }),
+        : new Response(manifest, {
+            headers: { "content-type": MEDIA.ociManifest, "docker-content-digest": blobDigest },
+          }),
     );
     const client = new RegistryClient(reg.host, fast);
     const err = await client.getBlobBytes("x", blobDigest).catch((e) => e);
@@ -239,18 +257,30 @@ describe("RegistryClient", () => {
     expect(new RegistryClient("example.com:5000").baseUrl).toBe("https://example.com:5000");
     expect(new RegistryClient("example.com:5000", { insecure: true }).baseUrl).toBe("http://example.com:5000");
     expect(new RegistryClient("localhost:5000").baseUrl).toBe("http://localhost:5000");
-    for (const r of ["localhost", "127.0.0.1:5000", "127.1.2.3", "[::1]:5000"]) expect(isLoopbackRegistry(r)).toBe(true);
+    for (const r of ["localhost", "127.0.0.1:5000", "127.1.2.3", "[::1]:5000"])
+      expect(isLoopbackRegistry(r)).toBe(true);
     for (const r of ["128.0.0.1", "localhost.example.com", "10.0.0.1:5000"]) expect(isLoopbackRegistry(r)).toBe(false);
   });
 });
 
 describe("parseChallenge", () => {
   test("Bearer and Basic", () => {
-    expect(parseChallenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull"')).toEqual({
+    expect(
+      parseChallenge(
+        'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull"',
+      ),
+    ).toEqual({
       scheme: "bearer",
-      params: { realm: "https://auth.docker.io/token", service: "registry.docker.io", scope: "repository:library/busybox:pull" },
+      params: {
+        realm: "https://auth.docker.io/token",
+        service: "registry.docker.io",
+        scope: "repository:library/busybox:pull",
+      },
     });
-    expect(parseChallenge('basic realm="Registry Realm"')).toEqual({ scheme: "basic", params: { realm: "Registry Realm" } });
+    expect(parseChallenge('basic realm="Registry Realm"')).toEqual({
+      scheme: "basic",
+      params: { realm: "Registry Realm" },
+    });
     expect(parseChallenge("Negotiate abc")).toBeUndefined();
     expect(parseChallenge(null)).toBeUndefined();
   });
@@ -294,6 +324,8 @@ describe("credentials", () => {
   });
 
   test("missing files mean no credentials", () => {
-    expect(findCredentials("docker.io", { mini: "/nonexistent/a.json", docker: "/nonexistent/b.json" })).toBeUndefined();
+    expect(
+      findCredentials("docker.io", { mini: "/nonexistent/a.json", docker: "/nonexistent/b.json" }),
+    ).toBeUndefined();
   });
 });

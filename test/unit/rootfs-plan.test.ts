@@ -70,6 +70,8 @@ describe("resolveInRoot", () => {
       expect(resolveInRoot(root, "/rel/y")).toBe(`${root}/real/sub/y`);
       symlinkSync("loop", `${root}/loop`);
       expect(() => resolveInRoot(root, "/loop")).toThrow("ELOOP");
-    } finally { rmSync(root, { recursive: true, force: true }); }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

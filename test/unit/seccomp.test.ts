@@ -13,12 +13,21 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const ALLOW = 0x7fff0000, KILL_PROCESS = 0x80000000, KILL_THREAD = 0, TRAP = 0x00030000, LOG = 0x7ffc0000;
+const ALLOW = 0x7fff0000,
+  KILL_PROCESS = 0x80000000,
+  KILL_THREAD = 0,
+  TRAP = 0x00030000,
+  LOG = 0x7ffc0000;
 const ERRNO = (e: number) => (0x00050000 | e) >>> 0;
 const TRACE = (d: number) => (0x7ff00000 | d) >>> 0;
-const EPERM = 1, ENOSYS = 38;
+const EPERM = 1,
+  ENOSYS = 38;
 
-interface Call { nr: number; arch?: number; args?: (number | bigint)[] }
+interface Call {
+  nr: number;
+  arch?: number;
+  args?: (number | bigint)[];
+}
 
 /** Runs a seccomp BPF program on one seccomp_data; returns the filter's 32-bit verdict. */
 function run(program: Uint8Array, c: Call): number {
@@ -31,25 +40,49 @@ function run(program: Uint8Array, c: Call): number {
   const n = program.byteLength / 8;
   expect(program.byteLength % 8).toBe(0);
   expect(n).toBeLessThanOrEqual(4096);
-  let A = 0, X = 0;
+  let A = 0,
+    X = 0;
   for (let pc = 0, steps = 0; pc < n; pc++, steps++) {
     if (steps > n) throw new Error("loop");
-    const code = prog.getUint16(pc * 8, true), jt = prog.getUint8(pc * 8 + 2), jf = prog.getUint8(pc * 8 + 3), k = prog.getUint32(pc * 8 + 4, true);
+    const code = prog.getUint16(pc * 8, true),
+      jt = prog.getUint8(pc * 8 + 2),
+      jf = prog.getUint8(pc * 8 + 3),
+      k = prog.getUint32(pc * 8 + 4, true);
     switch (code) {
       case 0x20: // ld [k]
         if (k % 4 || k > 60) throw new Error(`bad load offset ${k}`);
-        A = data.getUint32(k, true); break;
-      case 0x54: A = (A & k) >>> 0; break; // and #k
-      case 0x05: pc += k; break; // ja
-      case 0x15: pc += A === k ? jt : jf; break;
-      case 0x25: pc += A > k ? jt : jf; break;
-      case 0x35: pc += A >= k ? jt : jf; break;
-      case 0x45: pc += (A & k) !== 0 ? jt : jf; break;
-      case 0x06: return k; // ret #k
-      case 0x16: return A; // ret a
-      case 0x07: X = A; break; // tax
-      case 0x87: A = X; break; // txa
-      default: throw new Error(`unknown BPF opcode 0x${code.toString(16)} at ${pc}`);
+        A = data.getUint32(k, true);
+        break;
+      case 0x54:
+        A = (A & k) >>> 0;
+        break; // and #k
+      case 0x05:
+        pc += k;
+        break; // ja
+      case 0x15:
+        pc += A === k ? jt : jf;
+        break;
+      case 0x25:
+        pc += A > k ? jt : jf;
+        break;
+      case 0x35:
+        pc += A >= k ? jt : jf;
+        break;
+      case 0x45:
+        pc += (A & k) !== 0 ? jt : jf;
+        break;
+      case 0x06:
+        return k; // ret #k
+      case 0x16:
+        return A; // ret a
+      case 0x07:
+        X = A;
+        break; // tax
+      case 0x87:
+        A = X;
+        break; // txa
+      default:
+        throw new Error(`unknown BPF opcode 0x${code.toString(16)} at ${pc}`);
     }
     if (pc >= n) throw new Error("jump past the end");
   }
@@ -100,7 +133,8 @@ describe("allow and deny lists", () => {
     expect(verdict(denyList, { nr: nr("acct") })).toBe(TRACE(7));
     expect(verdict(denyList, { nr: nr("umount2") })).toBe(TRACE(EPERM));
     expect(verdict(denyList, { nr: nr("sethostname") })).toBe(ERRNO(EPERM));
-    for (const s of ["read", "rmdir", "open", "clone3", "fchmodat2"]) expect(verdict(denyList, { nr: nr(s) })).toBe(ALLOW);
+    for (const s of ["read", "rmdir", "open", "clone3", "fchmodat2"])
+      expect(verdict(denyList, { nr: nr(s) })).toBe(ALLOW);
     expect(verdict(denyList, { nr: 1000 })).toBe(ALLOW);
   });
   test("an empty profile is the default action for everything", () => {
@@ -113,29 +147,50 @@ describe("allow and deny lists", () => {
     const prog = compileSeccomp(p, "x64").program;
     const allowed = new Set(names.map((n) => X86_64[n]));
     const top = Math.max(...allowed);
-    for (let n = 0; n <= top + 5; n++) expect(run(prog, { nr: n })).toBe(allowed.has(n) ? ALLOW : n > top ? ERRNO(ENOSYS) : ERRNO(EPERM));
+    for (let n = 0; n <= top + 5; n++)
+      expect(run(prog, { nr: n })).toBe(allowed.has(n) ? ALLOW : n > top ? ERRNO(ENOSYS) : ERRNO(EPERM));
   });
 });
 
 describe("argument comparisons", () => {
   const rule = (op: string, value: number | bigint | string, extra: object = {}) => ({
     defaultAction: "SCMP_ACT_ALLOW",
-    syscalls: [{ names: ["personality"], action: "SCMP_ACT_ERRNO", errnoRet: 22, args: [{ index: 0, value, op, ...extra }] }],
+    syscalls: [
+      { names: ["personality"], action: "SCMP_ACT_ERRNO", errnoRet: 22, args: [{ index: 0, value, op, ...extra }] },
+    ],
   });
   const check = (p: unknown, arg: number | bigint) => verdict(p, { nr: nr("personality"), args: [arg] }) === ERRNO(22);
   const big = 2n ** 32n + 5n; // high word 1, low word 5
-  const samples = [0n, 1n, 4n, 5n, 6n, 0xffffffffn, 2n ** 32n, big - 1n, big, big + 1n, 2n ** 33n + 5n, 2n ** 63n, 2n ** 64n - 1n];
-  const cases: [string, (a: bigint, v: bigint) => boolean][] = [
-    ["SCMP_CMP_EQ", (a, v) => a === v], ["SCMP_CMP_NE", (a, v) => a !== v],
-    ["SCMP_CMP_LT", (a, v) => a < v], ["SCMP_CMP_LE", (a, v) => a <= v],
-    ["SCMP_CMP_GT", (a, v) => a > v], ["SCMP_CMP_GE", (a, v) => a >= v],
+  const samples = [
+    0n,
+    1n,
+    4n,
+    5n,
+    6n,
+    0xffffffffn,
+    2n ** 32n,
+    big - 1n,
+    big,
+    big + 1n,
+    2n ** 33n + 5n,
+    2n ** 63n,
+    2n ** 64n - 1n,
   ];
-  for (const [op, want] of cases) test(`${op} on 64-bit values`, () => {
-    for (const v of [5n, big, 0n, 2n ** 64n - 1n, 0xffffffffn]) {
-      const p = rule(op, v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : String(v));
-      for (const a of samples) expect([op, v, a, check(p, a)]).toEqual([op, v, a, want(a, v)]);
-    }
-  });
+  const cases: [string, (a: bigint, v: bigint) => boolean][] = [
+    ["SCMP_CMP_EQ", (a, v) => a === v],
+    ["SCMP_CMP_NE", (a, v) => a !== v],
+    ["SCMP_CMP_LT", (a, v) => a < v],
+    ["SCMP_CMP_LE", (a, v) => a <= v],
+    ["SCMP_CMP_GT", (a, v) => a > v],
+    ["SCMP_CMP_GE", (a, v) => a >= v],
+  ];
+  for (const [op, want] of cases)
+    test(`${op} on 64-bit values`, () => {
+      for (const v of [5n, big, 0n, 2n ** 64n - 1n, 0xffffffffn]) {
+        const p = rule(op, v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : String(v));
+        for (const a of samples) expect([op, v, a, check(p, a)]).toEqual([op, v, a, want(a, v)]);
+      }
+    });
   test("SCMP_CMP_MASKED_EQ: (arg & value) == valueTwo, on both words", () => {
     const p = rule("SCMP_CMP_MASKED_EQ", "0xff000000ff", { valueTwo: 2 ** 32 + 0x12 });
     expect(check(p, 0x12)).toBe(false); // high byte differs
@@ -151,7 +206,16 @@ describe("argument comparisons", () => {
   test("several args in one rule are ANDed", () => {
     const p = {
       defaultAction: "SCMP_ACT_ALLOW",
-      syscalls: [{ names: ["kill"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 1, op: "SCMP_CMP_EQ" }, { index: 1, value: 9, op: "SCMP_CMP_EQ" }] }],
+      syscalls: [
+        {
+          names: ["kill"],
+          action: "SCMP_ACT_ERRNO",
+          args: [
+            { index: 0, value: 1, op: "SCMP_CMP_EQ" },
+            { index: 1, value: 9, op: "SCMP_CMP_EQ" },
+          ],
+        },
+      ],
     };
     expect(verdict(p, { nr: nr("kill"), args: [1, 9] })).toBe(ERRNO(EPERM));
     expect(verdict(p, { nr: nr("kill"), args: [1, 15] })).toBe(ALLOW);
@@ -163,7 +227,12 @@ describe("argument comparisons", () => {
       syscalls: [
         { names: ["personality"], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: 0, op: "SCMP_CMP_EQ" }] },
         { names: ["personality"], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: 8, op: "SCMP_CMP_EQ" }] },
-        { names: ["personality", "read"], action: "SCMP_ACT_ERRNO", errnoRet: 9, args: [{ index: 0, value: 0xffffffff, op: "SCMP_CMP_EQ" }] },
+        {
+          names: ["personality", "read"],
+          action: "SCMP_ACT_ERRNO",
+          errnoRet: 9,
+          args: [{ index: 0, value: 0xffffffff, op: "SCMP_CMP_EQ" }],
+        },
       ],
     };
     expect(verdict(p, { nr: nr("personality"), args: [0] })).toBe(ALLOW);
@@ -176,7 +245,16 @@ describe("argument comparisons", () => {
   test("a repeated arg index splits the rule into ORed rules (runc)", () => {
     const p = {
       defaultAction: "SCMP_ACT_ALLOW",
-      syscalls: [{ names: ["kill"], action: "SCMP_ACT_ERRNO", args: [{ index: 1, value: 9, op: "SCMP_CMP_EQ" }, { index: 1, value: 19, op: "SCMP_CMP_EQ" }] }],
+      syscalls: [
+        {
+          names: ["kill"],
+          action: "SCMP_ACT_ERRNO",
+          args: [
+            { index: 1, value: 9, op: "SCMP_CMP_EQ" },
+            { index: 1, value: 19, op: "SCMP_CMP_EQ" },
+          ],
+        },
+      ],
     };
     expect(verdict(p, { nr: nr("kill"), args: [1, 9] })).toBe(ERRNO(EPERM));
     expect(verdict(p, { nr: nr("kill"), args: [1, 19] })).toBe(ERRNO(EPERM));
@@ -187,7 +265,12 @@ describe("argument comparisons", () => {
       defaultAction: "SCMP_ACT_ERRNO",
       syscalls: [
         { names: ["socket"], action: "SCMP_ACT_ALLOW" },
-        { names: ["socket"], action: "SCMP_ACT_ERRNO", errnoRet: 97, args: [{ index: 0, value: 40, op: "SCMP_CMP_EQ" }] },
+        {
+          names: ["socket"],
+          action: "SCMP_ACT_ERRNO",
+          errnoRet: 97,
+          args: [{ index: 0, value: 40, op: "SCMP_CMP_EQ" }],
+        },
       ],
     };
     expect(verdict(p, { nr: nr("socket"), args: [40] })).toBe(ERRNO(97));
@@ -222,7 +305,10 @@ describe("architectures", () => {
     expect(verdict(withX32, { nr: nr("mkdir") })).toBe(ERRNO(EPERM));
   });
   test("listed arches get their own syscall numbers", () => {
-    const multi = { ...p, architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64", "SCMP_ARCH_S390X"] };
+    const multi = {
+      ...p,
+      architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64", "SCMP_ARCH_S390X"],
+    };
     expect(verdict(multi, { nr: I386.mkdir, arch: AUDIT_ARCH_I386 })).toBe(ERRNO(EPERM));
     expect(verdict(multi, { nr: nr("mkdir"), arch: AUDIT_ARCH_I386 })).toBe(ALLOW); // 83 is symlink on i386
     expect(verdict(multi, { nr: AARCH64.mkdirat, arch: AUDIT_ARCH_AARCH64 })).toBe(ERRNO(EPERM));
@@ -234,7 +320,17 @@ describe("architectures", () => {
     expect(verdict(p, { nr: AARCH64.mkdirat, arch: AUDIT_ARCH_X86_64 }, "arm64")).toBe(KILL_PROCESS);
   });
   test("32-bit ABIs compare the low word of arguments only (libseccomp)", () => {
-    const q = { defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86"], syscalls: [{ names: ["personality"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: "0x1ffffffff", op: "SCMP_CMP_EQ" }] }] };
+    const q = {
+      defaultAction: "SCMP_ACT_ALLOW",
+      architectures: ["SCMP_ARCH_X86"],
+      syscalls: [
+        {
+          names: ["personality"],
+          action: "SCMP_ACT_ERRNO",
+          args: [{ index: 0, value: "0x1ffffffff", op: "SCMP_CMP_EQ" }],
+        },
+      ],
+    };
     expect(verdict(q, { nr: I386.personality, arch: AUDIT_ARCH_I386, args: [0xffffffff] })).toBe(ERRNO(EPERM));
     expect(verdict(q, { nr: nr("personality"), args: [0xffffffff] })).toBe(ALLOW);
     expect(verdict(q, { nr: nr("personality"), args: [0x1ffffffffn] })).toBe(ERRNO(EPERM));
@@ -263,7 +359,8 @@ describe("long programs", () => {
       names: [name],
       action: "SCMP_ACT_ERRNO",
       errnoRet: 1 + (i % 200),
-      args: i % 2 ? [{ index: i % 6, value: i, op: "SCMP_CMP_EQ" }] : [{ index: 0, value: 2 ** 32 + i, op: "SCMP_CMP_GE" }],
+      args:
+        i % 2 ? [{ index: i % 6, value: i, op: "SCMP_CMP_EQ" }] : [{ index: 0, value: 2 ** 32 + i, op: "SCMP_CMP_GE" }],
     }));
     const p = { defaultAction: "SCMP_ACT_ALLOW", syscalls };
     const { program } = compileSeccomp(p, "x64");
@@ -283,20 +380,28 @@ describe("long programs", () => {
     });
   });
   test("a docker-sized allow list on three arches", () => {
-    const names = Object.keys(X86_64).filter((n) => !/^(mount|umount2|reboot|kexec_load|ptrace|bpf|unshare|setns)$/.test(n));
+    const names = Object.keys(X86_64).filter(
+      (n) => !/^(mount|umount2|reboot|kexec_load|ptrace|bpf|unshare|setns)$/.test(n),
+    );
     const p = {
       defaultAction: "SCMP_ACT_ERRNO",
       architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
       syscalls: [
         { names, action: "SCMP_ACT_ALLOW" },
-        { names: ["clone"], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: 2114060288, op: "SCMP_CMP_MASKED_EQ" }] },
+        {
+          names: ["clone"],
+          action: "SCMP_ACT_ALLOW",
+          args: [{ index: 0, value: 2114060288, op: "SCMP_CMP_MASKED_EQ" }],
+        },
       ],
     };
     const { program } = compileSeccomp(p, "x64");
     expect(program.length / 8).toBeGreaterThan(255);
     for (const n of names) expect(run(program, { nr: X86_64[n] })).toBe(ALLOW);
-    for (const n of ["mount", "umount2", "reboot", "ptrace", "unshare"]) expect(run(program, { nr: X86_64[n] })).toBe(ERRNO(EPERM));
-    for (const n of ["mkdir", "socketcall"]) expect(run(program, { nr: I386[n], arch: AUDIT_ARCH_I386 })).toBe(n in X86_64 ? ALLOW : ERRNO(EPERM));
+    for (const n of ["mount", "umount2", "reboot", "ptrace", "unshare"])
+      expect(run(program, { nr: X86_64[n] })).toBe(ERRNO(EPERM));
+    for (const n of ["mkdir", "socketcall"])
+      expect(run(program, { nr: I386[n], arch: AUDIT_ARCH_I386 })).toBe(n in X86_64 ? ALLOW : ERRNO(EPERM));
     expect(run(program, { nr: I386.mount, arch: AUDIT_ARCH_I386 })).toBe(ERRNO(EPERM));
     expect(run(program, { nr: X32_SYSCALL_BIT + X32.mount })).toBe(ERRNO(EPERM));
     expect(run(program, { nr: X32_SYSCALL_BIT + X32.read })).toBe(ALLOW);
@@ -308,7 +413,9 @@ describe("flags and errors", () => {
   test("flags → SECCOMP_FILTER_FLAG_* bits", () => {
     expect(compileSeccomp(base).flags).toBe(0);
     expect(compileSeccomp({ ...base, flags: ["SECCOMP_FILTER_FLAG_LOG"] }).flags).toBe(2);
-    expect(compileSeccomp({ ...base, flags: ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"] }).flags).toBe(5);
+    expect(
+      compileSeccomp({ ...base, flags: ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"] }).flags,
+    ).toBe(5);
   });
   const bad: [unknown, string][] = [
     [null, "linux.seccomp: must be an object"],
@@ -316,22 +423,105 @@ describe("flags and errors", () => {
     [{ defaultAction: "SCMP_ACT_FOO" }, 'linux.seccomp.defaultAction: unknown action "SCMP_ACT_FOO"'],
     [{ defaultAction: "SCMP_ACT_NOTIFY" }, "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY is not supported"],
     [{ ...base, defaultErrnoRet: -1 }, "linux.seccomp.defaultErrnoRet: invalid errno -1"],
-    [{ ...base, architectures: ["SCMP_ARCH_Z80"] }, 'linux.seccomp.architectures[0]: unknown architecture "SCMP_ARCH_Z80"'],
+    [
+      { ...base, architectures: ["SCMP_ARCH_Z80"] },
+      'linux.seccomp.architectures[0]: unknown architecture "SCMP_ARCH_Z80"',
+    ],
     [{ ...base, flags: ["SECCOMP_FILTER_FLAG_LOG", "X"] }, 'linux.seccomp.flags[1]: unknown flag "X"'],
     [{ ...base, syscalls: {} }, "linux.seccomp.syscalls: must be an array"],
-    [{ ...base, syscalls: [{ names: ["read"], action: "SCMP_ACT_ERRNO" }, {}, {}, { names: ["x"], action: "SCMP_ACT_FOO" }] }, "linux.seccomp.syscalls[1].names: missing"],
-    [{ ...base, syscalls: [{ names: ["a"], action: "SCMP_ACT_ERRNO" }, { names: ["a"], action: "SCMP_ACT_ERRNO" }, { names: ["a"], action: "SCMP_ACT_ERRNO" }, { names: ["x"], action: "SCMP_ACT_FOO" }] }, 'linux.seccomp.syscalls[3].action: unknown action "SCMP_ACT_FOO"'],
-    [{ ...base, syscalls: [{ names: ["read"], action: "SCMP_ACT_NOTIFY" }] }, "linux.seccomp.syscalls[0].action: SCMP_ACT_NOTIFY is not supported"],
-    [{ ...base, syscalls: [{ names: [3], action: "SCMP_ACT_ERRNO" }] }, "linux.seccomp.syscalls[0].names[0]: invalid syscall name 3"],
-    [{ ...base, syscalls: [{ names: ["read"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 1, op: "SCMP_CMP_EQ" }, { index: 6, value: 1, op: "SCMP_CMP_EQ" }] }] }, "linux.seccomp.syscalls[0].args[1].index: invalid index 6"],
-    [{ ...base, syscalls: [{ names: ["read"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 1, op: "SCMP_CMP_ABOUT" }] }] }, 'linux.seccomp.syscalls[0].args[0].op: unknown operator "SCMP_CMP_ABOUT"'],
-    [{ ...base, syscalls: [{ names: ["read"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: -1, op: "SCMP_CMP_EQ" }] }] }, "linux.seccomp.syscalls[0].args[0].value: invalid value -1"],
-    [{ ...base, syscalls: [{ names: ["read"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 2 ** 60, op: "SCMP_CMP_EQ" }] }] }, "linux.seccomp.syscalls[0].args[0].value: 1152921504606847000 is above 2^53"],
-    [{ ...base, syscalls: [{ names: ["read"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 1, valueTwo: "x", op: "SCMP_CMP_MASKED_EQ" }] }] }, 'linux.seccomp.syscalls[0].args[0].valueTwo: invalid value "x"'],
+    [
+      {
+        ...base,
+        syscalls: [{ names: ["read"], action: "SCMP_ACT_ERRNO" }, {}, {}, { names: ["x"], action: "SCMP_ACT_FOO" }],
+      },
+      "linux.seccomp.syscalls[1].names: missing",
+    ],
+    [
+      {
+        ...base,
+        syscalls: [
+          { names: ["a"], action: "SCMP_ACT_ERRNO" },
+          { names: ["a"], action: "SCMP_ACT_ERRNO" },
+          { names: ["a"], action: "SCMP_ACT_ERRNO" },
+          { names: ["x"], action: "SCMP_ACT_FOO" },
+        ],
+      },
+      'linux.seccomp.syscalls[3].action: unknown action "SCMP_ACT_FOO"',
+    ],
+    [
+      { ...base, syscalls: [{ names: ["read"], action: "SCMP_ACT_NOTIFY" }] },
+      "linux.seccomp.syscalls[0].action: SCMP_ACT_NOTIFY is not supported",
+    ],
+    [
+      { ...base, syscalls: [{ names: [3], action: "SCMP_ACT_ERRNO" }] },
+      "linux.seccomp.syscalls[0].names[0]: invalid syscall name 3",
+    ],
+    [
+      {
+        ...base,
+        syscalls: [
+          {
+            names: ["read"],
+            action: "SCMP_ACT_ERRNO",
+            args: [
+              { index: 0, value: 1, op: "SCMP_CMP_EQ" },
+              { index: 6, value: 1, op: "SCMP_CMP_EQ" },
+            ],
+          },
+        ],
+      },
+      "linux.seccomp.syscalls[0].args[1].index: invalid index 6",
+    ],
+    [
+      {
+        ...base,
+        syscalls: [{ names: ["read"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 1, op: "SCMP_CMP_ABOUT" }] }],
+      },
+      'linux.seccomp.syscalls[0].args[0].op: unknown operator "SCMP_CMP_ABOUT"',
+    ],
+    [
+      {
+        ...base,
+        syscalls: [{ names: ["read"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: -1, op: "SCMP_CMP_EQ" }] }],
+      },
+      "linux.seccomp.syscalls[0].args[0].value: invalid value -1",
+    ],
+    [
+      {
+        ...base,
+        syscalls: [
+          { names: ["read"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 2 ** 60, op: "SCMP_CMP_EQ" }] },
+        ],
+      },
+      "linux.seccomp.syscalls[0].args[0].value: 1152921504606847000 is above 2^53",
+    ],
+    [
+      {
+        ...base,
+        syscalls: [
+          {
+            names: ["read"],
+            action: "SCMP_ACT_ERRNO",
+            args: [{ index: 0, value: 1, valueTwo: "x", op: "SCMP_CMP_MASKED_EQ" }],
+          },
+        ],
+      },
+      'linux.seccomp.syscalls[0].args[0].valueTwo: invalid value "x"',
+    ],
   ];
-  for (const [profile, message] of bad) test(message, () => expect(() => compileSeccomp(profile, "x64")).toThrow(message));
+  for (const [profile, message] of bad)
+    test(message, () => expect(() => compileSeccomp(profile, "x64")).toThrow(message));
   test("2^64 (JSON's rounding of 2^64-1) means 2^64-1", () => {
-    const p = { ...base, syscalls: [{ names: ["read"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 18446744073709551615, op: "SCMP_CMP_EQ" }] }] };
+    const p = {
+      ...base,
+      syscalls: [
+        {
+          names: ["read"],
+          action: "SCMP_ACT_ERRNO",
+          args: [{ index: 0, value: 18446744073709551615, op: "SCMP_CMP_EQ" }],
+        },
+      ],
+    };
     expect(verdict(p, { nr: 0, args: [-1n] })).toBe(ERRNO(EPERM));
     expect(verdict(p, { nr: 0, args: [0] })).toBe(ALLOW);
   });
@@ -360,15 +550,30 @@ describe("docker-format profiles", () => {
       { names: ["arch_prctl"], action: "SCMP_ACT_ALLOW", includes: { arches: ["amd64", "x32"] } },
       { names: ["set_tls"], action: "SCMP_ACT_ALLOW", includes: { arches: ["arm", "arm64"] } },
       { names: ["mount", "umount2"], action: "SCMP_ACT_ALLOW", includes: { caps: ["CAP_SYS_ADMIN"] } },
-      { names: ["clone"], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: 2114060288, op: "SCMP_CMP_MASKED_EQ" }], excludes: { caps: ["CAP_SYS_ADMIN"], arches: ["s390x"] } },
-      { name: "clone3", action: "SCMP_ACT_ERRNO", errnoRet: 38, excludes: { caps: ["CAP_SYS_ADMIN"] }, comment: "glibc falls back to clone" },
+      {
+        names: ["clone"],
+        action: "SCMP_ACT_ALLOW",
+        args: [{ index: 0, value: 2114060288, op: "SCMP_CMP_MASKED_EQ" }],
+        excludes: { caps: ["CAP_SYS_ADMIN"], arches: ["s390x"] },
+      },
+      {
+        name: "clone3",
+        action: "SCMP_ACT_ERRNO",
+        errnoRet: 38,
+        excludes: { caps: ["CAP_SYS_ADMIN"] },
+        comment: "glibc falls back to clone",
+      },
     ],
   };
   const names = (p: { syscalls?: { names: string[] }[] }) => (p.syscalls ?? []).flatMap((s) => s.names);
   test("detected by archMap, includes/excludes or name", () => {
     expect(isDockerProfile(docker)).toBe(true);
-    expect(isDockerProfile({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ name: "read", action: "SCMP_ACT_ERRNO" }] })).toBe(true);
-    expect(isDockerProfile({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["read"], action: "SCMP_ACT_ERRNO" }] })).toBe(false);
+    expect(
+      isDockerProfile({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ name: "read", action: "SCMP_ACT_ERRNO" }] }),
+    ).toBe(true);
+    expect(
+      isDockerProfile({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["read"], action: "SCMP_ACT_ERRNO" }] }),
+    ).toBe(false);
   });
   test("resolved for x86_64 without CAP_SYS_ADMIN", () => {
     const oci = fromDockerProfile(docker, { arch: "x64", bounding: ["CAP_CHOWN"], kernel: "6.18.44-fc" });
@@ -388,9 +593,16 @@ describe("docker-format profiles", () => {
     expect(names(oci)).toEqual(["read", "write", "ptrace", "oldsyscall", "set_tls", "mount", "umount2"]);
   });
   test("errors name the entry", () => {
-    expect(() => fromDockerProfile({ ...docker, syscalls: [{ name: "a", names: ["b"], action: "SCMP_ACT_ALLOW" }] }, { arch: "x64", bounding: [] }, "p.json"))
-      .toThrow("p.json: syscalls[0]: use either name or names, not both");
-    expect(() => fromDockerProfile({ ...docker, architectures: ["SCMP_ARCH_X86_64"] }, { arch: "x64", bounding: [] }, "p.json")).toThrow("use either architectures or archMap");
+    expect(() =>
+      fromDockerProfile(
+        { ...docker, syscalls: [{ name: "a", names: ["b"], action: "SCMP_ACT_ALLOW" }] },
+        { arch: "x64", bounding: [] },
+        "p.json",
+      ),
+    ).toThrow("p.json: syscalls[0]: use either name or names, not both");
+    expect(() =>
+      fromDockerProfile({ ...docker, architectures: ["SCMP_ARCH_X86_64"] }, { arch: "x64", bounding: [] }, "p.json"),
+    ).toThrow("use either architectures or archMap");
   });
 });
 
@@ -399,7 +611,10 @@ describe("readSeccompProfile (--security-opt seccomp=FILE)", () => {
     const dir = mkdtempSync(join(tmpdir(), "mini-seccomp-unit-"));
     try {
       const f = join(dir, "p.json");
-      writeFileSync(f, '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":18446744073709551614,"op":"SCMP_CMP_EQ"}]}]}');
+      writeFileSync(
+        f,
+        '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":18446744073709551614,"op":"SCMP_CMP_EQ"}]}]}',
+      );
       const p = readSeccompProfile(f, []);
       expect(p.syscalls![0].args![0].value).toBe("18446744073709551614");
       const { program } = compileSeccomp(p, "x64");

@@ -25,25 +25,57 @@ describe("spec from flags", () => {
       expect(s.process!.user).toMatchObject({ uid: 0, gid: 0 });
       expect(s.process!.env).toContain("HOME=/root");
       expect(s.hostname).toBe("mini");
-      expect(s.linux!.namespaces!.map((n) => n.type).sort()).toEqual(["cgroup", "ipc", "mount", "network", "pid", "uts"]);
+      expect(s.linux!.namespaces!.map((n) => n.type).sort()).toEqual([
+        "cgroup",
+        "ipc",
+        "mount",
+        "network",
+        "pid",
+        "uts",
+      ]);
       expect(s.linux!.resources!.devices![0]).toEqual({ allow: false, access: "rwm" });
       expect(s.linux!.maskedPaths).toContain("/proc/kcore");
       expect(s.linux!.readonlyPaths).toContain("/proc/sys");
-    } finally { rmSync(r, { recursive: true }); }
+    } finally {
+      rmSync(r, { recursive: true });
+    }
   });
 
   test("limits become linux.resources", () => {
     const r = rootfs();
     try {
-      const s = specFromFlags({ rootfs: r, command: ["true"], memory: "32m", cpus: "0.5", pidsLimit: "20", cpuShares: "512" });
-      expect({ ...s.linux!.resources, devices: undefined }).toEqual({ devices: undefined, memory: { limit: 32 << 20, swap: 64 << 20 }, cpu: { quota: 50000, period: 100000, shares: 512 }, pids: { limit: 20 } });
-    } finally { rmSync(r, { recursive: true }); }
+      const s = specFromFlags({
+        rootfs: r,
+        command: ["true"],
+        memory: "32m",
+        cpus: "0.5",
+        pidsLimit: "20",
+        cpuShares: "512",
+      });
+      expect({ ...s.linux!.resources, devices: undefined }).toEqual({
+        devices: undefined,
+        memory: { limit: 32 << 20, swap: 64 << 20 },
+        cpu: { quota: 50000, period: 100000, shares: 512 },
+        pids: { limit: 20 },
+      });
+    } finally {
+      rmSync(r, { recursive: true });
+    }
   });
 
   test("user, env, workdir, network host, userns maps", () => {
     const r = rootfs();
     try {
-      const s = specFromFlags({ rootfs: r, command: ["id"], user: "user", env: ["A=1"], workdir: "/w", network: "host", userns: true, tty: true });
+      const s = specFromFlags({
+        rootfs: r,
+        command: ["id"],
+        user: "user",
+        env: ["A=1"],
+        workdir: "/w",
+        network: "host",
+        userns: true,
+        tty: true,
+      });
       expect(s.process!.user).toMatchObject({ uid: 1000, gid: 1000 });
       expect(s.process!.env).toContain("A=1");
       expect(s.process!.env).toContain("TERM=xterm");
@@ -51,7 +83,9 @@ describe("spec from flags", () => {
       expect(s.linux!.namespaces!.some((n) => n.type === "network")).toBe(false);
       expect(s.linux!.uidMappings).toEqual([{ containerID: 0, hostID: 100000, size: 65536 }]);
       expect(s.mounts!.find((m) => m.destination === "/sys")!.type).toBe("bind");
-    } finally { rmSync(r, { recursive: true }); }
+    } finally {
+      rmSync(r, { recursive: true });
+    }
   });
 
   test("bad flags are one-line errors", () => {
@@ -62,11 +96,18 @@ describe("spec from flags", () => {
       expect(() => specFromFlags({ rootfs: r, command: ["x"], workdir: "rel" })).toThrow("absolute");
       expect(() => specFromFlags({ rootfs: r, command: ["x"], pidsLimit: "many" })).toThrow("not an integer");
       expect(() => specFromFlags({ rootfs: r, command: ["x"], securityOpt: ["seccomp=x"] })).toThrow("--security-opt");
-    } finally { rmSync(r, { recursive: true }); }
+    } finally {
+      rmSync(r, { recursive: true });
+    }
   });
 
   test("volumes, tmpfs, id maps", () => {
-    expect(parseVolume("/a:/b:ro")).toEqual({ destination: "/b", type: "bind", source: "/a", options: ["rbind", "ro"] });
+    expect(parseVolume("/a:/b:ro")).toEqual({
+      destination: "/b",
+      type: "bind",
+      source: "/a",
+      options: ["rbind", "ro"],
+    });
     expect(() => parseVolume("rel:/b")).toThrow("absolute");
     expect(() => parseVolume("/a")).toThrow("HOST:CONTAINER");
     expect(parseTmpfs("/t:size=1m").options).toContain("size=1m");
@@ -80,13 +121,19 @@ describe("config.json validation", () => {
     expect(parseConfig(JSON.stringify(defaultSpec())).ociVersion).toBe("1.2.0");
   });
   test("errors name the field", () => {
-    const bad = (mut: (s: any) => void) => { const s: any = defaultSpec(); mut(s); return () => parseConfig(JSON.stringify(s)); };
+    const bad = (mut: (s: any) => void) => {
+      const s: any = defaultSpec();
+      mut(s);
+      return () => parseConfig(JSON.stringify(s));
+    };
     expect(() => parseConfig("{ nope")).toThrow("invalid JSON");
     expect(bad((s) => (s.process.args = ["sh", 3]))).toThrow("process.args[1]: expected a string");
     expect(bad((s) => (s.process.cwd = "rel"))).toThrow("process.cwd");
     expect(bad((s) => (s.linux.namespaces = [{ type: "bogus" }]))).toThrow("linux.namespaces[0].type");
     expect(bad((s) => (s.process.capabilities.bounding = ["CAP_NOPE"]))).toThrow("unknown capability");
-    expect(bad((s) => (s.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: "x", hard: 1 }]))).toThrow("process.rlimits[0].soft");
+    expect(bad((s) => (s.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: "x", hard: 1 }]))).toThrow(
+      "process.rlimits[0].soft",
+    );
     expect(bad((s) => delete s.root)).toThrow("root: is required");
     expect(bad((s) => (s.mounts = [{ destination: "dev" }]))).toThrow("mounts[0].destination");
   });
@@ -99,25 +146,42 @@ describe("config.json validation", () => {
 
 describe("namespaces", () => {
   test("pid/net/uts/ipc in the parent, mount and cgroup in the child, paths are joined", () => {
-    const n = planNamespaces([{ type: "pid" }, { type: "network", path: "/run/netns/x" }, { type: "mount" }, { type: "cgroup" }, { type: "uts" }]);
+    const n = planNamespaces([
+      { type: "pid" },
+      { type: "network", path: "/run/netns/x" },
+      { type: "mount" },
+      { type: "cgroup" },
+      { type: "uts" },
+    ]);
     expect(n.unshareFlags).toBe(C.CLONE_NEWPID | C.CLONE_NEWUTS);
     expect(n.childFlags).toBe(C.CLONE_NEWNS | C.CLONE_NEWCGROUP);
     expect(n.join).toEqual([{ type: "network", path: "/run/netns/x", flag: C.CLONE_NEWNET }]);
     expect(() => planNamespaces([{ type: "pid" }, { type: "pid" }])).toThrow("duplicate");
   });
   test("mount and cgroup by path are joined by the child stage; no mount namespace at all is refused", () => {
-    const n = planNamespaces([{ type: "pid" }, { type: "mount", path: "/proc/9/ns/mnt" }, { type: "cgroup", path: "/proc/9/ns/cgroup" }]);
+    const n = planNamespaces([
+      { type: "pid" },
+      { type: "mount", path: "/proc/9/ns/mnt" },
+      { type: "cgroup", path: "/proc/9/ns/cgroup" },
+    ]);
     expect(n.childFlags).toBe(0);
-    expect(n.childJoin).toEqual([{ type: "mount", path: "/proc/9/ns/mnt", flag: C.CLONE_NEWNS }, { type: "cgroup", path: "/proc/9/ns/cgroup", flag: C.CLONE_NEWCGROUP }]);
+    expect(n.childJoin).toEqual([
+      { type: "mount", path: "/proc/9/ns/mnt", flag: C.CLONE_NEWNS },
+      { type: "cgroup", path: "/proc/9/ns/cgroup", flag: C.CLONE_NEWCGROUP },
+    ]);
     expect(() => planNamespaces([{ type: "pid" }])).toThrow('a "mount" namespace is required');
-    expect(() => planNamespaces([{ type: "mount" }, { type: "user", path: "/proc/9/ns/user" }])).toThrow("not supported yet");
+    expect(() => planNamespaces([{ type: "mount" }, { type: "user", path: "/proc/9/ns/user" }])).toThrow(
+      "not supported yet",
+    );
   });
 });
 
 describe("etc files", () => {
   test("hosts names the container; resolv.conf drops loopback nameservers", () => {
     expect(containerHosts("box", false, "")).toContain("127.0.1.1\tbox");
-    expect(containerResolvConf("nameserver 127.0.0.53\nnameserver 10.0.0.2\nsearch x\n", false)).toBe("nameserver 10.0.0.2\nsearch x\n");
+    expect(containerResolvConf("nameserver 127.0.0.53\nnameserver 10.0.0.2\nsearch x\n", false)).toBe(
+      "nameserver 10.0.0.2\nsearch x\n",
+    );
     expect(containerResolvConf("nameserver 127.0.0.53\n", true)).toBe("nameserver 127.0.0.53\n");
   });
 });

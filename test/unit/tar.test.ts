@@ -4,7 +4,14 @@
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { gzipSync, zstdCompressSync } from "node:zlib";
-import { parseNumeric, parsePaxTime, readBody, readTar, type TarEntry, type TarReadOptions } from "../../src/image/tar.ts";
+import {
+  parseNumeric,
+  parsePaxTime,
+  readBody,
+  readTar,
+  type TarEntry,
+  type TarReadOptions,
+} from "../../src/image/tar.ts";
 import { decodeReader, decompress, detectCompression } from "../../src/image/decompress.ts";
 import { UserError } from "../../src/sys/error.ts";
 import { concat, enc, makeTar, putNum, reusingReader, streamOf } from "../helpers/tar-fixtures.ts";
@@ -19,7 +26,11 @@ async function collect(b: Uint8Array, opts: TarReadOptions & { chunk?: number } 
   return out;
 }
 async function failure(p: Promise<unknown>): Promise<Error> {
-  try { await p; } catch (e) { return e as Error; }
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
   throw new Error("expected a failure");
 }
 
@@ -80,7 +91,15 @@ describe("readTar", () => {
       [`${"p".repeat(120)}/long-name-${"x".repeat(90)}`, "file", "prefixed"],
     ]);
     expect(got[0]).toMatchObject({ mode: 0o755, uid: 1, gid: 2, uname: "u", gname: "g", offset: 0 });
-    expect(got[1]).toMatchObject({ mode: 0o4755, uid: 1000, gid: 1001, mtime: 1234567890, mtimeNsec: 0, size: 5, offset: 512 });
+    expect(got[1]).toMatchObject({
+      mode: 0o4755,
+      uid: 1000,
+      gid: 1001,
+      mtime: 1234567890,
+      mtimeNsec: 0,
+      size: 5,
+      offset: 512,
+    });
     expect(got[5]).toMatchObject({ linkname: "d/f", size: 0 });
     expect(got[6].linkname).toBe("../x");
     expect(got[8]).toMatchObject({ devmajor: 7, devminor: 300 });
@@ -88,7 +107,11 @@ describe("readTar", () => {
 
   test("chunk boundaries don't matter; unread bodies are skipped", async () => {
     const big = new Uint8Array(70_000).map((_, i) => i % 251);
-    const tar = makeTar([{ name: "a", body: big }, { name: "b", body: "x".repeat(513) }, { name: "c", body: "end" }]);
+    const tar = makeTar([
+      { name: "a", body: big },
+      { name: "b", body: "x".repeat(513) },
+      { name: "c", body: "end" },
+    ]);
     const want = await collect(tar);
     for (const chunk of [1, 7, 511, 512, 513, 4096]) expect(await collect(tar, { chunk })).toEqual(want);
     const names: string[] = [];
@@ -100,28 +123,53 @@ describe("readTar", () => {
   test("GNU long names and long link targets", async () => {
     const long = `${"dir/".repeat(60)}file`;
     const target = `${"t/".repeat(80)}x`;
-    const got = await collect(makeTar([{ name: "trunc", longName: long, longLink: target, flag: "2" }, { name: "short", body: "s" }]));
+    const got = await collect(
+      makeTar([
+        { name: "trunc", longName: long, longLink: target, flag: "2" },
+        { name: "short", body: "s" },
+      ]),
+    );
     expect(got[0]).toMatchObject({ name: long, linkname: target, type: "symlink" });
     expect(got[1].name).toBe("short"); // long names apply to one entry only
   });
 
   test("PAX: path, linkpath, size, ids, names, times, xattrs", async () => {
     const cap = new Uint8Array([1, 0, 0, 2, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    const got = await collect(makeTar([
-      {
-        name: "short", body: "0123456789", size: 3, pax: {
-          path: "ü/" + "long/".repeat(40) + "name", size: "10", uid: "5000000", gid: "6000000",
-          uname: "üser", gname: "grp", mtime: "1700000000.123456789", atime: "1700000001.5",
-          "SCHILY.xattr.user.k": "v", "SCHILY.xattr.security.capability": cap,
-          "LIBARCHIVE.xattr.user.%41b": Buffer.from("base64 value").toString("base64"),
+    const got = await collect(
+      makeTar([
+        {
+          name: "short",
+          body: "0123456789",
+          size: 3,
+          pax: {
+            path: "ü/" + "long/".repeat(40) + "name",
+            size: "10",
+            uid: "5000000",
+            gid: "6000000",
+            uname: "üser",
+            gname: "grp",
+            mtime: "1700000000.123456789",
+            atime: "1700000001.5",
+            "SCHILY.xattr.user.k": "v",
+            "SCHILY.xattr.security.capability": cap,
+            "LIBARCHIVE.xattr.user.%41b": Buffer.from("base64 value").toString("base64"),
+          },
         },
-      },
-      { name: "l", flag: "2", linkname: "short", pax: { linkpath: "y".repeat(300) } },
-      { name: "plain", body: "p" },
-    ]));
+        { name: "l", flag: "2", linkname: "short", pax: { linkpath: "y".repeat(300) } },
+        { name: "plain", body: "p" },
+      ]),
+    );
     expect(got[0]).toMatchObject({
-      name: "ü/" + "long/".repeat(40) + "name", size: 10, data: "0123456789", uid: 5000000, gid: 6000000,
-      uname: "üser", gname: "grp", mtime: 1700000000, mtimeNsec: 123456789, atime: { sec: 1700000001, nsec: 500000000 },
+      name: "ü/" + "long/".repeat(40) + "name",
+      size: 10,
+      data: "0123456789",
+      uid: 5000000,
+      gid: 6000000,
+      uname: "üser",
+      gname: "grp",
+      mtime: 1700000000,
+      mtimeNsec: 123456789,
+      atime: { sec: 1700000001, nsec: 500000000 },
     });
     expect(Buffer.from(got[0].xattrs["user.k"]).toString()).toBe("v");
     expect([...got[0].xattrs["security.capability"]]).toEqual([...cap]);
@@ -131,11 +179,13 @@ describe("readTar", () => {
   });
 
   test("PAX global headers give defaults; local records and empty values override", async () => {
-    const got = await collect(makeTar([
-      { name: "a", global: { uid: "77", mtime: "5.5", path: "ignored", "SCHILY.xattr.user.g": "1" } },
-      { name: "b", pax: { uid: "88" } },
-      { name: "c", global: { uid: "" } }, // unset
-    ]));
+    const got = await collect(
+      makeTar([
+        { name: "a", global: { uid: "77", mtime: "5.5", path: "ignored", "SCHILY.xattr.user.g": "1" } },
+        { name: "b", pax: { uid: "88" } },
+        { name: "c", global: { uid: "" } }, // unset
+      ]),
+    );
     expect(got.map((e) => [e.name, e.uid, e.mtime, e.mtimeNsec, Object.keys(e.xattrs)])).toEqual([
       ["a", 77, 5, 500000000, ["user.g"]],
       ["b", 88, 5, 500000000, ["user.g"]],
@@ -155,25 +205,40 @@ describe("readTar", () => {
   });
 
   test("a bad checksum names the header offset", async () => {
-    const tar = makeTar([{ name: "ok", body: "x" }, { name: "bad", body: "y", badChecksum: true }]);
+    const tar = makeTar([
+      { name: "ok", body: "x" },
+      { name: "bad", body: "y", badChecksum: true },
+    ]);
     const e = await failure(collect(tar));
     expect(e).toBeInstanceOf(UserError);
     expect(e.message).toMatch(/bad header checksum.*offset 1024/);
   });
 
   test("sparse, unknown types and GNU.sparse PAX records are refused", async () => {
-    expect((await failure(collect(makeTar([{ name: "s", flag: "S" }])))).message).toMatch(/"s": sparse files are not supported/);
-    expect((await failure(collect(makeTar([{ name: "v", flag: "V" }])))).message).toMatch(/"v": unsupported entry type 'V'/);
-    expect((await failure(collect(makeTar([{ name: "p", pax: { "GNU.sparse.major": "1" } }])))).message).toMatch(/sparse/);
+    expect((await failure(collect(makeTar([{ name: "s", flag: "S" }])))).message).toMatch(
+      /"s": sparse files are not supported/,
+    );
+    expect((await failure(collect(makeTar([{ name: "v", flag: "V" }])))).message).toMatch(
+      /"v": unsupported entry type 'V'/,
+    );
+    expect((await failure(collect(makeTar([{ name: "p", pax: { "GNU.sparse.major": "1" } }])))).message).toMatch(
+      /sparse/,
+    );
   });
 
   test("oversized metadata and files are refused before reading them", async () => {
     const huge = makeTar([{ name: "a", pax: { comment: "x".repeat(2 << 20) } }]);
-    expect((await failure(collect(huge))).message).toMatch(/PAX header of \d+ bytes exceeds the 1048576-byte limit.*offset 0/);
+    expect((await failure(collect(huge))).message).toMatch(
+      /PAX header of \d+ bytes exceeds the 1048576-byte limit.*offset 0/,
+    );
     const longName = makeTar([{ name: "a", longName: "n".repeat(5000) }]);
-    expect((await failure(collect(longName, { maxHeaderSize: 4096 }))).message).toMatch(/GNU long name of 5001 bytes exceeds/);
+    expect((await failure(collect(longName, { maxHeaderSize: 4096 }))).message).toMatch(
+      /GNU long name of 5001 bytes exceeds/,
+    );
     const big = makeTar([{ name: "big", size: 100 * 2 ** 30, body: "short" }], false);
-    expect((await failure(collect(big))).message).toMatch(/"big": size 107374182400 exceeds the 68719476736-byte limit/);
+    expect((await failure(collect(big))).message).toMatch(
+      /"big": size 107374182400 exceeds the 68719476736-byte limit/,
+    );
   });
 
   test("truncated bodies and headers are errors naming the entry", async () => {
@@ -182,10 +247,19 @@ describe("readTar", () => {
     expect(e).toBeInstanceOf(UserError);
     expect(e.message).toMatch(/unexpected end of data in "cut"/);
     const half = makeTar([{ name: "a", body: "x" }]).subarray(0, 1024 + 100);
-    expect((await failure(collect(concat([makeTar([{ name: "a", body: "x" }], false), new Uint8Array(100).fill(1)])))).message).toMatch(/end of data in a header/);
+    expect(
+      (await failure(collect(concat([makeTar([{ name: "a", body: "x" }], false), new Uint8Array(100).fill(1)]))))
+        .message,
+    ).toMatch(/end of data in a header/);
     expect((await failure(collect(half))).message).toMatch(/end of data in a header.*offset 1024/); // as Go's reader
     // a body left unread is skipped, and its truncation still found
-    const err = await failure((async () => { for await (const _ of readTar(streamOf(t))) { /* skip */ } })());
+    const err = await failure(
+      (async () => {
+        for await (const _ of readTar(streamOf(t))) {
+          /* skip */
+        }
+      })(),
+    );
     expect(err.message).toMatch(/"cut"/);
   });
 
@@ -218,10 +292,22 @@ sys.stdout.buffer.write(buf.getvalue())
 `);
     const got = await collect(tar);
     expect(got.map((e) => [e.name, e.type])).toEqual([
-      ["dir/", "dir"], [`dir/${"n".repeat(200)}`, "file"], ["dir/link", "symlink"], ["dir/hard", "hardlink"], ["dir/chr", "char"], ["dir/fifo", "fifo"],
+      ["dir/", "dir"],
+      [`dir/${"n".repeat(200)}`, "file"],
+      ["dir/link", "symlink"],
+      ["dir/hard", "hardlink"],
+      ["dir/chr", "char"],
+      ["dir/fifo", "fifo"],
     ]);
     expect(got[0].mode).toBe(0o1777);
-    expect(got[1]).toMatchObject({ data: "long name body", mtime: 1700000000, mtimeNsec: 250000000, uid: 3000000, gid: 4000000, uname: "ünï" });
+    expect(got[1]).toMatchObject({
+      data: "long name body",
+      mtime: 1700000000,
+      mtimeNsec: 250000000,
+      uid: 3000000,
+      gid: 4000000,
+      uname: "ünï",
+    });
     expect(Buffer.from(got[1].xattrs["user.color"]).toString()).toBe("blue");
     expect(got[2].linkname).toBe("t".repeat(150));
     expect(got[3].linkname).toBe(`dir/${"n".repeat(200)}`);
@@ -240,7 +326,13 @@ with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
 sys.stdout.buffer.write(buf.getvalue())
 `);
     const got = await collect(tar);
-    expect(got[0]).toMatchObject({ name: `g/${"x".repeat(300)}`, data: "gnu", uid: 2 ** 40, gid: 2 ** 33, mtime: 2 ** 36 });
+    expect(got[0]).toMatchObject({
+      name: `g/${"x".repeat(300)}`,
+      data: "gnu",
+      uid: 2 ** 40,
+      gid: 2 ** 33,
+      mtime: 2 ** 36,
+    });
     expect(got[1]).toMatchObject({ name: "g/l", linkname: "L".repeat(200) });
   });
 });
@@ -249,7 +341,11 @@ describe("decompress", () => {
   const tar = makeTar([{ name: "a", body: "hello" }]);
   test("a source that reuses one buffer: every entry, PAX record and body arrives intact", async () => {
     const big = makeTar([
-      { name: "p", body: "x".repeat(3000), pax: { path: "pax/" + "n".repeat(300), "SCHILY.xattr.user.k": "v".repeat(700) } },
+      {
+        name: "p",
+        body: "x".repeat(3000),
+        pax: { path: "pax/" + "n".repeat(300), "SCHILY.xattr.user.k": "v".repeat(700) },
+      },
       { name: "g", longName: "gnu/" + "l".repeat(400), body: "y".repeat(5000) },
       { name: "s", body: "short" },
     ]);

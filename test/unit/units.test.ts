@@ -26,7 +26,9 @@ describe("parseBytes", () => {
   });
 
   test("message is one clear line", () => {
-    expect(() => parseBytes("abc")).toThrow('invalid memory size "abc": use a number with an optional unit (b, k, m, g)');
+    expect(() => parseBytes("abc")).toThrow(
+      'invalid memory size "abc": use a number with an optional unit (b, k, m, g)',
+    );
   });
 });
 
@@ -44,7 +46,9 @@ describe("parseMemorySwap", () => {
   test("equal to memory: no swap", () => expect(parseMemorySwap(64 * MiB, "64m")).toBe(64 * MiB));
   test("0 means unset", () => expect(parseMemorySwap(64 * MiB, "0")).toBe(128 * MiB));
   test("below memory", () =>
-    expect(() => parseMemorySwap(64 * MiB, "32m")).toThrow("minimum memoryswap limit should be larger than memory limit"));
+    expect(() => parseMemorySwap(64 * MiB, "32m")).toThrow(
+      "minimum memoryswap limit should be larger than memory limit",
+    ));
   test("without memory", () => expect(() => parseMemorySwap(undefined, "1g")).toThrow(UserError));
   test("bad size", () => expect(() => parseMemorySwap(64 * MiB, "lots")).toThrow('invalid memory-swap size "lots"'));
 });
@@ -55,7 +59,9 @@ describe("parseCpus", () => {
   test("all cpus", () => expect(parseCpus("2", 2)).toEqual({ quota: 200000, period: 100000 }));
   test("0.01", () => expect(parseCpus("0.01", 2)).toEqual({ quota: 1000, period: 100000 }));
   test("more than the host has", () =>
-    expect(() => parseCpus("3", 2)).toThrow('invalid --cpus "3": range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available'));
+    expect(() => parseCpus("3", 2)).toThrow(
+      'invalid --cpus "3": range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available',
+    ));
   test.each(["0", "-1", "abc", "", "NaN", "Infinity", "0.001", "1e2"])("rejects %p", (s) => {
     expect(() => parseCpus(s, 4)).toThrow(UserError);
   });

@@ -46,10 +46,18 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("resolveUser", () => {
   test("default is root with root's groups, primary gid first", () => {
-    expect(resolveUser(rootfs, undefined)).toEqual({ user: { uid: 0, gid: 0, additionalGids: [0, 10] }, home: "/root", name: "root" });
+    expect(resolveUser(rootfs, undefined)).toEqual({
+      user: { uid: 0, gid: 0, additionalGids: [0, 10] },
+      home: "/root",
+      name: "root",
+    });
   });
   test("by name: uid, gid, home and membership groups", () => {
-    expect(resolveUser(rootfs, "app")).toEqual({ user: { uid: 1000, gid: 1000, additionalGids: [1000, 10, 29] }, home: "/home/app", name: "app" });
+    expect(resolveUser(rootfs, "app")).toEqual({
+      user: { uid: 1000, gid: 1000, additionalGids: [1000, 10, 29] },
+      home: "/home/app",
+      name: "app",
+    });
   });
   test("numeric uid found in passwd behaves like its name", () => {
     expect(resolveUser(rootfs, "1000").user).toEqual({ uid: 1000, gid: 1000, additionalGids: [1000, 10, 29] });
@@ -66,15 +74,25 @@ describe("resolveUser", () => {
     expect(resolveUser(rootfs, ":wheel").user).toEqual({ uid: 0, gid: 10, additionalGids: [10] });
   });
   test("empty home falls back to /; members with spaces still match", () => {
-    expect(resolveUser(rootfs, "nohome")).toEqual({ user: { uid: 1001, gid: 100, additionalGids: [100, 29] }, home: "/", name: "nohome" });
+    expect(resolveUser(rootfs, "nohome")).toEqual({
+      user: { uid: 1001, gid: 100, additionalGids: [100, 29] },
+      home: "/",
+      name: "nohome",
+    });
   });
   test("malformed passwd lines are skipped", () => {
-    expect(() => resolveUser(rootfs, "broken")).toThrow("unable to find user broken: no matching entries in passwd file");
+    expect(() => resolveUser(rootfs, "broken")).toThrow(
+      "unable to find user broken: no matching entries in passwd file",
+    );
   });
   test("unknown names are user errors with docker's wording", () => {
     expect(() => resolveUser(rootfs, "nobody")).toThrow(UserError);
-    expect(() => resolveUser(rootfs, "nobody")).toThrow("unable to find user nobody: no matching entries in passwd file");
-    expect(() => resolveUser(rootfs, "app:nogroup")).toThrow("unable to find group nogroup: no matching entries in group file");
+    expect(() => resolveUser(rootfs, "nobody")).toThrow(
+      "unable to find user nobody: no matching entries in passwd file",
+    );
+    expect(() => resolveUser(rootfs, "app:nogroup")).toThrow(
+      "unable to find group nogroup: no matching entries in group file",
+    );
   });
   test("ids out of range are refused", () => {
     expect(() => resolveUser(rootfs, "4294967296")).toThrow("user id 4294967296 is out of range");
@@ -87,21 +105,35 @@ describe("resolveUser", () => {
     expect(() => resolveUser(bare, "0:staff")).toThrow("unable to find group staff");
   });
   test("--group-add by name or number, deduplicated", () => {
-    expect(resolveUser(rootfs, "app", { groupAdd: ["docker", "10", "77"] }).user.additionalGids).toEqual([1000, 10, 29, 999, 77]);
+    expect(resolveUser(rootfs, "app", { groupAdd: ["docker", "10", "77"] }).user.additionalGids).toEqual([
+      1000, 10, 29, 999, 77,
+    ]);
     expect(() => resolveUser(rootfs, "app", { groupAdd: ["nope"] })).toThrow("unable to find group nope");
   });
   test("symlinks resolve inside the rootfs, never on the host", () => {
-    expect(resolveUser(linked, "inside")).toEqual({ user: { uid: 4242, gid: 4242, additionalGids: [4242] }, home: "/in", name: "inside" });
+    expect(resolveUser(linked, "inside")).toEqual({
+      user: { uid: 4242, gid: 4242, additionalGids: [4242] },
+      home: "/in",
+      name: "inside",
+    });
   });
   test("an injected reader replaces the filesystem", () => {
     const files: Record<string, string> = { "/etc/passwd": "u:x:5:6::/h:/bin/sh\n", "/etc/group": "g:x:7:u\n" };
-    expect(resolveUser("/nonexistent", "u", { readFile: (p) => files[p] }).user).toEqual({ uid: 5, gid: 6, additionalGids: [6, 7] });
+    expect(resolveUser("/nonexistent", "u", { readFile: (p) => files[p] }).user).toEqual({
+      uid: 5,
+      gid: 6,
+      additionalGids: [6, 7],
+    });
   });
 });
 
 describe("parsers", () => {
   test("parsePasswd and parseGroup", () => {
     expect(parsePasswd(PASSWD).map((u) => u.name)).toEqual(["root", "daemon", "app", "nohome"]);
-    expect(parseGroup(GROUP).find((g) => g.name === "audio")).toEqual({ name: "audio", gid: 29, members: ["app", "nohome"] });
+    expect(parseGroup(GROUP).find((g) => g.name === "audio")).toEqual({
+      name: "audio",
+      gid: 29,
+      members: ["app", "nohome"],
+    });
   });
 });

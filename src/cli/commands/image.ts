@@ -19,9 +19,13 @@ export default {
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   const [sub, ...rest] = operands;
   switch (sub) {
-    case "ls": case "list": return (require("./images.ts") as typeof import("./images.ts")).run(values);
-    case "pull": return (require("./pull.ts") as typeof import("./pull.ts")).run(values, rest);
-    case "rm": return (require("./rmi.ts") as typeof import("./rmi.ts")).run(values, rest);
+    case "ls":
+    case "list":
+      return (require("./images.ts") as typeof import("./images.ts")).run(values);
+    case "pull":
+      return (require("./pull.ts") as typeof import("./pull.ts")).run(values, rest);
+    case "rm":
+      return (require("./rmi.ts") as typeof import("./rmi.ts")).run(values, rest);
     case "prune": {
       const { prune } = require("../../image/remove.ts") as typeof import("../../image/remove.ts");
       const r = prune();
@@ -31,10 +35,15 @@ export async function run(values: OptValues, operands: string[]): Promise<number
     case "inspect": {
       if (!rest.length) throw new UserError("mini image inspect needs an IMAGE");
       const { findImage } = require("../../image/pull.ts") as typeof import("../../image/pull.ts");
-      const out = rest.map((n) => { const i = findImage(n); if (!i) throw new UserError(`no such image: ${n}`); return i; });
+      const out = rest.map((n) => {
+        const i = findImage(n);
+        if (!i) throw new UserError(`no such image: ${n}`);
+        return i;
+      });
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       return 0;
     }
-    default: throw new UserError(`unknown image command "${sub ?? ""}": use ls, pull, rm, prune or inspect`);
+    default:
+      throw new UserError(`unknown image command "${sub ?? ""}": use ls, pull, rm, prune or inspect`);
   }
 }

@@ -10,18 +10,24 @@ const args = {
   quiet: { type: "boolean", alias: "q", description: "Only image IDs" },
 } as const satisfies OptDefs;
 
-export default { meta: { name: "images", description: "List images in the local store" }, args } satisfies CommandDef<any>;
+export default {
+  meta: { name: "images", description: "List images in the local store" },
+  args,
+} satisfies CommandDef<any>;
 
 function size(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(2)}GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}MB` : `${(n / 1e3).toFixed(1)}kB`;
 }
 
-export function rows(images: ImageRecord[]): { repository: string; tag: string; id: string; created: string; size: string }[] {
+export function rows(
+  images: ImageRecord[],
+): { repository: string; tag: string; id: string; created: string; size: string }[] {
   const out: { repository: string; tag: string; id: string; created: string; size: string }[] = [];
   for (const img of images) {
     const tags = img.repoTags.length ? img.repoTags : ["<none>:<none>"];
     for (const t of tags) {
-      let repository = "<none>", tag = "<none>";
+      let repository = "<none>",
+        tag = "<none>";
       if (t !== "<none>:<none>") {
         const name = familiarName(parseReference(t));
         const i = name.lastIndexOf(":");
@@ -36,8 +42,17 @@ export function rows(images: ImageRecord[]): { repository: string; tag: string; 
 
 export function run(values: OptValues): number {
   const images = Object.values(readIndex().images).sort((a, b) => (b.created ?? "").localeCompare(a.created ?? ""));
-  if (values.quiet) { for (const i of images) process.stdout.write(`${i.id.slice(7, 19)}\n`); return 0; }
-  if (values.format === "json") { process.stdout.write(`${JSON.stringify(rows(images), null, 2)}\n`); return 0; }
-  printTable([["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], ...rows(images).map((r) => [r.repository, r.tag, r.id, r.created, r.size])]);
+  if (values.quiet) {
+    for (const i of images) process.stdout.write(`${i.id.slice(7, 19)}\n`);
+    return 0;
+  }
+  if (values.format === "json") {
+    process.stdout.write(`${JSON.stringify(rows(images), null, 2)}\n`);
+    return 0;
+  }
+  printTable([
+    ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
+    ...rows(images).map((r) => [r.repository, r.tag, r.id, r.created, r.size]),
+  ]);
   return 0;
 }

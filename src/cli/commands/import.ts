@@ -5,21 +5,36 @@ import { list, type OptDefs, type OptValues } from "../argv.ts";
 import { UserError } from "../../sys/error.ts";
 
 const args = {
-  change: { type: "string", alias: "c", repeat: true, description: "Dockerfile instruction for the config: CMD, ENTRYPOINT, ENV, LABEL, WORKDIR, USER, EXPOSE, VOLUME, STOPSIGNAL (repeatable)", valueHint: "instruction" },
+  change: {
+    type: "string",
+    alias: "c",
+    repeat: true,
+    description:
+      "Dockerfile instruction for the config: CMD, ENTRYPOINT, ENV, LABEL, WORKDIR, USER, EXPOSE, VOLUME, STOPSIGNAL (repeatable)",
+    valueHint: "instruction",
+  },
   message: { type: "string", alias: "m", description: "Comment for the image's history", valueHint: "text" },
   source: { type: "positional", description: "A tar (plain, gzip or zstd), a directory, or - for stdin" },
   name: { type: "positional", required: false, description: "NAME[:TAG] for the image" },
 } as const satisfies OptDefs;
 
-export default { meta: { name: "import", description: "Import a root filesystem tarball as an image" }, args } satisfies CommandDef<any>;
+export default {
+  meta: { name: "import", description: "Import a root filesystem tarball as an image" },
+  args,
+} satisfies CommandDef<any>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
-  if (operands.length < 1 || operands.length > 2) throw new UserError("usage: mini import [-c INSTRUCTION]... ROOTFS.tar|DIR|- [NAME[:TAG]]");
+  if (operands.length < 1 || operands.length > 2)
+    throw new UserError("usage: mini import [-c INSTRUCTION]... ROOTFS.tar|DIR|- [NAME[:TAG]]");
   const [source, name] = operands;
   const { statSync } = require("node:fs") as typeof import("node:fs");
   const { isatty } = require("node:tty") as typeof import("node:tty");
   const { importRootfs } = require("../../image/import.ts") as typeof import("../../image/import.ts");
-  const opts = { name, changes: list(values.change), message: typeof values.message === "string" ? values.message : undefined };
+  const opts = {
+    name,
+    changes: list(values.change),
+    message: typeof values.message === "string" ? values.message : undefined,
+  };
   let tarProc: ReturnType<typeof Bun.spawn> | undefined;
   let stream: ReadableStream<Uint8Array>;
   if (source === "-") {
@@ -27,19 +42,33 @@ export async function run(values: OptValues, operands: string[]): Promise<number
     stream = Bun.stdin.stream();
   } else {
     let st;
-    try { st = statSync(source); } catch { throw new UserError(`mini import: ${source}: no such file or directory`); }
+    try {
+      st = statSync(source);
+    } catch {
+      throw new UserError(`mini import: ${source}: no such file or directory`);
+    }
     if (st.isDirectory()) {
       // A directory is archived on the fly (numeric owners, as a rootfs needs).
-      tarProc = Bun.spawn(["tar", "-C", source, "--numeric-owner", "-cf", "-", "."], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      tarProc = Bun.spawn(["tar", "-C", source, "--numeric-owner", "-cf", "-", "."], {
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       stream = tarProc.stdout as ReadableStream<Uint8Array>;
     } else stream = Bun.file(source).stream();
   }
   try {
     const img = await importRootfs(stream, opts);
-    if (tarProc && (await tarProc.exited) !== 0) throw new UserError(`tar of ${source} failed: ${(await new Response(tarProc.stderr as ReadableStream).text()).trim()}`);
+    if (tarProc && (await tarProc.exited) !== 0)
+      throw new UserError(
+        `tar of ${source} failed: ${(await new Response(tarProc.stderr as ReadableStream).text()).trim()}`,
+      );
     process.stdout.write(`${img.id}\n`);
   } finally {
-    if (tarProc && tarProc.exitCode === null) { tarProc.kill(); await tarProc.exited; }
+    if (tarProc && tarProc.exitCode === null) {
+      tarProc.kill();
+      await tarProc.exited;
+    }
   }
   return 0;
 }

@@ -6,7 +6,10 @@ import { files, resolveContainer, type ContainerRecord } from "../../state/conta
 import { statusOf } from "../../state/status.ts";
 import { UserError } from "../../sys/error.ts";
 
-export default { meta: { name: "inspect", description: "Show containers' configuration and state as JSON" }, args: {} } satisfies CommandDef<any>;
+export default {
+  meta: { name: "inspect", description: "Show containers' configuration and state as JSON" },
+  args: {},
+} satisfies CommandDef<any>;
 
 export function inspectContainer(rec: ContainerRecord) {
   const st = statusOf(rec);
@@ -53,9 +56,14 @@ export function inspectContainer(rec: ContainerRecord) {
       Tty: !!p?.terminal,
       StopSignal: rec.stopSignal ?? "SIGTERM",
     },
-    Mounts: (rec.spec.mounts ?? []).filter((m) => m.type === "bind" || m.options?.includes("bind")).map((m) => ({
-      Type: "bind", Source: m.source, Destination: m.destination, RW: !m.options?.includes("ro"),
-    })),
+    Mounts: (rec.spec.mounts ?? [])
+      .filter((m) => m.type === "bind" || m.options?.includes("bind"))
+      .map((m) => ({
+        Type: "bind",
+        Source: m.source,
+        Destination: m.destination,
+        RW: !m.options?.includes("ro"),
+      })),
     Cgroups: rec.cgroups?.leaves.map((l) => l.dir) ?? [],
   };
 }
@@ -65,7 +73,12 @@ export function run(_values: OptValues, operands: string[]): number {
   const out = [];
   let failed = 0;
   for (const q of operands) {
-    try { out.push(inspectContainer(resolveContainer(q))); } catch (e) { failed++; log.error((e as Error).message); }
+    try {
+      out.push(inspectContainer(resolveContainer(q)));
+    } catch (e) {
+      failed++;
+      log.error((e as Error).message);
+    }
   }
   process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
   return failed ? 1 : 0;

@@ -4,13 +4,25 @@ import type { OptDefs, OptValues } from "../argv.ts";
 import { forEachContainer } from "../containers.ts";
 
 const args = {
-  signal: { type: "string", alias: "s", description: "Signal to send, by name or number (default SIGKILL)", valueHint: "signal" },
+  signal: {
+    type: "string",
+    alias: "s",
+    description: "Signal to send, by name or number (default SIGKILL)",
+    valueHint: "signal",
+  },
 } as const satisfies OptDefs;
 
-export default { meta: { name: "kill", description: "Send a signal to running containers" }, args } satisfies CommandDef<any>;
+export default {
+  meta: { name: "kill", description: "Send a signal to running containers" },
+  args,
+} satisfies CommandDef<any>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
-  const { parseSignal, signalContainer } = require("../../runtime/lifecycle.ts") as typeof import("../../runtime/lifecycle.ts");
+  const { parseSignal, signalContainer } =
+    require("../../runtime/lifecycle.ts") as typeof import("../../runtime/lifecycle.ts");
   const sig = parseSignal(typeof values.signal === "string" ? values.signal : "SIGKILL");
-  return forEachContainer("kill", operands, (rec, q) => { signalContainer(rec, sig); return q; });
+  return forEachContainer("kill", operands, (rec, q) => {
+    signalContainer(rec, sig);
+    return q;
+  });
 }

@@ -5,23 +5,36 @@ import type { OptDefs, OptValues } from "../argv.ts";
 import { UserError } from "../../sys/error.ts";
 
 const args = {
-  input: { type: "string", alias: "i", description: "Read from FILE (a tar, maybe compressed) or an OCI layout DIR instead of stdin", valueHint: "file" },
+  input: {
+    type: "string",
+    alias: "i",
+    description: "Read from FILE (a tar, maybe compressed) or an OCI layout DIR instead of stdin",
+    valueHint: "file",
+  },
   quiet: { type: "boolean", alias: "q", description: "Only the loaded names" },
 } as const satisfies OptDefs;
 
-export default { meta: { name: "load", description: "Load images from a tar archive or an OCI layout directory" }, args } satisfies CommandDef<any>;
+export default {
+  meta: { name: "load", description: "Load images from a tar archive or an OCI layout directory" },
+  args,
+} satisfies CommandDef<any>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   if (operands.length) throw new UserError(`mini load takes no operands (use -i ${operands[0]})`);
   const { existsSync } = require("node:fs") as typeof import("node:fs");
   const { isatty } = require("node:tty") as typeof import("node:tty");
   const { loadImages } = require("../../image/import.ts") as typeof import("../../image/import.ts");
-  const { familiarName, parseReference } = require("../../image/reference.ts") as typeof import("../../image/reference.ts");
+  const { familiarName, parseReference } =
+    require("../../image/reference.ts") as typeof import("../../image/reference.ts");
   const log = require("../../log.ts") as typeof import("../../log.ts");
   const input = typeof values.input === "string" && values.input !== "-" ? values.input : undefined;
   if (input !== undefined && !existsSync(input)) throw new UserError(`mini load: ${input}: no such file or directory`);
-  if (input === undefined && isatty(0)) throw new UserError("mini load: no archive on stdin (it is a terminal): use -i FILE or redirect stdin");
-  const loaded = await loadImages(input !== undefined ? { path: input } : { stream: Bun.stdin.stream() }, values.quiet ? undefined : (m) => log.info(m));
+  if (input === undefined && isatty(0))
+    throw new UserError("mini load: no archive on stdin (it is a terminal): use -i FILE or redirect stdin");
+  const loaded = await loadImages(
+    input !== undefined ? { path: input } : { stream: Bun.stdin.stream() },
+    values.quiet ? undefined : (m) => log.info(m),
+  );
   for (const img of loaded) {
     if (!img.names.length) process.stdout.write(`Loaded image ID: ${img.id}\n`);
     for (const n of img.names) process.stdout.write(`Loaded image: ${familiarName(parseReference(n))}\n`);

@@ -6,7 +6,12 @@ import { UserError } from "../../sys/error.ts";
 
 const args = {
   username: { type: "string", alias: "u", description: "User name", valueHint: "user" },
-  password: { type: "string", alias: "p", description: "Password (visible to other users in ps: prefer --password-stdin)", valueHint: "pass" },
+  password: {
+    type: "string",
+    alias: "p",
+    description: "Password (visible to other users in ps: prefer --password-stdin)",
+    valueHint: "pass",
+  },
   "password-stdin": { type: "boolean", description: "Read the password from stdin" },
   "insecure-registry": { type: "boolean", description: "Allow plain HTTP and unverified TLS for this registry" },
   registry: { type: "positional", required: false, description: "Registry host[:port] (default docker.io)" },
@@ -23,7 +28,10 @@ async function prompt(question: string, echo: boolean): Promise<string> {
     for await (const line of console) return line;
     return "";
   } finally {
-    if (!echo) { spawnSync("stty", ["echo"], { stdio: ["inherit", "ignore", "ignore"] }); process.stderr.write("\n"); }
+    if (!echo) {
+      spawnSync("stty", ["echo"], { stdio: ["inherit", "ignore", "ignore"] });
+      process.stderr.write("\n");
+    }
   }
 }
 
@@ -31,7 +39,8 @@ export async function run(values: OptValues, operands: string[]): Promise<number
   if (operands.length > 1) throw new UserError("usage: mini login [-u USER] [-p PASS | --password-stdin] [REGISTRY]");
   const { isatty } = require("node:tty") as typeof import("node:tty");
   const { normalizeAuthKey, saveCredentials } = require("../../image/auth.ts") as typeof import("../../image/auth.ts");
-  const { RegistryClient, RegistryError } = require("../../image/registry.ts") as typeof import("../../image/registry.ts");
+  const { RegistryClient, RegistryError } =
+    require("../../image/registry.ts") as typeof import("../../image/registry.ts");
   const log = require("../../log.ts") as typeof import("../../log.ts");
   const registry = normalizeAuthKey(operands[0] ?? "docker.io");
   if (!registry) throw new UserError("mini login: empty registry name");
@@ -55,11 +64,17 @@ export async function run(values: OptValues, operands: string[]): Promise<number
   }
   if (!username) throw new UserError("mini login: empty username");
   if (!password) throw new UserError("mini login: empty password");
-  const client = new RegistryClient(registry, { credentials: { username, password }, insecure: !!values["insecure-registry"], action: "login to", retries: 1 });
+  const client = new RegistryClient(registry, {
+    credentials: { username, password },
+    insecure: !!values["insecure-registry"],
+    action: "login to",
+    retries: 1,
+  });
   try {
     await client.ping();
   } catch (e) {
-    if (e instanceof RegistryError && e.status === 401) throw new UserError(`login failed for ${registry}: wrong username or password`);
+    if (e instanceof RegistryError && e.status === 401)
+      throw new UserError(`login failed for ${registry}: wrong username or password`);
     throw e;
   }
   saveCredentials(registry, username, password);

@@ -10,14 +10,18 @@ const args = {
   timestamps: { type: "boolean", alias: "t", description: "Prefix each line with its time (RFC 3339, nanoseconds)" },
 } as const satisfies OptDefs;
 
-export default { meta: { name: "logs", description: "Print a detached container's stdout and stderr" }, args } satisfies CommandDef<any>;
+export default {
+  meta: { name: "logs", description: "Print a detached container's stdout and stderr" },
+  args,
+} satisfies CommandDef<any>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   if (operands.length !== 1) throw new UserError('"mini logs" needs exactly one CONTAINER', 1);
   let tail: number | undefined;
   if (typeof values.tail === "string" && values.tail !== "all") {
     tail = Number(values.tail);
-    if (!Number.isInteger(tail) || tail < 0) throw new UserError(`invalid --tail ${values.tail}: give a number of lines`, 1);
+    if (!Number.isInteger(tail) || tail < 0)
+      throw new UserError(`invalid --tail ${values.tail}: give a number of lines`, 1);
   }
   const rec = resolveContainer(operands[0]!);
   const { followLogs } = require("../../state/logs.ts") as typeof import("../../state/logs.ts");

@@ -44,17 +44,42 @@ export function listContainers(all: boolean): { rec: ContainerRecord; st: Contai
 
 export function run(values: OptValues): number {
   const list = listContainers(!!values.all);
-  if (values.quiet) { process.stdout.write(list.map(({ rec }) => `${rec.id.slice(0, 12)}\n`).join("")); return 0; }
-  if (values.format === "json") {
-    process.stdout.write(`${JSON.stringify(list.map(({ rec, st }) => ({
-      id: rec.id, name: rec.name, image: rec.image ?? rec.spec.root?.path, command: rec.spec.process?.args ?? [],
-      created: rec.created, state: st.status, status: statusText(st), pid: st.pid ?? 0,
-      exitCode: st.exitCode ?? null, startedAt: st.startedAt ?? null, finishedAt: st.finishedAt ?? null,
-    })), null, 2)}\n`);
+  if (values.quiet) {
+    process.stdout.write(list.map(({ rec }) => `${rec.id.slice(0, 12)}\n`).join(""));
     return 0;
   }
-  printTable([["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"], ...list.map(({ rec, st }) => [
-    rec.id.slice(0, 12), rec.image ?? rec.spec.root?.path ?? "", `"${command(rec)}"`, ago(rec.created), statusText(st), rec.name,
-  ])]);
+  if (values.format === "json") {
+    process.stdout.write(
+      `${JSON.stringify(
+        list.map(({ rec, st }) => ({
+          id: rec.id,
+          name: rec.name,
+          image: rec.image ?? rec.spec.root?.path,
+          command: rec.spec.process?.args ?? [],
+          created: rec.created,
+          state: st.status,
+          status: statusText(st),
+          pid: st.pid ?? 0,
+          exitCode: st.exitCode ?? null,
+          startedAt: st.startedAt ?? null,
+          finishedAt: st.finishedAt ?? null,
+        })),
+        null,
+        2,
+      )}\n`,
+    );
+    return 0;
+  }
+  printTable([
+    ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"],
+    ...list.map(({ rec, st }) => [
+      rec.id.slice(0, 12),
+      rec.image ?? rec.spec.root?.path ?? "",
+      `"${command(rec)}"`,
+      ago(rec.created),
+      statusText(st),
+      rec.name,
+    ]),
+  ]);
   return 0;
 }

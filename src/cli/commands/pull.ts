@@ -10,7 +10,10 @@ export const pullArgs = {
   image: { type: "positional", description: "Image reference: name[:tag] or name@sha256:digest" },
 } as const satisfies OptDefs;
 
-export default { meta: { name: "pull", description: "Pull an image from a registry into the local store" }, args: pullArgs } satisfies CommandDef<any>;
+export default {
+  meta: { name: "pull", description: "Pull an image from a registry into the local store" },
+  args: pullArgs,
+} satisfies CommandDef<any>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   if (operands.length !== 1) throw new UserError("mini pull takes exactly one IMAGE");

@@ -2,7 +2,10 @@
 import type { CommandDef } from "citty";
 import type { OptValues } from "../argv.ts";
 
-export default { meta: { name: "__reap", description: "internal: clean up after a detached container exited", hidden: true }, args: {} } satisfies CommandDef<any>;
+export default {
+  meta: { name: "__reap", description: "internal: clean up after a detached container exited", hidden: true },
+  args: {},
+} satisfies CommandDef<any>;
 
 export async function run(_values: OptValues, operands: string[]): Promise<number> {
   const { reap } = require("../../runtime/lifecycle.ts") as typeof import("../../runtime/lifecycle.ts");

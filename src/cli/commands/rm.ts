@@ -7,7 +7,10 @@ const args = {
   force: { type: "boolean", alias: "f", description: "Kill and remove running containers too" },
 } as const satisfies OptDefs;
 
-export default { meta: { name: "rm", description: "Remove containers (their processes, cgroups, state and logs)" }, args } satisfies CommandDef<any>;
+export default {
+  meta: { name: "rm", description: "Remove containers (their processes, cgroups, state and logs)" },
+  args,
+} satisfies CommandDef<any>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   const { removeContainer } = require("../../runtime/lifecycle.ts") as typeof import("../../runtime/lifecycle.ts");

@@ -7,11 +7,15 @@ const args = {
   force: { type: "boolean", alias: "f", description: "Remove the image even when several tags point at it" },
 } as const satisfies OptDefs;
 
-export default { meta: { name: "rmi", description: "Remove images (refused while a container uses one)" }, args } satisfies CommandDef<any>;
+export default {
+  meta: { name: "rmi", description: "Remove images (refused while a container uses one)" },
+  args,
+} satisfies CommandDef<any>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   if (!operands.length) throw new UserError("mini rmi needs at least one IMAGE");
   const { removeImage } = require("../../image/remove.ts") as typeof import("../../image/remove.ts");
-  for (const name of operands) for (const line of await removeImage(name, !!values.force)) process.stdout.write(`${line}\n`);
+  for (const name of operands)
+    for (const line of await removeImage(name, !!values.force)) process.stdout.write(`${line}\n`);
   return 0;
 }

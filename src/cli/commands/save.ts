@@ -4,11 +4,19 @@ import type { OptDefs, OptValues } from "../argv.ts";
 import { UserError } from "../../sys/error.ts";
 
 const args = {
-  output: { type: "string", alias: "o", description: "Write to FILE instead of stdout (\"-\" = stdout)", valueHint: "file" },
+  output: {
+    type: "string",
+    alias: "o",
+    description: 'Write to FILE instead of stdout ("-" = stdout)',
+    valueHint: "file",
+  },
   images: { type: "positional", description: "IMAGE... by name or id" },
 } as const satisfies OptDefs;
 
-export default { meta: { name: "save", description: "Save images to a tar archive (OCI layout + docker manifest.json)" }, args } satisfies CommandDef<any>;
+export default {
+  meta: { name: "save", description: "Save images to a tar archive (OCI layout + docker manifest.json)" },
+  args,
+} satisfies CommandDef<any>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   if (!operands.length) throw new UserError("mini save needs at least one IMAGE");
@@ -17,7 +25,8 @@ export async function run(values: OptValues, operands: string[]): Promise<number
   const { fdSink, saveImages } = require("../../image/archive.ts") as typeof import("../../image/archive.ts");
   const out = typeof values.output === "string" ? values.output : "-";
   if (out === "-") {
-    if (isatty(1)) throw new UserError("refusing to write an image archive to a terminal: use -o FILE or redirect stdout");
+    if (isatty(1))
+      throw new UserError("refusing to write an image archive to a terminal: use -o FILE or redirect stdout");
     await saveImages(operands, fdSink(1, false));
     return 0;
   }
@@ -25,7 +34,11 @@ export async function run(values: OptValues, operands: string[]): Promise<number
   // Written beside the target and renamed: a failed save leaves no half archive.
   const tmp = `${out}.tmp-${process.pid}`;
   let fd: number;
-  try { fd = openSync(tmp, "w", 0o644); } catch (e) { throw new UserError(`cannot create ${out}: ${(e as Error).message}`); }
+  try {
+    fd = openSync(tmp, "w", 0o644);
+  } catch (e) {
+    throw new UserError(`cannot create ${out}: ${(e as Error).message}`);
+  }
   try {
     await saveImages(operands, fdSink(fd, false));
     closeSync(fd);

@@ -6,10 +6,18 @@ import { defaultSpec } from "../../spec/defaults.ts";
 import { UserError } from "../../sys/error.ts";
 
 const args = {
-  bundle: { type: "string", alias: "b", description: "Write config.json into this bundle directory instead of printing it", valueHint: "dir" },
+  bundle: {
+    type: "string",
+    alias: "b",
+    description: "Write config.json into this bundle directory instead of printing it",
+    valueHint: "dir",
+  },
 } as const satisfies OptDefs;
 
-export default { meta: { name: "spec", description: "Print a default OCI config.json (rootfs at ./rootfs)" }, args } satisfies CommandDef<any>;
+export default {
+  meta: { name: "spec", description: "Print a default OCI config.json (rootfs at ./rootfs)" },
+  args,
+} satisfies CommandDef<any>;
 
 export function run(values: OptValues, operands: string[]): number {
   if (operands.length) throw new UserError(`mini spec takes no arguments (got "${operands[0]}")`);

@@ -21,7 +21,11 @@ export async function run(values: OptValues, operands: string[]): Promise<number
     await withContainerLock(rec.id, async () => {
       if (statusOf(rec).status === "running" || statusOf(rec).status === "paused") return;
       for (const f of [files.exit(rec.id), files.result(rec.id), files.state(rec.id)]) rmSync(f, { force: true });
-      try { offset = statSync(files.log(rec.id)).size; } catch { offset = 0; }
+      try {
+        offset = statSync(files.log(rec.id)).size;
+      } catch {
+        offset = 0;
+      }
       await startContainer({ ...rec, detached: true });
     });
     return values.attach ? "" : q;

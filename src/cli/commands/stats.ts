@@ -11,26 +11,50 @@ const args = {
   all: { type: "boolean", alias: "a", description: "Include stopped containers" },
 } as const satisfies OptDefs;
 
-export default { meta: { name: "stats", description: "Show containers' resource usage" }, args } satisfies CommandDef<any>;
+export default {
+  meta: { name: "stats", description: "Show containers' resource usage" },
+  args,
+} satisfies CommandDef<any>;
 
 const INTERVAL_MS = 1000;
 
 function sample(recs: ContainerRecord[]): Map<string, { s: CgroupStats; t: number }> {
   const { readStats } = require("../../cgroups/stats.ts") as typeof import("../../cgroups/stats.ts");
   const out = new Map<string, { s: CgroupStats; t: number }>();
-  for (const r of recs) if (r.cgroups) { try { out.set(r.id, { s: readStats(r.cgroups), t: performance.now() }); } catch { /* removed meanwhile */ } }
+  for (const r of recs)
+    if (r.cgroups) {
+      try {
+        out.set(r.id, { s: readStats(r.cgroups), t: performance.now() });
+      } catch {
+        /* removed meanwhile */
+      }
+    }
   return out;
 }
 
-function rows(recs: ContainerRecord[], before: ReturnType<typeof sample>, after: ReturnType<typeof sample>): string[][] {
+function rows(
+  recs: ContainerRecord[],
+  before: ReturnType<typeof sample>,
+  after: ReturnType<typeof sample>,
+): string[][] {
   const table = [["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"]];
   for (const r of recs) {
-    const a = before.get(r.id), b = after.get(r.id);
-    if (!b) { table.push([r.id.slice(0, 12), r.name, "--", "-- / --", "--", "--"]); continue; }
+    const a = before.get(r.id),
+      b = after.get(r.id);
+    if (!b) {
+      table.push([r.id.slice(0, 12), r.name, "--", "-- / --", "--", "--"]);
+      continue;
+    }
     const cpu = a ? ((b.s.cpuNs - a.s.cpuNs) / ((b.t - a.t) * 1e6)) * 100 : 0;
     const limit = b.s.memoryLimit ?? totalmem();
-    table.push([r.id.slice(0, 12), r.name, `${Math.min(cpu, 100 * availableParallelism()).toFixed(2)}%`,
-      `${binarySize(b.s.memory)} / ${binarySize(limit)}`, `${((b.s.memory / limit) * 100).toFixed(2)}%`, String(b.s.pids)]);
+    table.push([
+      r.id.slice(0, 12),
+      r.name,
+      `${Math.min(cpu, 100 * availableParallelism()).toFixed(2)}%`,
+      `${binarySize(b.s.memory)} / ${binarySize(limit)}`,
+      `${((b.s.memory / limit) * 100).toFixed(2)}%`,
+      String(b.s.pids),
+    ]);
   }
   return table;
 }

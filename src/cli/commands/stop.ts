@@ -4,10 +4,18 @@ import type { OptDefs, OptValues } from "../argv.ts";
 import { forEachContainer } from "../containers.ts";
 
 const args = {
-  time: { type: "string", alias: "t", description: "Seconds to wait after the stop signal before SIGKILL (default 10)", valueHint: "seconds" },
+  time: {
+    type: "string",
+    alias: "t",
+    description: "Seconds to wait after the stop signal before SIGKILL (default 10)",
+    valueHint: "seconds",
+  },
 } as const satisfies OptDefs;
 
-export default { meta: { name: "stop", description: "Stop running containers: the stop signal (SIGTERM), then SIGKILL" }, args } satisfies CommandDef<any>;
+export default {
+  meta: { name: "stop", description: "Stop running containers: the stop signal (SIGTERM), then SIGKILL" },
+  args,
+} satisfies CommandDef<any>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   const t = values.time === undefined ? 10 : Number(values.time);

@@ -14,7 +14,8 @@ export async function run(_values: OptValues, operands: string[]): Promise<numbe
   if (operands.length !== 2) throw new UserError("usage: mini tag SOURCE TARGET");
   const [source, target] = operands;
   const { updateIndex } = require("../../image/store.ts") as typeof import("../../image/store.ts");
-  const { formatReference, parseReference } = require("../../image/reference.ts") as typeof import("../../image/reference.ts");
+  const { formatReference, parseReference } =
+    require("../../image/reference.ts") as typeof import("../../image/reference.ts");
   const ref = parseReference(target);
   if (ref.digest) throw new UserError(`mini tag: TARGET can't have a digest (${target})`);
   const full = formatReference(ref);
@@ -32,7 +33,8 @@ export async function run(_values: OptValues, operands: string[]): Promise<numbe
     }
     if (!id) throw new UserError(`no such image: ${source}`);
     const prev = index.tags[full];
-    if (prev && prev !== id && index.images[prev]) index.images[prev].repoTags = index.images[prev].repoTags.filter((x) => x !== full);
+    if (prev && prev !== id && index.images[prev])
+      index.images[prev].repoTags = index.images[prev].repoTags.filter((x) => x !== full);
     index.tags[full] = id;
     const img = index.images[id];
     if (!img.repoTags.includes(full)) img.repoTags.push(full);

@@ -6,19 +6,26 @@ import { printTable } from "../format.ts";
 import { resolveContainer } from "../../state/containers.ts";
 import { UserError } from "../../sys/error.ts";
 
-export default { meta: { name: "top", description: "List the processes of a running container" }, args: {} } satisfies CommandDef<any>;
+export default {
+  meta: { name: "top", description: "List the processes of a running container" },
+  args: {},
+} satisfies CommandDef<any>;
 
 function row(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? "?";
-    const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ") || `[${stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))}]`;
+    const cmd =
+      readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ") ||
+      `[${stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))}]`;
     const ticks = Number(f[11]) + Number(f[12]);
     const s = Math.floor(ticks / 100);
     const time = `${String(Math.floor(s / 3600)).padStart(2, "0")}:${String(Math.floor(s / 60) % 60).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
     return [uid, String(pid), f[1]!, time, cmd];
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 export function run(_values: OptValues, operands: string[]): number {

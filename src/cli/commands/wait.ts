@@ -3,7 +3,10 @@ import type { CommandDef } from "citty";
 import type { OptValues } from "../argv.ts";
 import { forEachContainer } from "../containers.ts";
 
-export default { meta: { name: "wait", description: "Wait for containers to stop and print their exit codes" }, args: {} } satisfies CommandDef<any>;
+export default {
+  meta: { name: "wait", description: "Wait for containers to stop and print their exit codes" },
+  args: {},
+} satisfies CommandDef<any>;
 
 export async function run(_values: OptValues, operands: string[]): Promise<number> {
   const { waitExit } = require("../../runtime/lifecycle.ts") as typeof import("../../runtime/lifecycle.ts");

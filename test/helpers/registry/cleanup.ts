@@ -18,7 +18,11 @@ let installed = false;
 function runAll(): void {
   for (const t of [...tasks]) {
     tasks.delete(t);
-    try { t(); } catch { /* best effort */ }
+    try {
+      t();
+    } catch {
+      /* best effort */
+    }
   }
 }
 
@@ -66,11 +70,20 @@ function startReaper(): void {
   listFile = join(tmpdir(), `mini-reaper-${process.pid}.list`);
   writeList();
   const p = Bun.spawn(["setpriv", "--pdeathsig", "TERM", "sh", "-c", REAPER_SH, "sh", listFile], {
-    stdin: "ignore", stdout: "ignore", stderr: "ignore",
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "ignore",
   });
   p.unref();
   const lf = listFile;
-  atExit(() => { try { process.kill(p.pid, "SIGTERM"); } catch { /* gone */ } rmSync(lf, { force: true }); });
+  atExit(() => {
+    try {
+      process.kill(p.pid, "SIGTERM");
+    } catch {
+      /* gone */
+    }
+    rmSync(lf, { force: true });
+  });
 }
 
 /**

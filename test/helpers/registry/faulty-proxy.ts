@@ -60,7 +60,17 @@ const BLOB = /^\/v2\/(.+)\/blobs\/(sha256:[a-f0-9]{64})$/;
 const MANIFEST = /^\/v2\/(.+)\/manifests\/([^/]+)$/;
 const REPO = /^\/v2\/(.+?)\/(?:manifests|blobs|tags)\//;
 
-const HOP = ["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "te", "trailer", "host", "content-length"];
+const HOP = [
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "upgrade",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "host",
+  "content-length",
+];
 
 function upstreamBase(upstream: string): string {
   return /^https?:\/\//.test(upstream) ? upstream.replace(/\/$/, "") : `http://${upstream}`;
@@ -70,14 +80,26 @@ function errorBody(code: string, message: string): string {
   return JSON.stringify({ errors: [{ code, message, detail: null }] });
 }
 
-interface Upstream { status: number; headers: [string, string][]; body: Uint8Array }
+interface Upstream {
+  status: number;
+  headers: [string, string][];
+  body: Uint8Array;
+}
 
 /**
  * Sends a request to upstream and returns status, headers (hop-by-hop ones dropped; for HEAD
  * Content-Length kept) and the whole body (test blobs are small). Location headers that point
  * at the upstream are rewritten to `self`.
  */
-async function forward(method: string, pathAndQuery: string, inHeaders: Iterable<[string, string]>, body: Uint8Array | undefined, base: string, self: string, dropAuth = false): Promise<Upstream> {
+async function forward(
+  method: string,
+  pathAndQuery: string,
+  inHeaders: Iterable<[string, string]>,
+  body: Uint8Array | undefined,
+  base: string,
+  self: string,
+  dropAuth = false,
+): Promise<Upstream> {
   const headers = new Headers();
   for (const [k, v] of inHeaders) if (!HOP.includes(k.toLowerCase())) headers.append(k, v);
   if (dropAuth) headers.delete("authorization");
@@ -139,7 +161,14 @@ export async function startFaultyProxy(upstream: string, fault: Fault, opts: Fau
       else res.end(bytes);
     };
     const registryError = (status: number, code: string, message: string) =>
-      reply(status, [["content-type", "application/json"], ["docker-distribution-api-version", "registry/2.0"]], method === "HEAD" ? "" : errorBody(code, message));
+      reply(
+        status,
+        [
+          ["content-type", "application/json"],
+          ["docker-distribution-api-version", "registry/2.0"],
+        ],
+        method === "HEAD" ? "" : errorBody(code, message),
+      );
 
     if ((blob || manifest) && (fault === "500-always" || fault === "500-once")) {
       const key = `${method} ${path}`;
@@ -161,7 +190,14 @@ export async function startFaultyProxy(upstream: string, fault: Fault, opts: Fau
     for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) inHeaders.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
     let r: Upstream;
     try {
-      r = await forward(method, pathAndQuery, inHeaders, chunks.length ? new Uint8Array(Buffer.concat(chunks)) : undefined, base, self);
+      r = await forward(
+        method,
+        pathAndQuery,
+        inHeaders,
+        chunks.length ? new Uint8Array(Buffer.concat(chunks)) : undefined,
+        base,
+        self,
+      );
     } catch (e) {
       note(502, false);
       return registryError(502, "UNKNOWN", `proxy: upstream failed: ${e}`);
@@ -230,7 +266,12 @@ export async function startFaultyProxy(upstream: string, fault: Fault, opts: Fau
 
   const server = createServer((req, res) => {
     handle(req, res).catch((e) => {
-      try { if (!res.headersSent) res.writeHead(500); res.end(String(e)); } catch { /* gone */ }
+      try {
+        if (!res.headersSent) res.writeHead(500);
+        res.end(String(e));
+      } catch {
+        /* gone */
+      }
     });
   });
   server.keepAliveTimeout = 5000;
@@ -322,13 +363,20 @@ export async function startTokenServer(upstream: string, opts: TokenServerOption
     fetch(req) {
       const u = new URL(req.url);
       if (u.pathname !== "/token" || req.method !== "GET") return new Response("not found\n", { status: 404 });
-      const scopes = u.searchParams.getAll("scope").flatMap((s) => s.split(" ")).filter(Boolean);
+      const scopes = u.searchParams
+        .getAll("scope")
+        .flatMap((s) => s.split(" "))
+        .filter(Boolean);
       const auth = req.headers.get("authorization") ?? "";
       const basic = /^basic /i.test(auth);
-      const record = (status: number, granted: string[]) => stats.tokenRequests.push({ scopes, basic, status, granted });
+      const record = (status: number, granted: string[]) =>
+        stats.tokenRequests.push({ scopes, basic, status, granted });
       if (u.searchParams.get("service") !== service) {
         record(400, []);
-        return Response.json({ errors: [{ code: "DENIED", message: `unknown service ${u.searchParams.get("service")}` }] }, { status: 400 });
+        return Response.json(
+          { errors: [{ code: "DENIED", message: `unknown service ${u.searchParams.get("service")}` }] },
+          { status: 400 },
+        );
       }
       if (opts.user !== undefined || basic) {
         let ok = false;
@@ -339,10 +387,13 @@ export async function startTokenServer(upstream: string, opts: TokenServerOption
         }
         if (!ok) {
           record(401, []);
-          return Response.json({ errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] }, {
-            status: 401,
-            headers: { "www-authenticate": `Basic realm="mini-test token"` },
-          });
+          return Response.json(
+            { errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] },
+            {
+              status: 401,
+              headers: { "www-authenticate": `Basic realm="mini-test token"` },
+            },
+          );
         }
       }
       const granted: string[] = [];
@@ -372,10 +423,12 @@ export async function startTokenServer(upstream: string, opts: TokenServerOption
       const m = /^bearer\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "");
       const t = m ? tokens.get(m[1]) : undefined;
       const valid = t && t.expires > Date.now();
-      const allowed = valid && (repo === undefined ? path === "/v2/" || path === "/v2" : t!.grants.get(repo)?.has(action) ?? false);
+      const allowed =
+        valid && (repo === undefined ? path === "/v2/" || path === "/v2" : (t!.grants.get(repo)?.has(action) ?? false));
       if (!allowed) {
         stats.unauthorized++;
-        const scope = repo === undefined ? "" : `,scope="repository:${repo}:${action === "pull" ? "pull" : "pull,push"}"`;
+        const scope =
+          repo === undefined ? "" : `,scope="repository:${repo}:${action === "pull" ? "pull" : "pull,push"}"`;
         return new Response(req.method === "HEAD" ? null : errorBody("UNAUTHORIZED", "authentication required"), {
           status: 401,
           headers: {
@@ -388,7 +441,8 @@ export async function startTokenServer(upstream: string, opts: TokenServerOption
       stats.forwarded++;
       try {
         const u = new URL(req.url);
-        const body = req.method === "GET" || req.method === "HEAD" ? undefined : new Uint8Array(await req.arrayBuffer());
+        const body =
+          req.method === "GET" || req.method === "HEAD" ? undefined : new Uint8Array(await req.arrayBuffer());
         const r = await forward(req.method, u.pathname + u.search, req.headers.entries(), body, base, self, true);
         return new Response(req.method === "HEAD" ? null : r.body, { status: r.status, headers: r.headers });
       } catch (e) {

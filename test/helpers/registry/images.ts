@@ -15,13 +15,28 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { busyboxRootfs } from "../rootfs";
 import { removeAtExit } from "./cleanup";
-import { compressLayer, type Descriptor, type LayerInput, MT, readIndex, readJsonBlob, resolveTag, setTag, writeBlob, writeImage, writeIndex } from "./layout";
+import {
+  compressLayer,
+  type Descriptor,
+  type LayerInput,
+  MT,
+  readIndex,
+  readJsonBlob,
+  resolveTag,
+  setTag,
+  writeBlob,
+  writeImage,
+  writeIndex,
+} from "./layout";
 
 const MAKE_LAYER = resolve(import.meta.dir, "../../fixtures/registry/make_layer.py");
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-export interface Creds { user: string; password: string }
+export interface Creds {
+  user: string;
+  password: string;
+}
 export interface PushOptions {
   /** --dest-creds for a registry started with htpasswd. */
   creds?: Creds;
@@ -63,7 +78,12 @@ export function cleanupImages(): void {
 }
 
 function run(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
-  const r = spawnSync(cmd, args, { cwd: opts.cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20 });
+  const r = spawnSync(cmd, args, {
+    cwd: opts.cwd,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    maxBuffer: 64 << 20,
+  });
   if (r.status !== 0) {
     const why = r.error ? String(r.error) : (r.stderr || r.stdout || "").trim().split("\n").slice(-6).join("\n");
     throw new Error(`${cmd} ${args.join(" ")} failed (exit ${r.status ?? r.signal}): ${why}`);
@@ -80,11 +100,19 @@ function runAsync(cmd: string, args: string[], timeoutMs = 60000): Promise<strin
     p.stdout.on("data", (d) => (out += d));
     p.stderr.on("data", (d) => (err += d));
     const t = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
-    p.on("error", (e) => { clearTimeout(t); rej(e); });
+    p.on("error", (e) => {
+      clearTimeout(t);
+      rej(e);
+    });
     p.on("close", (code, sig) => {
       clearTimeout(t);
       if (code === 0) res(out);
-      else rej(new Error(`${cmd} ${args.join(" ")} failed (exit ${code ?? sig}): ${(err || out).trim().split("\n").slice(-6).join("\n")}`));
+      else
+        rej(
+          new Error(
+            `${cmd} ${args.join(" ")} failed (exit ${code ?? sig}): ${(err || out).trim().split("\n").slice(-6).join("\n")}`,
+          ),
+        );
     });
   });
 }
@@ -128,9 +156,25 @@ function once(key: string, build: (dir: string) => void): { layout: string; ms: 
  * skopeo copy oci:LAYOUT:TAG docker://HOST/NAME:TAG. --preserve-digests: skopeo must not
  * recompress, substitute a blob it knows by another digest, or convert the manifest.
  */
-export async function pushLayout(layout: string, srcTag: string, host: string, name: string, tag: string, opts: PushOptions & { all?: boolean } = {}): Promise<{ digest: string; ms: number }> {
+export async function pushLayout(
+  layout: string,
+  srcTag: string,
+  host: string,
+  name: string,
+  tag: string,
+  opts: PushOptions & { all?: boolean } = {},
+): Promise<{ digest: string; ms: number }> {
   const digestFile = join(work(), `digest-${process.pid}-${Math.random().toString(36).slice(2)}`);
-  const args = ["copy", "-q", "--retry-times", "0", "--preserve-digests", "--dest-tls-verify=false", "--digestfile", digestFile];
+  const args = [
+    "copy",
+    "-q",
+    "--retry-times",
+    "0",
+    "--preserve-digests",
+    "--dest-tls-verify=false",
+    "--digestfile",
+    digestFile,
+  ];
   if (opts.creds) args.push("--dest-creds", `${opts.creds.user}:${opts.creds.password}`);
   else args.push("--dest-no-creds");
   if (opts.all) args.push("--all");
@@ -142,11 +186,26 @@ export async function pushLayout(layout: string, srcTag: string, host: string, n
   return { digest, ms: Math.round(performance.now() - t0) };
 }
 
-async function push(layout: string, srcTag: string, buildMs: number, host: string, name: string, tag: string, opts: PushOptions & { all?: boolean } = {}): Promise<Pushed> {
+async function push(
+  layout: string,
+  srcTag: string,
+  buildMs: number,
+  host: string,
+  name: string,
+  tag: string,
+  opts: PushOptions & { all?: boolean } = {},
+): Promise<Pushed> {
   const want = resolveTag(layout, srcTag);
   const { digest, ms } = await pushLayout(layout, srcTag, host, name, tag, opts);
   if (digest !== want.digest) throw new Error(`skopeo pushed ${digest}, layout has ${want.digest} (${name}:${tag})`);
-  return { ref: `${host}/${name}:${tag}`, refByDigest: `${host}/${name}@${digest}`, digest, mediaType: want.mediaType, layout, ms: { build: buildMs, push: ms } };
+  return {
+    ref: `${host}/${name}:${tag}`,
+    refByDigest: `${host}/${name}@${digest}`,
+    digest,
+    mediaType: want.mediaType,
+    layout,
+    ms: { build: buildMs, push: ms },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,8 +224,19 @@ function busyboxLayout(compression: "gzip" | "zstd"): { layout: string; ms: numb
     run("cp", ["-a", `${rootfs}/.`, `${bundle}/rootfs/`]);
     umoci("repack", "--refresh-bundle", "--history.created_by", "images/busybox.sh", "--image", `${L}:busybox`, bundle);
     rmSync(bundle, { recursive: true, force: true });
-    umoci("config", "--image", `${L}:busybox`, "--config.cmd", "sh", "--config.env", `PATH=${DEFAULT_PATH}`,
-      "--config.label", `${BUSYBOX_LABEL.key}=${BUSYBOX_LABEL.value}`, "--author", "mini tests");
+    umoci(
+      "config",
+      "--image",
+      `${L}:busybox`,
+      "--config.cmd",
+      "sh",
+      "--config.env",
+      `PATH=${DEFAULT_PATH}`,
+      "--config.label",
+      `${BUSYBOX_LABEL.key}=${BUSYBOX_LABEL.value}`,
+      "--author",
+      "mini tests",
+    );
   });
   if (compression === "gzip") return gz;
   // skopeo 1.9 ignores --dest-compress-format when pushing to a registry that has (or that its
@@ -177,7 +247,12 @@ function busyboxLayout(compression: "gzip" | "zstd"): { layout: string; ms: numb
   });
 }
 
-export async function pushBusybox(host: string, name: string, tag: string, opts: PushOptions & { compression?: "gzip" | "zstd" } = {}): Promise<Pushed> {
+export async function pushBusybox(
+  host: string,
+  name: string,
+  tag: string,
+  opts: PushOptions & { compression?: "gzip" | "zstd" } = {},
+): Promise<Pushed> {
   const { layout, ms } = busyboxLayout(opts.compression ?? "gzip");
   return push(layout, "busybox", ms, host, name, tag, opts);
 }
@@ -204,13 +279,24 @@ export const MULTI_LAYER = {
     "/opt/old/new": "new\n",
     "/opt/keep/replaced": "replaced by an opaque whiteout\n",
   } as Record<string, string>,
-  absent: ["/data/a", "/opt/old/x", "/opt/old/sub", "/opt/keep/k1", "/opt/keep/k2", "/data/.wh.a", "/opt/keep/.wh..wh..opq"],
+  absent: [
+    "/data/a",
+    "/opt/old/x",
+    "/opt/old/sub",
+    "/opt/keep/k1",
+    "/opt/keep/k2",
+    "/data/.wh.a",
+    "/opt/keep/.wh..wh..opq",
+  ],
   symlinks: { "/data/link": "b", "/data/abs-link": "/etc/motd" } as Record<string, string>,
   hardlinks: [["/data/hard", "/data/b"]] as [string, string][],
   modes: { "/usr/local/bin/suid-file": 0o4755, "/data/sgid-dir": 0o2775 } as Record<string, number>,
   owners: { "/data/b": [1000, 1000], "/home/user": [1000, 1000] } as Record<string, [number, number]>,
   osReleaseLine: "MINI_IMAGE=multi-layer",
-  whiteouts: { 3: ["data/.wh.a", "opt/old/.wh.sub", "opt/old/.wh.x"], 4: ["opt/keep/.wh..wh..opq"] } as Record<number, string[]>,
+  whiteouts: { 3: ["data/.wh.a", "opt/old/.wh.sub", "opt/old/.wh.x"], 4: ["opt/keep/.wh..wh..opq"] } as Record<
+    number,
+    string[]
+  >,
   config: {
     Entrypoint: ["/bin/sh", "-c"],
     Cmd: ['echo "user=$(id -u):$(id -g) cwd=$(pwd) mark=$MINI_MARK"'],
@@ -228,14 +314,21 @@ function multiLayerLayout(): { layout: string; ms: number } {
   return once("multi-layer", (L) => {
     const B = `${L}.bundle`;
     const R = `${B}/rootfs`;
-    const w = (p: string, s: string, mode = 0o644) => { writeFileSync(join(R, p), s, { mode }); };
+    const w = (p: string, s: string, mode = 0o644) => {
+      writeFileSync(join(R, p), s, { mode });
+    };
     cpSync(base.layout, L, { recursive: true });
     umoci("tag", "--image", `${L}:busybox`, "img");
     umoci("unpack", ...unpackFlags, "--image", `${L}:img`, B);
     // layer 2
     for (const d of ["data", "opt/old/sub", "opt/keep"]) mkdirSync(join(R, d), { recursive: true, mode: 0o755 });
-    w("data/a", "a\n"); w("data/b", "b\n"); w("etc/motd", "multi-layer motd\n");
-    w("opt/old/x", "x\n"); w("opt/old/sub/y", "y\n"); w("opt/keep/k1", "k1\n"); w("opt/keep/k2", "k2\n");
+    w("data/a", "a\n");
+    w("data/b", "b\n");
+    w("etc/motd", "multi-layer motd\n");
+    w("opt/old/x", "x\n");
+    w("opt/old/sub/y", "y\n");
+    w("opt/keep/k1", "k1\n");
+    w("opt/keep/k2", "k2\n");
     umoci("repack", "--refresh-bundle", "--history.created_by", "layer 2: add files", "--image", `${L}:img`, B);
     // layer 3
     rmSync(join(R, "data/a"));
@@ -251,8 +344,19 @@ function multiLayerLayout(): { layout: string; ms: number } {
     run("chmod", ["4755", join(R, "usr/local/bin/suid-file")]);
     mkdirSync(join(R, "data/sgid-dir"));
     run("chmod", ["2775", join(R, "data/sgid-dir")]);
-    writeFileSync(join(R, "etc/os-release"), readFileSync(join(R, "etc/os-release"), "utf8") + MULTI_LAYER.osReleaseLine + "\n");
-    umoci("repack", "--refresh-bundle", "--history.created_by", "layer 3: delete, replace, links, setuid", "--image", `${L}:img`, B);
+    writeFileSync(
+      join(R, "etc/os-release"),
+      readFileSync(join(R, "etc/os-release"), "utf8") + MULTI_LAYER.osReleaseLine + "\n",
+    );
+    umoci(
+      "repack",
+      "--refresh-bundle",
+      "--history.created_by",
+      "layer 3: delete, replace, links, setuid",
+      "--image",
+      `${L}:img`,
+      B,
+    );
     rmSync(B, { recursive: true, force: true });
     // layer 4: an opaque whiteout (umoci repack never writes one; `umoci insert --opaque`
     // writes a tar without its end-of-archive blocks, so the tar is made by Python)
@@ -261,12 +365,25 @@ function multiLayerLayout(): { layout: string; ms: number } {
     umoci("raw", "add-layer", "--history.created_by", "layer 4: opaque /opt/keep", "--image", `${L}:img`, tar);
     rmSync(tar);
     const c = MULTI_LAYER.config;
-    umoci("config", "--image", `${L}:img`, "--author", "mini tests", "--clear", "config.env", "--clear", "config.cmd",
+    umoci(
+      "config",
+      "--image",
+      `${L}:img`,
+      "--author",
+      "mini tests",
+      "--clear",
+      "config.env",
+      "--clear",
+      "config.cmd",
       ...c.Entrypoint.flatMap((a) => ["--config.entrypoint", a]),
       ...c.Cmd.flatMap((a) => ["--config.cmd", a]),
       ...c.Env.flatMap((e) => ["--config.env", e]),
-      "--config.workingdir", c.WorkingDir, "--config.user", c.User,
-      ...Object.entries(c.Labels).flatMap(([k, v]) => ["--config.label", `${k}=${v}`]));
+      "--config.workingdir",
+      c.WorkingDir,
+      "--config.user",
+      c.User,
+      ...Object.entries(c.Labels).flatMap(([k, v]) => ["--config.label", `${k}=${v}`]),
+    );
   });
 }
 
@@ -299,10 +416,22 @@ function twoPlatformLayout(): { layout: string; ms: number } {
       makeLayer("marker", tar, TWO_PLATFORM.markerPath, p.marker);
       umoci("raw", "add-layer", "--history.created_by", `marker ${p.marker}`, "--image", `${L}:${t}`, tar);
       rmSync(tar);
-      umoci("config", "--image", `${L}:${t}`, "--architecture", p.architecture, "--os", p.os,
-        "--config.label", `org.mini.test.platform=${p.marker}`);
+      umoci(
+        "config",
+        "--image",
+        `${L}:${t}`,
+        "--architecture",
+        p.architecture,
+        "--os",
+        p.os,
+        "--config.label",
+        `org.mini.test.platform=${p.marker}`,
+      );
       // umoci has no --variant: patch it into the config by hand and rewrite the manifest
-      if (p.variant) patchConfig(L, t, (cfg) => { cfg.variant = p.variant; });
+      if (p.variant)
+        patchConfig(L, t, (cfg) => {
+          cfg.variant = p.variant;
+        });
       const platform = { architecture: p.architecture, os: p.os, ...(p.variant ? { variant: p.variant } : {}) };
       entries.push({ ...resolveTag(L, t), platform });
     }
@@ -321,7 +450,12 @@ function patchConfig(L: string, tag: string, f: (cfg: any) => void): void {
 }
 
 /** An OCI image index with linux/amd64 and linux/arm64/v8 (same busybox, different marker). */
-export async function pushTwoPlatform(host: string, name: string, tag: string, opts: PushOptions = {}): Promise<Pushed & { platforms: Descriptor[] }> {
+export async function pushTwoPlatform(
+  host: string,
+  name: string,
+  tag: string,
+  opts: PushOptions = {},
+): Promise<Pushed & { platforms: Descriptor[] }> {
   const { layout, ms } = twoPlatformLayout();
   const pushed = await push(layout, "multi", ms, host, name, tag, { ...opts, all: true });
   const idx = readJsonBlob(layout, pushed.digest);
@@ -332,7 +466,13 @@ export async function pushTwoPlatform(host: string, name: string, tag: string, o
 // hostile layers (hand-made layouts)
 
 export type HostileKind = "dotdot" | "absolute-symlink-then-file" | "hardlink-outside" | "huge-size" | "corrupt-gzip";
-export const HOSTILE_KINDS: HostileKind[] = ["dotdot", "absolute-symlink-then-file", "hardlink-outside", "huge-size", "corrupt-gzip"];
+export const HOSTILE_KINDS: HostileKind[] = [
+  "dotdot",
+  "absolute-symlink-then-file",
+  "hardlink-outside",
+  "huge-size",
+  "corrupt-gzip",
+];
 
 /** Names the hostile entries aim at, for tests to check nothing landed there. */
 export const HOSTILE = {
@@ -341,7 +481,10 @@ export const HOSTILE = {
   /** absolute-symlink-then-file: `a` -> symlinkTarget, then the file a/passwd. */
   symlinkFile: "passwd",
   /** hardlink-outside: entry names and their link targets. */
-  hardlinks: { "shadow-abs": "/etc/shadow", "shadow-up": "../../../../../../../../etc/shadow" } as Record<string, string>,
+  hardlinks: { "shadow-abs": "/etc/shadow", "shadow-up": "../../../../../../../../etc/shadow" } as Record<
+    string,
+    string
+  >,
   /** huge-size: the declared size of `big`; the body is 1 MiB. */
   hugeDeclared: 100 * 2 ** 30,
   /** Every hostile layer starts with this ordinary file. */
@@ -373,7 +516,13 @@ export interface HostileOptions extends PushOptions {
  * A hand-made image whose last layer is hostile. The registry accepts it (digests and
  * diff_ids are right, except that corrupt-gzip's blob does not decompress to its diff_id).
  */
-export async function pushHostileLayer(host: string, name: string, tag: string, kind: HostileKind, opts: HostileOptions = {}): Promise<Pushed & { canary?: string }> {
+export async function pushHostileLayer(
+  host: string,
+  name: string,
+  tag: string,
+  kind: HostileKind,
+  opts: HostileOptions = {},
+): Promise<Pushed & { canary?: string }> {
   const withBase = opts.base ?? true;
   let canary: string | undefined;
   let target = opts.symlinkTarget;

@@ -14,7 +14,11 @@ export const MT = {
   dockerList: "application/vnd.docker.distribution.manifest.list.v2+json",
 } as const;
 
-export interface Platform { architecture: string; os: string; variant?: string }
+export interface Platform {
+  architecture: string;
+  os: string;
+  variant?: string;
+}
 
 export interface Descriptor {
   mediaType: string;
@@ -32,8 +36,10 @@ export function sha256(data: Uint8Array | string): string {
 
 export function initLayout(dir: string): void {
   mkdirSync(join(dir, "blobs/sha256"), { recursive: true });
-  if (!existsSync(join(dir, "oci-layout"))) writeFileSync(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-  if (!existsSync(join(dir, "index.json"))) writeFileSync(join(dir, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [] }));
+  if (!existsSync(join(dir, "oci-layout")))
+    writeFileSync(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+  if (!existsSync(join(dir, "index.json")))
+    writeFileSync(join(dir, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [] }));
 }
 
 export function blobPath(dir: string, digest: string): string {
@@ -43,7 +49,10 @@ export function blobPath(dir: string, digest: string): string {
 
 /** Stores bytes (or a JSON value, serialized once) and returns its descriptor. */
 export function writeBlob(dir: string, mediaType: string, content: Uint8Array | string | object): Descriptor {
-  const bytes = content instanceof Uint8Array ? content : new TextEncoder().encode(typeof content === "string" ? content : JSON.stringify(content));
+  const bytes =
+    content instanceof Uint8Array
+      ? content
+      : new TextEncoder().encode(typeof content === "string" ? content : JSON.stringify(content));
   const digest = sha256(bytes);
   writeFileSync(blobPath(dir, digest), bytes);
   return { mediaType, digest, size: bytes.length };
@@ -57,7 +66,11 @@ export function readJsonBlob<T = any>(dir: string, digest: string): T {
   return JSON.parse(readFileSync(blobPath(dir, digest), "utf8"));
 }
 
-export interface IndexJson { schemaVersion: 2; mediaType?: string; manifests: Descriptor[] }
+export interface IndexJson {
+  schemaVersion: 2;
+  mediaType?: string;
+  manifests: Descriptor[];
+}
 
 export function readIndex(dir: string): IndexJson {
   return JSON.parse(readFileSync(join(dir, "index.json"), "utf8"));
@@ -89,13 +102,21 @@ export interface LayerInput {
 }
 
 export function compressLayer(l: LayerInput): { bytes: Uint8Array; mediaType: string } {
-  if (l.compressed) return { bytes: l.mangle ? l.mangle(l.compressed.bytes) : l.compressed.bytes, mediaType: l.compressed.mediaType };
+  if (l.compressed)
+    return { bytes: l.mangle ? l.mangle(l.compressed.bytes) : l.compressed.bytes, mediaType: l.compressed.mediaType };
   const c = l.compression ?? "gzip";
   let bytes: Uint8Array;
   let mediaType: string;
-  if (c === "gzip") { bytes = Bun.gzipSync(l.tar as Uint8Array<ArrayBuffer>, { level: 6 }); mediaType = MT.layerGzip; }
-  else if (c === "zstd") { bytes = Bun.zstdCompressSync(l.tar); mediaType = MT.layerZstd; }
-  else { bytes = l.tar; mediaType = MT.layerTar; }
+  if (c === "gzip") {
+    bytes = Bun.gzipSync(l.tar as Uint8Array<ArrayBuffer>, { level: 6 });
+    mediaType = MT.layerGzip;
+  } else if (c === "zstd") {
+    bytes = Bun.zstdCompressSync(l.tar);
+    mediaType = MT.layerZstd;
+  } else {
+    bytes = l.tar;
+    mediaType = MT.layerTar;
+  }
   if (l.mangle) bytes = l.mangle(bytes);
   return { bytes, mediaType };
 }
@@ -104,7 +125,12 @@ export function compressLayer(l: LayerInput): { bytes: Uint8Array; mediaType: st
  * Writes layers, a config (the given one, with rootfs.diff_ids filled in) and a manifest, and
  * tags the manifest. Returns the manifest's descriptor.
  */
-export function writeImage(dir: string, tag: string | undefined, layers: LayerInput[], config: Record<string, any>): Descriptor {
+export function writeImage(
+  dir: string,
+  tag: string | undefined,
+  layers: LayerInput[],
+  config: Record<string, any>,
+): Descriptor {
   initLayout(dir);
   const layerDescs: Descriptor[] = [];
   const diffIds: string[] = [];
@@ -119,7 +145,8 @@ export function writeImage(dir: string, tag: string | undefined, layers: LayerIn
     created: "2024-01-01T00:00:00Z",
     ...config,
     rootfs: { type: "layers", diff_ids: diffIds },
-    history: config.history ?? layers.map((_, i) => ({ created: "2024-01-01T00:00:00Z", created_by: `mini test layer ${i}` })),
+    history:
+      config.history ?? layers.map((_, i) => ({ created: "2024-01-01T00:00:00Z", created_by: `mini test layer ${i}` })),
   };
   const cfgDesc = writeBlob(dir, MT.config, cfg);
   const manifest = { schemaVersion: 2, mediaType: MT.manifest, config: cfgDesc, layers: layerDescs };
@@ -129,7 +156,12 @@ export function writeImage(dir: string, tag: string | undefined, layers: LayerIn
 }
 
 /** Writes an image index over existing manifests and tags it. */
-export function writeIndex(dir: string, tag: string, manifests: Descriptor[], annotations?: Record<string, string>): Descriptor {
+export function writeIndex(
+  dir: string,
+  tag: string,
+  manifests: Descriptor[],
+  annotations?: Record<string, string>,
+): Descriptor {
   const idx: Record<string, unknown> = { schemaVersion: 2, mediaType: MT.index, manifests };
   if (annotations) idx.annotations = annotations;
   const d = writeBlob(dir, MT.index, idx);
@@ -137,7 +169,15 @@ export function writeIndex(dir: string, tag: string, manifests: Descriptor[], an
   return d;
 }
 
-export interface TarEntry { name: string; type: string; mode: number; uid: number; gid: number; size: number; linkname: string }
+export interface TarEntry {
+  name: string;
+  type: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  linkname: string;
+}
 
 /**
  * Lists a tar's entries (ustar, GNU and PAX headers; names as written, nothing resolved). Stops
@@ -145,9 +185,16 @@ export interface TarEntry { name: string; type: string; mode: number; uid: numbe
  */
 export function listTar(tar: Uint8Array): TarEntry[] {
   const dec = new TextDecoder();
-  const str = (b: Uint8Array) => { const z = b.indexOf(0); return dec.decode(z >= 0 ? b.subarray(0, z) : b); };
+  const str = (b: Uint8Array) => {
+    const z = b.indexOf(0);
+    return dec.decode(z >= 0 ? b.subarray(0, z) : b);
+  };
   const num = (b: Uint8Array) => {
-    if (b[0] & 0x80) { let v = 0; for (let i = 1; i < b.length; i++) v = v * 256 + b[i]; return v; }
+    if (b[0] & 0x80) {
+      let v = 0;
+      for (let i = 1; i < b.length; i++) v = v * 256 + b[i];
+      return v;
+    }
     return parseInt(str(b).trim() || "0", 8);
   };
   const out: TarEntry[] = [];
@@ -201,7 +248,8 @@ export function listTar(tar: Uint8Array): TarEntry[] {
 
 /** Decompresses a layer blob by its media type (gzip, zstd or plain tar). */
 export function decompressLayer(mediaType: string, blob: Uint8Array): Uint8Array {
-  if (mediaType.endsWith("+gzip") || mediaType.endsWith(".tar.gzip")) return Bun.gunzipSync(blob as Uint8Array<ArrayBuffer>);
+  if (mediaType.endsWith("+gzip") || mediaType.endsWith(".tar.gzip"))
+    return Bun.gunzipSync(blob as Uint8Array<ArrayBuffer>);
   if (mediaType.endsWith("+zstd")) return Bun.zstdDecompressSync(blob as Uint8Array<ArrayBuffer>);
   return blob;
 }

@@ -6,8 +6,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Fault, startFaultyProxy, startTokenServer } from "./faulty-proxy";
 import {
-  BUSYBOX_LABEL, cleanupImages, HOSTILE, HOSTILE_KINDS, MULTI_LAYER, type Pushed,
-  pushBusybox, pushHostileLayer, pushMultiLayer, pushTwoPlatform, TWO_PLATFORM,
+  BUSYBOX_LABEL,
+  cleanupImages,
+  HOSTILE,
+  HOSTILE_KINDS,
+  MULTI_LAYER,
+  type Pushed,
+  pushBusybox,
+  pushHostileLayer,
+  pushMultiLayer,
+  pushTwoPlatform,
+  TWO_PLATFORM,
 } from "./images";
 import { decompressLayer, listTar, MT, sha256, type TarEntry } from "./layout";
 import { liveRegistries, type Registry, startRegistry } from "./server";
@@ -16,7 +25,11 @@ import { liveRegistries, type Registry, startRegistry } from "./server";
 async function run(cmd: string[], timeoutMs = 30000): Promise<{ code: number; stdout: string; stderr: string }> {
   const p = Bun.spawn(cmd, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const t = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
   clearTimeout(t);
   return { code, stdout, stderr };
 }
@@ -31,11 +44,18 @@ const ACCEPT = [MT.manifest, MT.index, MT.dockerManifest, MT.dockerList].join(",
 
 /** curl of a manifest or blob: exit code, status, response headers, body bytes. */
 let curlN = 0;
-async function curl(url: string, args: string[] = []): Promise<{ code: number; status: number; headers: string; body: Uint8Array; stderr: string }> {
+async function curl(
+  url: string,
+  args: string[] = [],
+): Promise<{ code: number; status: number; headers: string; body: Uint8Array; stderr: string }> {
   // Headers and body go to files: `-D /dev/stderr` makes curl crash when stderr is a pipe.
   const base = join(tmpdir(), `mini-selftest-curl-${process.pid}-${curlN++}`);
   try {
-    const p = Bun.spawn(["curl", "-sS", "-D", `${base}.h`, "-o", `${base}.b`, ...args, url], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+    const p = Bun.spawn(["curl", "-sS", "-D", `${base}.h`, "-o", `${base}.b`, ...args, url], {
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "pipe",
+    });
     const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
     const headers = existsSync(`${base}.h`) ? readFileSync(`${base}.h`, "utf8") : "";
     const body = existsSync(`${base}.b`) ? new Uint8Array(readFileSync(`${base}.b`)) : new Uint8Array();
@@ -51,7 +71,11 @@ const json = (b: Uint8Array) => JSON.parse(new TextDecoder().decode(b));
 const timings: Record<string, number> = {};
 async function timed<T>(name: string, f: () => Promise<T>): Promise<T> {
   const t0 = performance.now();
-  try { return await f(); } finally { timings[name] = Math.round(performance.now() - t0); }
+  try {
+    return await f();
+  } finally {
+    timings[name] = Math.round(performance.now() - t0);
+  }
 }
 
 let reg: Registry;
@@ -98,7 +122,14 @@ describe("registry server", () => {
     expect(r.headers.get("www-authenticate")).toMatch(/^Basic realm="mini-test"/);
     await expect(pushBusybox(a.host, "bb", "1")).rejects.toThrow();
     const p = await pushBusybox(a.host, "bb", "1", { creds });
-    const ok = await run(["skopeo", "inspect", "--tls-verify=false", "--creds", `${creds.user}:${creds.password}`, `docker://${p.ref}`]);
+    const ok = await run([
+      "skopeo",
+      "inspect",
+      "--tls-verify=false",
+      "--creds",
+      `${creds.user}:${creds.password}`,
+      `docker://${p.ref}`,
+    ]);
     expect(ok.code).toBe(0);
     const denied = await run(["skopeo", "inspect", "--tls-verify=false", "--no-creds", `docker://${p.ref}`]);
     expect(denied.code).not.toBe(0);
@@ -124,7 +155,9 @@ describe("images", () => {
     const cfg = json(await blobOf("busybox", m.config.digest));
     expect(cfg.config.Cmd).toEqual(["sh"]);
     expect(cfg.config.Env.some((e: string) => e.startsWith("PATH=/"))).toBe(true);
-    const names = listTar(decompressLayer(m.layers[0].mediaType, await blobOf("busybox", m.layers[0].digest))).map((e) => e.name);
+    const names = listTar(decompressLayer(m.layers[0].mediaType, await blobOf("busybox", m.layers[0].digest))).map(
+      (e) => e.name,
+    );
     expect(names).toContain("bin/busybox");
     expect(names).toContain("etc/os-release");
     // a second push of the same image reuses the built layout
@@ -134,7 +167,9 @@ describe("images", () => {
   });
 
   test("busybox (zstd): the layer is tar+zstd, even with the gzip blobs already in the registry", async () => {
-    const p = await timed("pushBusybox(zstd)", () => pushBusybox(reg.host, "busybox-zstd", "1", { compression: "zstd" }));
+    const p = await timed("pushBusybox(zstd)", () =>
+      pushBusybox(reg.host, "busybox-zstd", "1", { compression: "zstd" }),
+    );
     const m = await manifestOf("busybox-zstd", "1");
     expect(m.layers).toHaveLength(1);
     expect(m.layers[0].mediaType).toBe(MT.layerZstd);
@@ -151,8 +186,11 @@ describe("images", () => {
     const layers: TarEntry[][] = [];
     for (const l of m.layers) layers.push(listTar(decompressLayer(l.mediaType, await blobOf("multi", l.digest))));
     const byName = (i: number) => new Map(layers[i].map((e) => [e.name.replace(/\/$/, ""), e]));
-    const l2 = byName(1), l3 = byName(2), l4 = byName(3);
-    for (const f of ["data/a", "data/b", "etc/motd", "opt/old/x", "opt/old/sub/y", "opt/keep/k1"]) expect(l2.has(f)).toBe(true);
+    const l2 = byName(1),
+      l3 = byName(2),
+      l4 = byName(3);
+    for (const f of ["data/a", "data/b", "etc/motd", "opt/old/x", "opt/old/sub/y", "opt/keep/k1"])
+      expect(l2.has(f)).toBe(true);
     for (const w of MULTI_LAYER.whiteouts[3]) expect(l3.has(w)).toBe(true);
     expect([...l3.keys()].some((n) => n.endsWith(".wh..wh..opq"))).toBe(false);
     expect(l3.get("data/link")).toMatchObject({ type: "2", linkname: "b" });
@@ -185,7 +223,8 @@ describe("images", () => {
       for (const [f, target] of Object.entries(MULTI_LAYER.symlinks)) expect(readlinkSync(R + f)).toBe(target);
       for (const [a, b] of MULTI_LAYER.hardlinks) expect(lstatSync(R + a).ino).toBe(lstatSync(R + b).ino);
       for (const [f, mode] of Object.entries(MULTI_LAYER.modes)) expect(lstatSync(R + f).mode & 0o7777).toBe(mode);
-      for (const [f, [u, g]] of Object.entries(MULTI_LAYER.owners)) expect([lstatSync(R + f).uid, lstatSync(R + f).gid]).toEqual([u, g]);
+      for (const [f, [u, g]] of Object.entries(MULTI_LAYER.owners))
+        expect([lstatSync(R + f).uid, lstatSync(R + f).gid]).toEqual([u, g]);
       expect(readdirSync(`${R}/opt/keep`)).toEqual(["replaced"]);
       expect(readdirSync(`${R}/opt/old`)).toEqual(["new"]);
       expect(readFileSync(`${R}/etc/os-release`, "utf8")).toContain(MULTI_LAYER.osReleaseLine);
@@ -220,7 +259,9 @@ describe("images", () => {
 
   for (const kind of HOSTILE_KINDS) {
     test(`hostile layer: ${kind}`, async () => {
-      const p = await timed(`pushHostileLayer(${kind})`, () => pushHostileLayer(reg.host, `hostile/${kind}`, "1", kind));
+      const p = await timed(`pushHostileLayer(${kind})`, () =>
+        pushHostileLayer(reg.host, `hostile/${kind}`, "1", kind),
+      );
       const m = await manifestOf(`hostile/${kind}`, "1");
       expect(m.layers).toHaveLength(2);
       const cfg = json(await blobOf(`hostile/${kind}`, m.config.digest));
@@ -244,7 +285,8 @@ describe("images", () => {
         expect(entries[1]).toMatchObject({ name: "a", type: "2", linkname: p.canary });
         expect(entries[2]).toMatchObject({ name: "a/passwd", type: "0" });
       } else if (kind === "hardlink-outside") {
-        for (const [n, target] of Object.entries(HOSTILE.hardlinks)) expect(entries.find((e) => e.name === n)).toMatchObject({ type: "1", linkname: target });
+        for (const [n, target] of Object.entries(HOSTILE.hardlinks))
+          expect(entries.find((e) => e.name === n)).toMatchObject({ type: "1", linkname: target });
       } else if (kind === "huge-size") {
         expect(entries[1]).toMatchObject({ name: "big", size: HOSTILE.hugeDeclared });
         expect(tar.length).toBeLessThan(2 << 20);
@@ -263,56 +305,69 @@ describe("faulty proxy", () => {
   const blobUrl = (base: string) => `${base}/v2/${layer.name}/blobs/${layer.digest}`;
   const manifestUrl = (base: string) => `${base}/v2/${layer.name}/manifests/latest`;
 
-  async function withProxy(fault: Fault, f: (base: string, stats: { faults: number; log: string[] }) => Promise<void>, opts = {}) {
+  async function withProxy(
+    fault: Fault,
+    f: (base: string, stats: { faults: number; log: string[] }) => Promise<void>,
+    opts = {},
+  ) {
     const px = await startFaultyProxy(reg.host, fault, opts);
-    try { await f(px.url, px.stats); } finally { await px.stop(); }
+    try {
+      await f(px.url, px.stats);
+    } finally {
+      await px.stop();
+    }
   }
 
-  test("none: transparent, blob and HEAD intact", () => withProxy("none", async (base) => {
-    const r = await curl(blobUrl(base));
-    expect(r.status).toBe(200);
-    expect(sha256(r.body)).toBe(layer.digest);
-    const h = await curl(manifestUrl(base), ["-I", "-H", `Accept: ${ACCEPT}`]);
-    expect(h.status).toBe(200);
-    expect(h.headers).toMatch(/docker-content-digest: sha256:/i);
-    expect(h.headers).toMatch(/content-length: [1-9]/i);
-    expect((await inspect(`${base.slice(7)}/busybox:latest`)).Digest).toBe(pushed.busybox.digest);
-  }));
-
-  test("corrupt-blob: same length, different sha256", () => withProxy("corrupt-blob", async (base, stats) => {
-    const r = await curl(blobUrl(base));
-    expect(r.status).toBe(200);
-    expect(r.body.length).toBe(layer.size);
-    expect(sha256(r.body)).not.toBe(layer.digest);
-    expect(stats.faults).toBe(1);
-  }));
-
-  test("drop-mid-blob-once: the first GET is cut at half, the second is whole", () => withProxy("drop-mid-blob-once", async (base) => {
-    const first = await curl(blobUrl(base));
-    expect(first.code).not.toBe(0); // curl: (18) or (56)
-    expect(first.body.length).toBe(Math.floor(layer.size / 2));
-    expect(first.headers).toMatch(new RegExp(`content-length: ${layer.size}`, "i"));
-    const second = await curl(blobUrl(base));
-    expect(second.code).toBe(0);
-    expect(sha256(second.body)).toBe(layer.digest);
-  }));
-
-  test("drop-mid-blob-always: every GET is cut", () => withProxy("drop-mid-blob-always", async (base, stats) => {
-    for (let i = 0; i < 2; i++) {
+  test("none: transparent, blob and HEAD intact", () =>
+    withProxy("none", async (base) => {
       const r = await curl(blobUrl(base));
-      expect(r.code).not.toBe(0);
-      expect(r.body.length).toBeLessThan(layer.size);
-    }
-    expect(stats.faults).toBe(2);
-  }));
+      expect(r.status).toBe(200);
+      expect(sha256(r.body)).toBe(layer.digest);
+      const h = await curl(manifestUrl(base), ["-I", "-H", `Accept: ${ACCEPT}`]);
+      expect(h.status).toBe(200);
+      expect(h.headers).toMatch(/docker-content-digest: sha256:/i);
+      expect(h.headers).toMatch(/content-length: [1-9]/i);
+      expect((await inspect(`${base.slice(7)}/busybox:latest`)).Digest).toBe(pushed.busybox.digest);
+    }));
 
-  test("404-manifest: GET and HEAD 404, blobs still served", () => withProxy("404-manifest", async (base) => {
-    const g = await curl(manifestUrl(base), ["-H", `Accept: ${ACCEPT}`]);
-    expect(g.status).toBe(404);
-    expect(json(g.body).errors[0].code).toBe("MANIFEST_UNKNOWN");
-    expect((await curl(manifestUrl(base), ["-I"])).status).toBe(404);
-    expect((await curl(blobUrl(base))).status).toBe(200);
-  }));
+  test("corrupt-blob: same length, different sha256", () =>
+    withProxy("corrupt-blob", async (base, stats) => {
+      const r = await curl(blobUrl(base));
+      expect(r.status).toBe(200);
+      expect(r.body.length).toBe(layer.size);
+      expect(sha256(r.body)).not.toBe(layer.digest);
+      expect(stats.faults).toBe(1);
+    }));
+
+  test("drop-mid-blob-once: the first GET is cut at half, the second is whole", () =>
+    withProxy("drop-mid-blob-once", async (base) => {
+      const first = await curl(blobUrl(base));
+      expect(first.code).not.toBe(0); // curl: (18) or (56)
+      expect(first.body.length).toBe(Math.floor(layer.size / 2));
+      expect(first.headers).toMatch(new RegExp(`content-length: ${layer.size}`, "i"));
+      const second = await curl(blobUrl(base));
+      expect(second.code).toBe(0);
+      expect(sha256(second.body)).toBe(layer.digest);
+    }));
+
+  test("drop-mid-blob-always: every GET is cut", () =>
+    withProxy("drop-mid-blob-always", async (base, stats) => {
+      for (let i = 0; i < 2; i++) {
+        const r = await curl(blobUrl(base));
+        expect(r.code).not.toBe(0);
+        expect(r.body.length).toBeLessThan(layer.size);
+      }
+      expect(stats.faults).toBe(2);
+    }));
+
+  test("404-manifest: GET and HEAD 404, blobs still served", () =>
+    withProxy("404-manifest", async (base) => {
+      const g = await curl(manifestUrl(base), ["-H", `Accept: ${ACCEPT}`]);
+      expect(g.status).toBe(404);
+      expect(json(g.body).errors[0].code).toBe("MANIFEST_UNKNOWN");
+      expect((await curl(manifestUrl(base), ["-I"])).status).toBe(404);
+      expect((await curl(blobUrl(base))).status).toBe(200);
+    }));
 
   test("500-once then 200; 500-always stays 500", async () => {
     await withProxy("500-once", async (base) => {
@@ -327,14 +382,19 @@ describe("faulty proxy", () => {
     });
   });
 
-  test("slow: delayed and throttled, but whole", () => withProxy("slow", async (base) => {
-    const t0 = performance.now();
-    const r = await curl(blobUrl(base));
-    const ms = performance.now() - t0;
-    expect(sha256(r.body)).toBe(layer.digest);
-    // 200 ms delay + ~1 MB at 4 MiB/s
-    expect(ms).toBeGreaterThan(200 + (layer.size / (4 << 20)) * 1000 * 0.7);
-  }, { delayMs: 200, bytesPerSec: 4 << 20 }));
+  test("slow: delayed and throttled, but whole", () =>
+    withProxy(
+      "slow",
+      async (base) => {
+        const t0 = performance.now();
+        const r = await curl(blobUrl(base));
+        const ms = performance.now() - t0;
+        expect(sha256(r.body)).toBe(layer.digest);
+        // 200 ms delay + ~1 MB at 4 MiB/s
+        expect(ms).toBeGreaterThan(200 + (layer.size / (4 << 20)) * 1000 * 0.7);
+      },
+      { delayMs: 200, bytesPerSec: 4 << 20 },
+    ));
 });
 
 describe("token server", () => {
@@ -354,7 +414,9 @@ describe("token server", () => {
       const tokUrl = `${ts.realm}?service=mini-test&scope=repository:busybox:pull`;
       expect((await curl(tokUrl)).status).toBe(401);
       expect((await curl(tokUrl, ["-u", "tok:wrong"])).status).toBe(401);
-      expect((await curl(`${ts.realm}?service=other&scope=repository:busybox:pull`, ["-u", "tok:pw"])).status).toBe(400);
+      expect((await curl(`${ts.realm}?service=other&scope=repository:busybox:pull`, ["-u", "tok:pw"])).status).toBe(
+        400,
+      );
       const t = await curl(tokUrl, ["-u", "tok:pw"]);
       expect(t.status).toBe(200);
       const { token, access_token, expires_in } = json(t.body);
@@ -364,18 +426,32 @@ describe("token server", () => {
       const ok = await curl(url, ["-H", `Accept: ${ACCEPT}`, "-H", `Authorization: Bearer ${token}`]);
       expect(ok.status).toBe(200);
       expect(json(ok.body).layers).toHaveLength(1);
-      const blob = await curl(`${ts.url}/v2/busybox/blobs/${json(ok.body).layers[0].digest}`, ["-H", `Authorization: Bearer ${token}`]);
+      const blob = await curl(`${ts.url}/v2/busybox/blobs/${json(ok.body).layers[0].digest}`, [
+        "-H",
+        `Authorization: Bearer ${token}`,
+      ]);
       expect(sha256(blob.body)).toBe(json(ok.body).layers[0].digest);
       // a token for busybox opens nothing else, and it can't push
-      expect((await curl(`${ts.url}/v2/other/manifests/latest`, ["-H", `Authorization: Bearer ${token}`])).status).toBe(401);
-      const post = await curl(`${ts.url}/v2/busybox/blobs/uploads/`, ["-X", "POST", "-H", `Authorization: Bearer ${token}`]);
+      expect((await curl(`${ts.url}/v2/other/manifests/latest`, ["-H", `Authorization: Bearer ${token}`])).status).toBe(
+        401,
+      );
+      const post = await curl(`${ts.url}/v2/busybox/blobs/uploads/`, [
+        "-X",
+        "POST",
+        "-H",
+        `Authorization: Bearer ${token}`,
+      ]);
       expect(post.status).toBe(401);
       expect(post.headers).toMatch(/scope="repository:busybox:pull,push"/);
       expect((await curl(url, ["-H", "Authorization: Bearer forged"])).status).toBe(401);
       // skopeo does the whole dance itself
       const info = await inspect(`${ts.host}/busybox:latest`, ["--creds", "tok:pw"]);
       expect(info.Digest).toBe(pushed.busybox.digest);
-      expect(ts.stats.tokenRequests.some((r) => r.status === 200 && r.basic && r.granted.includes("repository:busybox:pull"))).toBe(true);
+      expect(
+        ts.stats.tokenRequests.some(
+          (r) => r.status === 200 && r.basic && r.granted.includes("repository:busybox:pull"),
+        ),
+      ).toBe(true);
     } finally {
       await ts.stop();
     }
@@ -384,7 +460,10 @@ describe("token server", () => {
   test("anonymous tokens and repository restrictions", async () => {
     const ts = await startTokenServer(reg.host, { repositories: ["busybox"], actions: ["pull"] });
     try {
-      const t = json((await curl(`${ts.realm}?service=mini-test&scope=repository:busybox:pull,push&scope=repository:multi:pull`)).body);
+      const t = json(
+        (await curl(`${ts.realm}?service=mini-test&scope=repository:busybox:pull,push&scope=repository:multi:pull`))
+          .body,
+      );
       expect(ts.stats.tokenRequests.at(-1)!.granted).toEqual(["repository:busybox:pull"]);
       const h = ["-H", `Authorization: Bearer ${t.token}`, "-H", `Accept: ${ACCEPT}`];
       expect((await curl(`${ts.url}/v2/busybox/manifests/latest`, h)).status).toBe(200);

@@ -13,7 +13,17 @@
 // and its dir is removed by the reaper in cleanup.ts.
 import type { Subprocess } from "bun";
 import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { atExit, hasPdeathsig, removeAtExit } from "./cleanup";
@@ -40,13 +50,22 @@ export interface RegistryOptions {
 
 const BIN = "/usr/bin/docker-registry";
 
-interface Live { proc: Subprocess; dir: string; unregister: () => void }
+interface Live {
+  proc: Subprocess;
+  dir: string;
+  unregister: () => void;
+}
 const live = new Map<number, Live>();
 
 const PREFIX = "mini-registry-";
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e: any) { return e?.code === "EPERM"; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e: any) {
+    return e?.code === "EPERM";
+  }
 }
 
 /**
@@ -56,7 +75,11 @@ function alive(pid: number): boolean {
  */
 function sweepStale(): void {
   let names: string[] = [];
-  try { names = readdirSync(tmpdir()).filter((n) => n.startsWith(PREFIX)); } catch { return; }
+  try {
+    names = readdirSync(tmpdir()).filter((n) => n.startsWith(PREFIX));
+  } catch {
+    return;
+  }
   for (const n of names) {
     const dir = join(tmpdir(), n);
     try {
@@ -64,7 +87,9 @@ function sweepStale(): void {
       const [owner, reg] = readFileSync(join(dir, "OWNER"), "utf8").trim().split(/\s+/).map(Number);
       if (!(owner > 0) || alive(owner) || (reg > 0 && alive(reg))) continue;
       rmSync(dir, { recursive: true, force: true });
-    } catch { /* no OWNER file (starting, or not ours): leave it */ }
+    } catch {
+      /* no OWNER file (starting, or not ours): leave it */
+    }
   }
 }
 
@@ -75,7 +100,6 @@ export function freePort(): number {
   l.stop(true);
   return port;
 }
-
 
 function configYaml(storage: string, port: number, htpasswdFile?: string): string {
   // JSON is YAML: no quoting surprises.
@@ -89,7 +113,11 @@ function configYaml(storage: string, port: number, htpasswdFile?: string): strin
       // the registry's back sees it at once)
       maintenance: { uploadpurging: { enabled: false } },
     },
-    http: { addr: `127.0.0.1:${port}`, secret: "mini-test-registry", headers: { "X-Content-Type-Options": ["nosniff"] } },
+    http: {
+      addr: `127.0.0.1:${port}`,
+      secret: "mini-test-registry",
+      headers: { "X-Content-Type-Options": ["nosniff"] },
+    },
   };
   if (htpasswdFile) cfg.auth = { htpasswd: { realm: "mini-test", path: htpasswdFile } };
   return JSON.stringify(cfg, null, 2) + "\n";
@@ -99,19 +127,34 @@ function configYaml(storage: string, port: number, htpasswdFile?: string): strin
  * Ready = our process logged "listening on 127.0.0.1:PORT" (so an answer on the port is not
  * from some other server that won a port race) and GET /v2/ answers 200 or 401.
  */
-async function waitReady(url: string, port: number, logFile: string, proc: Subprocess, timeoutMs: number): Promise<"ok" | "exited" | "timeout"> {
+async function waitReady(
+  url: string,
+  port: number,
+  logFile: string,
+  proc: Subprocess,
+  timeoutMs: number,
+): Promise<"ok" | "exited" | "timeout"> {
   const deadline = Date.now() + timeoutMs;
   const listening = `listening on 127.0.0.1:${port}`;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null || proc.signalCode !== null) return "exited";
     let log = "";
-    try { log = readFileSync(logFile, "utf8"); } catch { /* not yet */ }
-    if (!log.includes(listening)) { await Bun.sleep(15); continue; }
+    try {
+      log = readFileSync(logFile, "utf8");
+    } catch {
+      /* not yet */
+    }
+    if (!log.includes(listening)) {
+      await Bun.sleep(15);
+      continue;
+    }
     try {
       const r = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) });
       await r.arrayBuffer();
       if (r.status === 200 || r.status === 401) return "ok";
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     await Bun.sleep(25);
   }
   return "timeout";
@@ -155,7 +198,11 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
     proc.unref();
     writeFileSync(join(dir, "OWNER"), `${process.pid} ${proc.pid}\n`);
     const unregister = atExit(() => {
-      try { process.kill(proc.pid, "SIGKILL"); } catch { /* gone */ }
+      try {
+        process.kill(proc.pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
     });
     live.set(proc.pid, { proc, dir, unregister });
     const url = `http://127.0.0.1:${port}`;
@@ -169,7 +216,13 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
         dir,
         pid: proc.pid,
         creds: opts.htpasswd ? { ...opts.htpasswd } : undefined,
-        log: () => { try { return readFileSync(logFile, "utf8"); } catch { return ""; } },
+        log: () => {
+          try {
+            return readFileSync(logFile, "utf8");
+          } catch {
+            return "";
+          }
+        },
         async stop() {
           if (stopped) return;
           stopped = true;
@@ -184,7 +237,13 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
     await killAndWait(proc);
     live.get(proc.pid)?.unregister();
     live.delete(proc.pid);
-    lastErr = `${state}: ${(() => { try { return readFileSync(logFile, "utf8").split("\n").slice(-8).join("\n"); } catch { return ""; } })()}`;
+    lastErr = `${state}: ${(() => {
+      try {
+        return readFileSync(logFile, "utf8").split("\n").slice(-8).join("\n");
+      } catch {
+        return "";
+      }
+    })()}`;
     if (state === "timeout") break; // a port race makes it exit, not hang
   }
   rmSync(dir, { recursive: true, force: true });
@@ -195,8 +254,18 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
 /** SIGTERM, then SIGKILL after 2 s; resolves once the process is reaped. Only this PID. */
 async function killAndWait(proc: Subprocess): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return;
-  try { process.kill(proc.pid, "SIGTERM"); } catch { return; }
-  const t = setTimeout(() => { try { process.kill(proc.pid, "SIGKILL"); } catch { /* gone */ } }, 2000);
+  try {
+    process.kill(proc.pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const t = setTimeout(() => {
+    try {
+      process.kill(proc.pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
+  }, 2000);
   await proc.exited;
   clearTimeout(t);
 }
