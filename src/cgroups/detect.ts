@@ -31,7 +31,7 @@ export interface Hierarchy {
   unified: boolean;
 }
 
-const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+const unescapeOctal = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 
 export function parseMountinfo(text: string): MountEntry[] {
   const out: MountEntry[] = [];
@@ -42,8 +42,8 @@ export function parseMountinfo(text: string): MountEntry[] {
     const post = line.slice(sep + 3).split(" ");
     if (pre.length < 5 || post.length < 3) continue;
     out.push({
-      root: unescape(pre[3]!),
-      mountpoint: unescape(pre[4]!),
+      root: unescapeOctal(pre[3]!),
+      mountpoint: unescapeOctal(pre[4]!),
       fstype: post[0]!,
       superOptions: post[2]!.split(","),
     });
@@ -62,7 +62,7 @@ export function parseSelfCgroup(text: string): SelfCgroupEntry[] {
 }
 
 const norm = (p: string) => (p.length > 1 ? posix.normalize(p).replace(/\/+$/, "") : p);
-const under = (p: string, root: string) => p === root || p.startsWith(root === "/" ? "/" : root + "/");
+const under = (p: string, root: string) => p === root || p.startsWith(root === "/" ? "/" : `${root}/`);
 
 function readMountinfo(): string {
   return readFileSync("/proc/self/mountinfo", "utf8");

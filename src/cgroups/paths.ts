@@ -28,7 +28,7 @@ export function leafDir(mode: CgroupMode, h: Hierarchy, path: string): string {
   let base = h.ownDir;
   if (mode === "v2" && base !== h.mountpoint) base = posix.dirname(base);
   const dir = posix.join(path.startsWith("/") ? h.mountpoint : base, path);
-  if (h.ownDir === dir || h.ownDir.startsWith(dir + "/")) {
+  if (h.ownDir === dir || h.ownDir.startsWith(`${dir}/`)) {
     throw new UserError(`cgroupsPath "${path}" would contain mini's own process (${h.ownDir})`);
   }
   return dir;
@@ -37,7 +37,7 @@ export function leafDir(mode: CgroupMode, h: Hierarchy, path: string): string {
 /** Every directory between mountpoint (exclusive) and dir (inclusive), outermost first. */
 export function chain(mountpoint: string, dir: string): string[] {
   const out: string[] = [];
-  for (let d = dir; d !== mountpoint && d.startsWith(mountpoint + "/"); d = posix.dirname(d)) out.unshift(d);
+  for (let d = dir; d !== mountpoint && d.startsWith(`${mountpoint}/`); d = posix.dirname(d)) out.unshift(d);
   return out;
 }
 

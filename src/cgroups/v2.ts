@@ -70,7 +70,7 @@ export function subtreeWrites(leafDir: string, r: Resources | undefined, ctx: V2
     const on = ctx.created.has(d) ? [] : words(ctx.readFile(posix.join(d, "cgroup.subtree_control")));
     const add = enable.filter((c) => !on.includes(c));
     if (add.length)
-      out.push({ path: posix.join(d, "cgroup.subtree_control"), value: add.map((c) => "+" + c).join(" ") });
+      out.push({ path: posix.join(d, "cgroup.subtree_control"), value: add.map((c) => `+${c}`).join(" ") });
   }
   return out;
 }

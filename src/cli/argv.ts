@@ -77,7 +77,7 @@ export function parseOptions(argv: string[], defs: OptDefs, stopAtOperand = fals
         help = true;
         continue;
       }
-      let l = table.get(key);
+      const l = table.get(key);
       if (!l && key.startsWith("no-")) {
         const pos = table.get(key.slice(3));
         if (pos && pos.def.type === "boolean") {

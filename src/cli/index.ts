@@ -10,7 +10,10 @@ import { SyscallError, UserError } from "../sys/error.ts";
 import pkg from "../../package.json" with { type: "json" };
 
 interface Verb {
-  load: () => { default: CommandDef<any>; run: (values: OptValues, operands: string[]) => Promise<number> | number };
+  load: () => {
+    default: CommandDef<OptDefs>;
+    run: (values: OptValues, operands: string[]) => Promise<number> | number;
+  };
   /** Operands after the first one belong to the container (run, exec). */
   passThrough?: boolean;
   /** Internal verbs, left out of the help. */
@@ -62,9 +65,9 @@ const root = {
       .filter(([, v]) => !v.hidden)
       .map(([k, v]) => [k, () => v.load().default]),
   ),
-} satisfies CommandDef<any>;
+} satisfies CommandDef<OptDefs>;
 
-async function help(cmd: CommandDef<any>, parent?: CommandDef<any>): Promise<number> {
+async function help(cmd: CommandDef<OptDefs>, parent?: CommandDef<OptDefs>): Promise<number> {
   // citty loads node:util (~9 ms): only help needs it. No colour codes into pipes and files.
   if (!process.stdout.isTTY) process.env.NO_COLOR = "1";
   const { renderUsage } = await import("citty");

@@ -71,7 +71,7 @@ export async function runFromFlags(
   if (!detach && !pre) pre = startChild();
   const id = newId();
   const stateDir = containerDir(id);
-  let spec;
+  let spec: import("../spec/types.ts").Spec;
   let overlay: { lower: string[]; dir: string } | undefined;
   let rec: ContainerRecord;
   try {
@@ -155,7 +155,7 @@ export async function startContainer(rec: ContainerRecord, pre?: Prestarted, int
             exitFile: files.exit(id),
             logFile: files.log(id),
             logMaxBytes: rec.logMaxBytes,
-            then: miniArgv(["__reap", id]),
+            reaper: miniArgv(["__reap", id]),
           }
         : undefined,
       onCgroups: (cgroups) => writeJsonAtomic(files.record(id), { ...rec, cgroups }),

@@ -202,7 +202,7 @@ export async function importRootfs(input: ReadableStream<Uint8Array>, opts: Impo
   if (opts.name && parseReference(opts.name).digest)
     throw new UserError(`mini import: NAME can't have a digest (${opts.name})`);
   const changes = opts.changes ?? [];
-  importConfig("sha256:" + "0".repeat(64), changes); // bad --change values fail before any work
+  importConfig(`sha256:${"0".repeat(64)}`, changes); // bad --change values fail before any work
   ensureStore();
   const dir = tempPath("import-layer");
   const blobTmp = tempPath("import-blob");
@@ -319,7 +319,7 @@ async function extract(input: ReadableStream<Uint8Array>, root: string): Promise
       continue;
     }
     if (e.type === "symlink" || e.type === "hardlink") {
-      const base = e.type === "symlink" && !e.linkname.startsWith("/") ? comps.slice(0, -1).join("/") + "/" : "";
+      const base = e.type === "symlink" && !e.linkname.startsWith("/") ? `${comps.slice(0, -1).join("/")}/` : "";
       links.set(key, normalizeEntryPath(base + e.linkname, "link target").join("/"));
       continue;
     }

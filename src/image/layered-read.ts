@@ -20,7 +20,7 @@ function lookup(layers: string[], rel: string): Found {
       const dir = `${layer}/${parts.slice(0, i).join("/")}`;
       if (getxattrText(dir, "trusted.overlay.opaque") === "y") opaque = true;
     }
-    let st;
+    let st: import("node:fs").Stats;
     try {
       st = lstatSync(`${layer}/${rel}`);
     } catch {

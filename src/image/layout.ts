@@ -105,7 +105,9 @@ export function parseLayoutIndex(bytes: Uint8Array | string, what = INDEX_FILE):
   if (!doc || typeof doc !== "object" || doc.schemaVersion !== 2 || !Array.isArray(doc.manifests)) {
     throw new UserError(`${what}: not an image index (schemaVersion 2 with manifests)`);
   }
-  doc.manifests.forEach((d, i) => checkDescriptor(d, `${what}: manifests[${i}]`));
+  doc.manifests.forEach((d, i) => {
+    checkDescriptor(d, `${what}: manifests[${i}]`);
+  });
   return doc as Index;
 }
 

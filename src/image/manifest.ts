@@ -57,7 +57,9 @@ class Checker {
   }
 
   stringArray(v: unknown, field: string): string[] {
-    this.array(v, field).forEach((x, i) => this.string(x, `${field}[${i}]`));
+    this.array(v, field).forEach((x, i) => {
+      this.string(x, `${field}[${i}]`);
+    });
     return v as string[];
   }
 
@@ -156,11 +158,15 @@ export function parseManifest(
   const c = new Checker(`${isIndex ? "image index" : "image manifest"} for ${name}`);
   if (doc.schemaVersion !== 2) throw c.fail("schemaVersion", `must be 2 (got ${JSON.stringify(doc.schemaVersion)})`);
   if (isIndex) {
-    c.array(doc.manifests, "manifests").forEach((d, i) => c.descriptor(d, `manifests[${i}]`));
+    c.array(doc.manifests, "manifests").forEach((d, i) => {
+      c.descriptor(d, `manifests[${i}]`);
+    });
     return { kind: "index", mediaType, index: doc as unknown as Index };
   }
   c.descriptor(doc.config, "config");
-  c.array(doc.layers, "layers").forEach((d, i) => c.descriptor(d, `layers[${i}]`));
+  c.array(doc.layers, "layers").forEach((d, i) => {
+    c.descriptor(d, `layers[${i}]`);
+  });
   return { kind: "manifest", mediaType, manifest: doc as unknown as ImageManifest };
 }
 
@@ -178,7 +184,9 @@ export function parseImageConfig(bytes: Uint8Array, name = "image"): ImageConfig
   c.optString(doc.created, "created");
   const rootfs = c.object(doc.rootfs, "rootfs");
   if (rootfs.type !== "layers") throw c.fail("rootfs.type", `must be "layers"`);
-  c.array(rootfs.diff_ids, "rootfs.diff_ids").forEach((d, i) => c.digest(d, `rootfs.diff_ids[${i}]`));
+  c.array(rootfs.diff_ids, "rootfs.diff_ids").forEach((d, i) => {
+    c.digest(d, `rootfs.diff_ids[${i}]`);
+  });
   if (doc.config === null) delete doc.config;
   if (doc.config !== undefined) {
     const cfg = c.object(doc.config, "config");

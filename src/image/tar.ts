@@ -219,7 +219,7 @@ export function parsePaxTime(s: string): { sec: number; nsec: number } {
   const m = /^(-?)(\d+)(?:\.(\d*))?$/.exec(s);
   if (!m) throw new FieldError(`invalid time ${JSON.stringify(s)}`);
   const whole = Number(m[2]);
-  const nsec = Number(((m[3] ?? "") + "000000000").slice(0, 9));
+  const nsec = Number(`${m[3] ?? ""}000000000`.slice(0, 9));
   if (!Number.isSafeInteger(whole)) throw new FieldError(`time out of range ${JSON.stringify(s)}`);
   if (!m[1]) return { sec: whole, nsec };
   return nsec ? { sec: -whole - 1, nsec: 1e9 - nsec } : { sec: -whole, nsec: 0 };

@@ -12,7 +12,7 @@ const FATAL: HookPhase[] = ["prestart", "createRuntime", "createContainer", "sta
 
 async function runHook(phase: HookPhase, i: number, h: Hook, state: string): Promise<string | undefined> {
   const t0 = performance.now();
-  let proc;
+  let proc: import("bun").Subprocess;
   try {
     proc = Bun.spawn([h.path, ...(h.args ?? []).slice(1)], {
       argv0: h.args?.[0] ?? h.path,

@@ -25,7 +25,7 @@ function readOr(path: string, fallback: string): string {
 export function containerResolvConf(host: string, hostNetwork: boolean): string {
   if (hostNetwork) return host;
   const lines = host.split("\n").filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l));
-  return lines.join("\n").trimEnd() + "\n";
+  return `${lines.join("\n").trimEnd()}\n`;
 }
 
 export function containerHosts(hostname: string, hostNetwork: boolean, hostHosts: string): string {

@@ -9,7 +9,7 @@ export function envValue(env: string[], key: string): string | undefined {
 }
 
 function check(path: string, name: string): string {
-  let st;
+  let st: import("node:fs").Stats;
   try {
     st = statSync(path);
   } catch (e) {

@@ -15,7 +15,7 @@ export interface MonitorFiles {
   logFile: string;
   logMaxBytes: number;
   /** Run by the monitor after the exit is recorded. */
-  then: string[];
+  reaper: string[];
 }
 
 /** Environment the monitor (and the reaper it runs) needs: where mini's files are. */
@@ -50,9 +50,9 @@ export function spawnViaMonitor(
     flags.toString(16),
     ...miniArgv([CHILD_VERB]),
     "--",
-    ...m.then,
+    ...m.reaper,
   ];
-  let monitor;
+  let monitor: import("bun").Subprocess;
   try {
     // Namespaces joined by path are entered around the spawn, so the monitor clones inside them.
     monitor = withNamespaces({ unshareFlags: 0, join: ns.join, childFlags: 0, childJoin: [] }, () =>

@@ -42,7 +42,7 @@ const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2
 const HANGUP_GRACE_MS = 2000;
 
 function checkRootfs(path: string): void {
-  let st;
+  let st: import("node:fs").Stats;
   try {
     st = statSync(path);
   } catch {

@@ -218,7 +218,9 @@ export function compileSeccomp(profile: unknown, arch: string = process.arch): C
   const b = new B.Builder();
   b.load(B.SECCOMP_DATA_ARCH);
   const labels = groups.map(() => b.label());
-  groups.forEach((g, i) => b.jump(B.BPF_JMP_JEQ_K, g.audit, labels[i], null));
+  groups.forEach((g, i) => {
+    b.jump(B.BPF_JMP_JEQ_K, g.audit, labels[i], null);
+  });
   b.ret(BAD_ARCH);
   groups.forEach((g, i) => {
     b.place(labels[i]);

@@ -32,7 +32,9 @@ const arrayOf =
   (c: Check): Check =>
   (v, p) => {
     if (!Array.isArray(v)) fail(p, "expected an array");
-    (v as unknown[]).forEach((x, i) => c(x, `${p}[${i}]`));
+    (v as unknown[]).forEach((x, i) => {
+      c(x, `${p}[${i}]`);
+    });
   };
 const oneOf =
   (opts: string[]): Check =>

@@ -143,7 +143,9 @@ export function setresgid(gid: number): void {
 /** setgroups for the calling thread only. */
 export function setgroups(gids: number[]): void {
   const arr = new Uint32Array(gids.length || 1);
-  gids.forEach((g, i) => (arr[i] = g));
+  gids.forEach((g, i) => {
+    arr[i] = g;
+  });
   check(
     libc().syscall(credSyscall("setgroups"), BigInt(gids.length), BigInt(ptr(arr)), 0n, 0n, 0n),
     "setgroups",

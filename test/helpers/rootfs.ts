@@ -63,12 +63,12 @@ function mountsUnder(dir: string): string[] {
   } catch {
     return [];
   }
-  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+  const unescapeOctal = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
   return info
     .split("\n")
     .map((l) => l.split(" ")[4])
     .filter((m): m is string => !!m)
-    .map(unescape)
+    .map(unescapeOctal)
     .filter((m) => m === dir || m.startsWith(`${dir}/`))
     .sort((a, b) => b.length - a.length);
 }

@@ -90,7 +90,7 @@ suite("real cgroups on this host", () => {
         .split("\n")
         .find((l) => /^\d+:memory:/.test(l))!
         .split(":")[2]!;
-      expect(file(p, "memory", "")).toStartWith(posix.join("/sys/fs/cgroup/memory", own) + "/");
+      expect(file(p, "memory", "")).toStartWith(`${posix.join("/sys/fs/cgroup/memory", own)}/`);
     } else {
       expect(read(posix.join(p.leaves[0]!.dir, "cpu.max"))).toBe("50000 100000");
       expect(read(posix.join(p.leaves[0]!.dir, "pids.max"))).toBe("64");

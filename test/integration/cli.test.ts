@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureBuilt, mini, MINI, type Result } from "../helpers/mini.ts";
-import { leftBehind, leaked, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
+import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { busyboxRootfs, cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 import { runArgs } from "../../src/cli/commands/run.ts";
 import pkg from "../../package.json" with { type: "json" };

@@ -285,7 +285,9 @@ describe("many containers", () => {
     for (let i = 0; i < N; i += 10) {
       const batch = names.slice(i, i + 10);
       const out = await Promise.all(batch.map((n) => m(["exec", n, "sh", "-c", "echo $N $(hostname)"])));
-      out.forEach((r, k) => expect(r.stdout).toBe(`${i + k} mini\n`));
+      out.forEach((r, k) => {
+        expect(r.stdout).toBe(`${i + k} mini\n`);
+      });
     }
     await until(
       async () => (await Promise.all(names.map((n) => m(["logs", n])))).every((r, i) => r.stdout === `ready-${i}\n`),

@@ -93,7 +93,7 @@ describe("pull and run", () => {
     expect(run.stdout).toBe(MULTI_LAYER.defaultOutput);
     const checks = [
       ...Object.entries(MULTI_LAYER.files).map(
-        ([p, c]) => `printf '%s=' ${p}; cat ${p} | head -c 100 | tr '\\n' '|'; echo`,
+        ([p, _c]) => `printf '%s=' ${p}; cat ${p} | head -c 100 | tr '\\n' '|'; echo`,
       ),
       ...MULTI_LAYER.absent.map((p) => `test -e ${p} && echo "PRESENT ${p}" || echo "absent ${p}"`),
       ...Object.entries(MULTI_LAYER.symlinks).map(([p]) => `echo "link ${p} -> $(readlink ${p})"`),

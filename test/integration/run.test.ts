@@ -51,7 +51,9 @@ describe("isolation", () => {
     const r = await sh(rootfs, kinds.map((k) => `readlink /proc/self/ns/${k}`).join("; "));
     const inside = r.stdout.trim().split("\n");
     expect(inside.length).toBe(kinds.length);
-    kinds.forEach((k, i) => expect(inside[i]).not.toBe(readlinkSync(`/proc/self/ns/${k}`)));
+    kinds.forEach((k, i) => {
+      expect(inside[i]).not.toBe(readlinkSync(`/proc/self/ns/${k}`));
+    });
   });
 
   test("--network host shares the host's network namespace", async () => {

@@ -204,14 +204,12 @@ describe("profiles", () => {
       syscalls: [
         { names, action: "SCMP_ACT_ALLOW" },
         // ~2800 instructions: argument rules no real call matches, on 150 syscalls of each ABI
-        ...names
-          .slice(0, 150)
-          .map((name, i) => ({
-            names: [name],
-            action: "SCMP_ACT_ERRNO",
-            errnoRet: 2,
-            args: [{ index: 5, value: 2 ** 40 + i, op: "SCMP_CMP_EQ" }],
-          })),
+        ...names.slice(0, 150).map((name, i) => ({
+          names: [name],
+          action: "SCMP_ACT_ERRNO",
+          errnoRet: 2,
+          args: [{ index: 5, value: 2 ** 40 + i, op: "SCMP_CMP_EQ" }],
+        })),
       ],
     };
     const r = await run("mkdir /x; echo rc=$?; ls -d /etc", [...seccomp(p), ...NNP]);

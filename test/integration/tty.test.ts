@@ -2,8 +2,8 @@
 // stdin/stdout/stderr are the slave of a Bun.Terminal this test holds the master of.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
-import type { Subprocess, Terminal } from "bun";
-import { ensureBuilt, MINI, mini } from "../helpers/mini.ts";
+import type { Terminal } from "bun";
+import { ensureBuilt, mini } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 import { disposeSessions, Session as PtySession } from "../helpers/pty-session.ts";

@@ -46,10 +46,10 @@ function mountinfo(r: string, extra = ""): string {
   const lines = [`${id++} 22 0:27 / ${r} rw,relatime - tmpfs tmpfs rw,mode=755`];
   for (const [, c, d] of HIER) lines.push(`${id++} 30 0:${id} / ${r}/${d} rw,relatime - cgroup cgroup rw,${c}`);
   lines.push(`${id++} 30 0:${id} / ${r}/unified rw,relatime - cgroup2 cgroup2 rw`);
-  return lines.join("\n") + "\n" + extra;
+  return `${lines.join("\n")}\n${extra}`;
 }
 
-const selfCgroup = () => HIER.map(([i, c, , own]) => `${i}:${c}:${own}`).join("\n") + "\n0::/\n";
+const selfCgroup = () => `${HIER.map(([i, c, , own]) => `${i}:${c}:${own}`).join("\n")}\n0::/\n`;
 
 function put(path: string, value: string) {
   mkdirSync(join(path, ".."), { recursive: true });

@@ -34,7 +34,7 @@ const ALL = "cpuset cpu io memory hugetlb pids rdma misc";
 
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), "mini-cg2-"));
-  writeFileSync(join(root, "cgroup.controllers"), ALL + "\n");
+  writeFileSync(join(root, "cgroup.controllers"), `${ALL}\n`);
   writeFileSync(join(root, "cgroup.subtree_control"), "\n");
   mkdirSync(join(root, "user.slice/session-1"), { recursive: true });
   writeFileSync(join(root, "user.slice/cgroup.subtree_control"), "memory pids\n");

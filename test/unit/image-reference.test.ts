@@ -51,7 +51,7 @@ const invalid: [string, string][] = [
   ["bad_host.com/x", 'invalid registry "bad_host.com"'],
   ["busy box", "whitespace"],
   ["example.com/", "repository name is empty"],
-  ["@" + D, "repository name is empty"],
+  [`@${D}`, "repository name is empty"],
   [`example.com/${"a".repeat(250)}`, "longer than 255"],
 ];
 

@@ -35,7 +35,9 @@ function run(program: Uint8Array, c: Call): number {
   data.setUint32(0, c.nr >>> 0, true);
   data.setUint32(4, c.arch ?? AUDIT_ARCH_X86_64, true);
   data.setBigUint64(8, 0x401000n, true);
-  (c.args ?? []).forEach((a, i) => data.setBigUint64(16 + 8 * i, BigInt.asUintN(64, BigInt(a)), true));
+  (c.args ?? []).forEach((a, i) => {
+    data.setBigUint64(16 + 8 * i, BigInt.asUintN(64, BigInt(a)), true);
+  });
   const prog = new DataView(program.buffer, program.byteOffset, program.byteLength);
   const n = program.byteLength / 8;
   expect(program.byteLength % 8).toBe(0);
@@ -518,7 +520,7 @@ describe("flags and errors", () => {
         {
           names: ["read"],
           action: "SCMP_ACT_ERRNO",
-          args: [{ index: 0, value: 18446744073709551615, op: "SCMP_CMP_EQ" }],
+          args: [{ index: 0, value: 2 ** 64 - 1, op: "SCMP_CMP_EQ" }],
         },
       ],
     };

@@ -74,7 +74,7 @@ describe("readTar", () => {
       { name: "d/null", flag: "3", devmajor: 1, devminor: 3 },
       { name: "d/loop", flag: "4", devmajor: 7, devminor: 300 },
       { name: "d/fifo", flag: "6" },
-      { name: "long-name-" + "x".repeat(90), prefix: "p".repeat(120), body: "prefixed" },
+      { name: `long-name-${"x".repeat(90)}`, prefix: "p".repeat(120), body: "prefixed" },
     ]);
     const got = await collect(tar);
     expect(got.map((e) => [e.name, e.type, e.data])).toEqual([
@@ -142,7 +142,7 @@ describe("readTar", () => {
           body: "0123456789",
           size: 3,
           pax: {
-            path: "ü/" + "long/".repeat(40) + "name",
+            path: `ü/${"long/".repeat(40)}name`,
             size: "10",
             uid: "5000000",
             gid: "6000000",
@@ -160,7 +160,7 @@ describe("readTar", () => {
       ]),
     );
     expect(got[0]).toMatchObject({
-      name: "ü/" + "long/".repeat(40) + "name",
+      name: `ü/${"long/".repeat(40)}name`,
       size: 10,
       data: "0123456789",
       uid: 5000000,
@@ -344,9 +344,9 @@ describe("decompress", () => {
       {
         name: "p",
         body: "x".repeat(3000),
-        pax: { path: "pax/" + "n".repeat(300), "SCHILY.xattr.user.k": "v".repeat(700) },
+        pax: { path: `pax/${"n".repeat(300)}`, "SCHILY.xattr.user.k": "v".repeat(700) },
       },
-      { name: "g", longName: "gnu/" + "l".repeat(400), body: "y".repeat(5000) },
+      { name: "g", longName: `gnu/${"l".repeat(400)}`, body: "y".repeat(5000) },
       { name: "s", body: "short" },
     ]);
     const want = await collect(big);

@@ -35,7 +35,7 @@ export const execArgs = {
 export default {
   meta: { name: "exec", description: "Run a command in a running container" },
   args: execArgs,
-} satisfies CommandDef<any>;
+} satisfies CommandDef<OptDefs>;
 
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
 

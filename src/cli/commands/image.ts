@@ -14,7 +14,7 @@ const args = {
 export default {
   meta: { name: "image", description: "Manage images: ls, pull, rm, prune, inspect" },
   args: { ...args, subcommand: { type: "positional", description: "ls | pull | rm | prune | inspect" } },
-} satisfies CommandDef<any>;
+} satisfies CommandDef<OptDefs>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   const [sub, ...rest] = operands;

@@ -13,7 +13,7 @@ const args = {
 export default {
   meta: { name: "images", description: "List images in the local store" },
   args,
-} satisfies CommandDef<any>;
+} satisfies CommandDef<OptDefs>;
 
 function size(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(2)}GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}MB` : `${(n / 1e3).toFixed(1)}kB`;

@@ -21,7 +21,7 @@ const args = {
 export default {
   meta: { name: "import", description: "Import a root filesystem tarball as an image" },
   args,
-} satisfies CommandDef<any>;
+} satisfies CommandDef<OptDefs>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   if (operands.length < 1 || operands.length > 2)
@@ -41,7 +41,7 @@ export async function run(values: OptValues, operands: string[]): Promise<number
     if (isatty(0)) throw new UserError("mini import: stdin is a terminal: give a tar file or redirect stdin");
     stream = Bun.stdin.stream();
   } else {
-    let st;
+    let st: import("node:fs").Stats;
     try {
       st = statSync(source);
     } catch {

@@ -1,6 +1,6 @@
 // mini inspect CONTAINER...: docker-shaped JSON
 import type { CommandDef } from "citty";
-import type { OptValues } from "../argv.ts";
+import type { OptDefs, OptValues } from "../argv.ts";
 import * as log from "../../log.ts";
 import { files, resolveContainer, type ContainerRecord } from "../../state/containers.ts";
 import { statusOf } from "../../state/status.ts";
@@ -9,7 +9,7 @@ import { UserError } from "../../sys/error.ts";
 export default {
   meta: { name: "inspect", description: "Show containers' configuration and state as JSON" },
   args: {},
-} satisfies CommandDef<any>;
+} satisfies CommandDef<OptDefs>;
 
 export function inspectContainer(rec: ContainerRecord) {
   const st = statusOf(rec);

@@ -15,7 +15,7 @@ const args = {
 export default {
   meta: { name: "kill", description: "Send a signal to running containers" },
   args,
-} satisfies CommandDef<any>;
+} satisfies CommandDef<OptDefs>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   const { parseSignal, signalContainer } =

@@ -17,7 +17,7 @@ const args = {
 export default {
   meta: { name: "load", description: "Load images from a tar archive or an OCI layout directory" },
   args,
-} satisfies CommandDef<any>;
+} satisfies CommandDef<OptDefs>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   if (operands.length) throw new UserError(`mini load takes no operands (use -i ${operands[0]})`);

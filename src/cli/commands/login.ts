@@ -17,7 +17,7 @@ const args = {
   registry: { type: "positional", required: false, description: "Registry host[:port] (default docker.io)" },
 } as const satisfies OptDefs;
 
-export default { meta: { name: "login", description: "Log in to a registry" }, args } satisfies CommandDef<any>;
+export default { meta: { name: "login", description: "Log in to a registry" }, args } satisfies CommandDef<OptDefs>;
 
 /** One line from the terminal; without echo for passwords. */
 async function prompt(question: string, echo: boolean): Promise<string> {

@@ -7,7 +7,7 @@ const args = {
   registry: { type: "positional", required: false, description: "Registry host[:port] (default docker.io)" },
 } as const satisfies OptDefs;
 
-export default { meta: { name: "logout", description: "Log out from a registry" }, args } satisfies CommandDef<any>;
+export default { meta: { name: "logout", description: "Log out from a registry" }, args } satisfies CommandDef<OptDefs>;
 
 export function run(_values: OptValues, operands: string[]): number {
   if (operands.length > 1) throw new UserError("usage: mini logout [REGISTRY]");

@@ -13,7 +13,7 @@ const args = {
 export default {
   meta: { name: "logs", description: "Print a detached container's stdout and stderr" },
   args,
-} satisfies CommandDef<any>;
+} satisfies CommandDef<OptDefs>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   if (operands.length !== 1) throw new UserError('"mini logs" needs exactly one CONTAINER', 1);

@@ -11,7 +11,7 @@ const args = {
   format: { type: "string", description: "Output format: table (default) or json", valueHint: "table|json" },
 } as const satisfies OptDefs;
 
-export default { meta: { name: "ps", description: "List containers" }, args } satisfies CommandDef<any>;
+export default { meta: { name: "ps", description: "List containers" }, args } satisfies CommandDef<OptDefs>;
 
 export function statusText(st: ContainerStatus): string {
   const since = (iso?: string) => (iso ? duration((Date.now() - Date.parse(iso)) / 1000) : "");

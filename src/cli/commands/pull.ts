@@ -13,7 +13,7 @@ export const pullArgs = {
 export default {
   meta: { name: "pull", description: "Pull an image from a registry into the local store" },
   args: pullArgs,
-} satisfies CommandDef<any>;
+} satisfies CommandDef<OptDefs>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   if (operands.length !== 1) throw new UserError("mini pull takes exactly one IMAGE");

@@ -10,7 +10,7 @@ const args = {
 export default {
   meta: { name: "rm", description: "Remove containers (their processes, cgroups, state and logs)" },
   args,
-} satisfies CommandDef<any>;
+} satisfies CommandDef<OptDefs>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   const { removeContainer } = require("../../runtime/lifecycle.ts") as typeof import("../../runtime/lifecycle.ts");

@@ -10,7 +10,7 @@ const args = {
 export default {
   meta: { name: "rmi", description: "Remove images (refused while a container uses one)" },
   args,
-} satisfies CommandDef<any>;
+} satisfies CommandDef<OptDefs>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   if (!operands.length) throw new UserError("mini rmi needs at least one IMAGE");

@@ -139,7 +139,7 @@ export const runArgs = {
 export default {
   meta: { name: "run", description: "Run a command in a new container from an image or a rootfs directory" },
   args: runArgs,
-} satisfies CommandDef<any>;
+} satisfies CommandDef<OptDefs>;
 
 /** Runs the command; `operands` are ROOTFS COMMAND [ARG...] exactly as given. */
 export async function run(values: OptValues, operands: string[]): Promise<number> {

@@ -16,7 +16,7 @@ const args = {
 export default {
   meta: { name: "save", description: "Save images to a tar archive (OCI layout + docker manifest.json)" },
   args,
-} satisfies CommandDef<any>;
+} satisfies CommandDef<OptDefs>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   if (!operands.length) throw new UserError("mini save needs at least one IMAGE");

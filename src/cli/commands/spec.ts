@@ -17,7 +17,7 @@ const args = {
 export default {
   meta: { name: "spec", description: "Print a default OCI config.json (rootfs at ./rootfs)" },
   args,
-} satisfies CommandDef<any>;
+} satisfies CommandDef<OptDefs>;
 
 export function run(values: OptValues, operands: string[]): number {
   if (operands.length) throw new UserError(`mini spec takes no arguments (got "${operands[0]}")`);

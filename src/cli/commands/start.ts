@@ -10,7 +10,7 @@ const args = {
   attach: { type: "boolean", alias: "a", description: "Follow the container's output and return its exit code" },
 } as const satisfies OptDefs;
 
-export default { meta: { name: "start", description: "Start stopped containers" }, args } satisfies CommandDef<any>;
+export default { meta: { name: "start", description: "Start stopped containers" }, args } satisfies CommandDef<OptDefs>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   const { startContainer } = require("../run-container.ts") as typeof import("../run-container.ts");

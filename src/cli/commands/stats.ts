@@ -14,7 +14,7 @@ const args = {
 export default {
   meta: { name: "stats", description: "Show containers' resource usage" },
   args,
-} satisfies CommandDef<any>;
+} satisfies CommandDef<OptDefs>;
 
 const INTERVAL_MS = 1000;
 

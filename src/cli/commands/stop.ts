@@ -15,7 +15,7 @@ const args = {
 export default {
   meta: { name: "stop", description: "Stop running containers: the stop signal (SIGTERM), then SIGKILL" },
   args,
-} satisfies CommandDef<any>;
+} satisfies CommandDef<OptDefs>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   const t = values.time === undefined ? 10 : Number(values.time);

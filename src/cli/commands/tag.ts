@@ -8,7 +8,7 @@ const args = {
   target: { type: "positional", description: "TARGET name: NAME[:TAG]" },
 } as const satisfies OptDefs;
 
-export default { meta: { name: "tag", description: "Give an image another name" }, args } satisfies CommandDef<any>;
+export default { meta: { name: "tag", description: "Give an image another name" }, args } satisfies CommandDef<OptDefs>;
 
 export async function run(_values: OptValues, operands: string[]): Promise<number> {
   if (operands.length !== 2) throw new UserError("usage: mini tag SOURCE TARGET");

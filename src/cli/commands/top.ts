@@ -1,7 +1,7 @@
 // mini top CONTAINER: the container's processes (host view: UID PID PPID STIME CMD)
 import type { CommandDef } from "citty";
 import { readFileSync } from "node:fs";
-import type { OptValues } from "../argv.ts";
+import type { OptDefs, OptValues } from "../argv.ts";
 import { printTable } from "../format.ts";
 import { resolveContainer } from "../../state/containers.ts";
 import { UserError } from "../../sys/error.ts";
@@ -9,7 +9,7 @@ import { UserError } from "../../sys/error.ts";
 export default {
   meta: { name: "top", description: "List the processes of a running container" },
   args: {},
-} satisfies CommandDef<any>;
+} satisfies CommandDef<OptDefs>;
 
 function row(pid: number): string[] | undefined {
   try {

@@ -1,12 +1,12 @@
 // mini wait CONTAINER...: blocks until each stops, prints its exit code
 import type { CommandDef } from "citty";
-import type { OptValues } from "../argv.ts";
+import type { OptDefs, OptValues } from "../argv.ts";
 import { forEachContainer } from "../containers.ts";
 
 export default {
   meta: { name: "wait", description: "Wait for containers to stop and print their exit codes" },
   args: {},
-} satisfies CommandDef<any>;
+} satisfies CommandDef<OptDefs>;
 
 export async function run(_values: OptValues, operands: string[]): Promise<number> {
   const { waitExit } = require("../../runtime/lifecycle.ts") as typeof import("../../runtime/lifecycle.ts");

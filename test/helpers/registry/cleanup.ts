@@ -62,7 +62,7 @@ const paths = new Set<string>();
 let listFile: string | undefined;
 
 function writeList(): void {
-  if (listFile) writeFileSync(listFile, [...paths].map((p) => p + "\n").join(""));
+  if (listFile) writeFileSync(listFile, [...paths].map((p) => `${p}\n`).join(""));
 }
 
 function startReaper(): void {

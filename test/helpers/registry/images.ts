@@ -346,7 +346,7 @@ function multiLayerLayout(): { layout: string; ms: number } {
     run("chmod", ["2775", join(R, "data/sgid-dir")]);
     writeFileSync(
       join(R, "etc/os-release"),
-      readFileSync(join(R, "etc/os-release"), "utf8") + MULTI_LAYER.osReleaseLine + "\n",
+      `${readFileSync(join(R, "etc/os-release"), "utf8") + MULTI_LAYER.osReleaseLine}\n`,
     );
     umoci(
       "repack",

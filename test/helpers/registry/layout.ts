@@ -31,7 +31,7 @@ export interface Descriptor {
 export const REF_NAME = "org.opencontainers.image.ref.name";
 
 export function sha256(data: Uint8Array | string): string {
-  return "sha256:" + new Bun.CryptoHasher("sha256").update(data).digest("hex");
+  return `sha256:${new Bun.CryptoHasher("sha256").update(data).digest("hex")}`;
 }
 
 export function initLayout(dir: string): void {

@@ -120,7 +120,7 @@ function configYaml(storage: string, port: number, htpasswdFile?: string): strin
     },
   };
   if (htpasswdFile) cfg.auth = { htpasswd: { realm: "mini-test", path: htpasswdFile } };
-  return JSON.stringify(cfg, null, 2) + "\n";
+  return `${JSON.stringify(cfg, null, 2)}\n`;
 }
 
 /**
@@ -177,7 +177,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
       throw new Error(`htpasswd -Bbn failed (apt-get install -y apache2-utils): ${r.stderr || r.error}`);
     }
     htpasswdFile = join(dir, "htpasswd");
-    writeFileSync(htpasswdFile, r.stdout.trim() + "\n", { mode: 0o600 });
+    writeFileSync(htpasswdFile, `${r.stdout.trim()}\n`, { mode: 0o600 });
   }
 
   let lastErr = "";
