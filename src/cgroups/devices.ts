@@ -2,9 +2,9 @@
 // a container's root (which has CAP_MKNOD) could mknod the host's disks and read them.
 // v2 enforces this with a BPF program instead (not done here; see the README).
 import { posix } from "node:path";
-import type { DeviceRule } from "../spec/types.ts";
+import type { DeviceRule } from "../config/types.ts";
 import type { CgroupWrite } from "./types.ts";
-import { ALWAYS_ALLOWED_DEVICES } from "../spec/defaults.ts";
+import { ALWAYS_ALLOWED_DEVICES } from "../config/defaults.ts";
 
 /** "c 1:3 rwm"; a missing type means all ("a"), a missing major/minor means any ("*"). */
 export function deviceRuleLine(r: DeviceRule): string {

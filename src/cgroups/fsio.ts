@@ -3,7 +3,8 @@
 
 import { existsSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { posix } from "node:path";
-import { SyscallError, UserError, fromNodeError } from "../sys/error.ts";
+import { SyscallError, fromNodeError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import { EACCES, EBUSY, EINVAL, ENOENT } from "../sys/errno.ts";
 import type { CgroupLog } from "./types.ts";
 

@@ -1,7 +1,7 @@
 // Where the container's cgroup goes in each hierarchy, and which directories must be created.
 
 import { posix } from "node:path";
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import type { Hierarchy } from "./detect.ts";
 import type { CgroupMode } from "./types.ts";
 

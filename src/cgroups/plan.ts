@@ -2,8 +2,8 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { posix } from "node:path";
-import type { Resources } from "../spec/types.ts";
-import { UserError } from "../sys/error.ts";
+import type { Resources } from "../config/types.ts";
+import { UserError } from "../common/errors.ts";
 import { detectMode, findHierarchies } from "./detect.ts";
 import { checkCgroupsPath, leafDir, missingDirs, nearestExisting } from "./paths.ts";
 import { DEFAULT_ROOT, type CgroupLeaf, type CgroupPlan, type CgroupWrite, type PlanInput } from "./types.ts";

@@ -2,7 +2,7 @@
 // cgroup layout, then executed by apply.ts and undone by remove.ts. Stored in the container
 // state so `delete` removes exactly what `create` made.
 
-import type { Resources } from "../spec/types.ts";
+import type { Resources } from "../config/types.ts";
 
 export type CgroupMode = "v1" | "v2";
 

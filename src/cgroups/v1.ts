@@ -1,7 +1,7 @@
 // cgroup v1 control-file writes, one hierarchy at a time, in the order the kernel needs.
 
 import { posix } from "node:path";
-import type { Resources } from "../spec/types.ts";
+import type { Resources } from "../config/types.ts";
 import type { CgroupLeaf, CgroupWrite } from "./types.ts";
 import { chain } from "./paths.ts";
 import { v1DeviceWrites } from "./devices.ts";

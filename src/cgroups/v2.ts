@@ -1,8 +1,8 @@
 // cgroup v2 (unified) writes: controller delegation down the tree, then the leaf's files.
 
 import { posix } from "node:path";
-import type { Resources } from "../spec/types.ts";
-import { UserError } from "../sys/error.ts";
+import type { Resources } from "../config/types.ts";
+import { UserError } from "../common/errors.ts";
 import type { CgroupWrite } from "./types.ts";
 import { chain } from "./paths.ts";
 

@@ -3,7 +3,7 @@
 // Arg definitions are citty's (so help renders from the same table); `repeat: true` marks flags
 // that keep every value.
 import type { ArgDef } from "citty";
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 
 export type OptDef = ArgDef & { repeat?: boolean };
 export type OptDefs = Record<string, OptDef>;

@@ -2,7 +2,7 @@
 // what `fn` returns, report failures one line each and exit 1 if any failed.
 import * as log from "../log.ts";
 import { resolveContainer, type ContainerRecord } from "../state/containers.ts";
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 
 export async function forEachContainer(
   verb: string,

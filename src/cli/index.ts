@@ -6,7 +6,8 @@ import { parseOptions, type OptDefs, type OptValues } from "./argv.ts";
 import { logLevelArg } from "./shared.ts";
 import { isOciInvocation, OCI_ONLY, OCI_SHARED, ociGlobalArgs, ociMain } from "./oci.ts";
 import * as log from "../log.ts";
-import { SyscallError, UserError } from "../sys/error.ts";
+import { SyscallError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import pkg from "../../package.json" with { type: "json" };
 
 interface Verb {

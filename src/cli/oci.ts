@@ -6,7 +6,8 @@
 import { appendFileSync, readFileSync } from "node:fs";
 import { list, parseOptions, type OptDefs, type OptValues } from "./argv.ts";
 import * as log from "../log.ts";
-import { SyscallError, UserError } from "../sys/error.ts";
+import { SyscallError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import pkg from "../../package.json" with { type: "json" };
 
 export const ociGlobalArgs = {
@@ -230,7 +231,7 @@ async function runVerb(globals: OptValues, verb: string, rest: string[]): Promis
     case "update": {
       const id = one(operands, verb);
       const r = str("resources") ? lc().readResources(str("resources")!) : {};
-      const { parseBytes } = require("../spec/units.ts") as typeof import("../spec/units.ts");
+      const { parseBytes } = require("../config/units.ts") as typeof import("../config/units.ts");
       if (str("memory")) r.memory = { ...r.memory, limit: parseBytes(str("memory")!) };
       if (str("memory-swap")) r.memory = { ...r.memory, swap: parseBytes(str("memory-swap")!) };
       if (str("pids-limit")) r.pids = { limit: Number(str("pids-limit")) };
@@ -261,7 +262,7 @@ async function runVerb(globals: OptValues, verb: string, rest: string[]): Promis
 
 /** The runtime-spec features document: what this runtime understands. */
 function features() {
-  const { CAPABILITIES } = require("../spec/capabilities.ts") as typeof import("../spec/capabilities.ts");
+  const { CAPABILITIES } = require("../config/capabilities.ts") as typeof import("../config/capabilities.ts");
   return {
     ociVersionMin: "1.0.0",
     ociVersionMax: "1.1.0",

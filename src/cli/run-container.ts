@@ -1,28 +1,27 @@
 // Adapters from `mini run` options to a Spec and the runtime.
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { imageCommand } from "../spec/image-command.ts";
-import { parseBytes } from "../spec/units.ts";
+import { imageCommand } from "../config/image-command.ts";
+import { parseBytes } from "../config/units.ts";
 import type { ImageRecord } from "../image/store.ts";
 import { removeCgroups } from "../cgroups/index.ts";
-import { namespacesFromFlags, specFromFlags } from "../spec/from-flags.ts";
-import { loadBundle } from "../spec/bundle.ts";
-import { containerDir, newId } from "../state/dirs.ts";
+import { namespacesFromFlags, specFromFlags } from "../config/from-flags.ts";
+import { loadBundle } from "../config/bundle.ts";
+import { containerPaths as files, storePaths } from "../common/paths.ts";
 import { sweepOrphans } from "../state/owner.ts";
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import * as log from "../log.ts";
 import { abandon, etcFilePaths, prestart, runContainer, type Prestarted } from "../runtime/run.ts";
 import { miniArgv } from "../runtime/spawn-child.ts";
 import {
   createRecord,
-  files,
-  persistDir,
+  newId,
   removeFiles,
   writeJsonAtomic,
   type ContainerRecord,
   type RuntimeState,
 } from "../state/containers.ts";
-import { pidStartTime } from "../state/status.ts";
+import { pidStartTime } from "../common/proc.ts";
 import type { OptValues } from "./argv.ts";
 
 type NamespaceFlags = Parameters<typeof namespacesFromFlags>[0] & { network: string };
@@ -70,8 +69,8 @@ export async function runFromFlags(
   }
   if (!detach && !pre) pre = startChild();
   const id = newId();
-  const stateDir = containerDir(id);
-  let spec: import("../spec/types.ts").Spec;
+  const stateDir = files.runDir(id);
+  let spec: import("../config/types.ts").Spec;
   let overlay: { lower: string[]; dir: string } | undefined;
   let rec: ContainerRecord;
   try {
@@ -104,7 +103,7 @@ export async function runFromFlags(
     log.debug(`container ${id.slice(0, 12)} recorded as "${rec.name}"`);
   } catch (e) {
     if (pre) await abandon(pre);
-    rmSync(persistDir(id), { recursive: true, force: true });
+    rmSync(files.dir(id), { recursive: true, force: true });
     throw e;
   }
   // From here runContainer owns the child: it sends the config, or kills it on failure.
@@ -143,13 +142,13 @@ export async function startContainer(rec: ContainerRecord, pre?: Prestarted, int
     rec.spec,
     {
       id,
-      stateDir: containerDir(id),
+      stateDir: files.runDir(id),
       etc: rec.etc,
       interactive: interactive || !!rec.interactive,
       init: rec.init,
       noPivot: rec.noPivot,
       overlay: rec.overlay,
-      dirs: [persistDir(id)],
+      dirs: [files.dir(id)],
       detached: rec.detached
         ? {
             exitFile: files.exit(id),
@@ -252,21 +251,20 @@ async function resolveTarget(arg: string, values: OptValues): Promise<{ rootfs?:
 }
 
 // Image modules load only for image runs: `mini run ROOTFS` is the start-up path to keep short.
-const store = () => require("../image/store.ts") as typeof import("../image/store.ts");
+const _store = () => require("../image/store.ts") as typeof import("../image/store.ts");
 
 /** Reads the image's files (its /etc/passwd, /etc/group) from its layers. */
 function imageReader(image: ImageRecord): (path: string) => string | undefined {
   const { layeredReader } = require("../image/layered-read.ts") as typeof import("../image/layered-read.ts");
-  return layeredReader([...image.layers].reverse().map((d) => store().paths.layer(d)));
+  return layeredReader([...image.layers].reverse().map((d) => storePaths.layer(d)));
 }
 
 /** The container's overlay: the image's layers (top first) under a fresh upper dir. */
 function imageOverlay(image: ImageRecord, id: string): { lower: string[]; dir: string } {
-  const { paths } = store();
-  const dir = `${paths.containers()}/${id}`;
+  const dir = `${storePaths.containers()}/${id}`;
   mkdirSync(`${dir}/rootfs`, { recursive: true, mode: 0o755 });
   writeFileSync(`${dir}/image`, image.id); // rmi refuses an image a container uses
-  const lower = [...image.layers].reverse().map((d) => paths.layer(d));
+  const lower = [...image.layers].reverse().map((d) => storePaths.layer(d));
   for (const l of lower)
     if (!existsSync(l)) throw new UserError(`image ${image.id.slice(7, 19)} is missing layer ${l}: pull it again`);
   return { lower, dir };

@@ -6,7 +6,7 @@
 // and name (≤ 100), else into a PAX "path" record; a link target over 100 bytes, a size over
 // 8 GiB - 1 and non-ASCII names get PAX records too. src/image/tar.ts reads all of these.
 import { closeSync, openSync, readFileSync, readSync, statSync, writeSync } from "node:fs";
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import { DigestMismatchError, verifyDigest } from "./digest.ts";
 import {
   blobPath,
@@ -20,7 +20,8 @@ import {
 } from "./layout.ts";
 import { parseManifest } from "./manifest.ts";
 import { formatReference, parseReference } from "./reference.ts";
-import { hasBlob, paths, readIndex, type ImageRecord, type StoreIndex } from "./store.ts";
+import { hasBlob, readIndex, type ImageRecord, type StoreIndex } from "./store.ts";
+import { storePaths } from "../common/paths.ts";
 
 export type TarEntryType = "file" | "dir" | "symlink" | "hardlink";
 
@@ -295,7 +296,7 @@ function resolveForSave(index: StoreIndex, name: string): { record: ImageRecord;
 /** Reads a store blob in chunks, failing at the end if it doesn't hash to its name. */
 async function* verifiedChunks(digest: string): AsyncGenerator<Uint8Array> {
   const h = new Bun.CryptoHasher("sha256");
-  for (const c of fileChunks(paths.blob(digest))) {
+  for (const c of fileChunks(storePaths.blob(digest))) {
     h.update(c);
     yield c;
   }
@@ -333,7 +334,7 @@ export async function saveImages(names: string[], sink: Sink): Promise<SavedImag
       );
     if (!hasBlob(record.id))
       throw new UserError(`cannot save ${what}: its config ${record.id} is not in the store (pull the image again)`);
-    const mbytes = new Uint8Array(readFileSync(paths.blob(record.manifestDigest)));
+    const mbytes = new Uint8Array(readFileSync(storePaths.blob(record.manifestDigest)));
     verifyDigest(mbytes, record.manifestDigest, `manifest of ${what} in the store`);
     const doc = parseManifest(mbytes, { name: what });
     if (doc.kind !== "manifest") throw new UserError(`cannot save ${what}: the stored manifest is an index`);
@@ -364,7 +365,7 @@ export async function saveImages(names: string[], sink: Sink): Promise<SavedImag
   for (const d of blobs) {
     const mem = small.get(d);
     if (mem) await tar.add({ name: blobPath(d) }, mem);
-    else await tar.add({ name: blobPath(d), size: statSync(paths.blob(d)).size }, verifiedChunks(d));
+    else await tar.add({ name: blobPath(d), size: statSync(storePaths.blob(d)).size }, verifiedChunks(d));
   }
   await tar.add({ name: INDEX_FILE }, json(buildIndex(saved)));
   await tar.add({ name: DOCKER_MANIFEST_FILE }, json(buildDockerManifest(saved)));

@@ -4,7 +4,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import { debug, warn } from "../log.ts";
 
 export interface Credentials {

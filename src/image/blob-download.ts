@@ -8,7 +8,7 @@
 // and curl in 15 ms.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { ChunkReader } from "./decompress.ts";
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 
 const CHUNK = 256 << 10;
 /** How long the reader waits before looking again when it has caught up with the download: 1 ms,

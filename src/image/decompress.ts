@@ -11,7 +11,7 @@
 // truncated frame, DecompressionStream does. Concatenated gzip members and zstd frames decode as
 // one stream; trailing garbage after the last member is an error (Go's gzip reader, which docker
 // uses, refuses it too).
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 
 export type Compression = "gzip" | "zstd" | "none";
 

@@ -1,6 +1,6 @@
 // sha256 digests: parsing, hashing (whole buffers and streams) and verification. Only sha256 is
 // supported: it is what every registry and the OCI spec's "registered" algorithms use in practice.
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 
 const SHA256_RE = /^sha256:[a-f0-9]{64}$/;
 const ANY_DIGEST_RE = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;

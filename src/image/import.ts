@@ -17,7 +17,7 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import { decompress, detectCompression, type Compression } from "./decompress.ts";
 import { DigestMismatchError, parseDigest, sha256Digest, verifyDigest } from "./digest.ts";
 import { fileChunks } from "./archive.ts";
@@ -32,15 +32,16 @@ import {
   parseDockerManifest,
   parseLayoutIndex,
 } from "./layout.ts";
-import { withLock } from "./lock.ts";
+import { withLock } from "../common/lock.ts";
 import { parseImageConfig, parseManifest } from "./manifest.ts";
 import { hostPlatform } from "./platform.ts";
 import { addImage } from "./pull.ts";
 import { formatReference, parseReference } from "./reference.ts";
-import { commit, ensureStore, hasBlob, hasLayer, paths, putBlob, tempPath, type ImageRecord } from "./store.ts";
+import { commit, ensureStore, hasBlob, hasLayer, putBlob, tempPath, type ImageRecord } from "./store.ts";
 import { readTar } from "./tar.ts";
 import { MEDIA, type Descriptor, type ImageConfig, type ImageManifest, type Index } from "./types.ts";
 import { normalizeEntryPath, unpackLayer } from "./unpack.ts";
+import { lockPath, storePaths } from "../common/paths.ts";
 
 export const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const MAX_JSON_BLOB = 16 << 20;
@@ -239,9 +240,9 @@ export async function importRootfs(input: ReadableStream<Uint8Array>, opts: Impo
     const manifestDigest = sha256Digest(manifestBytes);
 
     if (hasBlob(r.digest)) rmSync(blobTmp, { force: true });
-    else commit(blobTmp, paths.blob(r.digest));
-    await withLock(paths.lock(`layer-${r.diffID.slice(7)}`), () => {
-      if (!hasLayer(r.diffID)) commit(dir, paths.layer(r.diffID));
+    else commit(blobTmp, storePaths.blob(r.digest));
+    await withLock(lockPath(`layer-${r.diffID.slice(7)}`), () => {
+      if (!hasLayer(r.diffID)) commit(dir, storePaths.layer(r.diffID));
     });
     putBlob(configDigest, configBytes);
     putBlob(manifestDigest, manifestBytes);
@@ -568,17 +569,17 @@ export async function loadImages(src: LoadSource, onStep?: (msg: string) => void
     for (const l of layers.values()) {
       if (hasBlob(l.digest)) continue;
       const from = files.path(l.rel);
-      if (files.movable) commit(from, paths.blob(l.digest));
+      if (files.movable) commit(from, storePaths.blob(l.digest));
       else {
         const tmp = tempPath("load-blob");
         temps.push(tmp);
         copyFileSync(from, tmp);
-        commit(tmp, paths.blob(l.digest));
+        commit(tmp, storePaths.blob(l.digest));
       }
     }
     for (const [diffID, dir] of unpacked) {
-      await withLock(paths.lock(`layer-${diffID.slice(7)}`), () => {
-        if (!hasLayer(diffID)) commit(dir, paths.layer(diffID));
+      await withLock(lockPath(`layer-${diffID.slice(7)}`), () => {
+        if (!hasLayer(diffID)) commit(dir, storePaths.layer(diffID));
       });
     }
     const out: LoadedImage[] = [];

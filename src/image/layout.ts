@@ -7,7 +7,7 @@
 // `io.containerd.image.name` (what containerd and docker 25+ read). Reading, the containerd name
 // wins; a ref.name is taken as an image reference, normalized like docker's (`busybox` →
 // docker.io/library/busybox:latest).
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import { debug } from "../log.ts";
 import { parseDigest } from "./digest.ts";
 import { isIndexMediaType, selectPlatform } from "./manifest.ts";

@@ -1,7 +1,7 @@
 // Manifest documents: media-type detection, parsing with validation (OCI index, Docker manifest
 // list, OCI manifest, Docker schema2 manifest, image config) and platform selection in an index.
 // Docker schema 1 is refused. Malformed documents give a UserError naming the field.
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import { debug } from "../log.ts";
 import { parseDigest } from "./digest.ts";
 import { formatPlatform, platformMatches, platformMatchesExactly } from "./platform.ts";

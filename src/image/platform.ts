@@ -1,6 +1,6 @@
 // OCI platforms: the host's, parsing `os/arch[/variant]`, and matching an index entry against a
 // wanted platform. Architecture names follow OCI/Go (amd64, arm64, 386), not Node (x64, ia32).
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import type { Platform } from "./types.ts";
 
 const NODE_ARCH: Record<string, Platform> = {

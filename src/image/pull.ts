@@ -3,7 +3,7 @@
 // several at a time; a layer already in the store (same diffID) is not downloaded again.
 import { mkdirSync, rmSync } from "node:fs";
 import { downloadToFile, type BlobDownload } from "./blob-download.ts";
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import * as log from "../log.ts";
 import { findCredentials } from "./auth.ts";
 import { parseDigest, sha256Hex } from "./digest.ts";
@@ -11,21 +11,12 @@ import { parseImageConfig, parseManifest, selectPlatform } from "./manifest.ts";
 import { formatPlatform, hostPlatform, platformMatches } from "./platform.ts";
 import { formatReference, parseReference } from "./reference.ts";
 import { RegistryClient } from "./registry.ts";
-import {
-  commit,
-  ensureStore,
-  hasLayer,
-  paths,
-  putBlob,
-  readIndex,
-  tempPath,
-  updateIndex,
-  type ImageRecord,
-} from "./store.ts";
+import { commit, ensureStore, hasLayer, putBlob, readIndex, tempPath, updateIndex, type ImageRecord } from "./store.ts";
 import type { Descriptor, ImageConfig, ImageManifest, Platform, Reference } from "./types.ts";
 import { unpackLayer, type UnpackResult } from "./unpack.ts";
-import { withLock } from "./lock.ts";
+import { withLock } from "../common/lock.ts";
 import type { Progress } from "./progress.ts";
+import { lockPath, storePaths } from "../common/paths.ts";
 
 export interface PullOptions {
   platform?: Platform;
@@ -146,7 +137,7 @@ async function fetchLayers(
     while (next < todo.length && failed === undefined) {
       const { d, diffID } = todo[next++];
       try {
-        await withLock(paths.lock(`layer-${diffID.slice(7)}`), async () => {
+        await withLock(lockPath(`layer-${diffID.slice(7)}`), async () => {
           if (hasLayer(diffID)) {
             p?.layerDone(d.digest, d.size, true);
             return;
@@ -243,8 +234,8 @@ async function fetchLayer(
       throw new UserError(
         `layer ${d.digest}: diffID mismatch (expected ${diffID}, got ${result.diffID}); nothing stored`,
       );
-    commit(blobTmp, paths.blob(d.digest));
-    commit(dir, paths.layer(diffID));
+    commit(blobTmp, storePaths.blob(d.digest));
+    commit(dir, storePaths.layer(diffID));
     log.debug(`layer ${d.digest.slice(0, 19)} unpacked`, performance.now() - started);
     p?.layerDone(d.digest, d.size, false);
   } finally {

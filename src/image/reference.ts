@@ -1,7 +1,7 @@
 // Image references with docker's normalization (distribution/reference's ParseNormalizedNamed):
 // `busybox` → docker.io/library/busybox:latest, `user/repo` → docker.io/user/repo:latest,
 // `127.0.0.1:5000/x:tag`, `name@sha256:…`, `name:tag@sha256:…` (both kept).
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import { parseDigest } from "./digest.ts";
 import type { Reference } from "./types.ts";
 

@@ -1,7 +1,7 @@
 // A client for the Distribution API v2 (what docker/skopeo/containerd speak), on fetch: token
 // (Bearer) and Basic auth, manifests and blobs by digest with verification, redirects to blob
 // storage without leaking credentials, and retries with backoff for transient failures.
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import { debug } from "../log.ts";
 import { basicAuthHeader, parseChallenge } from "./auth.ts";
 import type { Credentials } from "./auth.ts";

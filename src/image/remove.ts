@@ -1,22 +1,23 @@
 // Removing images and pruning what no image needs. Layers are shared: a layer is deleted only
 // when no remaining image lists its diffID; blobs likewise.
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import { formatReference, parseReference } from "./reference.ts";
-import { paths, readIndex, updateIndex, type ImageRecord, type StoreIndex } from "./store.ts";
+import { readIndex, updateIndex, type ImageRecord, type StoreIndex } from "./store.ts";
+import { storePaths } from "../common/paths.ts";
 
 /** Image ids used by containers that still exist (their overlay dirs name the image). */
 export function imagesInUse(): Set<string> {
   const used = new Set<string>();
   let ids: string[];
   try {
-    ids = readdirSync(paths.containers());
+    ids = readdirSync(storePaths.containers());
   } catch {
     return used;
   }
   for (const id of ids) {
     try {
-      used.add(readFileSync(`${paths.containers()}/${id}/image`, "utf8").trim());
+      used.add(readFileSync(`${storePaths.containers()}/${id}/image`, "utf8").trim());
     } catch {
       /* not an image container */
     }
@@ -85,7 +86,7 @@ export function prune(): { layers: number; blobs: number } {
     keepBlobs.add(img.id.slice(7));
     keepBlobs.add(img.manifestDigest.slice(7));
     try {
-      const m = JSON.parse(readFileSync(paths.blob(img.manifestDigest), "utf8"));
+      const m = JSON.parse(readFileSync(storePaths.blob(img.manifestDigest), "utf8"));
       for (const l of m.layers ?? []) keepBlobs.add(String(l.digest).slice(7));
     } catch {
       /* manifest blob missing: its layers' blobs go */
@@ -93,14 +94,14 @@ export function prune(): { layers: number; blobs: number } {
   }
   let layers = 0,
     blobs = 0;
-  const layersDir = paths.layersDir();
+  const layersDir = storePaths.layersDir();
   if (existsSync(layersDir))
     for (const l of readdirSync(layersDir))
       if (!keepLayers.has(l) && !young(`${layersDir}/${l}`)) {
         rmSync(`${layersDir}/${l}`, { recursive: true, force: true });
         layers++;
       }
-  const blobDir = paths.blob("sha256:x").replace(/\/x$/, "");
+  const blobDir = storePaths.blob("sha256:x").replace(/\/x$/, "");
   if (existsSync(blobDir))
     for (const b of readdirSync(blobDir))
       if (!keepBlobs.has(b) && !young(`${blobDir}/${b}`)) {

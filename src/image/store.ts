@@ -16,24 +16,9 @@ import {
   readdirSync,
   statSync,
 } from "node:fs";
-import { withLock } from "./lock.ts";
+import { withLock } from "../common/lock.ts";
+import { lockPath, storePaths, storeRoot } from "../common/paths.ts";
 import type { ImageConfig, Platform } from "./types.ts";
-
-import { storeRoot } from "../state/dirs.ts";
-
-export { storeRoot };
-
-const hexOf = (digest: string) => digest.slice(digest.indexOf(":") + 1);
-
-export const paths = {
-  blob: (digest: string) => `${storeRoot()}/blobs/sha256/${hexOf(digest)}`,
-  layer: (diffID: string) => `${storeRoot()}/layers/${hexOf(diffID)}`,
-  layersDir: () => `${storeRoot()}/layers`,
-  index: () => `${storeRoot()}/images.json`,
-  tmp: () => `${storeRoot()}/tmp`,
-  lock: (name: string) => `${storeRoot()}/locks/${name}.lock`,
-  containers: () => `${storeRoot()}/containers`,
-};
 
 export interface ImageRecord {
   /** The config digest ("sha256:…"): the image ID. */
@@ -72,22 +57,22 @@ export function ensureStore(): void {
 
 export function readIndex(): StoreIndex {
   try {
-    return JSON.parse(readFileSync(paths.index(), "utf8"));
+    return JSON.parse(readFileSync(storePaths.index(), "utf8"));
   } catch {
     return { images: {}, tags: {} };
   }
 }
 
 function writeIndex(index: StoreIndex): void {
-  const tmp = `${paths.tmp()}/images.json.${process.pid}`;
+  const tmp = `${storePaths.tmp()}/images.json.${process.pid}`;
   writeFileSync(tmp, JSON.stringify(index, null, 1));
-  renameSync(tmp, paths.index());
+  renameSync(tmp, storePaths.index());
 }
 
 /** Read-modify-write of the index under its lock. */
 export function updateIndex<T>(fn: (index: StoreIndex) => T): Promise<T> {
   ensureStore();
-  return withLock(paths.lock("index"), () => {
+  return withLock(lockPath("index"), () => {
     const index = readIndex();
     const r = fn(index);
     writeIndex(index);
@@ -95,13 +80,13 @@ export function updateIndex<T>(fn: (index: StoreIndex) => T): Promise<T> {
   });
 }
 
-export const hasBlob = (digest: string) => existsSync(paths.blob(digest));
-export const hasLayer = (diffID: string) => existsSync(paths.layer(diffID));
+export const hasBlob = (digest: string) => existsSync(storePaths.blob(digest));
+export const hasLayer = (diffID: string) => existsSync(storePaths.layer(diffID));
 
 /** A fresh temp path inside the store (same file system as the final place: rename is atomic). */
 export function tempPath(label: string): string {
   ensureStore();
-  return `${paths.tmp()}/${label}.${process.pid}.${Math.random().toString(36).slice(2, 10)}`;
+  return `${storePaths.tmp()}/${label}.${process.pid}.${Math.random().toString(36).slice(2, 10)}`;
 }
 
 /** Moves a verified temp file or directory into place; if another writer won, drops ours. */
@@ -120,18 +105,18 @@ export function putBlob(digest: string, bytes: Uint8Array): void {
   if (hasBlob(digest)) return;
   const tmp = tempPath("blob");
   writeFileSync(tmp, bytes);
-  commit(tmp, paths.blob(digest));
+  commit(tmp, storePaths.blob(digest));
 }
 
 export function getBlob(digest: string): Buffer {
-  return readFileSync(paths.blob(digest));
+  return readFileSync(storePaths.blob(digest));
 }
 
 /** Removes temp files left by a killed writer (older than a minute, owner gone). */
 export function cleanTemp(): void {
   let names: string[];
   try {
-    names = readdirSync(paths.tmp());
+    names = readdirSync(storePaths.tmp());
   } catch {
     return;
   }
@@ -139,10 +124,10 @@ export function cleanTemp(): void {
     const pid = Number(n.split(".")[1]);
     if (pid && existsSync(`/proc/${pid}`)) continue;
     try {
-      if (Date.now() - statSync(`${paths.tmp()}/${n}`).mtimeMs < 60_000 && pid === 0) continue;
+      if (Date.now() - statSync(`${storePaths.tmp()}/${n}`).mtimeMs < 60_000 && pid === 0) continue;
     } catch {
       continue;
     }
-    rmSync(`${paths.tmp()}/${n}`, { recursive: true, force: true });
+    rmSync(`${storePaths.tmp()}/${n}`, { recursive: true, force: true });
   }
 }

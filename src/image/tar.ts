@@ -12,7 +12,7 @@
 // entry). Names are decoded as UTF-8 (invalid bytes become U+FFFD).
 //
 // Every problem in the archive is a UserError naming the entry or the header's byte offset.
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import { readerOf, type ChunkReader } from "./decompress.ts";
 
 export type EntryType = "file" | "hardlink" | "symlink" | "char" | "block" | "dir" | "fifo";

@@ -38,7 +38,8 @@ import { mkdirSync, readdirSync } from "node:fs";
 import { decodeReader, type ChunkReader, type Compression } from "./decompress.ts";
 import { DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_HEADER_SIZE, readTar, type TarEntry } from "./tar.ts";
 import { classifyWhiteout, OVERLAY_OPAQUE_XATTR, OVERLAY_WHITEOUT_DEV, WHITEOUT_META_PREFIX } from "./whiteout.ts";
-import { SyscallError, UserError } from "../sys/error.ts";
+import { SyscallError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import { O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY } from "../sys/constants.ts";
 import * as F from "../sys/fs-calls.ts";
 

@@ -4,8 +4,8 @@
 // master goes to --console-socket.
 import { readFileSync } from "node:fs";
 import type { OptValues } from "../cli/argv.ts";
-import type { Process } from "../spec/types.ts";
-import { UserError } from "../sys/error.ts";
+import type { Process } from "../config/types.ts";
+import { UserError } from "../common/errors.ts";
 import type { OciStore } from "./state.ts";
 
 function readProcess(file: string): Process {
@@ -40,7 +40,7 @@ export async function ociExec(
     if (!cmd.length) throw new UserError("exec: give --process FILE or a command", 1);
     proc = { ...base, args: cmd, terminal: !!v.tty };
     if (str("cwd")) proc.cwd = str("cwd")!;
-    const { mergeEnv } = require("../spec/env.ts") as typeof import("../spec/env.ts");
+    const { mergeEnv } = require("../config/env.ts") as typeof import("../config/env.ts");
     proc.env = mergeEnv(base.env ?? [], list(v.env));
     if (str("user")) {
       const [u, g] = str("user")!.split(":");

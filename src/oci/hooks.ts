@@ -1,10 +1,10 @@
 // OCI hooks: each runs with the container's state JSON on stdin, its own args (args[0] is argv0)
 // and env, and an optional timeout in seconds. A failing prestart/createRuntime/createContainer/
 // startContainer hook fails the operation; poststart and poststop failures are only warned about.
-import type { Hook, Hooks } from "../spec/types.ts";
+import type { Hook, Hooks } from "../config/types.ts";
 import * as log from "../log.ts";
-import { UserError } from "../sys/error.ts";
-import { envRecord } from "../spec/env.ts";
+import { UserError } from "../common/errors.ts";
+import { envRecord } from "../config/env.ts";
 
 export type HookPhase = keyof Hooks;
 

@@ -2,8 +2,8 @@
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import * as cgroups from "../cgroups/index.ts";
 import { parseSignal } from "../runtime/lifecycle.ts";
-import type { Resources } from "../spec/types.ts";
-import { UserError } from "../sys/error.ts";
+import type { Resources } from "../config/types.ts";
+import { UserError } from "../common/errors.ts";
 import { runHooks } from "./hooks.ts";
 import type { OciRecord, OciStore } from "./state.ts";
 

@@ -5,9 +5,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { isFrozen } from "../cgroups/query.ts";
 import type { CgroupPlan } from "../cgroups/types.ts";
-import type { Spec } from "../spec/types.ts";
-import { UserError } from "../sys/error.ts";
-import { pidStartTime } from "../state/status.ts";
+import type { Spec } from "../config/types.ts";
+import { UserError } from "../common/errors.ts";
+import { pidStartTime } from "../common/proc.ts";
 
 export const DEFAULT_ROOT = "/run/mini-oci";
 

@@ -1,5 +1,5 @@
 // What the parent hands the child stage over fd 3: everything decided, nothing left to compute.
-import type { Process } from "../spec/types.ts";
+import type { Process } from "../config/types.ts";
 import type { ChildSeccomp } from "../seccomp/index.ts";
 import type { RootfsOp } from "./rootfs-plan.ts";
 
@@ -27,7 +27,10 @@ export interface ChildConfig {
     console: boolean;
     preserveFds?: number;
     /** Hooks that run in the container's namespaces, with the state JSON on stdin. */
-    hooks?: { createContainer?: import("../spec/types.ts").Hook[]; startContainer?: import("../spec/types.ts").Hook[] };
+    hooks?: {
+      createContainer?: import("../config/types.ts").Hook[];
+      startContainer?: import("../config/types.ts").Hook[];
+    };
     state?: object;
   };
   debug: boolean;

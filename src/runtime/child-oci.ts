@@ -3,8 +3,9 @@
 import { readSync, writeSync } from "node:fs";
 import * as sys from "../sys/calls.ts";
 import * as C from "../sys/constants.ts";
-import { SyscallError, UserError } from "../sys/error.ts";
-import { envRecord } from "../spec/env.ts";
+import { SyscallError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
+import { envRecord } from "../config/env.ts";
 import { sendFd } from "../sys/socket.ts";
 import { ERROR_FD } from "./child-config.ts";
 
@@ -71,7 +72,7 @@ export function awaitStart(fifo: number): void {
  */
 export function runHooksHere(
   phase: string,
-  hooks: import("../spec/types.ts").Hook[] | undefined,
+  hooks: import("../config/types.ts").Hook[] | undefined,
   state: object | undefined,
 ): void {
   (hooks ?? []).forEach((h, i) => {

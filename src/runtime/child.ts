@@ -5,7 +5,8 @@
 import { readSync, writeFileSync, writeSync } from "node:fs";
 import * as sys from "../sys/calls.ts";
 import * as C from "../sys/constants.ts";
-import { SyscallError, UserError } from "../sys/error.ts";
+import { SyscallError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import { applyProcessSecurity } from "./security.ts";
 import { CONFIG_FD, CONSOLE_FD, ERROR_FD, PRESERVED_FDS_AT, type ChildConfig } from "./child-config.ts";
 import { findExecutable } from "./executable.ts";

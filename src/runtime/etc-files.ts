@@ -1,7 +1,7 @@
 // /etc/hostname, /etc/hosts and /etc/resolv.conf for a container, written as host files in its
 // state directory and bind-mounted over the image's (whose own files stay untouched), as docker does.
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
-import { resolveInRoot } from "./resolve-in-root.ts";
+import { resolveInRoot } from "../common/resolve-in-root.ts";
 
 export interface EtcFiles {
   hostname: string;

@@ -3,8 +3,8 @@
 // unless overridden) and mini-shim's exec mode applies it: joining user and mount namespaces
 // needs a single-threaded process.
 import { statSync } from "node:fs";
-import type { Process, User } from "../spec/types.ts";
-import { capsToMask } from "../spec/capabilities.ts";
+import type { Process, User } from "../config/types.ts";
+import { capsToMask } from "../config/capabilities.ts";
 import { NAMESPACE_FLAGS, NAMESPACE_FILES } from "../sys/constants.ts";
 import { rlimitResource } from "./security.ts";
 
@@ -20,7 +20,7 @@ export interface ExecPlan {
   /** The command's pid (host view) is written here once it runs. */
   pidFile?: string;
   /** The container's linux.seccomp: the command gets the same filter. */
-  seccomp?: import("../spec/types.ts").LinuxSeccomp | null;
+  seccomp?: import("../config/types.ts").LinuxSeccomp | null;
 }
 
 const inode = (p: string) => {
@@ -73,7 +73,7 @@ export function shimExecArgs(plan: ExecPlan): string[] {
 }
 
 /** The compiled filter in a memfd the shim reads (before it changes namespaces). */
-function seccompArgs(profile: import("../spec/types.ts").LinuxSeccomp): string[] {
+function seccompArgs(profile: import("../config/types.ts").LinuxSeccomp): string[] {
   const { compileSeccomp } = require("../seccomp/index.ts") as typeof import("../seccomp/index.ts");
   const { sealedMemfd } = require("../sys/calls.ts") as typeof import("../sys/calls.ts");
   const { program, flags } = compileSeccomp(profile);
@@ -81,7 +81,7 @@ function seccompArgs(profile: import("../spec/types.ts").LinuxSeccomp): string[]
   return ["--seccomp", `/proc/${process.pid}/fd/${fd}`, "--seccomp-flags", String(flags & ~1 /* TSYNC, as runc */)];
 }
 
-export { envRecord as envObject } from "../spec/env.ts";
+export { envRecord as envObject } from "../config/env.ts";
 
 /** The shim's full argv. */
 export function shimExecArgv(plan: ExecPlan): string[] {

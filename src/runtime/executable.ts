@@ -1,7 +1,7 @@
 // Finds the command to execve inside the container, with docker's exit codes:
 // 127 when it doesn't exist, 126 when it exists but can't be executed.
 import { accessSync, constants, statSync } from "node:fs";
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 
 export function envValue(env: string[], key: string): string | undefined {
   for (let i = env.length - 1; i >= 0; i--) if (env[i].startsWith(`${key}=`)) return env[i].slice(key.length + 1);

@@ -3,7 +3,6 @@
 import { existsSync, rmSync } from "node:fs";
 import * as cgroups from "../cgroups/index.ts";
 import {
-  files,
   readRecord,
   removeFiles,
   withContainerLock,
@@ -11,11 +10,11 @@ import {
   type ContainerRecord,
   type ExitResult,
 } from "../state/containers.ts";
-import { containerDir } from "../state/dirs.ts";
 import { isAlive, readMonitorExit, statusOf, type ContainerStatus } from "../state/status.ts";
 import { SIGNALS } from "../sys/constants.ts";
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import * as log from "../log.ts";
+import { containerPaths as files } from "../common/paths.ts";
 
 const running = (s: ContainerStatus) => s.status === "running" || s.status === "paused";
 
@@ -146,7 +145,7 @@ export async function removeContainer(rec: ContainerRecord, force: boolean): Pro
     // Whatever a killed mini left: processes and cgroups, then the files.
     if (rec.cgroups) log.timed(`rm ${rec.name}: remove cgroups`, () => cgroups.removeCgroups(rec.cgroups!));
     log.timed(`rm ${rec.name}: remove runtime state`, () =>
-      rmSync(containerDir(rec.id), { recursive: true, force: true }),
+      rmSync(files.runDir(rec.id), { recursive: true, force: true }),
     );
     log.timed(`rm ${rec.name}: remove record, logs and rootfs`, () => removeFiles(rec.id));
   });

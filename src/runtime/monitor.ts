@@ -8,7 +8,7 @@ import { shimPath } from "./shim.ts";
 import { miniArgv, releaseInUserNamespace, writeAll, type StartedChild, type UserNamespace } from "./spawn-child.ts";
 import * as sys from "../sys/calls.ts";
 import { CLONE_NEWUSER } from "../sys/constants.ts";
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 
 export interface MonitorFiles {
   exitFile: string;

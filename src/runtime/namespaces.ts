@@ -2,10 +2,10 @@
 // child stage starts inside them, then leaves again. design.md: unshare/setns act on the calling
 // thread only, and Bun.spawn forks from it. Mount, cgroup and user namespaces are never entered
 // here (see design.md): the child creates mount and cgroup namespaces itself.
-import type { Namespace } from "../spec/types.ts";
+import type { Namespace } from "../config/types.ts";
 import * as sys from "../sys/calls.ts";
 import * as C from "../sys/constants.ts";
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 
 /** Namespace types the parent handles: pid (for children), net, uts, ipc. */
 const PARENT_TYPES = ["pid", "network", "uts", "ipc"] as const;

@@ -2,10 +2,11 @@
 import { closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs";
 import * as sys from "../sys/calls.ts";
 import * as C from "../sys/constants.ts";
-import { SyscallError, UserError } from "../sys/error.ts";
+import { SyscallError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import { ENOENT } from "../sys/errno.ts";
 import { REMOUNT_FLAGS } from "./mount-options.ts";
-import { resolveInRoot } from "./resolve-in-root.ts";
+import { resolveInRoot } from "../common/resolve-in-root.ts";
 import { describeOp, type RootfsOp } from "./rootfs-plan.ts";
 
 export type StepLog = (what: string, ms: number) => void;

@@ -1,7 +1,7 @@
 // The rootfs setup as data: computed from the spec in pure code, applied by the child stage
 // (rootfs-apply.ts). Destinations are paths inside the container; the applier resolves them
 // inside the rootfs.
-import type { Device, Spec } from "../spec/types.ts";
+import type { Device, Spec } from "../config/types.ts";
 import * as C from "../sys/constants.ts";
 import { parseMountOptions } from "./mount-options.ts";
 

@@ -16,8 +16,8 @@
 // Seccomp: pass `loadSeccomp`; it runs last when no_new_privs is set, else before the capability
 // drop (without no_new_privs loading a filter needs CAP_SYS_ADMIN), as runc does.
 import { readFileSync } from "node:fs";
-import type { Capabilities, Process, Rlimit, User } from "../spec/types.ts";
-import { capName, capsToMask } from "../spec/capabilities.ts";
+import type { Capabilities, Process, Rlimit, User } from "../config/types.ts";
+import { capName, capsToMask } from "../config/capabilities.ts";
 import {
   capgetPermitted,
   capset,
@@ -39,7 +39,8 @@ import {
   RLIMIT,
 } from "../sys/constants.ts";
 import { EINVAL, EPERM } from "../sys/errno.ts";
-import { SyscallError, UserError } from "../sys/error.ts";
+import { SyscallError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 
 const PR_CAPBSET_READ = 23;
 const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;

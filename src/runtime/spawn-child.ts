@@ -6,11 +6,11 @@ import type { Subprocess } from "bun";
 import { CHILD_VERB, type ChildConfig } from "./child-config.ts";
 import { withNamespaces, type NamespaceSetup } from "./namespaces.ts";
 import { ClonedProcess, type ContainerProcess } from "./cloned-process.ts";
-import type { IdMapping } from "../spec/types.ts";
+import type { IdMapping } from "../config/types.ts";
 import * as sys from "../sys/calls.ts";
 import { cloneExec } from "../sys/clone.ts";
 import { CLONE_NEWUSER, O_RDWR } from "../sys/constants.ts";
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 
 export interface StdioChoice {
   /** Keep stdin open (-i); otherwise the container's stdin is /dev/null. */

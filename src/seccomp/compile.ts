@@ -22,7 +22,7 @@ import {
   type Profile,
   type Rule,
 } from "./profile.ts";
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 
 export { readProfile };
 

@@ -5,8 +5,8 @@
 // minKernel) and no `excludes` hold (any cap in the bounding set, the arch listed, kernel ≥ minKernel).
 // A profile without these fields is already OCI and passes through unchanged.
 import { release } from "node:os";
-import { UserError } from "../sys/error.ts";
-import type { LinuxSeccomp, LinuxSyscall } from "../spec/types.ts";
+import { UserError } from "../common/errors.ts";
+import type { LinuxSeccomp, LinuxSyscall } from "../config/types.ts";
 
 interface Filter {
   caps?: string[];

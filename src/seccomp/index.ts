@@ -1,6 +1,6 @@
 // What the runtime's parent side needs: linux.seccomp → the ChildConfig field the child stage
 // loads (the child stage never imports the compiler: it is on every container's start-up path).
-import type { LinuxSeccomp } from "../spec/types.ts";
+import type { LinuxSeccomp } from "../config/types.ts";
 import { compileSeccomp } from "./compile.ts";
 
 export { compileSeccomp };

@@ -5,7 +5,7 @@
 //   - a rule whose action is the default action is dropped (it could only shadow other rules);
 //   - several args of one rule are ANDed, unless an argument index repeats: libseccomp can't
 //     compare one argument twice in a rule, so runc then makes each arg a rule of its own (ORed).
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import { KNOWN_ARCHES } from "./arch.ts";
 
 export const SECCOMP_RET_KILL_PROCESS = 0x80000000;

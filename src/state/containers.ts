@@ -7,22 +7,17 @@
 // under one lock. Nothing here trusts a status field: status.ts derives it from /proc.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import type { CgroupPlan } from "../cgroups/types.ts";
-import type { Spec } from "../spec/types.ts";
-import { UserError } from "../sys/error.ts";
-import { containerDir as runtimeDir, storeRoot } from "./dirs.ts";
+import type { Spec } from "../config/types.ts";
+import { UserError } from "../common/errors.ts";
+import { withLock } from "../common/lock.ts";
+import { containerPaths as files, lockPath, storePaths } from "../common/paths.ts";
 import { randomName } from "./names.ts";
 
-export const containersDir = () => `${storeRoot()}/containers`;
-export const persistDir = (id: string) => `${containersDir()}/${id}`;
-export const lockPath = (name: string) => `${storeRoot()}/locks/${name}.lock`;
-
-export const files = {
-  record: (id: string) => `${persistDir(id)}/container.json`,
-  log: (id: string) => `${persistDir(id)}/container.log`,
-  exit: (id: string) => `${persistDir(id)}/exit`,
-  result: (id: string) => `${persistDir(id)}/result.json`,
-  state: (id: string) => `${runtimeDir(id)}/state.json`,
-};
+/** 64 hex characters, like docker's ids; 12 are shown. */
+export function newId(): string {
+  // Web Crypto: importing node:crypto costs ~2 ms of start-up.
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
+}
 
 export interface ContainerRecord {
   id: string;
@@ -82,7 +77,7 @@ export const readResult = (id: string) => readJson<ExitResult>(files.result(id))
 /** Ids of every container (not those being removed). */
 export function listIds(): string[] {
   try {
-    return readdirSync(containersDir()).filter((n) => /^[0-9a-f]{64}$/.test(n) && existsSync(files.record(n)));
+    return readdirSync(storePaths.containers()).filter((n) => /^[0-9a-f]{64}$/.test(n) && existsSync(files.record(n)));
   } catch {
     return [];
   }
@@ -99,7 +94,6 @@ export async function createRecord(rec: Omit<ContainerRecord, "name">, name?: st
     throw new UserError(
       `invalid container name "${name}": use letters, digits, _ . - (starting with a letter or digit)`,
     );
-  const { withLock } = require("../image/lock.ts") as typeof import("../image/lock.ts");
   return withLock(lockPath("container-names"), () => {
     const taken = new Set(listIds().map((id) => readRecord(id)?.name));
     if (name !== undefined && taken.has(name))
@@ -109,7 +103,7 @@ export async function createRecord(rec: Omit<ContainerRecord, "name">, name?: st
     let chosen = name;
     while (chosen === undefined || taken.has(chosen)) chosen = randomName();
     const full = { ...rec, name: chosen } as ContainerRecord;
-    mkdirSync(persistDir(rec.id), { recursive: true, mode: 0o700 });
+    mkdirSync(files.dir(rec.id), { recursive: true, mode: 0o700 });
     writeJsonAtomic(files.record(rec.id), full);
     return full;
   });
@@ -117,7 +111,6 @@ export async function createRecord(rec: Omit<ContainerRecord, "name">, name?: st
 
 /** Runs fn holding the container's lock (stop/start/rm/reap never interleave on one container). */
 export function withContainerLock<T>(id: string, fn: () => Promise<T> | T): Promise<T> {
-  const { withLock } = require("../image/lock.ts") as typeof import("../image/lock.ts");
   return withLock(lockPath(`container-${id}`), fn);
 }
 
@@ -138,10 +131,10 @@ export function resolveContainer(query: string): ContainerRecord {
 
 /** Removes every file of the container. Renamed first, so a half-removed one never lists. */
 export function removeFiles(id: string): void {
-  rmSync(runtimeDir(id), { recursive: true, force: true });
-  const trash = `${containersDir()}/.rm-${id}`;
+  rmSync(files.runDir(id), { recursive: true, force: true });
+  const trash = `${storePaths.containers()}/.rm-${id}`;
   try {
-    renameSync(persistDir(id), trash);
+    renameSync(files.dir(id), trash);
   } catch {
     /* gone already */
   }
@@ -152,9 +145,10 @@ export function removeFiles(id: string): void {
 export function sweepRemovals(): void {
   let names: string[];
   try {
-    names = readdirSync(containersDir());
+    names = readdirSync(storePaths.containers());
   } catch {
     return;
   }
-  for (const n of names) if (n.startsWith(".rm-")) rmSync(`${containersDir()}/${n}`, { recursive: true, force: true });
+  for (const n of names)
+    if (n.startsWith(".rm-")) rmSync(`${storePaths.containers()}/${n}`, { recursive: true, force: true });
 }

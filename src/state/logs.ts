@@ -2,8 +2,9 @@
 // "TIME STREAM F|P TEXT" (F ends a line, P is part of one), in container.log and, once rotated,
 // container.log.1. `logs -f` follows the file across rotations until the container has exited.
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync, writeSync } from "node:fs";
-import { files, type ContainerRecord } from "./containers.ts";
+import type { ContainerRecord } from "./containers.ts";
 import { statusOf } from "./status.ts";
+import { containerPaths as files } from "../common/paths.ts";
 
 export interface LogRecord {
   time: string;

@@ -3,7 +3,8 @@
 // what was left (the container itself died with its parent through PR_SET_PDEATHSIG).
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { CgroupPlan } from "../cgroups/index.ts";
-import { runRoot } from "./dirs.ts";
+import { runRoot } from "../common/paths.ts";
+import { pidStartTime } from "../common/proc.ts";
 
 interface OwnerRecord {
   pid: number;
@@ -12,18 +13,9 @@ interface OwnerRecord {
   dirs?: string[];
 }
 
-function starttimeOf(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
-}
-
 /** `dirs`: more directories to remove with the run (an image container's overlay dirs). */
 export function writeOwnerRecord(dir: string, cgroups: CgroupPlan, dirs: string[] = []): void {
-  const rec: OwnerRecord = { pid: process.pid, starttime: starttimeOf(process.pid) ?? "", cgroups, dirs };
+  const rec: OwnerRecord = { pid: process.pid, starttime: pidStartTime(process.pid) ?? "", cgroups, dirs };
   writeFileSync(`${dir}/owner.json`, JSON.stringify(rec));
 }
 
@@ -43,7 +35,7 @@ export function sweepOrphans(remove: (cg: CgroupPlan) => void): void {
     } catch {
       continue;
     }
-    if (starttimeOf(rec.pid) === rec.starttime) continue;
+    if (pidStartTime(rec.pid) === rec.starttime) continue;
     try {
       remove(rec.cgroups);
     } catch {

@@ -2,14 +2,9 @@
 // the process we started (same pid *and* start time)? Files only say what happened after.
 import { readFileSync } from "node:fs";
 import { isFrozen } from "../cgroups/query.ts";
-import {
-  files,
-  readResult,
-  readState,
-  type ContainerRecord,
-  type ExitResult,
-  type RuntimeState,
-} from "./containers.ts";
+import { containerPaths as files } from "../common/paths.ts";
+import { pidStartTime } from "../common/proc.ts";
+import { readResult, readState, type ContainerRecord, type ExitResult, type RuntimeState } from "./containers.ts";
 
 export type Status = "created" | "running" | "paused" | "exited";
 
@@ -21,18 +16,6 @@ export interface ContainerStatus {
   startedAt?: string;
   finishedAt?: string;
   state?: RuntimeState;
-}
-
-/** Field 22 of /proc/PID/stat (start time in clock ticks), or undefined when no such process. */
-export function pidStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (fields[0] === "Z" || fields[0] === "X") return undefined; // a zombie has finished
-    return fields[19];
-  } catch {
-    return undefined;
-  }
 }
 
 export function isAlive(s: RuntimeState | undefined): boolean {

@@ -18,16 +18,6 @@ export class SyscallError extends Error {
   }
 }
 
-/** A problem with what the user asked for (flags, config, rootfs): exit 125 with this one line. */
-export class UserError extends Error {
-  readonly exitCode: number;
-  constructor(message: string, exitCode = 125) {
-    super(message);
-    this.name = "UserError";
-    this.exitCode = exitCode;
-  }
-}
-
 /** Turns a Node fs error (ENOENT from readFileSync, …) into the same shape as a SyscallError. */
 export function fromNodeError(e: unknown, call: string, path: string): Error {
   const err = e as NodeJS.ErrnoException;

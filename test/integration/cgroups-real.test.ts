@@ -14,7 +14,7 @@ import {
   setFrozen,
   type CgroupPlan,
 } from "../../src/cgroups/index.ts";
-import { UserError } from "../../src/sys/error.ts";
+import { UserError } from "../../src/common/errors.ts";
 
 const isRoot = process.getuid?.() === 0 && existsSync("/sys/fs/cgroup");
 const suite = isRoot ? describe : describe.skip;

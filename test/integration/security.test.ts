@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { Process } from "../../src/spec/types.ts";
-import { capsToMask, DEFAULT_CAPS } from "../../src/spec/capabilities.ts";
+import type { Process } from "../../src/config/types.ts";
+import { capsToMask, DEFAULT_CAPS } from "../../src/config/capabilities.ts";
 
 const SECURITY = resolve(import.meta.dir, "../../src/runtime/security.ts");
 const CALLS = resolve(import.meta.dir, "../../src/sys/calls.ts");

@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { gzipSync, zstdCompressSync } from "node:zlib";
 import { unpackLayer, type UnpackOptions } from "../../src/image/unpack.ts";
 import { lgetxattr } from "../../src/sys/fs-calls.ts";
-import { UserError } from "../../src/sys/error.ts";
+import { UserError } from "../../src/common/errors.ts";
 import { concat, enc, makeTar, streamOf, type Spec } from "../helpers/tar-fixtures.ts";
 
 const temps: string[] = [];

@@ -9,8 +9,8 @@ import {
   maskToCaps,
   normalizeCap,
   ociCapabilities,
-} from "../../src/spec/capabilities.ts";
-import { UserError } from "../../src/sys/error.ts";
+} from "../../src/config/capabilities.ts";
+import { UserError } from "../../src/common/errors.ts";
 
 const sorted = (l: readonly string[]) => [...l].sort((a, b) => capNumber(a)! - capNumber(b)!);
 

@@ -25,8 +25,8 @@ import {
   type CgroupPlan,
   type PlanInput,
 } from "../../src/cgroups/index.ts";
-import type { Resources } from "../../src/spec/types.ts";
-import { UserError } from "../../src/sys/error.ts";
+import type { Resources } from "../../src/config/types.ts";
+import { UserError } from "../../src/common/errors.ts";
 
 const OWN_MEM = "/process_api/abc";
 let root: string;
@@ -322,7 +322,7 @@ describe("apply/remove v1", () => {
 describe("devices v1", () => {
   test("rules become devices.deny/allow lines in order", () => {
     const { v1DeviceWrites, deviceRuleLine } = require("../../src/cgroups/devices.ts");
-    const { DEFAULT_DEVICE_RULES } = require("../../src/spec/defaults.ts");
+    const { DEFAULT_DEVICE_RULES } = require("../../src/config/defaults.ts");
     const w = v1DeviceWrites("/d", DEFAULT_DEVICE_RULES);
     expect(w[0]).toEqual({ path: "/d/devices.deny", value: "a" });
     expect(w[1]).toEqual({ path: "/d/devices.allow", value: "c *:* m" });

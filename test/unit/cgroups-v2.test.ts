@@ -26,8 +26,8 @@ import {
   type CgroupPlan,
   type PlanInput,
 } from "../../src/cgroups/index.ts";
-import type { Resources } from "../../src/spec/types.ts";
-import { UserError } from "../../src/sys/error.ts";
+import type { Resources } from "../../src/config/types.ts";
+import { UserError } from "../../src/common/errors.ts";
 
 let root: string;
 const ALL = "cpuset cpu io memory hugetlb pids rdma misc";

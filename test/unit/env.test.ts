@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { DEFAULT_PATH, defaultEnv, mergeEnv, parseEnvFile, parseEnvFlag } from "../../src/spec/env.ts";
-import { UserError } from "../../src/sys/error.ts";
+import { DEFAULT_PATH, defaultEnv, mergeEnv, parseEnvFile, parseEnvFlag } from "../../src/config/env.ts";
+import { UserError } from "../../src/common/errors.ts";
 
 const host = { FROM_HOST: "hv", EMPTY: "" };
 

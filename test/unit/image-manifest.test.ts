@@ -17,7 +17,7 @@ import {
 } from "../../src/image/manifest.ts";
 import { MEDIA } from "../../src/image/types.ts";
 import type { Descriptor, Index, Platform } from "../../src/image/types.ts";
-import { UserError } from "../../src/sys/error.ts";
+import { UserError } from "../../src/common/errors.ts";
 
 const enc = (v: unknown) => new TextEncoder().encode(typeof v === "string" ? v : JSON.stringify(v));
 const dg = (c: string) => `sha256:${c.repeat(64)}`;

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { familiarName, formatReference, parseReference, registryApiHost } from "../../src/image/reference.ts";
 import { formatPlatform, hostPlatform, parsePlatform, platformMatches } from "../../src/image/platform.ts";
-import { UserError } from "../../src/sys/error.ts";
+import { UserError } from "../../src/common/errors.ts";
 
 const D = `sha256:${"a1".repeat(32)}`;
 

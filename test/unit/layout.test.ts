@@ -26,7 +26,7 @@ import {
 } from "../../src/image/layout.ts";
 import { applyChange, importConfig } from "../../src/image/import.ts";
 import { MEDIA, type Descriptor, type Index } from "../../src/image/types.ts";
-import { UserError } from "../../src/sys/error.ts";
+import { UserError } from "../../src/common/errors.ts";
 
 const enc = new TextEncoder();
 const streamOf = (b: Uint8Array) =>

@@ -3,8 +3,8 @@ import { mkdtempSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { describeOp, planRootfs } from "../../src/runtime/rootfs-plan.ts";
 import { parseMountOptions } from "../../src/runtime/mount-options.ts";
-import { resolveInRoot } from "../../src/runtime/resolve-in-root.ts";
-import { defaultSpec } from "../../src/spec/defaults.ts";
+import { resolveInRoot } from "../../src/common/resolve-in-root.ts";
+import { defaultSpec } from "../../src/config/defaults.ts";
 import * as C from "../../src/sys/constants.ts";
 
 describe("mount options", () => {

@@ -13,7 +13,7 @@ import {
   type TarReadOptions,
 } from "../../src/image/tar.ts";
 import { decodeReader, decompress, detectCompression } from "../../src/image/decompress.ts";
-import { UserError } from "../../src/sys/error.ts";
+import { UserError } from "../../src/common/errors.ts";
 import { concat, enc, makeTar, putNum, reusingReader, streamOf } from "../helpers/tar-fixtures.ts";
 
 type Got = Omit<TarEntry, "body"> & { data: string };

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { MIN_MEMORY_BYTES, parseBytes, parseCpus, parseMemory, parseMemorySwap } from "../../src/spec/units.ts";
-import { UserError } from "../../src/sys/error.ts";
+import { MIN_MEMORY_BYTES, parseBytes, parseCpus, parseMemory, parseMemorySwap } from "../../src/config/units.ts";
+import { UserError } from "../../src/common/errors.ts";
 
 const MiB = 1024 * 1024;
 

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseGroup, parsePasswd, resolveUser } from "../../src/spec/user.ts";
-import { UserError } from "../../src/sys/error.ts";
+import { parseGroup, parsePasswd, resolveUser } from "../../src/config/user.ts";
+import { UserError } from "../../src/common/errors.ts";
 
 const PASSWD = `root:x:0:0:root:/root:/bin/sh
 daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin

@@ -2,7 +2,7 @@
 import type { CommandDef } from "citty";
 import { list, type OptDefs, type OptValues } from "../argv.ts";
 import { logLevelArg } from "../shared.ts";
-import { UserError } from "../../sys/error.ts";
+import { UserError } from "../../common/errors.ts";
 
 export const execArgs = {
   interactive: { type: "boolean", alias: "i", description: "Keep stdin open" },
@@ -50,14 +50,15 @@ export async function run(values: OptValues, operands: string[]): Promise<number
   const rec = resolveContainer(query);
   const st = requireRunning(rec);
   log.debug(`exec in ${rec.name} (pid ${st.pid})`);
-  const base: Partial<import("../../spec/types.ts").Process> = rec.spec.process ?? {};
+  const base: Partial<import("../../config/types.ts").Process> = rec.spec.process ?? {};
   let user = base.user;
   let capabilities = base.capabilities;
-  const { mergeEnv, parseEnvFlag } = require("../../spec/env.ts") as typeof import("../../spec/env.ts");
+  const { mergeEnv, parseEnvFlag } = require("../../config/env.ts") as typeof import("../../config/env.ts");
   const overrides: string[] = [];
   if (typeof values.user === "string") {
-    const { resolveUser, rootfsReader } = require("../../spec/user.ts") as typeof import("../../spec/user.ts");
-    const { ociCapabilities } = require("../../spec/capabilities.ts") as typeof import("../../spec/capabilities.ts");
+    const { resolveUser, rootfsReader } = require("../../config/user.ts") as typeof import("../../config/user.ts");
+    const { ociCapabilities } =
+      require("../../config/capabilities.ts") as typeof import("../../config/capabilities.ts");
     const r = resolveUser("/", values.user, { readFile: rootfsReader(`/proc/${st.pid}/root`) });
     user = r.user;
     if (capabilities?.bounding) capabilities = ociCapabilities(capabilities.bounding, r.user.uid);

@@ -1,7 +1,7 @@
 // mini image ls|pull|rm|prune|inspect
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
-import { UserError } from "../../sys/error.ts";
+import { UserError } from "../../common/errors.ts";
 
 const args = {
   force: { type: "boolean", alias: "f", description: "rm: remove even with several tags" },

@@ -2,7 +2,7 @@
 // becomes a one-layer image (docker import)
 import type { CommandDef } from "citty";
 import { list, type OptDefs, type OptValues } from "../argv.ts";
-import { UserError } from "../../sys/error.ts";
+import { UserError } from "../../common/errors.ts";
 
 const args = {
   change: {

@@ -2,9 +2,10 @@
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
 import * as log from "../../log.ts";
-import { files, resolveContainer, type ContainerRecord } from "../../state/containers.ts";
+import { resolveContainer, type ContainerRecord } from "../../state/containers.ts";
 import { statusOf } from "../../state/status.ts";
-import { UserError } from "../../sys/error.ts";
+import { UserError } from "../../common/errors.ts";
+import { containerPaths as files } from "../../common/paths.ts";
 
 export default {
   meta: { name: "inspect", description: "Show containers' configuration and state as JSON" },

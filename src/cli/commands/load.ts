@@ -2,7 +2,7 @@
 // docker-archive tar; stdin without -i
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
-import { UserError } from "../../sys/error.ts";
+import { UserError } from "../../common/errors.ts";
 
 const args = {
   input: {

@@ -2,7 +2,7 @@
 // registry, then keep them in mini's credentials file (0600)
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
-import { UserError } from "../../sys/error.ts";
+import { UserError } from "../../common/errors.ts";
 
 const args = {
   username: { type: "string", alias: "u", description: "User name", valueHint: "user" },

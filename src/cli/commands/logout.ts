@@ -1,7 +1,7 @@
 // mini logout [REGISTRY]: forget the registry's credentials in mini's credentials file
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
-import { UserError } from "../../sys/error.ts";
+import { UserError } from "../../common/errors.ts";
 
 const args = {
   registry: { type: "positional", required: false, description: "Registry host[:port] (default docker.io)" },

@@ -2,7 +2,7 @@
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
 import { resolveContainer } from "../../state/containers.ts";
-import { UserError } from "../../sys/error.ts";
+import { UserError } from "../../common/errors.ts";
 
 const args = {
   follow: { type: "boolean", alias: "f", description: "Keep printing new output until the container exits" },

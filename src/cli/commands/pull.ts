@@ -1,7 +1,7 @@
 // mini pull IMAGE
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
-import { UserError } from "../../sys/error.ts";
+import { UserError } from "../../common/errors.ts";
 
 export const pullArgs = {
   platform: { type: "string", description: "Platform os/arch[/variant] (default: this host's)", valueHint: "platform" },

@@ -1,7 +1,7 @@
 // mini rmi [-f] IMAGE...
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
-import { UserError } from "../../sys/error.ts";
+import { UserError } from "../../common/errors.ts";
 
 const args = {
   force: { type: "boolean", alias: "f", description: "Remove the image even when several tags point at it" },

@@ -3,7 +3,7 @@ import type { CommandDef } from "citty";
 import { list, type OptValues } from "../argv.ts";
 import type { OptDefs } from "../argv.ts";
 import { logLevelArg } from "../shared.ts";
-import { UserError } from "../../sys/error.ts";
+import { UserError } from "../../common/errors.ts";
 
 export const runArgs = {
   detach: {

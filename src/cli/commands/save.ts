@@ -1,7 +1,7 @@
 // mini save [-o FILE] IMAGE...: an OCI image layout tar (with docker's manifest.json too)
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
-import { UserError } from "../../sys/error.ts";
+import { UserError } from "../../common/errors.ts";
 
 const args = {
   output: {

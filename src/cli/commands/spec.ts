@@ -2,8 +2,8 @@
 import { writeFileSync } from "node:fs";
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
-import { defaultSpec } from "../../spec/defaults.ts";
-import { UserError } from "../../sys/error.ts";
+import { defaultSpec } from "../../config/defaults.ts";
+import { UserError } from "../../common/errors.ts";
 
 const args = {
   bundle: {

@@ -3,8 +3,9 @@ import type { CommandDef } from "citty";
 import { rmSync, statSync } from "node:fs";
 import type { OptDefs, OptValues } from "../argv.ts";
 import { forEachContainer } from "../containers.ts";
-import { files, withContainerLock } from "../../state/containers.ts";
+import { withContainerLock } from "../../state/containers.ts";
 import { statusOf } from "../../state/status.ts";
+import { containerPaths as files } from "../../common/paths.ts";
 
 const args = {
   attach: { type: "boolean", alias: "a", description: "Follow the container's output and return its exit code" },

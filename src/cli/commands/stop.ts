@@ -19,7 +19,7 @@ export default {
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   const t = values.time === undefined ? 10 : Number(values.time);
-  const { UserError } = require("../../sys/error.ts") as typeof import("../../sys/error.ts");
+  const { UserError } = require("../../common/errors.ts") as typeof import("../../common/errors.ts");
   if (!Number.isFinite(t) || t < 0) throw new UserError(`invalid --time ${values.time}: give seconds`, 1);
   const { stopContainer } = require("../../runtime/lifecycle.ts") as typeof import("../../runtime/lifecycle.ts");
   return forEachContainer("stop", operands, (rec, q) => stopContainer(rec, t).then(() => q));

@@ -1,7 +1,7 @@
 // mini tag SOURCE TARGET: one more name for an image (the name moves if another image had it)
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
-import { UserError } from "../../sys/error.ts";
+import { UserError } from "../../common/errors.ts";
 
 const args = {
   source: { type: "positional", description: "SOURCE image: name or id" },

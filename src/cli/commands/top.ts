@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import type { OptDefs, OptValues } from "../argv.ts";
 import { printTable } from "../format.ts";
 import { resolveContainer } from "../../state/containers.ts";
-import { UserError } from "../../sys/error.ts";
+import { UserError } from "../../common/errors.ts";
 
 export default {
   meta: { name: "top", description: "List the processes of a running container" },

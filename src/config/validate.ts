@@ -1,6 +1,6 @@
 // Checks a config.json against the parts of the OCI runtime spec mini uses. Unknown fields are
 // ignored; a wrong one fails with its path: `process.args[1]: expected a string`.
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import { capNumber } from "./capabilities.ts";
 import type { Spec } from "./types.ts";
 

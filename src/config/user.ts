@@ -10,8 +10,8 @@
 // check-then-read window is not exposed to the container.
 import { readFileSync } from "node:fs";
 import type { User } from "./types.ts";
-import { UserError } from "../sys/error.ts";
-import { resolveInRoot } from "../runtime/resolve-in-root.ts";
+import { UserError } from "../common/errors.ts";
+import { resolveInRoot } from "../common/resolve-in-root.ts";
 
 /** Reads a container path (`/etc/passwd`); undefined when the file does not exist. */
 export type ReadContainerFile = (path: string) => string | undefined;

@@ -1,7 +1,7 @@
 // The container's environment, with docker's rules: defaults (PATH, HOSTNAME, HOME, TERM), then
 // the image's Env, then --env-file and -e in order; a later KEY replaces an earlier one in place;
 // a bare `KEY` (no "=") that the host does not define unsets KEY.
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 

@@ -2,7 +2,7 @@
 // and the --memory-swap rules. Bad input is a UserError with a one-line message.
 
 import os from "node:os";
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 
 const MULT: Record<string, number> = {
   "": 1,

@@ -1,7 +1,7 @@
 // An OCI bundle: DIR/config.json, with root.path relative to DIR.
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import type { Spec } from "./types.ts";
 import { validateSpec } from "./validate.ts";
 

@@ -1,7 +1,7 @@
 // `mini run` flags → an OCI Spec. Pure apart from reading the rootfs's /etc/passwd and /etc/group
 // and the --env-file files.
 import { readFileSync } from "node:fs";
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 import { applyCapFlags, DEFAULT_CAPS, ociCapabilities } from "./capabilities.ts";
 import { DEFAULT_DEVICE_RULES, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, defaultMounts } from "./defaults.ts";
 import { defaultEnv, mergeEnv, parseEnvFile, parseEnvFlag } from "./env.ts";

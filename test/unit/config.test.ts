@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { parseConfig } from "../../src/spec/bundle.ts";
-import { defaultSpec } from "../../src/spec/defaults.ts";
-import { parseIdMap, parseTmpfs, parseVolume, specFromFlags } from "../../src/spec/from-flags.ts";
+import { parseConfig } from "../../src/config/bundle.ts";
+import { defaultSpec } from "../../src/config/defaults.ts";
+import { parseIdMap, parseTmpfs, parseVolume, specFromFlags } from "../../src/config/from-flags.ts";
 import { containerHosts, containerResolvConf } from "../../src/runtime/etc-files.ts";
 import { planNamespaces } from "../../src/runtime/namespaces.ts";
 import * as C from "../../src/sys/constants.ts";

@@ -1,4 +1,4 @@
-// File locks for the image store: whole-store index updates and per-layer downloads. flock(2)
+// File locks: the image store's index and per-layer downloads, container names, one container. flock(2)
 // locks vanish with their process, so a killed `mini pull` never leaves a lock held, and the
 // holder deletes the lock file when done, so none are left lying around either. A waiter that
 // got the lock on a file deleted meanwhile notices (the path names another inode, or none) and

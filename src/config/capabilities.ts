@@ -1,7 +1,7 @@
 // Capability names and numbers, docker's default set and its --cap-add/--cap-drop rules, and the
 // OCI `process.capabilities` object docker writes.
 import type { Capabilities } from "./types.ts";
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 
 /** Index = capability number (linux/capability.h), CAP_CHOWN = 0 … CAP_CHECKPOINT_RESTORE = 40. */
 export const CAPABILITIES: readonly string[] = [

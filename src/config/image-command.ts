@@ -1,7 +1,7 @@
 // What an image container runs, by docker's rules: the entrypoint (--entrypoint replaces the
 // image's; "" clears it) followed by the command (COMMAND replaces the image's Cmd; a new
 // --entrypoint also drops the image's Cmd).
-import { UserError } from "../sys/error.ts";
+import { UserError } from "../common/errors.ts";
 
 export interface ImageProcessConfig {
   Entrypoint?: string[] | null;

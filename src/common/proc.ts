@@ -1,0 +1,18 @@
+// Facts about a process from /proc, as the kernel states them now.
+import { readFileSync } from "node:fs";
+
+/**
+ * Field 22 of /proc/PID/stat (start time in clock ticks since boot), or undefined when there is
+ * no such process or it has finished (a zombie). A pid together with its start time names one
+ * process: a recycled pid has another start time.
+ */
+export function pidStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (fields[0] === "Z" || fields[0] === "X") return undefined;
+    return fields[19];
+  } catch {
+    return undefined;
+  }
+}
