@@ -2,7 +2,7 @@
 // whiteout (a 0:0 character device) or an opaque directory. Symlinks are resolved inside the
 // image. Used for /etc/passwd and /etc/group before the container exists.
 import { lstatSync, readFileSync, readlinkSync } from "node:fs";
-import { getxattrText } from "./xattr-read.ts";
+import { getxattrText } from "../sys/fs-calls.ts";
 
 type Found =
   | { kind: "file"; path: string }

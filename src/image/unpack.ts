@@ -11,7 +11,7 @@
 //     | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV) (or openat(O_NOFOLLOW|O_DIRECTORY) before Linux
 //     5.6), so the kernel refuses any symlink on the way (ELOOP) instead of us checking strings:
 //     `a -> /etc` then `a/passwd`, or `a -> ../../..` then `a/x`, is a UserError naming the entry.
-//   - The final component is never followed either: files are created with O_CREAT|O_EXCL|
+//   - The final component is never followed either: files are created with C.O_CREAT|C.O_EXCL|
 //     O_NOFOLLOW, everything else with mkdirat/mknodat/symlinkat/linkat, metadata with
 //     fchownat/utimensat(AT_SYMLINK_NOFOLLOW), fchmodat2(AT_SYMLINK_NOFOLLOW) or the open fd,
 //     xattrs on the open fd or through /proc/self/fd/DIRFD/NAME with lsetxattr. An existing entry
@@ -41,6 +41,21 @@ import { classifyWhiteout, OVERLAY_OPAQUE_XATTR, OVERLAY_WHITEOUT_DEV, WHITEOUT_
 import { SyscallError } from "../sys/error.ts";
 import { UserError } from "../common/errors.ts";
 import { O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY } from "../sys/constants.ts";
+import { writeAll } from "../sys/calls.ts";
+import * as C from "../sys/constants.ts";
+import {
+  EAGAIN,
+  EEXIST,
+  EINTR,
+  EISDIR,
+  ELOOP,
+  ENOENT,
+  ENOSYS,
+  ENOTDIR,
+  EOPNOTSUPP,
+  EPERM,
+  EXDEV,
+} from "../sys/errno.ts";
 import * as F from "../sys/fs-calls.ts";
 
 export interface UnpackOptions {
@@ -75,21 +90,7 @@ export interface UnpackResult {
   entries: number;
 }
 
-const O_WRONLY = 1,
-  O_CREAT = 0o100,
-  O_EXCL = 0o200;
-const EPERM = 1,
-  ENOENT = 2,
-  EINTR = 4,
-  EAGAIN = 11,
-  EEXIST = 17,
-  EXDEV = 18,
-  ENOTDIR = 20,
-  EISDIR = 21,
-  ENOSYS = 38,
-  ELOOP = 40,
-  EOPNOTSUPP = 95;
-const RESOLVE = F.RESOLVE_BENEATH | F.RESOLVE_NO_SYMLINKS | F.RESOLVE_NO_MAGICLINKS | F.RESOLVE_NO_XDEV;
+const RESOLVE = C.RESOLVE_BENEATH | C.RESOLVE_NO_SYMLINKS | C.RESOLVE_NO_MAGICLINKS | C.RESOLVE_NO_XDEV;
 const NAME_MAX = 255,
   PATH_MAX = 4095;
 const DIR_CACHE = 64;
@@ -180,7 +181,7 @@ interface Times {
   mtime: F.Timespec;
 }
 
-const isDir = (st: F.StatxResult) => (st.mode & F.S_IFMT) === F.S_IFDIR;
+const isDir = (st: F.StatxResult) => (st.mode & C.S_IFMT) === C.S_IFDIR;
 
 class Unpacker {
   private root: number;
@@ -193,7 +194,7 @@ class Unpacker {
     private sameOwner: boolean,
     private haveOpenat2: boolean,
   ) {
-    this.root = F.openat(F.AT_FDCWD, destDir, O_PATH | O_DIRECTORY, 0, destDir);
+    this.root = F.openat(C.AT_FDCWD, destDir, O_PATH | O_DIRECTORY, 0, destDir);
   }
 
   close(): void {
@@ -222,7 +223,7 @@ class Unpacker {
         if (err.errno === ENOTDIR && !this.haveOpenat2) {
           // O_NOFOLLOW|O_DIRECTORY on a symlink says ENOTDIR: tell the two apart.
           const st = F.statxAt(parent, name);
-          if (st && (st.mode & F.S_IFMT) === F.S_IFLNK) return -ELOOP;
+          if (st && (st.mode & C.S_IFMT) === C.S_IFLNK) return -ELOOP;
         }
         return -err.errno;
       }
@@ -297,13 +298,13 @@ class Unpacker {
     } finally {
       F.closeFd(fd);
     }
-    F.unlinkat(parent, name, F.AT_REMOVEDIR, key);
+    F.unlinkat(parent, name, C.AT_REMOVEDIR, key);
     this.forgetUnder(key);
   }
 
   /** Clears the way for a new entry `name`: true when a directory is there and `keepDir`. */
   private makeRoom(parent: number, name: string, key: string, keepDir: boolean): boolean {
-    const st = F.statxAt(parent, name, F.AT_SYMLINK_NOFOLLOW, key);
+    const st = F.statxAt(parent, name, C.AT_SYMLINK_NOFOLLOW, key);
     if (!st) return false;
     if (isDir(st)) {
       if (keepDir) return true;
@@ -355,7 +356,7 @@ class Unpacker {
       const tkey = [...parentComps, target].join("/");
       this.dirTimes.delete(tkey);
       const { major, minor } = OVERLAY_WHITEOUT_DEV;
-      this.create(parent, target, tkey, false, () => F.mknodat(parent, target, F.S_IFCHR, major, minor, e.name));
+      this.create(parent, target, tkey, false, () => F.mknodat(parent, target, C.S_IFCHR, major, minor, e.name));
       return;
     }
 
@@ -381,7 +382,7 @@ class Unpacker {
       case "char":
       case "block":
       case "fifo": {
-        const kind = e.type === "char" ? F.S_IFCHR : e.type === "block" ? F.S_IFBLK : F.S_IFIFO;
+        const kind = e.type === "char" ? C.S_IFCHR : e.type === "block" ? C.S_IFBLK : C.S_IFIFO;
         this.create(parent, name, key, false, () =>
           F.mknodat(parent, name, kind | 0o600, e.devmajor, e.devminor, e.name),
         );
@@ -398,10 +399,10 @@ class Unpacker {
 
   private async file(e: TarEntry, parent: number, name: string, key: string): Promise<void> {
     const fd = this.create(parent, name, key, false, () =>
-      F.openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600, e.name),
+      F.openat(parent, name, C.O_WRONLY | C.O_CREAT | C.O_EXCL | O_NOFOLLOW, 0o600, e.name),
     )!;
     try {
-      for await (const chunk of e.body()) F.writeAll(fd, chunk, e.name);
+      for await (const chunk of e.body()) writeAll(fd, chunk, e.name);
       if (this.sameOwner) F.fchown(fd, e.uid, e.gid, e.name);
       F.fchmod(fd, e.mode, e.name);
       for (const [k, v] of Object.entries(e.xattrs)) {
@@ -421,7 +422,7 @@ class Unpacker {
 
   /** Owner, mode (not for symlinks), xattrs and times of a just-created non-file entry. */
   private meta(e: TarEntry, parent: number, name: string, symlink: boolean): void {
-    if (this.sameOwner) F.fchownat(parent, name, e.uid, e.gid, F.AT_SYMLINK_NOFOLLOW, e.name);
+    if (this.sameOwner) F.fchownat(parent, name, e.uid, e.gid, C.AT_SYMLINK_NOFOLLOW, e.name);
     if (!symlink) F.fchmodatNoFollow(parent, name, e.mode, e.name);
     const xs = Object.entries(e.xattrs).filter(([k]) => xattrAllowed(k));
     if (xs.length) {
@@ -439,7 +440,7 @@ class Unpacker {
     }
     if (e.type !== "dir") {
       const t = this.times(e);
-      F.utimensat(parent, name, t.atime, t.mtime, F.AT_SYMLINK_NOFOLLOW, e.name);
+      F.utimensat(parent, name, t.atime, t.mtime, C.AT_SYMLINK_NOFOLLOW, e.name);
     }
   }
 
@@ -492,7 +493,7 @@ class Unpacker {
       }
       const st = F.statxAt(parent, comps[comps.length - 1]);
       if (!st || !isDir(st)) continue;
-      F.utimensat(parent, comps[comps.length - 1], t.atime, t.mtime, F.AT_SYMLINK_NOFOLLOW, comps.join("/"));
+      F.utimensat(parent, comps[comps.length - 1], t.atime, t.mtime, C.AT_SYMLINK_NOFOLLOW, comps.join("/"));
     }
   }
 }

@@ -8,7 +8,7 @@ import * as log from "../log.ts";
 import { loadBundle } from "../config/bundle.ts";
 import type { Spec } from "../config/types.ts";
 import * as sys from "../sys/calls.ts";
-import { S_IFIFO } from "../sys/constants.ts";
+import { O_RDWR, S_IFIFO } from "../sys/constants.ts";
 import { UserError } from "../common/errors.ts";
 import { unixConnect } from "../sys/socket.ts";
 import { planNamespaces } from "../runtime/namespaces.ts";
@@ -36,7 +36,7 @@ function userns(spec: Spec) {
 }
 
 let devNull: number | undefined;
-const nullFd = () => (devNull ??= sys.open("/dev/null", 2 /* O_RDWR */ | 0o2000000 /* O_CLOEXEC */));
+const nullFd = () => (devNull ??= sys.open("/dev/null", O_RDWR));
 
 /** The host id that container id `id` maps to (the id itself when unmapped). */
 function hostId(maps: { containerID: number; hostID: number; size: number }[], id: number): number {

@@ -1,6 +1,7 @@
 // OCI verbs on an existing container: start, kill, delete, pause/resume, update, ps.
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import * as cgroups from "../cgroups/index.ts";
+import { CHILD_VERB } from "../runtime/child-config.ts";
 import { parseSignal } from "../runtime/lifecycle.ts";
 import type { Resources } from "../config/types.ts";
 import { UserError } from "../common/errors.ts";
@@ -46,7 +47,7 @@ async function execed(pid: number): Promise<void> {
     } catch {
       return;
     }
-    if (!cmd.includes("__child")) return;
+    if (!cmd.includes(CHILD_VERB)) return;
     await Bun.sleep(1);
   }
 }

@@ -9,12 +9,6 @@ import { envRecord } from "../config/env.ts";
 import { sendFd } from "../sys/socket.ts";
 import { ERROR_FD } from "./child-config.ts";
 
-const TIOCSPTLCK = 0x40045431,
-  TIOCGPTN = 0x80045430,
-  TIOCSCTTY = 0x540e,
-  TIOCSWINSZ = 0x5414;
-const O_NOCTTY = 0o400;
-
 /** Opened before pivot_root (the fifo lives on the host); O_RDWR so the open doesn't block. */
 export function openStartFifo(path: string): number {
   return sys.open(path, C.O_RDWR | C.O_CLOEXEC);
@@ -25,18 +19,18 @@ export function openStartFifo(path: string): number {
  * the console socket (fd `socketFd`), the slave made stdin/stdout/stderr and controlling tty.
  */
 export function setupConsole(socketFd: number, size?: { height: number; width: number }): void {
-  const master = sys.open("/dev/ptmx", C.O_RDWR | O_NOCTTY | C.O_CLOEXEC);
-  sys.ioctl(master, TIOCSPTLCK, new Uint8Array(4), "TIOCSPTLCK /dev/ptmx");
+  const master = sys.open("/dev/ptmx", C.O_RDWR | C.O_NOCTTY | C.O_CLOEXEC);
+  sys.ioctl(master, C.TIOCSPTLCK, new Uint8Array(4), "C.TIOCSPTLCK /dev/ptmx");
   const n = new Uint8Array(4);
-  sys.ioctl(master, TIOCGPTN, n, "TIOCGPTN /dev/ptmx");
+  sys.ioctl(master, C.TIOCGPTN, n, "C.TIOCGPTN /dev/ptmx");
   const slavePath = `/dev/pts/${new DataView(n.buffer).getUint32(0, true)}`;
-  const slave = sys.open(slavePath, C.O_RDWR | O_NOCTTY | C.O_CLOEXEC);
+  const slave = sys.open(slavePath, C.O_RDWR | C.O_NOCTTY | C.O_CLOEXEC);
   if (size) {
     const ws = new Uint8Array(8);
     const v = new DataView(ws.buffer);
     v.setUint16(0, size.height, true);
     v.setUint16(2, size.width, true);
-    sys.ioctl(slave, TIOCSWINSZ, ws, `TIOCSWINSZ ${slavePath}`);
+    sys.ioctl(slave, C.TIOCSWINSZ, ws, `C.TIOCSWINSZ ${slavePath}`);
   }
   sendFd(socketFd, master, slavePath, "console socket");
   sys.close(master);
@@ -46,7 +40,7 @@ export function setupConsole(socketFd: number, size?: { height: number; width: n
   } catch (e) {
     if (!(e instanceof SyscallError && e.code === "EPERM")) throw e;
   } // already a session leader
-  sys.ioctl(slave, TIOCSCTTY, null, `TIOCSCTTY ${slavePath}`);
+  sys.ioctl(slave, C.TIOCSCTTY, null, `C.TIOCSCTTY ${slavePath}`);
   for (const fd of [0, 1, 2]) sys.dup2(slave, fd);
   sys.close(slave);
 }

@@ -50,7 +50,6 @@ function fail(e: unknown): never {
   process.exit(code);
 }
 
-const CLONE_FS = 0x200;
 let startFifo: number | undefined;
 /** Set once --preserve-fds has put the engine's fds over 3, 4, ...: errors go to stderr then. */
 let errorChannelGone = false;
@@ -58,12 +57,11 @@ let errorChannelGone = false;
  *  child stage's own remaining calls (executable lookup, fifo wait, close_range) run unfiltered. */
 let lateSeccomp: (() => void) | undefined;
 
-/** The loader for cfg.seccomp. TSYNC is dropped, as runc does: the filter of the thread that
- *  execs is what the container gets; Bun's other threads end at execve. */
+/** The loader for cfg.seccomp (compiled by the parent, for the thread that execs). */
 function seccompLoader(cfg: ChildConfig, log: ReturnType<typeof debugLog>): (() => void) | undefined {
   if (!cfg.seccomp) return undefined;
   const program = Buffer.from(cfg.seccomp.program, "base64");
-  const flags = cfg.seccomp.flags & ~1; // SECCOMP_FILTER_FLAG_TSYNC
+  const flags = cfg.seccomp.flags;
   const { seccompSetModeFilter } = require("../sys/seccomp.ts") as typeof import("../sys/seccomp.ts");
   return () =>
     step(log, `seccomp filter (${program.length / 8} instructions)`, () => seccompSetModeFilter(program, flags));
@@ -84,7 +82,7 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
     step(log, `setns ${j.path}`, () => {
       const fd = sys.open(j.path, C.O_RDONLY | C.O_CLOEXEC);
       // A mount namespace can only be joined by a thread whose filesystem context is its own.
-      if (j.flag === C.CLONE_NEWNS) sys.unshare(CLONE_FS);
+      if (j.flag === C.CLONE_NEWNS) sys.unshare(C.CLONE_FS);
       try {
         sys.setns(fd, j.flag, j.path);
       } finally {

@@ -2,7 +2,7 @@
 // runtime uses. Bun doesn't reap children it didn't spawn: SIGCHLD (and a slow poll, in case a
 // signal is merged with another child's) triggers waitpid(pid, WNOHANG).
 import { kill, waitpidNoHang } from "../sys/calls.ts";
-import { signalName, SIGNALS } from "../sys/constants.ts";
+import { decodeWaitStatus, SIGNALS } from "../sys/constants.ts";
 
 export interface ContainerProcess {
   readonly pid: number;
@@ -24,9 +24,9 @@ export class ClonedProcess implements ContainerProcess {
         if (status === undefined) return;
         process.off("SIGCHLD", check);
         clearInterval(poll);
-        const sig = status & 0x7f;
-        if (sig) this.signalCode = signalName(sig);
-        resolve(sig ? 128 + sig : (status >> 8) & 0xff);
+        const { code, signal } = decodeWaitStatus(status);
+        if (signal) this.signalCode = signal;
+        resolve(code);
       };
       const poll = setInterval(check, 200);
       process.on("SIGCHLD", check);

@@ -74,11 +74,11 @@ export function shimExecArgs(plan: ExecPlan): string[] {
 
 /** The compiled filter in a memfd the shim reads (before it changes namespaces). */
 function seccompArgs(profile: import("../config/types.ts").LinuxSeccomp): string[] {
-  const { compileSeccomp } = require("../seccomp/index.ts") as typeof import("../seccomp/index.ts");
+  const { compileForProcess } = require("../seccomp/index.ts") as typeof import("../seccomp/index.ts");
   const { sealedMemfd } = require("../sys/calls.ts") as typeof import("../sys/calls.ts");
-  const { program, flags } = compileSeccomp(profile);
+  const { program, flags } = compileForProcess(profile);
   const fd = sealedMemfd("mini-seccomp", program);
-  return ["--seccomp", `/proc/${process.pid}/fd/${fd}`, "--seccomp-flags", String(flags & ~1 /* TSYNC, as runc */)];
+  return ["--seccomp", `/proc/${process.pid}/fd/${fd}`, "--seccomp-flags", String(flags)];
 }
 
 export { envRecord as envObject } from "../config/env.ts";

@@ -1,10 +1,10 @@
 // --init: mini stays PID 1 of the container, runs the command as its child, forwards signals to
 // it and reaps every orphan that the kernel re-parents to PID 1. Exits with the command's status.
 import * as sys from "../sys/calls.ts";
-import { SIGNALS } from "../sys/constants.ts";
+import { decodeWaitStatus, SIGNALS, WNOHANG } from "../sys/constants.ts";
+import { ERROR_FD } from "./child-config.ts";
 import { libc } from "../sys/libc.ts";
 
-const WNOHANG = 1;
 const FORWARDED = [
   "SIGHUP",
   "SIGINT",
@@ -18,15 +18,10 @@ const FORWARDED = [
   "SIGPWR",
 ] as const;
 
-function decode(status: number): number {
-  const sig = status & 0x7f;
-  return sig === 0 ? (status >> 8) & 0xff : 128 + sig;
-}
-
 export function runInit(path: string, args: string[], env: string[]): void {
   const l = libc();
-  l.signal(13, null); // SIGPIPE and SIGXFSZ back to default for the command (Bun ignores them)
-  l.signal(25, null);
+  l.signal(SIGNALS.SIGPIPE, null); // SIGPIPE and SIGXFSZ back to default for the command (Bun ignores them)
+  l.signal(SIGNALS.SIGXFSZ, null);
   sys.closeRangeCloexec(3);
   const envObj: Record<string, string> = {};
   for (const e of env) {
@@ -39,14 +34,14 @@ export function runInit(path: string, args: string[], env: string[]): void {
     stdio: ["inherit", "inherit", "inherit"],
   });
   // The command started: close the error channel so the parent knows.
-  sys.close(4);
+  sys.close(ERROR_FD);
 
   const status = new Int32Array(1);
   const reap = () => {
     for (;;) {
       const pid = l.waitpid(-1, status, WNOHANG);
       if (pid <= 0) return;
-      if (pid === child.pid) process.exit(decode(status[0]));
+      if (pid === child.pid) process.exit(decodeWaitStatus(status[0]).code);
     }
   };
   process.on("SIGCHLD", reap);

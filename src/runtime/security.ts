@@ -34,6 +34,7 @@ import {
   PR_CAP_AMBIENT_CLEAR_ALL,
   PR_CAP_AMBIENT_RAISE,
   PR_CAPBSET_DROP,
+  PR_CAPBSET_READ,
   PR_SET_KEEPCAPS,
   PR_SET_NO_NEW_PRIVS,
   RLIMIT,
@@ -42,7 +43,6 @@ import { EINVAL, EPERM } from "../sys/errno.ts";
 import { SyscallError } from "../sys/error.ts";
 import { UserError } from "../common/errors.ts";
 
-const PR_CAPBSET_READ = 23;
 const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
 
 const hex = (m: bigint) => `0x${m.toString(16)}`;

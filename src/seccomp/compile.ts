@@ -14,7 +14,6 @@
 import { archGroups, type Abi, type ArchGroup } from "./arch.ts";
 import * as B from "./bpf.ts";
 import {
-  ENOSYS,
   readProfile,
   SECCOMP_RET_ERRNO,
   SECCOMP_RET_KILL_PROCESS,
@@ -22,6 +21,7 @@ import {
   type Profile,
   type Rule,
 } from "./profile.ts";
+import { ENOSYS } from "../sys/errno.ts";
 import { UserError } from "../common/errors.ts";
 
 export { readProfile };

@@ -1,6 +1,7 @@
 // What the runtime's parent side needs: linux.seccomp → the ChildConfig field the child stage
 // loads (the child stage never imports the compiler: it is on every container's start-up path).
 import type { LinuxSeccomp } from "../config/types.ts";
+import { SECCOMP_FILTER_FLAG_TSYNC } from "../sys/constants.ts";
 import { compileSeccomp } from "./compile.ts";
 
 export { compileSeccomp };
@@ -11,9 +12,19 @@ export interface ChildSeccomp {
   flags: number;
 }
 
-/** Compiles `linux.seccomp` for this machine; undefined when there is none (no filter). */
+/**
+ * Compiles `linux.seccomp` for one process on this machine. SECCOMP_FILTER_FLAG_TSYNC is dropped,
+ * as runc does: the filter of the thread that execs is what the container gets (Bun's other
+ * threads end at execve).
+ */
+export function compileForProcess(seccomp: LinuxSeccomp): { program: Uint8Array; flags: number } {
+  const { program, flags } = compileSeccomp(seccomp);
+  return { program, flags: flags & ~SECCOMP_FILTER_FLAG_TSYNC };
+}
+
+/** compileForProcess for the child stage's config; undefined when there is none (no filter). */
 export function compileForChild(seccomp: LinuxSeccomp | undefined | null): ChildSeccomp | undefined {
   if (seccomp === undefined || seccomp === null) return undefined;
-  const { program, flags } = compileSeccomp(seccomp);
+  const { program, flags } = compileForProcess(seccomp);
   return { program: Buffer.from(program.buffer, program.byteOffset, program.byteLength).toString("base64"), flags };
 }

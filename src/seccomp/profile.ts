@@ -16,12 +16,12 @@ export const SECCOMP_RET_TRACE = 0x7ff00000;
 export const SECCOMP_RET_LOG = 0x7ffc0000;
 export const SECCOMP_RET_ALLOW = 0x7fff0000;
 
-export const SECCOMP_FILTER_FLAG_TSYNC = 1;
-export const SECCOMP_FILTER_FLAG_LOG = 2;
-export const SECCOMP_FILTER_FLAG_SPEC_ALLOW = 4;
-
-const EPERM = 1;
-export const ENOSYS = 38;
+import {
+  SECCOMP_FILTER_FLAG_LOG,
+  SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+  SECCOMP_FILTER_FLAG_TSYNC,
+} from "../sys/constants.ts";
+import { EPERM } from "../sys/errno.ts";
 
 const ACTIONS: Record<string, number> = {
   SCMP_ACT_KILL: SECCOMP_RET_KILL_THREAD,

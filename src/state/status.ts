@@ -32,11 +32,11 @@ export function readMonitorExit(id: string): ExitResult | undefined {
   }
   const [st, ns] = text.trim().split(" ");
   const status = Number(st);
-  const sig = status & 0x7f;
-  const { signalName } = require("../sys/constants.ts") as typeof import("../sys/constants.ts");
+  const { decodeWaitStatus } = require("../sys/constants.ts") as typeof import("../sys/constants.ts");
+  const { code, signal } = decodeWaitStatus(status);
   return {
-    exitCode: sig ? 128 + sig : (status >> 8) & 0xff,
-    signal: sig ? signalName(sig) : undefined,
+    exitCode: code,
+    signal,
     oomKilled: false,
     finishedAt: new Date(Number(BigInt(ns ?? "0") / 1_000_000n)).toISOString(),
   };

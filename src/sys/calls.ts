@@ -4,6 +4,7 @@ import { ptr } from "bun:ffi";
 import { SyscallError } from "./error.ts";
 import { cstr, errno, libc } from "./libc.ts";
 import * as C from "./constants.ts";
+import { EINTR, EWOULDBLOCK } from "./errno.ts";
 
 /** Throws a SyscallError for a negative return; `path` may be a function, built only on failure. */
 function check(ret: number | bigint, call: string, path: string | (() => string) = ""): number {
@@ -82,13 +83,15 @@ export function mkdir(path: string, mode: number): void {
   check(libc().mkdir(cstr(path), mode), "mkdir", path);
 }
 
+/** glibc's makedev: major/minor → dev_t. */
+export function makedev(major: number, minor: number): bigint {
+  return (
+    (BigInt(major & 0xfff) << 8n) | BigInt(minor & 0xff) | (BigInt(minor >>> 8) << 20n) | (BigInt(major >>> 12) << 44n)
+  );
+}
+
 export function mknod(path: string, mode: number, major: number, minor: number): void {
-  const dev =
-    (BigInt(major & 0xfff) << 8n) |
-    BigInt(minor & 0xff) |
-    (BigInt(minor & ~0xff) << 12n) |
-    (BigInt(major & ~0xfff) << 32n);
-  check(libc().mknod(cstr(path), mode, dev), "mknod", path);
+  check(libc().mknod(cstr(path), mode, makedev(major, minor)), "mknod", path);
 }
 
 export function symlink(target: string, linkpath: string): void {
@@ -111,22 +114,18 @@ export function prctl(
 export function pivotRoot(newRoot: string, putOld: string): void {
   const a = cstr(newRoot),
     b = cstr(putOld);
-  check(libc().syscall(BigInt(C.SYS_pivot_root), BigInt(ptr(a)), BigInt(ptr(b)), 0n, 0n, 0n), "pivot_root", newRoot);
+  check(
+    libc().syscall(BigInt(C.syscallNumber("pivot_root")), BigInt(ptr(a)), BigInt(ptr(b)), 0n, 0n, 0n),
+    "pivot_root",
+    newRoot,
+  );
 }
 
 // setresuid, setresgid and setgroups as raw system calls: they change the calling thread only.
 // glibc's wrappers signal every thread of the process to keep them in step (~1 ms each under
 // Bun's thread count); the child stage changes credentials on the thread that then execs, which
-// keeps only that thread. Numbers differ between architectures.
-const CRED_SYSCALLS: Record<string, { setgroups: number; setresuid: number; setresgid: number }> = {
-  x64: { setgroups: 116, setresuid: 117, setresgid: 119 },
-  arm64: { setgroups: 159, setresuid: 147, setresgid: 149 },
-};
-function credSyscall(name: "setgroups" | "setresuid" | "setresgid"): bigint {
-  const nr = CRED_SYSCALLS[process.arch]?.[name];
-  if (nr === undefined) throw new Error(`${name}: unsupported architecture ${process.arch}`);
-  return BigInt(nr);
-}
+// keeps only that thread.
+const credSyscall = (name: "setgroups" | "setresuid" | "setresgid"): bigint => BigInt(C.syscallNumber(name));
 
 /** setresuid(uid, uid, uid) for the calling thread only (see above). */
 export function setresuid(uid: number): void {
@@ -172,7 +171,11 @@ export function capset(effective: bigint, permitted: bigint, inheritable: bigint
   const lo = (v: bigint) => Number(v & 0xffffffffn),
     hi = (v: bigint) => Number((v >> 32n) & 0xffffffffn);
   data.set([lo(effective), lo(permitted), lo(inheritable), hi(effective), hi(permitted), hi(inheritable)]);
-  check(libc().syscall(BigInt(C.SYS_capset), BigInt(ptr(hdr)), BigInt(ptr(data)), 0n, 0n, 0n), "capset", "");
+  check(
+    libc().syscall(BigInt(C.syscallNumber("capset")), BigInt(ptr(hdr)), BigInt(ptr(data)), 0n, 0n, 0n),
+    "capset",
+    "",
+  );
 }
 
 export function execve(path: string, argv: string[], envp: string[]): never {
@@ -203,14 +206,16 @@ export function setsid(): void {
 /** Every signal back to its default action and an empty signal mask (Bun ignores SIGPIPE and SIGXFSZ). */
 export function resetSignals(): void {
   const l = libc();
-  for (let s = 1; s <= 64; s++) if (s !== 9 && s !== 19 && s !== 32 && s !== 33) l.signal(s, null);
+  // SIGKILL and SIGSTOP can't be changed; 32 and 33 are glibc's own (NPTL) real-time signals.
+  for (let s = 1; s <= 64; s++)
+    if (s !== C.SIGNALS.SIGKILL && s !== C.SIGNALS.SIGSTOP && s !== 32 && s !== 33) l.signal(s, null);
   l.sigprocmask(C.SIG_SETMASK, new BigUint64Array(2), null);
 }
 
-/** Closes every fd from `first` up, or marks them close-on-exec (close_range, CLOSE_RANGE_CLOEXEC=4). */
+/** Marks every fd from `first` up close-on-exec (close_range with CLOSE_RANGE_CLOEXEC). */
 export function closeRangeCloexec(first: number): void {
   check(
-    libc().syscall(BigInt(C.SYS_close_range), BigInt(first), 0xffffffffn, 4n, 0n, 0n),
+    libc().syscall(BigInt(C.SYS_close_range), BigInt(first), 0xffffffffn, BigInt(C.CLOSE_RANGE_CLOEXEC), 0n, 0n),
     "close_range",
     String(first),
   );
@@ -225,7 +230,6 @@ export function mountFlagsOf(path: string): number {
   const buf = new BigUint64Array(15); // struct statfs is 120 bytes on 64-bit; f_flags is the 11th word
   check(libc().statfs(cstr(path), buf), "statfs", path);
   const f = Number(buf[10]);
-  const ST_RELATIME = 4096;
   return (
     (f &
       (C.MS_RDONLY |
@@ -236,7 +240,7 @@ export function mountFlagsOf(path: string): number {
         C.MS_MANDLOCK |
         C.MS_NOATIME |
         C.MS_NODIRATIME)) |
-    (f & ST_RELATIME ? C.MS_RELATIME : 0)
+    (f & C.ST_RELATIME ? C.MS_RELATIME : 0)
   );
 }
 
@@ -254,7 +258,7 @@ export function pipe(): [number, number] {
 /** waitpid(pid, WNOHANG): undefined while it runs, else the raw wait status. */
 export function waitpidNoHang(pid: number): number | undefined {
   const status = new Int32Array(1);
-  const r = libc().waitpid(pid, status, 1);
+  const r = libc().waitpid(pid, status, C.WNOHANG);
   if (r === 0) return undefined;
   if (r < 0) throw new SyscallError("waitpid", String(pid), errno());
   return status[0];
@@ -271,17 +275,41 @@ export function getcwd(): string {
 export function capgetPermitted(): bigint {
   const hdr = new Uint32Array([0x20080522, 0]);
   const data = new Uint32Array(6);
-  check(libc().syscall(BigInt(C.SYS_capget), BigInt(ptr(hdr)), BigInt(ptr(data)), 0n, 0n, 0n), "capget", "");
+  check(
+    libc().syscall(BigInt(C.syscallNumber("capget")), BigInt(ptr(hdr)), BigInt(ptr(data)), 0n, 0n, 0n),
+    "capget",
+    "",
+  );
   return (BigInt(data[4]) << 32n) | BigInt(data[1]);
 }
 
 /** flock(fd, LOCK_EX|LOCK_NB): true when taken, false when another holder has it. */
 export function tryFlock(fd: number, what = ""): boolean {
   for (;;) {
-    if (libc().flock(fd, 2 | 4) === 0) return true;
+    if (libc().flock(fd, C.LOCK_EX | C.LOCK_NB) === 0) return true;
     const e = errno();
-    if (e === 11 /* EWOULDBLOCK */) return false;
-    if (e !== 4 /* EINTR */) throw new SyscallError("flock", what, e);
+    if (e === EWOULDBLOCK) return false;
+    if (e !== EINTR) throw new SyscallError("flock", what, e);
+  }
+}
+
+/** memfd_create(2), close-on-exec, with more MFD_* `flags`. */
+export function memfd(name: string, flags = 0): number {
+  return check(libc().memfd_create(cstr(name), C.MFD_CLOEXEC | flags), "memfd_create", name);
+}
+
+/** Writes all of `data` to `fd`, retrying short writes and EINTR. */
+export function writeAll(fd: number, data: Uint8Array, what = ""): void {
+  let off = 0;
+  while (off < data.byteLength) {
+    const part = off === 0 ? data : data.subarray(off);
+    const n = Number(libc().write(fd, part, BigInt(part.byteLength)));
+    if (n < 0) {
+      const e = errno();
+      if (e === EINTR) continue;
+      throw new SyscallError("write", what, e);
+    }
+    off += n;
   }
 }
 
@@ -290,19 +318,10 @@ export function tryFlock(fd: number, what = ""): boolean {
  * safe to exec even from a process a container can see (CVE-2019-5736). Close-on-exec.
  */
 export function sealedMemfd(name: string, data: Uint8Array): number {
-  const MFD_CLOEXEC = 1,
-    MFD_ALLOW_SEALING = 2,
-    F_ADD_SEALS = 1033;
-  const F_SEAL_SEAL = 1,
-    F_SEAL_SHRINK = 2,
-    F_SEAL_GROW = 4,
-    F_SEAL_WRITE = 8;
-  const fd = libc().memfd_create(cstr(name), MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  check(fd, "memfd_create", name);
-  const { writeSync } = require("node:fs") as typeof import("node:fs");
-  for (let off = 0; off < data.length; ) off += writeSync(fd, data, off);
+  const fd = memfd(name, C.MFD_ALLOW_SEALING);
+  writeAll(fd, data, name);
   check(
-    libc().fcntl(fd, F_ADD_SEALS, BigInt(F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)),
+    libc().fcntl(fd, C.F_ADD_SEALS, BigInt(C.F_SEAL_SEAL | C.F_SEAL_SHRINK | C.F_SEAL_GROW | C.F_SEAL_WRITE)),
     "fcntl F_ADD_SEALS",
     name,
   );

@@ -2,22 +2,19 @@
 // take: a new user namespace must be created together with the pid namespace by a
 // single-threaded caller. TinyCC compiles it on first use (~7 ms); the source goes through a
 // memfd because TinyCC can't read files embedded in the compiled binary.
-import { cc, dlopen, FFIType as T, ptr } from "bun:ffi";
-import { writeSync } from "node:fs";
+import { cc, FFIType as T, ptr } from "bun:ffi";
 import source from "./clone-trampoline.c" with { type: "text" };
 import { SyscallError } from "./error.ts";
+import { memfd, writeAll } from "./calls.ts";
+import { syscallNumber } from "./constants.ts";
 import { cstr, errno, libc } from "./libc.ts";
-
-const SETRESUID: Record<string, [number, number]> = { x64: [117, 119], arm64: [147, 149] };
 
 let fn: ((...a: unknown[]) => number) | undefined;
 
 function trampoline() {
   if (fn) return fn;
-  const { memfd_create } = dlopen("libc.so.6", { memfd_create: { args: [T.ptr, T.u32], returns: T.i32 } }).symbols;
-  const fd = memfd_create(cstr("mini-clone.c"), 1 /* MFD_CLOEXEC */);
-  if (fd < 0) throw new SyscallError("memfd_create", "mini-clone.c", 0);
-  writeSync(fd, source);
+  const fd = memfd("mini-clone.c");
+  writeAll(fd, Buffer.from(source), "mini-clone.c");
   const lib = cc({
     source: `/proc/self/fd/${fd}`,
     symbols: {
@@ -44,8 +41,7 @@ export interface CloneExecOptions {
 
 /** Clones a child that waits on `syncFd`, then execs `path`. Returns its pid. */
 export function cloneExec(o: CloneExecOptions): number {
-  const nr = SETRESUID[process.arch];
-  if (!nr) throw new Error(`user namespaces are not supported on ${process.arch}`);
+  const nr = [syscallNumber("setresuid"), syscallNumber("setresgid")];
   const keep: Buffer[] = [];
   const vec = (list: string[]) => {
     const arr = new BigUint64Array(list.length + 1);

@@ -1,4 +1,5 @@
-// Kernel constants (x86_64 and the generic asm values used by aarch64 where they agree).
+// Kernel and libc constants: the one home of every number mini passes to a system call
+// (x86_64 and the generic asm values used by aarch64 where they agree; per-arch tables where not).
 
 export const CLONE_NEWNS = 0x00020000;
 export const CLONE_NEWCGROUP = 0x02000000;
@@ -8,6 +9,8 @@ export const CLONE_NEWUSER = 0x10000000;
 export const CLONE_NEWPID = 0x20000000;
 export const CLONE_NEWNET = 0x40000000;
 export const CLONE_NEWTIME = 0x00000080;
+/** unshare(CLONE_FS): a thread's own filesystem context (needed before setns into a mount namespace). */
+export const CLONE_FS = 0x00000200;
 
 /** OCI namespace type → clone flag. */
 export const NAMESPACE_FLAGS: Record<string, number> = {
@@ -67,6 +70,51 @@ export const O_DIRECTORY = 0o200000;
 export const O_NOFOLLOW = 0o400000;
 export const O_CLOEXEC = 0o2000000;
 export const O_PATH = 0o10000000;
+export const O_NONBLOCK = 0o4000;
+export const O_TRUNC = 0o1000;
+export const O_EXCL = 0o200;
+
+export const AT_FDCWD = -100;
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_REMOVEDIR = 0x200;
+export const AT_EMPTY_PATH = 0x1000;
+
+/** openat2(2) `resolve` flags. */
+export const RESOLVE_NO_XDEV = 0x01;
+export const RESOLVE_NO_MAGICLINKS = 0x02;
+export const RESOLVE_NO_SYMLINKS = 0x04;
+export const RESOLVE_BENEATH = 0x08;
+export const RESOLVE_IN_ROOT = 0x10;
+
+export const STATX_BASIC_STATS = 0x7ff;
+/** statfs f_flags bit for relatime (not an MS_ value). */
+export const ST_RELATIME = 4096;
+
+export const F_SETFD = 2;
+export const FD_CLOEXEC = 1;
+export const F_ADD_SEALS = 1033;
+export const F_SEAL_SEAL = 1;
+export const F_SEAL_SHRINK = 2;
+export const F_SEAL_GROW = 4;
+export const F_SEAL_WRITE = 8;
+export const MFD_CLOEXEC = 1;
+export const MFD_ALLOW_SEALING = 2;
+
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const WNOHANG = 1;
+export const CLOSE_RANGE_CLOEXEC = 4;
+
+export const AF_UNIX = 1;
+export const SOCK_STREAM = 1;
+export const SOCK_CLOEXEC = 0o2000000;
+export const SOL_SOCKET = 1;
+export const SCM_RIGHTS = 1;
+
+export const SECCOMP_SET_MODE_FILTER = 1;
+export const SECCOMP_FILTER_FLAG_TSYNC = 1;
+export const SECCOMP_FILTER_FLAG_LOG = 2;
+export const SECCOMP_FILTER_FLAG_SPEC_ALLOW = 4;
 
 /** File-type bits of st_mode (stat(2), mknod(2)). */
 export const S_IFMT = 0o170000;
@@ -80,22 +128,39 @@ export const S_IFIFO = 0o010000;
 
 export const PR_SET_PDEATHSIG = 1;
 export const PR_SET_KEEPCAPS = 8;
+export const PR_CAPBSET_READ = 23;
 export const PR_CAPBSET_DROP = 24;
 export const PR_SET_NO_NEW_PRIVS = 38;
 export const PR_CAP_AMBIENT = 47;
 export const PR_CAP_AMBIENT_RAISE = 2;
 export const PR_CAP_AMBIENT_CLEAR_ALL = 4;
 
-export const SYS_capget = 125;
-export const SYS_capset = 126;
-export const SYS_pivot_root = 155;
-export const SYS_pidfd_open = 434;
+// System call numbers mini calls through syscall(2). The ones added after Linux 5.1 share one
+// number on every architecture; older ones differ (the per-arch table).
 export const SYS_pidfd_send_signal = 424;
+export const SYS_pidfd_open = 434;
 export const SYS_close_range = 436;
+export const SYS_openat2 = 437;
+export const SYS_fchmodat2 = 452;
+
+const SYSCALLS_BY_ARCH = {
+  x64: { capget: 125, capset: 126, pivot_root: 155, setgroups: 116, setresuid: 117, setresgid: 119, seccomp: 317 },
+  arm64: { capget: 90, capset: 91, pivot_root: 41, setgroups: 159, setresuid: 147, setresgid: 149, seccomp: 277 },
+} as const;
+export type ArchSyscall = keyof (typeof SYSCALLS_BY_ARCH)["x64"];
+
+/** This machine's number for `name`; throws on an architecture mini has no table for. */
+export function syscallNumber(name: ArchSyscall): number {
+  const table = SYSCALLS_BY_ARCH[process.arch as keyof typeof SYSCALLS_BY_ARCH];
+  if (!table) throw new Error(`${name}: unsupported architecture ${process.arch}`);
+  return table[name];
+}
 
 export const TIOCSCTTY = 0x540e;
 export const TIOCGWINSZ = 0x5413;
 export const TIOCSWINSZ = 0x5414;
+export const TIOCSPTLCK = 0x40045431;
+export const TIOCGPTN = 0x80045430;
 
 export const SIG_SETMASK = 2;
 
@@ -177,4 +242,10 @@ export function signalNumber(name: string): number | undefined {
 export function signalName(n: number): string {
   for (const [k, v] of Object.entries(SIGNALS)) if (v === n) return k;
   return `SIG${n}`;
+}
+
+/** A raw wait status (waitpid(2)) as docker reports it: the exit code, or 128+N and the signal's name. */
+export function decodeWaitStatus(status: number): { code: number; signal?: string } {
+  const sig = status & 0x7f; // WTERMSIG; 0 means WIFEXITED
+  return sig === 0 ? { code: (status >> 8) & 0xff } : { code: 128 + sig, signal: signalName(sig) };
 }

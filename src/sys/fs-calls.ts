@@ -1,71 +1,17 @@
-// The *at family of file system calls, for code that must never follow a symlink it did not
-// choose to (layer unpacking). Its own dlopen of libc, bound on first use; errno comes from
-// libc.ts (thread-local, so either handle reads the same value). Each failure throws a
-// SyscallError naming the call, what it acted on and errno.
-import { dlopen, FFIType as T, ptr } from "bun:ffi";
-import { O_CLOEXEC } from "./constants.ts";
+// The *at family of file system calls and xattrs, for code that must never follow a symlink it did
+// not choose to (layer unpacking, reading layers). Each failure throws a SyscallError naming the
+// call, what it acted on and errno.
+import { ptr } from "bun:ffi";
+import { AT_SYMLINK_NOFOLLOW, O_CLOEXEC, STATX_BASIC_STATS, SYS_fchmodat2, SYS_openat2 } from "./constants.ts";
+import { ENODATA, ENOENT, ENOSYS, ERANGE } from "./errno.ts";
 import { SyscallError } from "./error.ts";
-import { cstr, errno } from "./libc.ts";
-
-const spec = {
-  openat: { args: [T.i32, T.ptr, T.i32, T.u32], returns: T.i32 },
-  mkdirat: { args: [T.i32, T.ptr, T.u32], returns: T.i32 },
-  mknodat: { args: [T.i32, T.ptr, T.u32, T.u64], returns: T.i32 },
-  symlinkat: { args: [T.ptr, T.i32, T.ptr], returns: T.i32 },
-  linkat: { args: [T.i32, T.ptr, T.i32, T.ptr, T.i32], returns: T.i32 },
-  unlinkat: { args: [T.i32, T.ptr, T.i32], returns: T.i32 },
-  fchownat: { args: [T.i32, T.ptr, T.u32, T.u32, T.i32], returns: T.i32 },
-  fchown: { args: [T.i32, T.u32, T.u32], returns: T.i32 },
-  fchmod: { args: [T.i32, T.u32], returns: T.i32 },
-  fchmodat: { args: [T.i32, T.ptr, T.u32, T.i32], returns: T.i32 },
-  utimensat: { args: [T.i32, T.ptr, T.ptr, T.i32], returns: T.i32 },
-  futimens: { args: [T.i32, T.ptr], returns: T.i32 },
-  statx: { args: [T.i32, T.ptr, T.i32, T.u32, T.ptr], returns: T.i32 },
-  fsetxattr: { args: [T.i32, T.ptr, T.ptr, T.u64, T.i32], returns: T.i32 },
-  lsetxattr: { args: [T.ptr, T.ptr, T.ptr, T.u64, T.i32], returns: T.i32 },
-  lgetxattr: { args: [T.ptr, T.ptr, T.ptr, T.u64], returns: T.i64 },
-  llistxattr: { args: [T.ptr, T.ptr, T.u64], returns: T.i64 },
-  write: { args: [T.i32, T.ptr, T.u64], returns: T.i64 },
-  close: { args: [T.i32], returns: T.i32 },
-  syscall: { args: [T.i64, T.u64, T.u64, T.u64, T.u64, T.u64], returns: T.i64 },
-} as const;
-
-type Lib = ReturnType<typeof dlopen<typeof spec>>["symbols"];
-let lib: Lib | undefined;
-function fs(): Lib {
-  lib ??= dlopen("libc.so.6", spec).symbols;
-  return lib;
-}
-
-export const AT_FDCWD = -100;
-export const AT_SYMLINK_NOFOLLOW = 0x100;
-export const AT_REMOVEDIR = 0x200;
-export const AT_EMPTY_PATH = 0x1000;
-
-export const RESOLVE_NO_XDEV = 0x01;
-export const RESOLVE_NO_MAGICLINKS = 0x02;
-export const RESOLVE_NO_SYMLINKS = 0x04;
-export const RESOLVE_BENEATH = 0x08;
-export const RESOLVE_IN_ROOT = 0x10;
-
-// File-type bits live in constants.ts; re-exported for callers that use this module's namespace.
-export { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK } from "./constants.ts";
-
-// Same numbers on x86_64 and aarch64 (system calls added after 5.1 share one table).
-const SYS_openat2 = 437n;
-const SYS_fchmodat2 = 452n;
+import { makedev } from "./calls.ts";
+import { cstr, errno, libc as fs } from "./libc.ts";
 
 function check(ret: number | bigint, call: string, what: string | (() => string)): number {
   const n = Number(ret);
   if (n < 0) throw new SyscallError(call, typeof what === "function" ? what() : what, errno());
   return n;
-}
-
-/** glibc's makedev: major/minor → dev_t. */
-export function makedev(major: number, minor: number): bigint {
-  return (
-    (BigInt(major & 0xfff) << 8n) | BigInt(minor & 0xff) | (BigInt(minor >>> 8) << 20n) | (BigInt(major >>> 12) << 44n)
-  );
 }
 
 export function openat(dirfd: number, path: string, flags: number, mode = 0, what = path): number {
@@ -76,7 +22,11 @@ export function openat(dirfd: number, path: string, flags: number, mode = 0, wha
 export function openat2(dirfd: number, path: string, flags: number, resolve: number, what = path): number {
   const p = cstr(path);
   const how = new BigUint64Array([BigInt(flags | O_CLOEXEC), 0n, BigInt(resolve)]);
-  return check(fs().syscall(SYS_openat2, BigInt(dirfd), BigInt(ptr(p)), BigInt(ptr(how)), 24n, 0n), "openat2", what);
+  return check(
+    fs().syscall(BigInt(SYS_openat2), BigInt(dirfd), BigInt(ptr(p)), BigInt(ptr(how)), 24n, 0n),
+    "openat2",
+    what,
+  );
 }
 
 export function mkdirat(dirfd: number, path: string, mode: number, what = path): void {
@@ -129,11 +79,11 @@ export function fchmodatNoFollow(dirfd: number, path: string, mode: number, what
   const p = cstr(path);
   if (haveFchmodat2) {
     const r = Number(
-      fs().syscall(SYS_fchmodat2, BigInt(dirfd), BigInt(ptr(p)), BigInt(mode), BigInt(AT_SYMLINK_NOFOLLOW), 0n),
+      fs().syscall(BigInt(SYS_fchmodat2), BigInt(dirfd), BigInt(ptr(p)), BigInt(mode), BigInt(AT_SYMLINK_NOFOLLOW), 0n),
     );
     if (r >= 0) return;
     const e = errno();
-    if (e !== 38 /* ENOSYS */) throw new SyscallError("fchmodat2", what, e);
+    if (e !== ENOSYS) throw new SyscallError("fchmodat2", what, e);
     haveFchmodat2 = false;
   }
   check(fs().fchmodat(dirfd, p, mode, 0), "fchmodat", what);
@@ -185,10 +135,10 @@ export function statxAt(
   what = path,
 ): StatxResult | undefined {
   const buf = new Uint8Array(256);
-  const r = fs().statx(dirfd, cstr(path), flags, 0xfff /* STATX_BASIC_STATS */, buf);
+  const r = fs().statx(dirfd, cstr(path), flags, STATX_BASIC_STATS, buf);
   if (r < 0) {
     const e = errno();
-    if (e === 2) return undefined;
+    if (e === ENOENT) return undefined;
     throw new SyscallError("statx", what, e);
   }
   const v = new DataView(buf.buffer);
@@ -222,6 +172,16 @@ export function lsetxattr(path: string, name: string, value: Uint8Array, what = 
   );
 }
 
+/** An xattr's value as text, undefined when absent or unreadable (overlay markers in layer dirs). */
+export function getxattrText(path: string, name: string): string | undefined {
+  try {
+    const v = lgetxattr(path, name);
+    return v && Buffer.from(v).toString("utf8");
+  } catch {
+    return undefined;
+  }
+}
+
 /** lgetxattr(2): the value, or undefined when the attribute is absent (ENODATA). */
 export function lgetxattr(path: string, name: string): Uint8Array | undefined {
   const p = cstr(path),
@@ -230,13 +190,13 @@ export function lgetxattr(path: string, name: string): Uint8Array | undefined {
     const size = Number(fs().lgetxattr(p, n, null, 0n));
     if (size < 0) {
       const e = errno();
-      if (e === 61 /* ENODATA */) return undefined;
+      if (e === ENODATA) return undefined;
       throw new SyscallError("lgetxattr", `${name} on ${path}`, e);
     }
     const buf = new Uint8Array(size || 1);
     const got = Number(fs().lgetxattr(p, n, buf, BigInt(size)));
     if (got >= 0) return buf.subarray(0, got);
-    if (errno() !== 34 /* ERANGE: grew meanwhile */) throw new SyscallError("lgetxattr", `${name} on ${path}`, errno());
+    if (errno() !== ERANGE /* grew meanwhile */) throw new SyscallError("lgetxattr", `${name} on ${path}`, errno());
   }
 }
 
@@ -248,21 +208,6 @@ export function llistxattr(path: string): string[] {
   const buf = Buffer.alloc(size);
   const got = check(fs().llistxattr(p, buf, BigInt(size)), "llistxattr", path);
   return buf.toString("utf8", 0, got).split("\0").filter(Boolean);
-}
-
-/** Writes all of `data` to `fd` (retrying short writes and EINTR). */
-export function writeAll(fd: number, data: Uint8Array, what = ""): void {
-  let off = 0;
-  while (off < data.byteLength) {
-    const part = off === 0 ? data : data.subarray(off);
-    const n = Number(fs().write(fd, part, BigInt(part.byteLength)));
-    if (n < 0) {
-      const e = errno();
-      if (e === 4) continue;
-      throw new SyscallError("write", what, e);
-    }
-    off += n;
-  }
 }
 
 export function closeFd(fd: number): void {

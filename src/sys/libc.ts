@@ -1,4 +1,7 @@
-// The only place that opens libc through bun:ffi. Symbols are bound on first use.
+// The only place that opens libc through bun:ffi: every libc symbol mini calls is declared in
+// this one table, bound on first use (binding all of them costs ~0.3 ms, measured). The typed
+// wrappers shaped like their man pages are in calls.ts, fs-calls.ts, socket.ts, seccomp.ts and
+// clone.ts; nothing outside src/sys imports bun:ffi.
 import { dlopen, FFIType as T, read } from "bun:ffi";
 
 const spec = {
@@ -41,6 +44,25 @@ const spec = {
   openpty: { args: [T.ptr, T.ptr, T.ptr, T.ptr, T.ptr], returns: T.i32 },
   connect: { args: [T.i32, T.ptr, T.u32], returns: T.i32 },
   sendmsg: { args: [T.i32, T.ptr, T.i32], returns: T.i64 },
+  // the *at family and xattrs (fs-calls.ts)
+  openat: { args: [T.i32, T.ptr, T.i32, T.u32], returns: T.i32 },
+  mkdirat: { args: [T.i32, T.ptr, T.u32], returns: T.i32 },
+  mknodat: { args: [T.i32, T.ptr, T.u32, T.u64], returns: T.i32 },
+  symlinkat: { args: [T.ptr, T.i32, T.ptr], returns: T.i32 },
+  linkat: { args: [T.i32, T.ptr, T.i32, T.ptr, T.i32], returns: T.i32 },
+  unlinkat: { args: [T.i32, T.ptr, T.i32], returns: T.i32 },
+  fchownat: { args: [T.i32, T.ptr, T.u32, T.u32, T.i32], returns: T.i32 },
+  fchown: { args: [T.i32, T.u32, T.u32], returns: T.i32 },
+  fchmod: { args: [T.i32, T.u32], returns: T.i32 },
+  fchmodat: { args: [T.i32, T.ptr, T.u32, T.i32], returns: T.i32 },
+  utimensat: { args: [T.i32, T.ptr, T.ptr, T.i32], returns: T.i32 },
+  futimens: { args: [T.i32, T.ptr], returns: T.i32 },
+  statx: { args: [T.i32, T.ptr, T.i32, T.u32, T.ptr], returns: T.i32 },
+  fsetxattr: { args: [T.i32, T.ptr, T.ptr, T.u64, T.i32], returns: T.i32 },
+  lsetxattr: { args: [T.ptr, T.ptr, T.ptr, T.u64, T.i32], returns: T.i32 },
+  lgetxattr: { args: [T.ptr, T.ptr, T.ptr, T.u64], returns: T.i64 },
+  llistxattr: { args: [T.ptr, T.ptr, T.u64], returns: T.i64 },
+  write: { args: [T.i32, T.ptr, T.u64], returns: T.i64 },
 } as const;
 
 type Lib = ReturnType<typeof dlopen<typeof spec>>["symbols"];

@@ -2,17 +2,14 @@
 // The filter applies to the calling thread (and, with SECCOMP_FILTER_FLAG_TSYNC, to all of them)
 // and survives execve. Without no_new_privs the caller needs CAP_SYS_ADMIN (EACCES otherwise).
 import { ptr } from "bun:ffi";
+import { SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_SET_MODE_FILTER, syscallNumber } from "./constants.ts";
+import { EACCES } from "./errno.ts";
 import { SyscallError } from "./error.ts";
 import { errno, libc } from "./libc.ts";
 
-const SYS_seccomp: Record<string, number> = { x64: 317, arm64: 277 };
-const SECCOMP_SET_MODE_FILTER = 1;
-const EACCES = 13;
-
 /** Installs `program` (8 bytes per instruction) as a seccomp filter with SECCOMP_FILTER_FLAG_* `flags`. */
 export function seccompSetModeFilter(program: Uint8Array, flags: number): void {
-  const nr = SYS_seccomp[process.arch];
-  if (nr === undefined) throw new Error(`seccomp: unsupported architecture ${process.arch}`);
+  const nr = syscallNumber("seccomp");
   const len = program.length / 8;
   if (!Number.isInteger(len) || len < 1 || len > 0xffff)
     throw new Error(`seccomp: invalid program of ${program.length} bytes`);
@@ -33,5 +30,6 @@ export function seccompSetModeFilter(program: Uint8Array, flags: number): void {
     if (e === EACCES) err.message += " (loading a filter needs no_new_privs or CAP_SYS_ADMIN)";
     throw err;
   }
-  if (ret > 0 && flags & 1) throw new Error(`seccomp SECCOMP_FILTER_FLAG_TSYNC: thread ${ret} has another filter`);
+  if (ret > 0 && flags & SECCOMP_FILTER_FLAG_TSYNC)
+    throw new Error(`seccomp SECCOMP_FILTER_FLAG_TSYNC: thread ${ret} has another filter`);
 }

@@ -1,14 +1,10 @@
 // Unix sockets and ptys for the console socket of the OCI runtime CLI: connect to the engine's
 // socket and send it the pty master with SCM_RIGHTS (what runc's --console-socket does).
 import { ptr } from "bun:ffi";
+import { AF_UNIX, FD_CLOEXEC, F_SETFD, SCM_RIGHTS, SOCK_CLOEXEC, SOCK_STREAM, SOL_SOCKET } from "./constants.ts";
+import { ENAMETOOLONG } from "./errno.ts";
 import { SyscallError } from "./error.ts";
 import { errno, libc } from "./libc.ts";
-
-const AF_UNIX = 1,
-  SOCK_STREAM = 1,
-  SOCK_CLOEXEC = 0o2000000,
-  SOL_SOCKET = 1,
-  SCM_RIGHTS = 1;
 
 /** A connected AF_UNIX stream socket (close-on-exec). */
 export function unixConnect(path: string): number {
@@ -16,7 +12,7 @@ export function unixConnect(path: string): number {
   if (fd < 0) throw new SyscallError("socket", path, errno());
   const addr = Buffer.alloc(110); // struct sockaddr_un: sun_family, sun_path[108]
   addr.writeUInt16LE(AF_UNIX, 0);
-  if (Buffer.byteLength(path) > 107) throw new SyscallError("connect", path, 36 /* ENAMETOOLONG */);
+  if (Buffer.byteLength(path) > 107) throw new SyscallError("connect", path, ENAMETOOLONG);
   addr.write(path, 2);
   if (libc().connect(fd, addr, 110) < 0) {
     const e = errno();
@@ -47,6 +43,6 @@ export function sendFd(sock: number, fd: number, name: string, what = ""): void 
 export function openpty(): [number, number] {
   const fds = new Int32Array(2);
   if (libc().openpty(fds, fds.subarray(1), null, null, null) < 0) throw new SyscallError("openpty", "", errno());
-  for (const fd of fds) libc().fcntl(fd, 2 /* F_SETFD */, 1n /* FD_CLOEXEC */);
+  for (const fd of fds) libc().fcntl(fd, F_SETFD, BigInt(FD_CLOEXEC));
   return [fds[0]!, fds[1]!];
 }
