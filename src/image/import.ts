@@ -19,8 +19,7 @@ import {
 import { join } from "node:path";
 import { UserError } from "../common/errors.ts";
 import { decompress, detectCompression, type Compression } from "./decompress.ts";
-import { DigestMismatchError, parseDigest, sha256Digest, verifyDigest } from "./digest.ts";
-import { fileChunks } from "./archive.ts";
+import { DigestMismatchError, fileChunks, parseDigest, sha256Digest, verifyDigest } from "./digest.ts";
 import {
   blobPath,
   checkOciLayout,

@@ -10,7 +10,7 @@ import {
   TarWriter,
   type Body,
   type TarHeader,
-} from "../../src/image/archive.ts";
+} from "../../src/image/tar-write.ts";
 import { readBody, readTar, type TarEntry } from "../../src/image/tar.ts";
 import {
   blobPath,
