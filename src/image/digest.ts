@@ -119,3 +119,10 @@ export function* fileChunks(path: string, chunkSize = 1 << 20): Generator<Uint8A
     closeSync(fd);
   }
 }
+
+/** sha256 of a file, streamed. */
+export function fileDigest(path: string): string {
+  const h = new Bun.CryptoHasher("sha256");
+  for (const c of fileChunks(path)) h.update(c);
+  return `sha256:${h.digest("hex")}`;
+}
