@@ -11,6 +11,7 @@
 // truncated frame, DecompressionStream does. Concatenated gzip members and zstd frames decode as
 // one stream; trailing garbage after the last member is an error (Go's gzip reader, which docker
 // uses, refuses it too).
+import { closeSync, openSync, readSync } from "node:fs";
 import { UserError } from "../common/errors.ts";
 
 export type Compression = "gzip" | "zstd" | "none";
@@ -32,6 +33,17 @@ export function detectCompression(head: Uint8Array): Compression {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "gzip";
   if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return "zstd";
   return "none";
+}
+
+/** The compression of the file at `path`, by its first bytes. */
+export function fileCompression(path: string): Compression {
+  const fd = openSync(path, "r");
+  try {
+    const b = new Uint8Array(4);
+    return detectCompression(b.subarray(0, readSync(fd, b, 0, 4, 0)));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export interface DecompressOptions {

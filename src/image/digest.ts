@@ -1,5 +1,6 @@
-// sha256 digests: parsing, hashing (whole buffers and streams) and verification. Only sha256 is
-// supported: it is what every registry and the OCI spec's "registered" algorithms use in practice.
+// sha256 digests: parsing, hashing (whole buffers, streams and files) and verification. Only sha256
+// is supported: it is what every registry and the OCI spec's "registered" algorithms use in practice.
+import { closeSync, openSync, readSync } from "node:fs";
 import { UserError } from "../common/errors.ts";
 
 const SHA256_RE = /^sha256:[a-f0-9]{64}$/;
@@ -102,4 +103,26 @@ export function verifyingStream(
       },
     }),
   );
+}
+
+/** A file's bytes in chunks, read as they are needed. */
+export function* fileChunks(path: string, chunkSize = 1 << 20): Generator<Uint8Array> {
+  const fd = openSync(path, "r");
+  try {
+    for (;;) {
+      const buf = new Uint8Array(chunkSize);
+      const n = readSync(fd, buf, 0, chunkSize, null);
+      if (n <= 0) return;
+      yield n === chunkSize ? buf : buf.subarray(0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** sha256 of a file, streamed. */
+export function fileDigest(path: string): string {
+  const h = new Bun.CryptoHasher("sha256");
+  for (const c of fileChunks(path)) h.update(c);
+  return `sha256:${h.digest("hex")}`;
 }

@@ -65,21 +65,80 @@ const parseLines = (text: string) =>
     .map(parseRecord)
     .filter((r): r is LogRecord => !!r);
 
+/**
+ * A read position in a container's log: the open file, the byte offset reached and the unfinished
+ * line read so far. Each follower has its own, so two in one process don't disturb each other.
+ */
+export class LogCursor {
+  private fd = -1;
+  private ino = -1;
+  private pos = 0;
+  private pending: Buffer = Buffer.alloc(0);
+
+  constructor(readonly path: string) {}
+
+  get isOpen(): boolean {
+    return this.fd >= 0;
+  }
+
+  /** Opens the file now at `path`; false when there is none. */
+  open(): boolean {
+    try {
+      this.fd = openSync(this.path, "r");
+      this.ino = fstatSync(this.fd).ino;
+      return true;
+    } catch {
+      this.fd = -1;
+      return false;
+    }
+  }
+
+  /** Moves to byte `offset` of the file. */
+  seek(offset: number): void {
+    this.pos = offset;
+  }
+
+  /**
+   * Reads from the current position to the end of the file: whole lines in `complete`, the
+   * unfinished tail kept for the next read; `read` is false when there was nothing new.
+   */
+  read(): { complete: string; read: boolean } {
+    const chunks: Buffer[] = [];
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const n = readSync(this.fd, buf, 0, buf.length, this.pos);
+      if (n <= 0) break;
+      this.pos += n;
+      chunks.push(Buffer.from(buf.subarray(0, n)));
+    }
+    const data = Buffer.concat([this.pending, ...chunks]);
+    const cut = data.lastIndexOf(0x0a) + 1;
+    this.pending = data.subarray(cut);
+    return { complete: data.toString("utf8", 0, cut), read: chunks.length > 0 };
+  }
+
+  /** True when `path` is no longer the file open (the monitor rotated it to `path`.1). */
+  rotated(): boolean {
+    try {
+      return statSync(this.path).ino !== this.ino;
+    } catch {
+      return existsSync(`${this.path}.1`);
+    }
+  }
+
+  /** Closes the file and forgets the position: the next open() starts at byte 0. */
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+    this.pos = 0;
+    this.pending = Buffer.alloc(0);
+  }
+}
+
 /** Prints the container's log; with `follow`, keeps printing until the container has exited. */
 export async function followLogs(rec: ContainerRecord, o: LogOptions): Promise<void> {
   const path = files.log(rec.id);
-  let fd = -1,
-    ino = -1;
-  const openCurrent = () => {
-    try {
-      fd = openSync(path, "r");
-      ino = fstatSync(fd).ino;
-      return true;
-    } catch {
-      fd = -1;
-      return false;
-    }
-  };
+  const cur = new LogCursor(path);
   if (o.fromOffset === undefined) {
     let old: LogRecord[] = [];
     try {
@@ -87,42 +146,30 @@ export async function followLogs(rec: ContainerRecord, o: LogOptions): Promise<v
     } catch {
       /* not rotated */
     }
-    if (openCurrent()) {
-      // Read the current file through fd, so no record written meanwhile is read twice or lost.
-      const cur = readFrom(fd);
-      const all = old.concat(parseLines(cur.complete));
+    if (cur.open()) {
+      // Read the current file through its fd, so no record written meanwhile is read twice or lost.
+      const all = old.concat(parseLines(cur.read().complete));
       emit(o.tail !== undefined ? all.slice(Math.max(0, all.length - o.tail)) : all, o.timestamps);
-      pending = cur.rest;
     } else emit(o.tail !== undefined ? old.slice(Math.max(0, old.length - o.tail)) : old, o.timestamps);
-  } else if (openCurrent()) {
-    pos = o.fromOffset;
+  } else if (cur.open()) {
+    cur.seek(o.fromOffset);
   }
   if (!o.follow) {
-    if (fd >= 0) closeSync(fd);
+    cur.close();
     return;
   }
   let finalPass = false;
   for (;;) {
-    if (fd < 0 && !openCurrent()) {
+    if (!cur.isOpen && !cur.open()) {
       if (exited(rec)) return;
       await Bun.sleep(50);
       continue;
     }
-    const got = readFrom(fd);
+    const got = cur.read();
     if (got.complete) emit(parseLines(got.complete), o.timestamps);
-    pending = got.rest;
     if (got.read) continue;
-    let rotated = false;
-    try {
-      rotated = statSync(path).ino !== ino;
-    } catch {
-      rotated = existsSync(`${path}.1`);
-    }
-    if (rotated) {
-      closeSync(fd);
-      fd = -1;
-      pos = 0;
-      pending = Buffer.alloc(0);
+    if (cur.rotated()) {
+      cur.close();
       continue;
     }
     if (finalPass) break;
@@ -132,25 +179,7 @@ export async function followLogs(rec: ContainerRecord, o: LogOptions): Promise<v
     } // one more read: the monitor wrote its last lines before the exit file
     await Bun.sleep(50);
   }
-  if (fd >= 0) closeSync(fd);
-}
-
-let pos = 0;
-let pending: Buffer = Buffer.alloc(0);
-
-/** Reads from the current position; whole lines in `complete`, the unfinished tail in `rest`. */
-function readFrom(fd: number): { complete: string; rest: Buffer; read: boolean } {
-  const chunks: Buffer[] = [];
-  const buf = Buffer.allocUnsafe(1 << 20);
-  for (;;) {
-    const n = readSync(fd, buf, 0, buf.length, pos);
-    if (n <= 0) break;
-    pos += n;
-    chunks.push(Buffer.from(buf.subarray(0, n)));
-  }
-  const data = Buffer.concat([pending, ...chunks]);
-  const cut = data.lastIndexOf(0x0a) + 1;
-  return { complete: data.toString("utf8", 0, cut), rest: data.subarray(cut), read: chunks.length > 0 };
+  cur.close();
 }
 
 function exited(rec: ContainerRecord): boolean {

@@ -10,7 +10,7 @@ import {
   TarWriter,
   type Body,
   type TarHeader,
-} from "../../src/image/archive.ts";
+} from "../../src/image/tar-write.ts";
 import { readBody, readTar, type TarEntry } from "../../src/image/tar.ts";
 import {
   blobPath,
@@ -24,7 +24,8 @@ import {
   REF_NAME,
   type SavedImage,
 } from "../../src/image/layout.ts";
-import { applyChange, importConfig } from "../../src/image/import.ts";
+import { applyChange } from "../../src/image/change-instructions.ts";
+import { importConfig } from "../../src/image/import-rootfs.ts";
 import { MEDIA, type Descriptor, type Index } from "../../src/image/types.ts";
 import { UserError } from "../../src/common/errors.ts";
 

@@ -29,7 +29,7 @@ export async function run(values: OptValues, operands: string[]): Promise<number
   const [source, name] = operands;
   const { statSync } = require("node:fs") as typeof import("node:fs");
   const { isatty } = require("node:tty") as typeof import("node:tty");
-  const { importRootfs } = require("../../image/import.ts") as typeof import("../../image/import.ts");
+  const { importRootfs } = require("../../image/import-rootfs.ts") as typeof import("../../image/import-rootfs.ts");
   const opts = {
     name,
     changes: list(values.change),

@@ -23,7 +23,7 @@ export async function run(values: OptValues, operands: string[]): Promise<number
   if (operands.length) throw new UserError(`mini load takes no operands (use -i ${operands[0]})`);
   const { existsSync } = require("node:fs") as typeof import("node:fs");
   const { isatty } = require("node:tty") as typeof import("node:tty");
-  const { loadImages } = require("../../image/import.ts") as typeof import("../../image/import.ts");
+  const { loadImages } = require("../../image/load-archive.ts") as typeof import("../../image/load-archive.ts");
   const { familiarName, parseReference } =
     require("../../image/reference.ts") as typeof import("../../image/reference.ts");
   const log = require("../../log.ts") as typeof import("../../log.ts");

@@ -22,7 +22,8 @@ export async function run(values: OptValues, operands: string[]): Promise<number
   if (!operands.length) throw new UserError("mini save needs at least one IMAGE");
   const { isatty } = require("node:tty") as typeof import("node:tty");
   const { closeSync, openSync, renameSync, rmSync } = require("node:fs") as typeof import("node:fs");
-  const { fdSink, saveImages } = require("../../image/archive.ts") as typeof import("../../image/archive.ts");
+  const { fdSink } = require("../../image/tar-write.ts") as typeof import("../../image/tar-write.ts");
+  const { saveImages } = require("../../image/save-archive.ts") as typeof import("../../image/save-archive.ts");
   const out = typeof values.output === "string" ? values.output : "-";
   if (out === "-") {
     if (isatty(1))
