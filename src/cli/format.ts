@@ -34,14 +34,3 @@ export function printTable(rows: string[][]): void {
   for (const r of rows) out += `${r.map((x, c) => (c < r.length - 1 ? x.padEnd(widths[c]! + 3) : x)).join("")}\n`;
   process.stdout.write(out);
 }
-
-/** 1.5MiB, docker stats' units. */
-export function binarySize(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${i ? n.toFixed(2).replace(/\.?0+$/, "") : n}${units[i]}`;
-}

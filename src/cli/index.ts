@@ -4,7 +4,7 @@
 import type { CommandDef } from "citty";
 import { parseOptions, type OptDefs, type OptValues } from "./argv.ts";
 import { logLevelArg } from "./shared.ts";
-import { isOciInvocation, OCI_ONLY, OCI_SHARED, ociGlobalArgs, ociMain } from "./oci.ts";
+import { isOciInvocation, OCI_ONLY, OCI_SHARED, ociGlobalArgs } from "./oci/args.ts";
 import * as log from "../log.ts";
 import { SyscallError } from "../sys/error.ts";
 import { UserError } from "../common/errors.ts";
@@ -89,7 +89,8 @@ async function dispatch(argv: string[]): Promise<number> {
     const { OciStore } = require("../oci/state.ts") as typeof import("../oci/state.ts");
     const store = new OciStore(root);
     if (isOciInvocation(globalOpts.values, name, rest, (id) => store.exists(id)))
-      return ociMain(globalOpts.values, name, rest);
+      // The OCI verbs and what they use load only for an OCI invocation.
+      return (require("./oci/index.ts") as typeof import("./oci/index.ts")).ociMain(globalOpts.values, name, rest);
   }
   if (globalOpts.help || !name || name === "help") return help(root);
   const verb = verbs[name];

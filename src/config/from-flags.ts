@@ -8,7 +8,7 @@ import { defaultEnv, mergeEnv, parseEnvFile, parseEnvFlag } from "./env.ts";
 import type { IdMapping, LinuxSeccomp, Mount, Namespace, Resources, Spec } from "./types.ts";
 import { parseCpus, parseMemory, parseMemorySwap } from "./units.ts";
 import { resolveUser } from "./user.ts";
-import { fromDockerProfile, isDockerProfile } from "../seccomp/docker-profile.ts";
+import { fromDockerProfile, isDockerProfile } from "./seccomp-docker-profile.ts";
 
 export interface RunFlags {
   rootfs: string;

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs
 import { UserError } from "../common/errors.ts";
 import { formatReference, parseReference } from "./reference.ts";
 import { readIndex, updateIndex, type ImageRecord, type StoreIndex } from "./store.ts";
-import { storePaths } from "../common/paths.ts";
+import { containerPaths, storePaths } from "../common/paths.ts";
 
 /** Image ids used by containers that still exist (their overlay dirs name the image). */
 export function imagesInUse(): Set<string> {
@@ -17,7 +17,7 @@ export function imagesInUse(): Set<string> {
   }
   for (const id of ids) {
     try {
-      used.add(readFileSync(`${storePaths.containers()}/${id}/image`, "utf8").trim());
+      used.add(readFileSync(containerPaths.image(id), "utf8").trim());
     } catch {
       /* not an image container */
     }

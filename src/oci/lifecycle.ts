@@ -2,10 +2,10 @@
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import * as cgroups from "../cgroups/index.ts";
 import { CHILD_VERB } from "../runtime/child-config.ts";
-import { parseSignal } from "../runtime/lifecycle.ts";
+import { parseSignal } from "../runtime/signals.ts";
 import type { Resources } from "../config/types.ts";
 import { UserError } from "../common/errors.ts";
-import { runHooks } from "./hooks.ts";
+import { runHooks } from "../runtime/hooks.ts";
 import type { OciRecord, OciStore } from "./state.ts";
 
 /** `start`: the waiting process goes on to exec (one byte on its fifo, which then goes away). */
@@ -15,7 +15,7 @@ export async function startContainer(store: OciStore, id: string): Promise<void>
   if (status !== "created") throw new UserError(`container "${id}" is ${status}, not created: cannot start it`, 1);
   // prestart (deprecated) runs here, as runtime-tools' validation expects; runc runs it at create.
   try {
-    await runHooks(rec.spec.hooks, "prestart", store.stateJson(rec));
+    runHooks(rec.spec.hooks, "prestart", store.stateJson(rec));
   } catch (e) {
     // A failing hook stops the container and the lifecycle goes on at delete (runtime spec).
     try {
@@ -34,7 +34,7 @@ export async function startContainer(store: OciStore, id: string): Promise<void>
   }
   rmSync(fifo, { force: true });
   await execed(rec.pid!);
-  await runHooks(rec.spec.hooks, "poststart", store.stateJson(rec));
+  runHooks(rec.spec.hooks, "poststart", store.stateJson(rec));
 }
 
 /** Until the child stage has exec'd the user's program (or died), at most 2 s: poststart comes after. */
@@ -92,7 +92,7 @@ export async function deleteContainer(store: OciStore, id: string, force: boolea
   if (rec.cgroups) cgroups.removeCgroups(rec.cgroups);
   const state = { ...store.stateJson(rec), status: "stopped", pid: 0 };
   store.remove(id);
-  await runHooks(rec.spec.hooks, "poststop", state);
+  runHooks(rec.spec.hooks, "poststop", state);
 }
 
 export function pauseContainer(store: OciStore, id: string, frozen: boolean): void {

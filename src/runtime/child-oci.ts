@@ -4,8 +4,6 @@ import { readSync, writeSync } from "node:fs";
 import * as sys from "../sys/calls.ts";
 import * as C from "../sys/constants.ts";
 import { SyscallError } from "../sys/error.ts";
-import { UserError } from "../common/errors.ts";
-import { envRecord } from "../config/env.ts";
 import { sendFd } from "../sys/socket.ts";
 import { ERROR_FD } from "./child-config.ts";
 
@@ -20,9 +18,9 @@ export function openStartFifo(path: string): number {
  */
 export function setupConsole(socketFd: number, size?: { height: number; width: number }): void {
   const master = sys.open("/dev/ptmx", C.O_RDWR | C.O_NOCTTY | C.O_CLOEXEC);
-  sys.ioctl(master, C.TIOCSPTLCK, new Uint8Array(4), "C.TIOCSPTLCK /dev/ptmx");
+  sys.ioctl(master, C.TIOCSPTLCK, new Uint8Array(4), "TIOCSPTLCK /dev/ptmx");
   const n = new Uint8Array(4);
-  sys.ioctl(master, C.TIOCGPTN, n, "C.TIOCGPTN /dev/ptmx");
+  sys.ioctl(master, C.TIOCGPTN, n, "TIOCGPTN /dev/ptmx");
   const slavePath = `/dev/pts/${new DataView(n.buffer).getUint32(0, true)}`;
   const slave = sys.open(slavePath, C.O_RDWR | C.O_NOCTTY | C.O_CLOEXEC);
   if (size) {
@@ -30,7 +28,7 @@ export function setupConsole(socketFd: number, size?: { height: number; width: n
     const v = new DataView(ws.buffer);
     v.setUint16(0, size.height, true);
     v.setUint16(2, size.width, true);
-    sys.ioctl(slave, C.TIOCSWINSZ, ws, `C.TIOCSWINSZ ${slavePath}`);
+    sys.ioctl(slave, C.TIOCSWINSZ, ws, `TIOCSWINSZ ${slavePath}`);
   }
   sendFd(socketFd, master, slavePath, "console socket");
   sys.close(master);
@@ -40,7 +38,7 @@ export function setupConsole(socketFd: number, size?: { height: number; width: n
   } catch (e) {
     if (!(e instanceof SyscallError && e.code === "EPERM")) throw e;
   } // already a session leader
-  sys.ioctl(slave, C.TIOCSCTTY, null, `C.TIOCSCTTY ${slavePath}`);
+  sys.ioctl(slave, C.TIOCSCTTY, null, `TIOCSCTTY ${slavePath}`);
   for (const fd of [0, 1, 2]) sys.dup2(slave, fd);
   sys.close(slave);
 }
@@ -57,30 +55,4 @@ export function awaitStart(fifo: number): void {
     }
   }
   sys.close(fifo);
-}
-
-/**
- * OCI hooks that run in the container's namespaces (createContainer before pivot_root, paths as
- * the runtime sees them; startContainer after it, paths as the container sees them): spawned by
- * the child stage itself, so they inherit its namespaces. A failure fails the operation.
- */
-export function runHooksHere(
-  phase: string,
-  hooks: import("../config/types.ts").Hook[] | undefined,
-  state: object | undefined,
-): void {
-  (hooks ?? []).forEach((h, i) => {
-    const r = Bun.spawnSync([h.path, ...(h.args ?? []).slice(1)], {
-      argv0: h.args?.[0] ?? h.path,
-      env: envRecord(h.env ?? []),
-      stdin: new TextEncoder().encode(JSON.stringify(state ?? {})),
-      stdout: "inherit",
-      stderr: "pipe",
-      ...(h.timeout ? { timeout: h.timeout * 1000 } : {}),
-    } as Parameters<typeof Bun.spawnSync>[1]);
-    if (r.exitCode === 0) return;
-    const why = r.exitCode === null ? `killed (${r.signalCode ?? "timeout"})` : `exit status ${r.exitCode}`;
-    const last = r.stderr?.toString().trim().split("\n").pop();
-    throw new UserError(`hooks.${phase}[${i}] ${h.path}: ${why}${last ? `: ${last}` : ""}`, 1);
-  });
 }

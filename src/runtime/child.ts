@@ -24,6 +24,9 @@ function readConfig(): ChildConfig {
   return JSON.parse(Buffer.concat(chunks).toString("utf8"));
 }
 
+/** Loaded only for OCI containers with hooks: not on the start-up path of the others. */
+const hooks = () => require("./hooks.ts") as typeof import("./hooks.ts");
+
 function debugLog(on: boolean) {
   if (!on) return undefined;
   return (what: string, ms: number) => writeSync(2, `[mini] debug: child: ${what} (${ms.toFixed(2)} ms)\n`);
@@ -109,9 +112,7 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
     log,
     cfg.oci?.hooks?.createContainer &&
       (() =>
-        step(log, "createContainer hooks", () =>
-          oci!.runHooksHere("createContainer", cfg.oci!.hooks!.createContainer, cfg.oci!.state),
-        )),
+        step(log, "createContainer hooks", () => hooks().runHooks(cfg.oci!.hooks, "createContainer", cfg.oci!.state!))),
   );
   if (cfg.oci?.console)
     step(log, "console: pty master to the console socket", () => oci!.setupConsole(CONSOLE_FD, p.consoleSize));
@@ -178,7 +179,7 @@ export function childMain(parentPid?: string): void {
     if (startFifo !== undefined) {
       const oci = require("./child-oci.ts") as typeof import("./child-oci.ts");
       oci.awaitStart(startFifo);
-      oci.runHooksHere("startContainer", cfg.oci!.hooks?.startContainer, { ...cfg.oci!.state, status: "created" });
+      hooks().runHooks(cfg.oci!.hooks, "startContainer", { ...cfg.oci!.state, status: "created" });
     }
   } catch (e) {
     fail(e);

@@ -1,8 +1,11 @@
-// `mini exec`: a command in a running container. This process computes what the command gets
-// (namespaces, cgroups, user, capabilities, no_new_privs, cwd, env, rlimits: the container's own
-// unless overridden) and mini-shim's exec mode applies it: joining user and mount namespaces
-// needs a single-threaded process.
+// The one exec use case (`mini exec` and OCI `exec`): a command in a running container. The
+// caller decides what the command gets (process: user, capabilities, no_new_privs, cwd, env,
+// rlimits; the container's own unless overridden); this module joins it through mini-shim's exec
+// mode (joining user and mount namespaces needs a single-threaded process), wires its terminal
+// or stdio, forwards signals and returns its exit status.
 import { statSync } from "node:fs";
+import { envRecord } from "../config/env.ts";
+import * as log from "../log.ts";
 import type { Process, User } from "../config/types.ts";
 import { capsToMask } from "../config/capabilities.ts";
 import { NAMESPACE_FLAGS, NAMESPACE_FILES } from "../sys/constants.ts";
@@ -12,10 +15,13 @@ import { rlimitResource } from "./security.ts";
 const JOIN_ORDER = ["user", "ipc", "uts", "network", "pid", "cgroup", "mount"] as const;
 
 export interface ExecPlan {
+  /** The container's init: its namespaces are joined. */
   pid: number;
   process: Process;
   cgroupProcs: string[];
+  /** The command's fd 0 is a terminal: it becomes its controlling tty, in a session of its own. */
   tty: boolean;
+  /** Return once it runs (the engine's subreaper, or nobody, waits for it). */
   detach: boolean;
   /** The command's pid (host view) is written here once it runs. */
   pidFile?: string;
@@ -81,10 +87,67 @@ function seccompArgs(profile: import("../config/types.ts").LinuxSeccomp): string
   return ["--seccomp", `/proc/${process.pid}/fd/${fd}`, "--seccomp-flags", String(flags)];
 }
 
-export { envRecord as envObject } from "../config/env.ts";
+/** Where the command's stdio goes. */
+export interface ExecIO {
+  /** A pty: relayed to the caller's terminal (-t), or its master sent to an engine's console socket. */
+  terminal?: { attach: { interactive: boolean } } | { consoleSocket: string };
+  /** Without a terminal: the caller's stdio (docker: a host tty on stdin is relayed through a pipe), an engine's exactly, or none (-d). */
+  stdio: "caller" | "inherit" | "none";
+  /** With stdio "caller": keep stdin open (-i); otherwise it reads /dev/null. */
+  interactive?: boolean;
+}
 
-/** The shim's full argv. */
-export function shimExecArgv(plan: ExecPlan): string[] {
+/** Runs plan.process in the container; its exit status (0 at once with plan.detach). */
+export async function execInContainer(plan: ExecPlan, io: ExecIO): Promise<number> {
   const { shimPath } = require("./shim.ts") as typeof import("./shim.ts");
-  return [shimPath(), ...shimExecArgs(plan)];
+  const argv = [shimPath(), ...shimExecArgs(plan)];
+  const env = envRecord(plan.process.env ?? []);
+  let proc: import("bun").Subprocess;
+  let term: import("./tty.ts").AttachedTerminal | undefined;
+  if (io.terminal && "consoleSocket" in io.terminal) {
+    // The engine's console: a pty whose master goes over its socket; the shim gets the slave.
+    const { openpty, sendFd, unixConnect } = require("../sys/socket.ts") as typeof import("../sys/socket.ts");
+    const { close } = require("../sys/calls.ts") as typeof import("../sys/calls.ts");
+    const [master, slave] = openpty();
+    try {
+      const sock = unixConnect(io.terminal.consoleSocket);
+      sendFd(sock, master, "/dev/ptmx", "console socket");
+      close(sock);
+    } finally {
+      close(master);
+    }
+    try {
+      proc = Bun.spawn(argv, { env, stdio: [slave, slave, slave], detached: true });
+    } finally {
+      close(slave);
+    }
+  } else if (io.terminal) {
+    const { attachTerminal } = require("./tty.ts") as typeof import("./tty.ts");
+    term = attachTerminal({ interactive: io.terminal.attach.interactive });
+    const t = term.options;
+    proc = Bun.spawn(argv, {
+      env,
+      terminal: { cols: t.cols, rows: t.rows, data: (_t: unknown, d: Uint8Array) => t.data(d) },
+    } as Parameters<typeof Bun.spawn>[1]);
+  } else {
+    const { relayStdin, stdinChoice } = require("./launch.ts") as typeof import("./launch.ts");
+    const stdin =
+      io.stdio === "none"
+        ? "ignore"
+        : stdinChoice({ interactive: !!io.interactive, dieWithParent: false, inheritStdio: io.stdio === "inherit" });
+    const out = io.stdio === "none" ? "ignore" : "inherit";
+    // docker: a session of its own, so the host's terminal is never its controlling tty (^C reaches
+    // mini, which forwards it). An engine's exec stays in the engine's session, as with runc.
+    proc = Bun.spawn(argv, { env, stdio: [stdin, out, out], detached: io.stdio !== "inherit" });
+    if (stdin === "pipe") relayStdin(proc.stdin as import("bun").FileSink);
+  }
+  log.debug(`mini-shim exec started, pid ${proc.pid}: ${argv.slice(1).join(" ")}`);
+  term?.start(proc as never);
+  const { forwardSignals } = require("./signals.ts") as typeof import("./signals.ts");
+  const stopForwarding = forwardSignals((sig) => proc.kill(sig));
+  term?.onHangup(() => proc.kill("SIGHUP"));
+  const code = await proc.exited;
+  stopForwarding();
+  await term?.stop();
+  return code;
 }

@@ -14,22 +14,10 @@ import { isAlive, readMonitorExit, statusOf, type ContainerStatus } from "../sta
 import { SIGNALS } from "../sys/constants.ts";
 import { UserError } from "../common/errors.ts";
 import * as log from "../log.ts";
+import { parseSignal } from "./signals.ts";
 import { containerPaths as files } from "../common/paths.ts";
 
 const running = (s: ContainerStatus) => s.status === "running" || s.status === "paused";
-
-/** SIGTERM, TERM, 15 → 15. */
-export function parseSignal(s: string): number {
-  if (/^\d+$/.test(s)) {
-    const n = Number(s);
-    if (n >= 1 && n <= 64) return n;
-  } else {
-    const name = s.toUpperCase().startsWith("SIG") ? s.toUpperCase() : `SIG${s.toUpperCase()}`;
-    const n = SIGNALS[name as keyof typeof SIGNALS];
-    if (n !== undefined) return n;
-  }
-  throw new UserError(`invalid signal: ${s}`, 1);
-}
 
 export function requireRunning(rec: ContainerRecord): ContainerStatus {
   const st = statusOf(rec);
@@ -59,10 +47,16 @@ async function waitGone(rec: ContainerRecord, timeoutMs: number): Promise<boolea
 }
 
 /** After the process is gone: its monitor's record (or a short grace for it), then the status. */
-async function settled(rec: ContainerRecord): Promise<ContainerStatus> {
+async function settled(rec: ContainerRecord, verdict = true): Promise<ContainerStatus> {
   const t0 = performance.now();
-  while (rec.detached && !existsSync(files.exit(rec.id)) && performance.now() - t0 < 2000) await Bun.sleep(10);
-  return statusOf(rec);
+  // The monitor records the exit, then its reaper the verdict: both within moments of the exit.
+  // (Holding the container's lock, only the exit: the reaper waits for that lock.)
+  for (;;) {
+    const st = statusOf(rec);
+    const done = verdict ? !running(st) : !rec.detached || existsSync(files.exit(rec.id));
+    if (done || performance.now() - t0 > 2000) return st;
+    await Bun.sleep(10);
+  }
 }
 
 /** Docker's stop: the stop signal, then SIGKILL after `timeoutSec`. */
@@ -140,7 +134,7 @@ export async function removeContainer(rec: ContainerRecord, force: boolean): Pro
         /* gone */
       }
       await waitGone(rec, 10_000);
-      await settled(rec);
+      await settled(rec, false);
     }
     // Whatever a killed mini left: processes and cgroups, then the files.
     if (rec.cgroups) log.timed(`rm ${rec.name}: remove cgroups`, () => cgroups.removeCgroups(rec.cgroups!));

@@ -1,11 +1,18 @@
 // Detached containers: the child stage is cloned by mini-shim's monitor (not by this Bun process,
 // which exits once the command runs). The monitor stays the container's parent: it writes the
 // log, records the exit status, then runs `mini __reap ID` to clean up.
-import { closeSync, readSync, writeSync } from "node:fs";
+import { readSync } from "node:fs";
 import { CHILD_VERB } from "./child-config.ts";
 import { withNamespaces, type NamespaceSetup } from "./namespaces.ts";
 import { shimPath } from "./shim.ts";
-import { miniArgv, releaseInUserNamespace, writeAll, type StartedChild, type UserNamespace } from "./spawn-child.ts";
+import {
+  type ChildStage,
+  childPipes,
+  miniArgv,
+  releaseInUserNamespace,
+  sendConfig,
+  type UserNamespace,
+} from "./launch.ts";
 import * as sys from "../sys/calls.ts";
 import { CLONE_NEWUSER } from "../sys/constants.ts";
 import { UserError } from "../common/errors.ts";
@@ -34,12 +41,12 @@ export function spawnViaMonitor(
   userns: UserNamespace | undefined,
   m: MonitorFiles,
   interactive = false,
-): StartedChild & { monitorPid: number } {
+): ChildStage {
   const [inR, inW] = interactive ? sys.pipe() : [undefined, undefined];
-  const [cfgR, cfgW] = sys.pipe();
-  const [errR, errW] = sys.pipe();
+  const { cfgR, cfgW, repR: reportR, repW: reportW } = childPipes();
   const [syncR, syncW] = sys.pipe();
-  const [repR, repW] = sys.pipe();
+  // The monitor's first word: the pid of the child stage it cloned.
+  const [pidR, pidW] = sys.pipe();
   const flags = ns.unshareFlags | (userns ? CLONE_NEWUSER : 0);
   const argv = [
     shimPath(),
@@ -57,26 +64,26 @@ export function spawnViaMonitor(
     // Namespaces joined by path are entered around the spawn, so the monitor clones inside them.
     monitor = withNamespaces({ unshareFlags: 0, join: ns.join, childFlags: 0, childJoin: [] }, () =>
       Bun.spawn(argv, {
-        stdio: [inR ?? "ignore", "ignore", "ignore", cfgR, errW, syncR, repW, ...(inW ? [inW] : [])],
+        stdio: [inR ?? "ignore", "ignore", "ignore", cfgR, reportW, syncR, pidW, ...(inW ? [inW] : [])],
         env: monitorEnv(),
         detached: true,
       }),
     );
   } finally {
-    for (const fd of [cfgR, errW, syncR, repW, inR, inW]) if (fd !== undefined) sys.close(fd);
+    for (const fd of [cfgR, reportW, syncR, pidW, inR, inW]) if (fd !== undefined) sys.close(fd);
   }
   monitor.unref();
   const buf = Buffer.alloc(32);
-  const n = readSync(repR, buf, 0, buf.length, null);
-  sys.close(repR);
+  const n = readSync(pidR, buf, 0, buf.length, null);
+  sys.close(pidR);
   const pid = Number(buf.toString("utf8", 0, n).trim());
   if (!n || !pid) {
-    for (const fd of [cfgW, errR, syncW]) sys.close(fd);
+    for (const fd of [cfgW, reportR, syncW]) sys.close(fd);
     throw new UserError("the container monitor could not start the container (clone3 failed; see mini-shim)");
   }
   // Without a user namespace there are no maps to write first: the child stage may start now.
   if (!userns) {
-    writeSync(syncW, "g");
+    sys.writeAll(syncW, Buffer.from("g"), "sync pipe");
     sys.close(syncW);
   }
   const gone = () => {
@@ -105,14 +112,13 @@ export function spawnViaMonitor(
   return {
     proc,
     monitorPid: monitor.pid,
-    errorFd: errR,
+    reportFd: reportR,
     send(cfg) {
       if (userns) {
         releaseInUserNamespace(pid, userns, cfg.cgroupProcs, syncW);
         cfg = { ...cfg, cgroupProcs: [] };
       }
-      writeAll(cfgW, Buffer.from(JSON.stringify(cfg)));
-      closeSync(cfgW);
+      sendConfig(cfgW, cfg);
     },
   };
 }

@@ -1,275 +1,280 @@
-// `mini run` in the foreground: cgroups, namespaces, the child stage, signals, the exit status,
-// and the clean-up that leaves nothing behind.
-import { chmodSync, mkdirSync, readSync, rmSync, statSync } from "node:fs";
-import { dirname } from "node:path";
-import * as cgroups from "../cgroups/index.ts";
-import * as log from "../log.ts";
-import type { Namespace, Spec } from "../config/types.ts";
+// docker's `run` and `start`: a container from an image or a rootfs directory, recorded in the
+// store (name, spec, how it ends), then created through the one pipeline (container.ts) and
+// either waited for in the foreground or left to its monitor. Also `run --bundle`.
+import { rmSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import { removeCgroups } from "../cgroups/index.ts";
 import { UserError } from "../common/errors.ts";
-import * as C from "../sys/constants.ts";
-import { ensureEtcMountpoints, etcFilePaths, writeEtcFiles } from "./etc-files.ts";
-import { planNamespaces, type NamespaceSetup } from "./namespaces.ts";
-import { planRootfs } from "./rootfs-plan.ts";
-import { spawnChild, spawnInUserNamespace, type StartedChild, type UserNamespace } from "./spawn-child.ts";
-import { attachTerminal, type AttachedTerminal } from "./tty.ts";
-import { writeOwnerRecord } from "../state/owner.ts";
-import { compileForChild } from "../seccomp/index.ts";
-import type { MonitorFiles } from "./monitor.ts";
+import { containerPaths as files } from "../common/paths.ts";
+import { pidStartTime } from "../common/proc.ts";
+import { loadBundle } from "../config/bundle.ts";
+import { namespacesFromFlags, type RunFlags, specFromFlags } from "../config/from-flags.ts";
+import { imageCommand } from "../config/image-command.ts";
+import type { Spec } from "../config/types.ts";
+import type { ImageRecord } from "../image/store.ts";
+import * as log from "../log.ts";
+import {
+  type ContainerRecord,
+  createRecord,
+  newId,
+  type RuntimeState,
+  removeFiles,
+  withContainerLock,
+  writeJsonAtomic,
+} from "../state/containers.ts";
+import { sweepOrphans, writeOwnerRecord } from "../state/owner.ts";
+import { abandon, createContainer, expectRunning, type LaunchedChild, launch } from "./container.ts";
+import { etcFilePaths } from "./etc-files.ts";
+import { waitForeground } from "./foreground.ts";
+import { miniArgv } from "./launch.ts";
 
-export interface RunOptions {
-  id: string;
-  stateDir: string;
-  /** Write /etc/hostname, hosts, resolv.conf into stateDir (flags path; bundles bring their own). */
-  etc?: { hostname: string; hostNetwork: boolean };
+/** Per log file; one older file is kept, so a container's log never exceeds twice this. */
+export const LOG_MAX_BYTES = 16 * 1024 * 1024;
+
+/** What `mini run` was asked, flags already parsed. */
+export interface RunRequest {
+  /** IMAGE (a reference) or ROOTFS (a path), as given. */
+  target: string;
+  /** The command and its arguments after IMAGE/ROOTFS (the image's CMD when empty). */
+  args: string[];
+  /** Everything that shapes the spec. */
+  spec: Omit<RunFlags, "rootfs" | "command" | "image" | "readFile" | "etcFiles">;
+  entrypoint?: string;
+  name?: string;
+  detach: boolean;
+  /** --rm (foreground containers are always removed). */
+  autoRemove: boolean;
   interactive: boolean;
   init: boolean;
   noPivot: boolean;
-  /** An image rootfs: overlay of these layers; `dir` (upper, work, rootfs) is removed afterwards. */
-  overlay?: { lower: string[]; dir: string };
-  /** More directories removed with a foreground run (the container's record). */
-  dirs?: string[];
-  /** Detached: mini-shim's monitor is the container's parent; runContainer returns 0 once the command runs. */
-  detached?: MonitorFiles;
-  /** The cgroup plan, before any cgroup exists (a record of what to remove if mini is killed). */
-  onCgroups?: (cg: cgroups.CgroupPlan) => void;
-  /** The container's process exists (its pid; for detached runs, the monitor's too). */
-  onStarted?: (pid: number, monitorPid?: number) => void;
+  logMaxBytes: number;
+  pull: { policy: "always" | "missing" | "never"; platform?: string; insecure: boolean; quiet: boolean };
 }
-
-export { etcFilePaths };
-
-const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
-const HANGUP_GRACE_MS = 2000;
-
-function checkRootfs(path: string): void {
-  let st: import("node:fs").Stats;
-  try {
-    st = statSync(path);
-  } catch {
-    throw new UserError(`rootfs ${path}: no such directory`);
-  }
-  if (!st.isDirectory()) throw new UserError(`rootfs ${path}: not a directory`);
-}
-
-function readChildError(fd: number): { message: string; code: number } | undefined {
-  const buf = Buffer.alloc(8192);
-  let n = 0;
-  try {
-    n = readSync(fd, buf, 0, buf.length, null);
-  } catch {
-    return undefined;
-  }
-  if (n <= 0) return undefined;
-  try {
-    return JSON.parse(buf.toString("utf8", 0, n));
-  } catch {
-    return { message: buf.toString("utf8", 0, n), code: 125 };
-  }
-}
-
-/** A child stage started before the spec is complete (its Bun start-up overlaps the parent's work). */
-export interface Prestarted {
-  ns: NamespaceSetup;
-  child: StartedChild;
-  term?: AttachedTerminal;
-  t0: number;
-  monitorPid?: number;
-}
-
-export interface PrestartOptions {
-  namespaces: Namespace[] | undefined;
-  userns?: UserNamespace;
-  interactive: boolean;
-  tty: boolean;
-}
-
-/** Starts the child stage in its namespaces; it waits for its config (runContainer sends it). */
-export function prestart(p: PrestartOptions): Prestarted {
-  if (process.getuid?.() !== 0)
-    throw new UserError("mini run needs root (user namespaces for unprivileged users are not supported yet)");
-  const ns = planNamespaces(p.namespaces);
-  log.debug(
-    `namespaces: unshare 0x${ns.unshareFlags.toString(16)} in the parent, 0x${ns.childFlags.toString(16)} in the child${ns.join.length ? `, join ${ns.join.map((j) => j.path).join(" ")}` : ""}`,
-  );
-  const term = p.tty ? attachTerminal({ interactive: p.interactive }) : undefined;
-  const t0 = performance.now();
-  const io = { interactive: p.interactive, terminal: term?.options, dieWithParent: true };
-  const child = p.userns ? spawnInUserNamespace(ns, io, p.userns) : spawnChild(ns, io);
-  log.debug(`spawn child stage pid ${child.proc.pid}`, performance.now() - t0);
-  return { ns, child, term, t0 };
-}
-
-/** Ends a prestarted child that will never get its config. */
-export async function abandon(p: Prestarted): Promise<void> {
-  p.child.proc.kill("SIGKILL");
-  await p.child.proc.exited;
-}
-
-const userNamespaceOf = (spec: Spec): UserNamespace | undefined =>
-  spec.linux?.namespaces?.some((n) => n.type === "user")
-    ? { uidMappings: spec.linux.uidMappings ?? [], gidMappings: spec.linux.gidMappings ?? [] }
-    : undefined;
 
 /**
- * Runs the container in the foreground and returns its exit status. `pre` is a child stage the
- * caller already started for this spec's namespaces (else it is started here).
+ * Runs the request: in the foreground, the container's exit status; detached, 0 once its
+ * command runs. `id` is the new container's.
  */
-export async function runContainer(spec: Spec, o: RunOptions, pre?: Prestarted): Promise<number> {
-  let child: StartedChild | undefined = pre?.child;
-  let cg: cgroups.CgroupPlan | undefined;
-  let stateDir: string | undefined;
+export async function runContainer(req: RunRequest): Promise<{ code: number; id: string }> {
+  if (req.detach && req.spec.tty)
+    throw new UserError(
+      "mini run -d with -t: a detached container has no terminal to attach to (-di keeps its stdin open; mini exec -it CONTAINER sh gives a terminal)",
+    );
+  // Start the child stage first: its start-up (a whole Bun runtime) overlaps finding (or
+  // pulling) the image and building the spec. (A detached container's child stage is started by
+  // its monitor instead.) Before a pull, too: Bun.spawn from the main thread in the new
+  // namespaces was seen to abort now and then right after fetch traffic. (With -t the host
+  // terminal goes raw only once the container runs, after the pull's progress.)
+  const early = namespacesFromFlags(req.spec);
+  const launched = req.detach
+    ? undefined
+    : launch(
+        early.namespaces,
+        early.uidMappings && { uidMappings: early.uidMappings, gidMappings: early.gidMappings! },
+        { mode: "direct", io: { interactive: req.interactive, dieWithParent: true } },
+        !!req.spec.tty,
+      );
+  let target: { rootfs?: string; image?: ImageRecord };
+  let command: string[];
   try {
-    const rootfs = spec.root?.path;
-    if (!rootfs) throw new UserError("root.path is missing");
-    checkRootfs(rootfs);
-    if (!spec.process?.args?.length) throw new UserError("process.args is empty: no command to run");
-    const ns = planNamespaces(spec.linux?.namespaces);
-    if (pre && (pre.ns.unshareFlags !== ns.unshareFlags || pre.ns.childFlags !== ns.childFlags))
-      throw new Error("internal: the prestarted child has other namespaces than the spec");
-    const overlay = o.overlay && {
-      lower: o.overlay.lower,
-      upper: `${o.overlay.dir}/upper`,
-      work: `${o.overlay.dir}/work`,
-    };
-    const started =
-      pre ??
-      (o.detached
-        ? startMonitor(ns, userNamespaceOf(spec), o.detached, o.interactive)
-        : prestart({
-            namespaces: spec.linux?.namespaces,
-            userns: userNamespaceOf(spec),
-            interactive: o.interactive,
-            tty: !!spec.process.terminal,
-          }));
-    child = started.child;
-
-    // While the child stage starts up: its /etc files and cgroups.
-    // 0711: a user-namespaced container root (an unprivileged host uid) must reach the files it binds.
-    stateDir = o.stateDir;
-    mkdirSync(stateDir, { recursive: true, mode: 0o711 });
-    chmodSync(dirname(stateDir), 0o711);
-    o.onStarted?.(child.proc.pid, started.monitorPid);
-    if (o.overlay)
-      for (const d of ["upper", "work"]) mkdirSync(`${o.overlay.dir}/${d}`, { recursive: true, mode: 0o755 });
-    if (o.etc) {
-      writeEtcFiles(etcFilePaths(stateDir), o.etc.hostname, o.etc.hostNetwork);
-      // Their mount points: a user-namespaced root can't create files in a host-owned rootfs.
-      if (!o.overlay) ensureEtcMountpoints(rootfs);
+    target = await resolveTarget(req);
+    command = target.image ? imageCommand(target.image.config.config, req.args, req.entrypoint) : req.args;
+    if (!command.length) throw new UserError("no command given: mini run [OPTIONS] ROOTFS COMMAND [ARG...]");
+  } catch (e) {
+    if (launched) await abandon(launched);
+    throw e;
+  }
+  const id = newId();
+  let rec: ContainerRecord;
+  try {
+    sweepOrphans(removeCgroups);
+    let rootfs = target.rootfs!;
+    let overlay: { lower: string[]; dir: string } | undefined;
+    const image = target.image;
+    if (image) {
+      const { imageOverlay } = require("../image/overlay.ts") as typeof import("../image/overlay.ts");
+      overlay = imageOverlay(image, id);
+      rootfs = `${overlay.dir}/rootfs`;
     }
-    cg = cgroups.planCgroupsOnHost({
-      name: `mini-${o.id}`,
-      cgroupsPath: spec.linux?.cgroupsPath,
-      resources: spec.linux?.resources,
-    });
-    o.onCgroups?.(cg);
-    const ops = planRootfs(spec, {
-      noPivot: o.noPivot,
-      userns: !!userNamespaceOf(spec),
-      overlay,
-      cgroups: cgroups.cgroupMountLeaves(cg),
-    });
-    if (!o.detached) writeOwnerRecord(stateDir, cg, [...(o.overlay ? [o.overlay.dir] : []), ...(o.dirs ?? [])]);
-    cgroups.applyCgroups(cg, log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined);
-    for (const w of cg.warnings) log.warn(w);
-    child.send({
+    const ic = image?.config.config;
+    const spec = specFromFlags({
+      ...req.spec,
       rootfs,
-      ops,
-      hostname: spec.hostname,
-      domainname: spec.domainname,
-      cgroupProcs: cg.procs,
-      unshareFlags: ns.childFlags,
-      joinNamespaces: ns.childJoin.map((j) => ({ path: j.path, flag: j.flag })),
-      process: spec.process,
-      sysctl: spec.linux?.sysctl,
-      init: o.init,
-      seccomp: compileForChild(spec.linux?.seccomp),
-      // A detached child stage's stderr is the container's log: its steps are not the container's output.
-      debug: log.isDebug() && !o.detached,
+      command,
+      image: ic && { user: ic.User, env: ic.Env, workdir: ic.WorkingDir },
+      readFile: image && (require("../image/overlay.ts") as typeof import("../image/overlay.ts")).imageReader(image),
+      etcFiles: etcFilePaths(files.runDir(id)),
     });
-    log.debug("config sent to the child stage");
-    if (o.detached) {
-      const err = readChildError(started.child.errorFd);
-      if (err) throw new UserError(err.message, err.code);
-      log.debug("the command runs", performance.now() - started.t0);
-      child = undefined;
-      return 0;
-    }
-    child = undefined;
-    return await wait(started.child, cg, started.term, started.t0);
-  } finally {
-    // A detached container that started is the monitor's and the reaper's from here.
-    if (!o.detached || child) {
-      if (child) {
-        child.proc.kill("SIGKILL");
-        await child.proc.exited;
-      }
-      log.timed("remove cgroups", () => cg && cgroups.removeCgroups(cg));
-      if (stateDir) rmSync(stateDir, { recursive: true, force: true });
-      if (o.overlay && !o.detached) rmSync(o.overlay.dir, { recursive: true, force: true });
-      for (const d of o.detached ? [] : (o.dirs ?? [])) rmSync(d, { recursive: true, force: true });
-    }
+    rec = await createRecord(
+      {
+        id,
+        created: new Date().toISOString(),
+        image: image ? req.target : undefined,
+        imageId: image?.id,
+        spec,
+        detached: req.detach,
+        interactive: req.interactive,
+        autoRemove: !req.detach || req.autoRemove,
+        init: req.init,
+        noPivot: req.noPivot,
+        overlay,
+        etc: { hostname: spec.hostname ?? "mini", hostNetwork: req.spec.network === "host" },
+        stopSignal: ic?.StopSignal,
+        logMaxBytes: req.logMaxBytes,
+      },
+      req.name,
+    );
+    log.debug(`container ${id.slice(0, 12)} recorded as "${rec.name}"`);
+  } catch (e) {
+    if (launched) await abandon(launched);
+    rmSync(files.dir(id), { recursive: true, force: true });
+    throw e;
+  }
+  // From here startRecorded owns the child stage: it sends the config, or kills it on failure.
+  try {
+    return { code: await startRecorded(rec, launched, req.interactive), id };
+  } catch (e) {
+    if (req.detach) removeFiles(id);
+    throw e;
   }
 }
 
-function startMonitor(
-  ns: NamespaceSetup,
-  userns: UserNamespace | undefined,
-  files: MonitorFiles,
-  interactive: boolean,
-): Prestarted {
-  const { spawnViaMonitor } = require("./monitor.ts") as typeof import("./monitor.ts");
-  const t0 = performance.now();
-  const child = spawnViaMonitor(ns, userns, files, interactive);
-  log.debug(`monitor ${child.monitorPid} cloned the child stage, pid ${child.proc.pid}`, performance.now() - t0);
-  return { ns, child, t0, monitorPid: child.monitorPid };
-}
-
-async function wait(
-  child: StartedChild,
-  cg: cgroups.CgroupPlan,
-  term: AttachedTerminal | undefined,
-  t0: number,
+/**
+ * Runs a recorded container: in the foreground (its exit status; removed after), or detached
+ * (0 once its command runs; its monitor and reaper record the rest).
+ */
+export async function startRecorded(
+  rec: ContainerRecord,
+  launched?: LaunchedChild,
+  interactive = false,
 ): Promise<number> {
-  const { proc, errorFd } = child;
-  term?.start(proc);
-  let hangupTimer: ReturnType<typeof setTimeout> | undefined;
-  const hangup = () => {
-    proc.kill("SIGHUP");
-    hangupTimer ??= setTimeout(() => proc.kill("SIGKILL"), HANGUP_GRACE_MS);
-  };
-  const handlers = FORWARDED.map((sig) => {
-    const h = sig === "SIGHUP" ? hangup : () => proc.kill(sig);
-    process.on(sig, h);
-    return [sig, h] as const;
+  const id = rec.id;
+  const c = await createContainer(
+    rec.spec,
+    {
+      id,
+      cgroupName: `mini-${id}`,
+      runDir: files.runDir(id),
+      etc: rec.etc,
+      init: rec.init,
+      noPivot: rec.noPivot,
+      attachTerminal: !rec.detached,
+      overlay: rec.overlay,
+      launch: rec.detached
+        ? {
+            mode: "monitor",
+            interactive: interactive || !!rec.interactive,
+            files: {
+              exitFile: files.exit(id),
+              logFile: files.log(id),
+              logMaxBytes: rec.logMaxBytes,
+              reaper: miniArgv(["__reap", id]),
+            },
+          }
+        : { mode: "direct", io: { interactive: interactive || !!rec.interactive, dieWithParent: true } },
+      onStarted: (pid, monitorPid) =>
+        writeJsonAtomic(files.state(id), {
+          pid,
+          pidStart: pidStartTime(pid) ?? "",
+          monitorPid,
+          monitorStart: monitorPid ? pidStartTime(monitorPid) : undefined,
+          startedAt: new Date().toISOString(),
+        } satisfies RuntimeState),
+      onCgroups: (cgroups) => {
+        writeJsonAtomic(files.record(id), { ...rec, cgroups });
+        // A foreground run's leftovers if this mini is killed: the next mini removes them.
+        if (!rec.detached) writeOwnerRecord(files.runDir(id), cgroups, [files.dir(id)]);
+      },
+    },
+    launched,
+  ).catch((e) => {
+    if (!rec.detached) removeFiles(id);
+    throw e;
   });
-  term?.onHangup(hangup);
-
-  let code = await proc.exited;
-
-  if (hangupTimer) clearTimeout(hangupTimer);
-  for (const [sig, h] of handlers) process.off(sig, h);
-  await term?.stop();
-  log.debug(`container exited with ${code}${proc.signalCode ? ` (${proc.signalCode})` : ""}`, performance.now() - t0);
-
-  const childError = readChildError(errorFd);
-  if (childError) {
-    log.error(childError.message);
-    return childError.code;
+  if (rec.detached) {
+    try {
+      await expectRunning(c, "exec");
+    } catch (e) {
+      await c.destroy();
+      throw e;
+    }
+    return 0;
   }
-  if (proc.signalCode === "SIGKILL" && cgroups.oomKilled(cg)) {
-    const limit = cgroups.memoryLimit(cg);
-    log.error(`container killed: out of memory${limit ? ` (memory limit ${formatBytes(limit)})` : ""}`);
-    code = 128 + C.SIGNALS.SIGKILL;
+  try {
+    return await waitForeground(c);
+  } finally {
+    await c.destroy();
+    removeFiles(id);
   }
-  return code;
 }
 
-function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1 && n % 1024 === 0) {
-    n /= 1024;
-    i++;
+/** `mini start`: a stopped container again, detached. Returns the log's size before it. */
+export async function startStopped(rec: ContainerRecord): Promise<number> {
+  const { statusOf } = require("../state/status.ts") as typeof import("../state/status.ts");
+  let offset = 0;
+  await withContainerLock(rec.id, async () => {
+    if (statusOf(rec).status === "running" || statusOf(rec).status === "paused") return;
+    for (const f of [files.exit(rec.id), files.result(rec.id), files.state(rec.id)]) rmSync(f, { force: true });
+    try {
+      offset = statSync(files.log(rec.id)).size;
+    } catch {
+      offset = 0;
+    }
+    await startRecorded({ ...rec, detached: true });
+  });
+  return offset;
+}
+
+/** `mini run --bundle DIR`: the bundle's config in the foreground, as a recorded container. */
+export async function runBundle(
+  dir: string,
+  o: { name?: string; init: boolean; noPivot: boolean; interactive: boolean },
+): Promise<number> {
+  sweepOrphans(removeCgroups);
+  const spec: Spec = loadBundle(dir);
+  const rec = await createRecord(
+    {
+      id: newId(),
+      created: new Date().toISOString(),
+      spec,
+      detached: false,
+      autoRemove: true,
+      init: o.init,
+      noPivot: o.noPivot,
+      logMaxBytes: LOG_MAX_BYTES,
+    },
+    o.name,
+  );
+  return startRecorded(rec, undefined, o.interactive || !!spec.process?.terminal);
+}
+
+/**
+ * IMAGE or ROOTFS: a directory (or anything that looks like a path) is a rootfs; anything else
+ * is an image reference, pulled according to the pull policy.
+ */
+async function resolveTarget(req: RunRequest): Promise<{ rootfs?: string; image?: ImageRecord }> {
+  const arg = req.target;
+  const looksLikePath = arg.startsWith("/") || arg.startsWith("./") || arg.startsWith("../") || arg === ".";
+  const isDir = () => {
+    try {
+      return statSync(arg).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  if (looksLikePath || isDir()) return { rootfs: resolve(arg) };
+  // Image modules load only for image runs: `mini run ROOTFS` is the start-up path to keep short.
+  const { findImage, pull } = require("../image/pull.ts") as typeof import("../image/pull.ts");
+  let image = req.pull.policy === "always" ? undefined : findImage(arg);
+  if (!image) {
+    if (req.pull.policy === "never") throw new UserError(`image ${arg} is not in the store (and --pull never)`);
+    const { parsePlatform } = require("../image/platform.ts") as typeof import("../image/platform.ts");
+    const { progressFor } = require("../image/progress.ts") as typeof import("../image/progress.ts");
+    image = await pull(arg, {
+      platform: req.pull.platform ? parsePlatform(req.pull.platform) : undefined,
+      insecure: req.pull.insecure,
+      progress: progressFor(req.pull.quiet),
+    });
   }
-  return `${n} ${units[i]}`;
+  return { image };
 }

@@ -46,6 +46,8 @@ export interface RuntimeState {
   /** Field 22 of /proc/PID/stat: tells a live container from a recycled pid. */
   pidStart: string;
   monitorPid?: number;
+  /** The monitor's start time: it becomes the reaper, and the container has not ended until it has recorded how. */
+  monitorStart?: string;
   startedAt: string;
 }
 

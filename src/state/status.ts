@@ -53,7 +53,18 @@ export function statusOf(rec: ContainerRecord): ContainerStatus {
       state,
     };
   }
-  const result = readResult(rec.id) ?? readMonitorExit(rec.id);
+  const verdict = readResult(rec.id);
+  // The monitor (then the reaper it execs) still runs: the exit is known but its verdict (an OOM
+  // kill, which only the cgroup tells) is not recorded yet. Until it is, the container has not ended.
+  if (!verdict && state?.monitorPid && state.monitorStart && pidStartTime(state.monitorPid) === state.monitorStart)
+    return {
+      status: "running",
+      pid: state.pid,
+      oomKilled: false,
+      startedAt: state.startedAt,
+      state,
+    };
+  const result = verdict ?? readMonitorExit(rec.id);
   if (result)
     return {
       status: "exited",

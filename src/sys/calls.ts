@@ -244,6 +244,11 @@ export function mountFlagsOf(path: string): number {
   );
 }
 
+/** fcntl(2) with an integer argument (F_SETFD, F_SETFL, F_ADD_SEALS, …). */
+export function fcntl(fd: number, cmd: number, arg: number, what = ""): number {
+  return check(libc().fcntl(fd, cmd, BigInt(arg)), "fcntl", what);
+}
+
 export function chown(path: string, uid: number, gid: number): void {
   check(libc().chown(cstr(path), uid, gid), "chown", path);
 }

@@ -91,6 +91,7 @@ export const STATX_BASIC_STATS = 0x7ff;
 export const ST_RELATIME = 4096;
 
 export const F_SETFD = 2;
+export const F_SETFL = 4;
 export const FD_CLOEXEC = 1;
 export const F_ADD_SEALS = 1033;
 export const F_SEAL_SEAL = 1;

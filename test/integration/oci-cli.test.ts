@@ -354,10 +354,12 @@ print(msg.decode(), repr(out.decode()), flush=True)
       { stdout: "pipe" },
     );
     const reader = (py.stdout as ReadableStream<Uint8Array>).getReader();
-    await reader.read(); // "listening"
+    // "listening\n" may arrive in more than one chunk: whatever follows it is the answer's start.
+    let out = "";
+    while (!out.includes("listening\n")) out += new TextDecoder().decode((await reader.read()).value);
+    out = out.slice(out.indexOf("listening\n") + "listening\n".length);
     expect((await oci(["create", "--bundle", b, "--console-socket", sock, "t1"])).code).toBe(0);
     expect((await oci(["start", "t1"])).code).toBe(0);
-    let out = "";
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;

@@ -7,7 +7,7 @@ import { SYSCALLS as X86_64 } from "../../src/seccomp/tables/x86_64.ts";
 import { SYSCALLS as I386 } from "../../src/seccomp/tables/i386.ts";
 import { SYSCALLS as X32 } from "../../src/seccomp/tables/x32.ts";
 import { SYSCALLS as AARCH64 } from "../../src/seccomp/tables/aarch64.ts";
-import { fromDockerProfile, isDockerProfile } from "../../src/seccomp/docker-profile.ts";
+import { fromDockerProfile, isDockerProfile } from "../../src/config/seccomp-docker-profile.ts";
 import { readSeccompProfile } from "../../src/config/from-flags.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -2,6 +2,8 @@
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
 import { forEachContainer } from "../containers.ts";
+import { signalContainer } from "../../runtime/lifecycle.ts";
+import { parseSignal } from "../../runtime/signals.ts";
 
 const args = {
   signal: {
@@ -18,8 +20,6 @@ export default {
 } satisfies CommandDef<OptDefs>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
-  const { parseSignal, signalContainer } =
-    require("../../runtime/lifecycle.ts") as typeof import("../../runtime/lifecycle.ts");
   const sig = parseSignal(typeof values.signal === "string" ? values.signal : "SIGKILL");
   return forEachContainer("kill", operands, (rec, q) => {
     signalContainer(rec, sig);

@@ -1,6 +1,6 @@
 // mini run [OPTIONS] ROOTFS COMMAND [ARG...]   |   mini run --bundle DIR
 import type { CommandDef } from "citty";
-import { list, type OptValues } from "../argv.ts";
+import type { OptValues } from "../argv.ts";
 import type { OptDefs } from "../argv.ts";
 import { logLevelArg } from "../shared.ts";
 import { UserError } from "../../common/errors.ts";
@@ -149,5 +149,5 @@ export async function run(values: OptValues, operands: string[]): Promise<number
       throw new UserError("--bundle takes no ROOTFS or COMMAND: the bundle's config.json says what to run");
     return runFromBundle(String(values.bundle), values);
   }
-  return runFromFlags(values, operands, list);
+  return runFromFlags(values, operands);
 }

@@ -2,7 +2,8 @@
 import type { CommandDef } from "citty";
 import { totalmem, availableParallelism } from "node:os";
 import type { OptDefs, OptValues } from "../argv.ts";
-import { binarySize, printTable } from "../format.ts";
+import { formatBytes } from "../../common/format.ts";
+import { printTable } from "../format.ts";
 import { resolveContainer, type ContainerRecord } from "../../state/containers.ts";
 import type { CgroupStats } from "../../cgroups/stats.ts";
 
@@ -51,7 +52,7 @@ function rows(
       r.id.slice(0, 12),
       r.name,
       `${Math.min(cpu, 100 * availableParallelism()).toFixed(2)}%`,
-      `${binarySize(b.s.memory)} / ${binarySize(limit)}`,
+      `${formatBytes(b.s.memory)} / ${formatBytes(limit)}`,
       `${((b.s.memory / limit) * 100).toFixed(2)}%`,
       String(b.s.pids),
     ]);

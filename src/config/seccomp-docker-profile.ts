@@ -6,7 +6,7 @@
 // A profile without these fields is already OCI and passes through unchanged.
 import { release } from "node:os";
 import { UserError } from "../common/errors.ts";
-import type { LinuxSeccomp, LinuxSyscall } from "../config/types.ts";
+import type { LinuxSeccomp, LinuxSyscall } from "./types.ts";
 
 interface Filter {
   caps?: string[];

@@ -1,0 +1,185 @@
+// runc's command line, for engines (podman/conmon, containerd-shim) and the OCI test suites:
+//   mini [--root DIR] [--log FILE] [--log-format text|json] [--debug] [--systemd-cgroup]
+//        [--cgroup-manager cgroupfs|systemd|disabled] [--rootless true|false|auto] VERB ...
+// Errors go to stderr and, with --log, to that file (JSON lines with --log-format json, the way
+// engines read the last error); exit status 1 as runc's. Each verb is a small adapter from its
+// parsed flags to one call into src/oci/.
+import { appendFileSync, readFileSync } from "node:fs";
+import { UserError } from "../../common/errors.ts";
+import * as log from "../../log.ts";
+import { createContainerFromBundle } from "../../oci/create.ts";
+import { ociExec } from "../../oci/exec.ts";
+import { features } from "../../oci/features.ts";
+import * as lifecycle from "../../oci/lifecycle.ts";
+import { DEFAULT_ROOT, OciStore } from "../../oci/state.ts";
+import { SyscallError } from "../../sys/error.ts";
+import { list, type OptValues, parseOptions } from "../argv.ts";
+import { printTable } from "../format.ts";
+import { OCI_VERB_ARGS } from "./args.ts";
+import { resourcesFromFlags } from "./update-flags.ts";
+
+let logFile: string | undefined;
+let logJson = false;
+
+function logLine(level: "error" | "debug" | "warning", msg: string): void {
+  if (!logFile) return;
+  const line = logJson
+    ? JSON.stringify({ level, msg, time: new Date().toISOString() })
+    : `time="${new Date().toISOString()}" level=${level} msg=${JSON.stringify(msg)}`;
+  try {
+    appendFileSync(logFile, `${line}\n`);
+  } catch {
+    /* the engine's problem */
+  }
+}
+
+function one(operands: string[], verb: string, extra = 0): string {
+  if (operands.length < 1 || operands.length > 1 + extra)
+    throw new UserError(`"${verb}" requires a container id${extra ? " (and at most one more argument)" : ""}`, 1);
+  return operands[0]!;
+}
+
+export async function ociMain(globals: OptValues, verb: string, rest: string[]): Promise<number> {
+  logFile = typeof globals.log === "string" ? globals.log : undefined;
+  logJson = globals["log-format"] === "json";
+  if (globals.debug) log.setLogLevel("debug");
+  try {
+    if (globals["systemd-cgroup"] || globals["cgroup-manager"] === "systemd") {
+      if (!existsSystemd())
+        throw new UserError(
+          "systemd cgroup manager requested but systemd is not running (use --cgroup-manager cgroupfs)",
+          1,
+        );
+      throw new UserError("the systemd cgroup manager is not supported yet (use --cgroup-manager cgroupfs)", 1);
+    }
+    const store = new OciStore(typeof globals.root === "string" ? globals.root : DEFAULT_ROOT);
+    const handler = VERBS[verb];
+    if (!handler) throw new UserError(`unknown command "${verb}"`, 1);
+    const defs = (OCI_VERB_ARGS as Record<string, (typeof OCI_VERB_ARGS)["none"]>)[verb] ?? OCI_VERB_ARGS.none;
+    const { values, operands } = parseOptions(rest, defs, verb === "exec");
+    return await handler(store, values, operands, verb);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    log.error(msg);
+    logLine("error", msg);
+    if (log.isDebug() && e instanceof Error && e.stack && !(e instanceof UserError) && !(e instanceof SyscallError))
+      log.debug(e.stack);
+    return 1;
+  }
+}
+
+function existsSystemd(): boolean {
+  try {
+    return readFileSync("/proc/1/comm", "utf8").trim() === "systemd";
+  } catch {
+    return false;
+  }
+}
+
+type Handler = (store: OciStore, v: OptValues, operands: string[], verb: string) => Promise<number> | number;
+
+const str = (v: OptValues, k: string) => (typeof v[k] === "string" ? (v[k] as string) : undefined);
+
+/** create, and run (create + start, then in the foreground wait and delete). */
+const createOrRun: Handler = async (store, v, operands, verb) => {
+  const id = one(operands, verb);
+  const { container } = await createContainerFromBundle(store, {
+    id,
+    bundle: str(v, "bundle") ?? ".",
+    pidFile: str(v, "pid-file"),
+    consoleSocket: str(v, "console-socket"),
+    noPivot: !!v["no-pivot"],
+    preserveFds: Number(str(v, "preserve-fds") ?? 0),
+  });
+  if (verb === "create") return 0;
+  await lifecycle.startContainer(store, id);
+  if (v.detach) return 0;
+  const code = await container.child.proc.exited;
+  await lifecycle.deleteContainer(store, id, true);
+  return code;
+};
+
+const VERBS: Record<string, Handler> = {
+  create: createOrRun,
+  run: createOrRun,
+  start: async (store, _v, operands, verb) => {
+    await lifecycle.startContainer(store, one(operands, verb));
+    return 0;
+  },
+  state: (store, _v, operands, verb) => {
+    const id = one(operands, verb);
+    process.stdout.write(`${JSON.stringify(store.stateJson(store.read(id)), null, 2)}\n`);
+    return 0;
+  },
+  kill: (store, v, operands, verb) => {
+    lifecycle.killContainer(store, one(operands, verb, 1), operands[1] ?? "SIGTERM", !!v.all);
+    return 0;
+  },
+  delete: async (store, v, operands, verb) => {
+    await lifecycle.deleteContainer(store, one(operands, verb), !!v.force);
+    return 0;
+  },
+  pause: (store, _v, operands, verb) => {
+    lifecycle.pauseContainer(store, one(operands, verb), true);
+    return 0;
+  },
+  resume: (store, _v, operands, verb) => {
+    lifecycle.pauseContainer(store, one(operands, verb), false);
+    return 0;
+  },
+  list: (store, v) => {
+    const states = store.ids().map((id) => store.stateJson(store.read(id)));
+    if (v.quiet) process.stdout.write(states.map((s) => `${s.id}\n`).join(""));
+    else if (v.format === "json") process.stdout.write(`${JSON.stringify(states)}\n`);
+    else
+      printTable([
+        ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"],
+        ...states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, "root"]),
+      ]);
+    return 0;
+  },
+  ps: (store, v, operands, verb) => {
+    const pids = lifecycle.containerPids(store, one(operands, verb));
+    if (v.format === "json") process.stdout.write(`${JSON.stringify(pids)}\n`);
+    else process.stdout.write(`PID\n${pids.map((p) => `${p}\n`).join("")}`);
+    return 0;
+  },
+  update: (store, v, operands, verb) => {
+    const id = one(operands, verb);
+    const file = str(v, "resources");
+    lifecycle.updateContainer(store, id, resourcesFromFlags(file ? lifecycle.readResources(file) : {}, v));
+    return 0;
+  },
+  exec: (store, v, operands) => {
+    const [id, ...command] = operands;
+    if (!id) throw new UserError('"exec" requires a container id', 1);
+    return ociExec(store, {
+      id,
+      command,
+      processFile: str(v, "process"),
+      tty: !!v.tty,
+      detach: !!v.detach,
+      pidFile: str(v, "pid-file"),
+      consoleSocket: str(v, "console-socket"),
+      cwd: str(v, "cwd"),
+      env: list(v.env),
+      user: str(v, "user"),
+      caps: list(v.cap),
+      noNewPrivs: !!v["no-new-privs"],
+    });
+  },
+  features: () => {
+    process.stdout.write(`${JSON.stringify(features(), null, 2)}\n`);
+    return 0;
+  },
+  spec: (_store, v, operands) => {
+    const spec = require("../commands/spec.ts") as typeof import("../commands/spec.ts");
+    return spec.run({ bundle: str(v, "bundle") ?? "." }, operands);
+  },
+  checkpoint: (_s, _v, _o, verb) => {
+    throw new UserError(`${verb} is not supported`, 1);
+  },
+  restore: (_s, _v, _o, verb) => {
+    throw new UserError(`${verb} is not supported`, 1);
+  },
+};

@@ -1,0 +1,27 @@
+// Host-side endpoints of an OCI container: its exec.fifo (the child stage waits on it for
+// `start`), the engine's console socket, /dev/null for an fd nobody gave.
+import * as sys from "../sys/calls.ts";
+import { O_RDWR, S_IFIFO } from "../sys/constants.ts";
+import { unixConnect } from "../sys/socket.ts";
+import type { UserNamespace } from "./launch.ts";
+
+/** The host id that container id `id` maps to (the id itself when unmapped). */
+function hostId(maps: { containerID: number; hostID: number; size: number }[], id: number): number {
+  const m = maps.find((x) => id >= x.containerID && id < x.containerID + x.size);
+  return m ? m.hostID + (id - m.containerID) : id;
+}
+
+/** exec.fifo; a user-namespaced container's root is an unprivileged host uid: the fifo is made its own. */
+export function makeFifo(path: string, userns: UserNamespace | undefined): void {
+  sys.mknod(path, S_IFIFO | 0o600, 0, 0);
+  if (userns) sys.chown(path, hostId(userns.uidMappings, 0), hostId(userns.gidMappings, 0));
+}
+
+/** A connection to the engine's --console-socket (the pty master is sent over it). */
+export const openConsoleSocket = (path: string): number => unixConnect(path);
+
+let devNull: number | undefined;
+/** /dev/null, opened once (close-on-exec), for a child fd slot nobody filled. */
+export const openDevNull = (): number => (devNull ??= sys.open("/dev/null", O_RDWR));
+
+export const closeFd = (fd: number): void => sys.close(fd);
