@@ -321,7 +321,7 @@ describe("apply/remove v1", () => {
 
 describe("devices v1", () => {
   test("rules become devices.deny/allow lines in order", () => {
-    const { v1DeviceWrites, deviceRuleLine } = require("../../src/cgroups/devices.ts");
+    const { v1DeviceWrites, deviceRuleLine } = require("../../src/cgroups/v1/devices.ts");
     const { DEFAULT_DEVICE_RULES } = require("../../src/config/defaults.ts");
     const w = v1DeviceWrites("/d", DEFAULT_DEVICE_RULES);
     expect(w[0]).toEqual({ path: "/d/devices.deny", value: "a" });
