@@ -9,4 +9,5 @@ export { applyCgroups } from "./apply.ts";
 export { killAll, removeCgroups } from "./remove.ts";
 export type { RemoveOptions } from "./remove.ts";
 export { cgroupMountLeaves, cgroupPids, isFrozen, memoryLimit, memoryLeaf, oomKilled, setFrozen } from "./query.ts";
-export { cpuMax, sharesToWeight, swapToV2 } from "./v2.ts";
+export { cpuMax, sharesToWeight } from "./v2/cpu.ts";
+export { swapToV2 } from "./v2/memory.ts";

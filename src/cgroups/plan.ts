@@ -8,7 +8,7 @@ import { detectMode, findHierarchies } from "./detect.ts";
 import { checkCgroupsPath, leafDir, missingDirs, nearestExisting } from "./paths.ts";
 import { DEFAULT_ROOT, type CgroupLeaf, type CgroupPlan, type CgroupWrite, type PlanInput } from "./types.ts";
 import { joinsV1, unmountedWarnings, v1Writes } from "./v1/controllers.ts";
-import { subtreeWrites, v2Writes } from "./v2.ts";
+import { subtreeWrites, v2Writes } from "./v2/controllers.ts";
 
 export function readIfExists(path: string): string | undefined {
   try {
