@@ -11,5 +11,7 @@ export type { ControlWriter } from "./update.ts";
 export { killAll, removeCgroups } from "./remove.ts";
 export type { RemoveOptions } from "./remove.ts";
 export { cgroupMountLeaves, cgroupPids, isFrozen, memoryLimit, memoryLeaf, oomKilled, setFrozen } from "./query.ts";
+export { readStats } from "./stats.ts";
+export type { CgroupStats } from "./stats.ts";
 export { cpuMax, sharesToWeight } from "./v2/cpu.ts";
 export { swapToV2 } from "./v2/memory.ts";

@@ -8,9 +8,9 @@ import { parseSignal } from "../../src/runtime/lifecycle.ts";
 import { statusText } from "../../src/cli/commands/ps.ts";
 import { binarySize, duration } from "../../src/cli/format.ts";
 import { envObject, shimExecArgs } from "../../src/runtime/exec.ts";
-import { readStats } from "../../src/cgroups/stats.ts";
+import { readStats } from "../../src/cgroups/index.ts";
 import { randomName } from "../../src/state/names.ts";
-import type { CgroupPlan } from "../../src/cgroups/types.ts";
+import type { CgroupPlan } from "../../src/cgroups/index.ts";
 
 describe("log records (CRI format, as mini-shim writes them)", () => {
   test("full and partial lines, both streams, spaces kept", () => {
