@@ -1,4 +1,4 @@
-// cgroups: plan (pure) → apply → (container runs) → query → remove.
+// cgroups: plan (pure) → apply → (container runs: update, query) → remove.
 
 export { DEFAULT_ROOT } from "./types.ts";
 export type { CgroupLeaf, CgroupLog, CgroupMode, CgroupPlan, CgroupWrite, PlanInput } from "./types.ts";
@@ -6,7 +6,12 @@ export { detectMode, findHierarchies, parseMountinfo, parseSelfCgroup } from "./
 export { checkResources, planCgroups, planCgroupsOnHost } from "./plan.ts";
 export type { HostPlanOptions } from "./plan.ts";
 export { applyCgroups } from "./apply.ts";
+export { updateCgroups } from "./update.ts";
+export type { ControlWriter } from "./update.ts";
 export { killAll, removeCgroups } from "./remove.ts";
 export type { RemoveOptions } from "./remove.ts";
 export { cgroupMountLeaves, cgroupPids, isFrozen, memoryLimit, memoryLeaf, oomKilled, setFrozen } from "./query.ts";
-export { cpuMax, sharesToWeight, swapToV2 } from "./v2.ts";
+export { readStats } from "./stats.ts";
+export type { CgroupStats } from "./stats.ts";
+export { cpuMax, sharesToWeight } from "./v2/cpu.ts";
+export { swapToV2 } from "./v2/memory.ts";

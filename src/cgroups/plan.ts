@@ -7,8 +7,8 @@ import { UserError } from "../common/errors.ts";
 import { detectMode, findHierarchies } from "./detect.ts";
 import { checkCgroupsPath, leafDir, missingDirs, nearestExisting } from "./paths.ts";
 import { DEFAULT_ROOT, type CgroupLeaf, type CgroupPlan, type CgroupWrite, type PlanInput } from "./types.ts";
-import { v1Writes } from "./v1.ts";
-import { subtreeWrites, v2Writes } from "./v2.ts";
+import { joinsV1, unmountedWarnings, v1Writes } from "./v1/controllers.ts";
+import { subtreeWrites, v2Writes } from "./v2/controllers.ts";
 
 export function readIfExists(path: string): string | undefined {
   try {
@@ -39,20 +39,6 @@ export function checkResources(r: Resources | undefined): void {
   if (c?.shares !== undefined && c.shares < 0) bad("cpu shares", c.shares, "use a positive number");
 }
 
-/**
- * v1 hierarchies a container is placed in: those mini limits, accounts or freezes (pids, memory,
- * cpu, cpuacct, freezer, devices), and cpuset/blkio only when asked for. Each hierarchy costs a
- * mkdir, a join and an rmdir on every start (cpuset's mkdir alone ~3 ms), so the others (name=systemd,
- * net_cls, perf_event, hugetlb, the hybrid cgroup2 mount) are left alone, as crun does.
- */
-const V1_ALWAYS = new Set(["pids", "memory", "cpu", "cpuacct", "freezer", "devices"]);
-function wantedV1(controllers: string[], r: Resources | undefined): boolean {
-  if (controllers.some((c) => V1_ALWAYS.has(c))) return true;
-  if (controllers.includes("cpuset")) return !!(r?.cpu?.cpus || r?.cpu?.mems);
-  if (controllers.includes("blkio")) return !!r?.blockIO;
-  return false;
-}
-
 export function planCgroups(opts: PlanInput): CgroupPlan {
   const readFile = opts.readFile ?? readIfExists;
   const exists = opts.exists ?? existsSync;
@@ -64,7 +50,7 @@ export function planCgroups(opts: PlanInput): CgroupPlan {
   const root = posix.normalize(opts.root).replace(/(.)\/+$/, "$1");
   const path = checkCgroupsPath(opts.cgroupsPath || opts.name);
   const hierarchies = findHierarchies(opts.mode, root, opts.mountinfo, opts.selfCgroup).filter(
-    (h) => opts.mode === "v2" || wantedV1(h.controllers, r),
+    (h) => opts.mode === "v2" || joinsV1(h.controllers, r),
   );
   if (hierarchies.length === 0) throw new UserError(`no cgroup hierarchies are mounted under ${root}`);
 
@@ -99,16 +85,8 @@ export function planCgroups(opts: PlanInput): CgroupPlan {
     for (const { leaf, existing } of v1leaves) {
       writes.push(...v1Writes(leaf, r, { created, readFile, exists, existing, warnings: plan.warnings }));
     }
-    const has = (c: string) => v1leaves.some((l) => l.leaf.controllers.includes(c));
-    const want: [boolean, string][] = [
-      [!!r?.pids, "pids"],
-      [!!(r?.memory?.limit || r?.memory?.swap), "memory"],
-      [!!(r?.cpu?.shares || r?.cpu?.quota || r?.cpu?.period), "cpu"],
-      [!!(r?.cpu?.cpus || r?.cpu?.mems), "cpuset"],
-    ];
-    for (const [asked, c] of want)
-      if (asked && !has(c))
-        plan.warnings.push(`the ${c} cgroup controller is not mounted under ${root}: its limits are ignored`);
+    const placed = v1leaves.map((l) => l.leaf);
+    plan.warnings.push(...unmountedWarnings(placed, r, root));
   }
   plan.writes = writes;
   return plan;

@@ -1,5 +1,5 @@
 // OCI verbs on an existing container: start, kill, delete, pause/resume, update, ps.
-import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import * as cgroups from "../cgroups/index.ts";
 import { CHILD_VERB } from "../runtime/child-config.ts";
 import { parseSignal } from "../runtime/signals.ts";
@@ -118,25 +118,7 @@ export function updateContainer(store: OciStore, id: string, resources: Resource
     cgroupsPath: rec.spec.linux?.cgroupsPath,
     resources: merged,
   });
-  // v1 wants memory.limit_in_bytes <= memory.memsw.limit_in_bytes at every moment: a write the
-  // kernel refuses in one order goes through in a second pass.
-  let pending = plan.writes.filter((w) => !w.path.endsWith("cgroup.subtree_control") && !w.path.includes("devices."));
-  for (let pass = 0; pass < 2 && pending.length; pass++) {
-    const failed: typeof pending = [];
-    for (const w of pending) {
-      try {
-        writeFileSync(w.path, w.value);
-      } catch (e) {
-        if (pass === 1 && !w.optional)
-          throw new UserError(
-            `update ${w.path} = ${w.value}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-            1,
-          );
-        if (!w.optional) failed.push(w);
-      }
-    }
-    pending = failed;
-  }
+  cgroups.updateCgroups(plan);
   rec.spec.linux = { ...rec.spec.linux, resources: merged };
   store.write(rec);
 }

@@ -3,8 +3,7 @@
 // and `start`, exec.fifo, on which the container's process waits. Status comes from the truth:
 // the process (pid + start time), the fifo, the freezer.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { isFrozen } from "../cgroups/query.ts";
-import type { CgroupPlan } from "../cgroups/types.ts";
+import { isFrozen, type CgroupPlan } from "../cgroups/index.ts";
 import type { Spec } from "../config/types.ts";
 import { UserError } from "../common/errors.ts";
 import { pidStartTime } from "../common/proc.ts";

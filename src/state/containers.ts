@@ -6,7 +6,7 @@
 // Writes are atomic (temp + rename); changes to one container hold its lock; names are claimed
 // under one lock. Nothing here trusts a status field: status.ts derives it from /proc.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import type { CgroupPlan } from "../cgroups/types.ts";
+import type { CgroupPlan } from "../cgroups/index.ts";
 import type { Spec } from "../config/types.ts";
 import { UserError } from "../common/errors.ts";
 import { withLock } from "../common/lock.ts";

@@ -1,7 +1,7 @@
 // A container's status, derived from the truth each time: is its process alive, and is it still
 // the process we started (same pid *and* start time)? Files only say what happened after.
 import { readFileSync } from "node:fs";
-import { isFrozen } from "../cgroups/query.ts";
+import { isFrozen } from "../cgroups/index.ts";
 import { containerPaths as files } from "../common/paths.ts";
 import { pidStartTime } from "../common/proc.ts";
 import { readResult, readState, type ContainerRecord, type ExitResult, type RuntimeState } from "./containers.ts";

@@ -22,7 +22,9 @@ import {
   parseMountinfo,
   planCgroups,
   removeCgroups,
+  updateCgroups,
   type CgroupPlan,
+  type ControlWriter,
   type PlanInput,
 } from "../../src/cgroups/index.ts";
 import type { Resources } from "../../src/config/types.ts";
@@ -319,9 +321,95 @@ describe("apply/remove v1", () => {
   });
 });
 
+describe("update v1", () => {
+  const mem = (f: string) => join(root, "memory", OWN_MEM, "mini-x", f);
+  const errno = (code: string) => Object.assign(new Error(`${code}: write`), { code });
+  // A fake kernel for the memory files: memory.limit_in_bytes <= memory.memsw.limit_in_bytes at every moment.
+  const kernel: ControlWriter = (path, value) => {
+    const n = (f: string) => BigInt(readFileSync(mem(f), "utf8").trim());
+    if (path === mem("memory.limit_in_bytes") && BigInt(value) > n("memory.memsw.limit_in_bytes"))
+      throw errno("EINVAL");
+    if (path === mem("memory.memsw.limit_in_bytes") && BigInt(value) < n("memory.limit_in_bytes"))
+      throw errno("EINVAL");
+    writeFileSync(path, value);
+  };
+  const created = (r: Resources) => {
+    const p = plan(r);
+    applyCgroups(p);
+    return p;
+  };
+
+  test("rewrites the limits in the existing cgroups; devices rules are left as they are", () => {
+    mkdirSync(join(root, "devices"));
+    const o = {
+      mountinfo: mountinfo(root, `90 30 0:90 / ${root}/devices rw - cgroup cgroup rw,devices\n`),
+      selfCgroup: `${selfCgroup()}10:devices:/\n`,
+    };
+    const devices: Resources["devices"] = [{ allow: false, access: "rwm" }];
+    applyCgroups(plan({ pids: { limit: 10 }, devices }, o));
+    rmSync(join(root, "devices/mini-x/devices.deny"));
+    const p = plan({ pids: { limit: 20 }, cpu: { shares: 512 }, devices }, o);
+    expect(p.dirs).toEqual([]);
+    expect(p.writes.some((w) => w.path.endsWith("devices.deny"))).toBe(true);
+    const logged: string[] = [];
+    updateCgroups(p, (m) => logged.push(m));
+    expect(readFileSync(join(root, "pids/mini-x/pids.max"), "utf8")).toBe("20");
+    expect(readFileSync(join(root, "cpu/mini-x/cpu.shares"), "utf8")).toBe("512");
+    expect(existsSync(join(root, "devices/mini-x/devices.deny"))).toBe(false);
+    expect(logged.map((m) => rel(m.slice("write ".length)))).toEqual([
+      "/pids/mini-x/pids.max 20",
+      "/cpu/mini-x/cpu.shares 512",
+    ]);
+  });
+
+  test("a write the kernel refuses in one order goes through in a second pass", () => {
+    created({ memory: { limit: 32 << 20, swap: 64 << 20 } });
+    // Planned while memsw was unlimited (limit first), applied after it came down to 64M.
+    writeFileSync(mem("memory.memsw.limit_in_bytes"), "9223372036854771712");
+    const p = plan({ memory: { limit: 128 << 20, swap: 256 << 20 } });
+    writeFileSync(mem("memory.memsw.limit_in_bytes"), String(64 << 20));
+    expect(p.writes.map((w) => w.path)).toEqual([mem("memory.limit_in_bytes"), mem("memory.memsw.limit_in_bytes")]);
+    const logged: string[] = [];
+    updateCgroups(p, (m) => logged.push(m), kernel);
+    expect(logged).toEqual([
+      `write ${mem("memory.limit_in_bytes")} ${128 << 20}`, // refused: above memsw
+      `write ${mem("memory.memsw.limit_in_bytes")} ${256 << 20}`,
+      `write ${mem("memory.limit_in_bytes")} ${128 << 20}`,
+    ]);
+    expect(readFileSync(mem("memory.limit_in_bytes"), "utf8")).toBe(String(128 << 20));
+    expect(readFileSync(mem("memory.memsw.limit_in_bytes"), "utf8")).toBe(String(256 << 20));
+  });
+
+  test("planned against the current memsw, a growing limit needs one pass", () => {
+    created({ memory: { limit: 32 << 20, swap: 64 << 20 } });
+    const p = plan({ memory: { limit: 128 << 20, swap: 256 << 20 } });
+    const logged: string[] = [];
+    updateCgroups(p, (m) => logged.push(m), kernel);
+    expect(logged.map((m) => m.split("/").pop())).toEqual([
+      `memory.memsw.limit_in_bytes ${256 << 20}`,
+      `memory.limit_in_bytes ${128 << 20}`,
+    ]);
+  });
+
+  test("refused twice: a UserError naming the file, exit 1", () => {
+    created({ memory: { limit: 32 << 20, swap: 64 << 20 } });
+    const p = plan({ memory: { limit: 128 << 20 } }); // no memsw write: the limit stays above memsw
+    let err: unknown;
+    try {
+      updateCgroups(p, undefined, kernel);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).message).toBe(`update ${mem("memory.limit_in_bytes")} = ${128 << 20}: EINVAL`);
+    expect((err as UserError).exitCode).toBe(1);
+    expect(readFileSync(mem("memory.limit_in_bytes"), "utf8")).toBe(String(32 << 20));
+  });
+});
+
 describe("devices v1", () => {
   test("rules become devices.deny/allow lines in order", () => {
-    const { v1DeviceWrites, deviceRuleLine } = require("../../src/cgroups/devices.ts");
+    const { v1DeviceWrites, deviceRuleLine } = require("../../src/cgroups/v1/devices.ts");
     const { DEFAULT_DEVICE_RULES } = require("../../src/config/defaults.ts");
     const w = v1DeviceWrites("/d", DEFAULT_DEVICE_RULES);
     expect(w[0]).toEqual({ path: "/d/devices.deny", value: "a" });

@@ -23,6 +23,7 @@ import {
   removeCgroups,
   sharesToWeight,
   swapToV2,
+  updateCgroups,
   type CgroupPlan,
   type PlanInput,
 } from "../../src/cgroups/index.ts";
@@ -195,5 +196,33 @@ describe("apply/remove v2", () => {
     expect(oomKilled(p)).toBe(true);
     writeFileSync(join(p.leaves[0]!.dir, "memory.max"), "max\n");
     expect(memoryLimit(p)).toBeUndefined();
+  });
+});
+
+describe("update v2", () => {
+  test("leaf limits only: no delegation writes; a missing optional file is skipped", () => {
+    const first = plan({ pids: { limit: 5 } }, { cgroupsPath: "/user.slice/pod/c1" });
+    applyCgroups(first);
+    writeFileSync(join(root, "cgroup.subtree_control"), "\n"); // as if delegation were undone meanwhile
+    const p = plan(
+      { pids: { limit: 7 }, memory: { limit: 64 << 20, swap: 128 << 20 } },
+      { cgroupsPath: "/user.slice/pod/c1" },
+    );
+    expect(p.writes.some((w) => w.path.endsWith("cgroup.subtree_control"))).toBe(true);
+    const logged: string[] = [];
+    const missing = join(root, "user.slice/pod/c1/memory.swap.max");
+    updateCgroups(
+      p,
+      (m) => logged.push(m),
+      (path, value) => {
+        if (path === missing) throw Object.assign(new Error("EACCES: write"), { code: "EACCES" });
+        writeFileSync(path, value);
+      },
+    );
+    expect(readFileSync(join(root, "user.slice/pod/c1/pids.max"), "utf8")).toBe("7");
+    expect(readFileSync(join(root, "user.slice/pod/c1/memory.max"), "utf8")).toBe(String(64 << 20));
+    expect(readFileSync(join(root, "cgroup.subtree_control"), "utf8")).toBe("\n");
+    expect(logged.filter((m) => m.includes("memory.swap.max"))).toHaveLength(1); // not retried
+    expect(existsSync(missing)).toBe(false);
   });
 });

@@ -10,9 +10,9 @@ import { formatBytes as binarySize } from "../../src/common/format.ts";
 import { duration } from "../../src/cli/format.ts";
 import { envRecord as envObject } from "../../src/config/env.ts";
 import { shimExecArgs } from "../../src/runtime/exec.ts";
-import { readStats } from "../../src/cgroups/stats.ts";
+import { readStats } from "../../src/cgroups/index.ts";
 import { randomName } from "../../src/state/names.ts";
-import type { CgroupPlan } from "../../src/cgroups/types.ts";
+import type { CgroupPlan } from "../../src/cgroups/index.ts";
 
 describe("log records (CRI format, as mini-shim writes them)", () => {
   test("full and partial lines, both streams, spaces kept", () => {

@@ -5,7 +5,7 @@ import type { OptDefs, OptValues } from "../argv.ts";
 import { formatBytes } from "../../common/format.ts";
 import { printTable } from "../format.ts";
 import { resolveContainer, type ContainerRecord } from "../../state/containers.ts";
-import type { CgroupStats } from "../../cgroups/stats.ts";
+import type { CgroupStats } from "../../cgroups/index.ts";
 
 const args = {
   "no-stream": { type: "boolean", description: "Print one sample and exit (default: refresh every second)" },
@@ -20,7 +20,7 @@ export default {
 const INTERVAL_MS = 1000;
 
 function sample(recs: ContainerRecord[]): Map<string, { s: CgroupStats; t: number }> {
-  const { readStats } = require("../../cgroups/stats.ts") as typeof import("../../cgroups/stats.ts");
+  const { readStats } = require("../../cgroups/index.ts") as typeof import("../../cgroups/index.ts");
   const out = new Map<string, { s: CgroupStats; t: number }>();
   for (const r of recs)
     if (r.cgroups) {

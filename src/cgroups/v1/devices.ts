@@ -1,10 +1,12 @@
 // The devices controller (v1): which device nodes the container may create and open. Without it
 // a container's root (which has CAP_MKNOD) could mknod the host's disks and read them.
 // v2 enforces this with a BPF program instead (not done here; see the README).
+
 import { posix } from "node:path";
-import type { DeviceRule } from "../config/types.ts";
-import type { CgroupWrite } from "./types.ts";
-import { ALWAYS_ALLOWED_DEVICES } from "../config/defaults.ts";
+import type { DeviceRule } from "../../config/types.ts";
+import { ALWAYS_ALLOWED_DEVICES } from "../../config/defaults.ts";
+import type { V1Controller } from "../controller.ts";
+import type { CgroupWrite } from "../types.ts";
 
 /** "c 1:3 rwm"; a missing type means all ("a"), a missing major/minor means any ("*"). */
 export function deviceRuleLine(r: DeviceRule): string {
@@ -28,3 +30,9 @@ export function v1DeviceWrites(dir: string, rules: DeviceRule[] | undefined): Cg
   }
   return lines;
 }
+
+export const devices: V1Controller = {
+  name: "devices",
+  joins: () => true,
+  writes: (leaf, r) => v1DeviceWrites(leaf.dir, r?.devices),
+};
