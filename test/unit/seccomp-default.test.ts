@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { defaultSeccomp } from "../../src/seccomp/default-profile.ts";
 import { compileSeccomp } from "../../src/seccomp/compile.ts";
+import { compileSeccompCached } from "../../src/seccomp/precompiled.ts";
 import { AUDIT_ARCH_AARCH64, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from "../../src/seccomp/arch.ts";
 import { SYSCALLS as X86_64 } from "../../src/seccomp/tables/x86_64.ts";
 import { SYSCALLS as I386 } from "../../src/seccomp/tables/i386.ts";
@@ -249,5 +250,28 @@ describe("capability-conditional syscalls", () => {
     for (const abi of ABIS)
       for (const s of ["add_key", "keyctl", "request_key", "io_uring_setup", "userfaultfd", "pivot_root", "swapon"])
         expect(check(s, [], CAPABILITIES, abi), `${abi.name} ${s}`).toBe(EPERM);
+  });
+});
+
+describe("compileSeccompCached", () => {
+  const arch = process.arch;
+  test("docker's default profile and capabilities: the build's program, equal to compiling it", () => {
+    const p = defaultSeccomp(DEFAULT_CAPS, arch);
+    expect(compileSeccompCached(p, arch)).toEqual(compileSeccomp(p, arch));
+    // Capability order does not matter; a trip through JSON (config.json) neither.
+    const shuffled = defaultSeccomp([...DEFAULT_CAPS].reverse(), arch);
+    expect(compileSeccompCached(JSON.parse(JSON.stringify(shuffled)), arch)).toEqual(compileSeccomp(p, arch));
+  });
+  test("anything else is compiled", () => {
+    for (const caps of [plus("CAP_SYS_ADMIN"), minus("CAP_SYS_CHROOT"), []]) {
+      const p = defaultSeccomp(caps, arch);
+      expect(compileSeccompCached(p, arch)).toEqual(compileSeccomp(p, arch));
+    }
+    const other = arch === "x64" ? "arm64" : "x64";
+    const p = defaultSeccomp(DEFAULT_CAPS, other);
+    expect(compileSeccompCached(p, other)).toEqual(compileSeccomp(p, other));
+    const flagged = { ...defaultSeccomp(DEFAULT_CAPS, arch), flags: ["SECCOMP_FILTER_FLAG_LOG"] };
+    expect(compileSeccompCached(flagged, arch)).toEqual(compileSeccomp(flagged, arch));
+    expect(compileSeccompCached(flagged, arch).flags).toBe(2);
   });
 });
