@@ -273,6 +273,12 @@ export class Rtnetlink {
       .filter((r) => r.table === C.RT_TABLE_MAIN);
   }
 
+  /** The MTU of the link the main table's IPv4 default route leaves by (what docker gives its bridge); undefined without one. */
+  defaultRouteMtu(): number | undefined {
+    const route = this.listRoutes().find((r) => r.dstLen === 0 && r.oif !== undefined);
+    return route && this.getLink(route.oif!).mtu;
+  }
+
   // ---- the exchange -------------------------------------------------------------------------
 
   /** Sends one request and returns its replies (see Replies); a kernel error throws a NetlinkError. */

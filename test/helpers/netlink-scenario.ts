@@ -4,7 +4,7 @@
 // sees the real host's namespace. Prints one JSON line after setup, waits for a line on stdin,
 // deletes what it made, prints a second JSON line and exits when stdin closes.
 import { closeSync, openSync } from "node:fs";
-import { NetlinkError, Rtnetlink } from "../../src/network/rtnetlink.ts";
+import { loopbackUp, NetlinkError, Rtnetlink } from "../../src/network/rtnetlink.ts";
 
 const [c1, c2] = process.argv.slice(2).map(Number);
 const out = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -30,8 +30,8 @@ host.addRoute({ dst: "10.98.0.0/16", dev: "mini0" });
 host.createVeth("vm1", "eth0", { peerNetns: { pid: c1 }, mtu: 1400 });
 host.setMaster("vm1", "mini0");
 host.setUp("vm1");
+loopbackUp({ pid: c1 });
 using ct1 = Rtnetlink.openIn({ pid: c1 });
-ct1.setUp("lo");
 ct1.setMac("eth0", "02:42:0a:e7:00:02");
 ct1.addAddress("eth0", "10.231.0.2/16");
 ct1.setUp("eth0");
@@ -70,6 +70,7 @@ out({
   errors,
   leftoverVm3,
   bridgeIndex: host.linkIndex("mini0"),
+  defaultRouteMtu: { host: host.defaultRouteMtu() ?? null, ct1: ct1.defaultRouteMtu(), ct2: ct2.defaultRouteMtu() },
 });
 
 // Wait for the test to have looked (and pinged), then take everything down again.

@@ -140,6 +140,7 @@ describe.skipIf(!root)("rtnetlink in throwaway namespaces", () => {
       noSuchMaster: "get link nobridge: ENODEV",
     });
     expect(setup.leftoverVm3).toBe(false);
+    expect(setup.defaultRouteMtu).toEqual({ host: null, ct1: 1400, ct2: 1300 });
 
     // --- packets cross the bridge: container → bridge, container → container
     if (Bun.which("busybox")) {
