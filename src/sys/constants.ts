@@ -106,11 +106,113 @@ export const LOCK_NB = 4;
 export const WNOHANG = 1;
 export const CLOSE_RANGE_CLOEXEC = 4;
 
+export const AF_UNSPEC = 0;
 export const AF_UNIX = 1;
+export const AF_INET = 2;
+export const AF_NETLINK = 16;
 export const SOCK_STREAM = 1;
+export const SOCK_RAW = 3;
 export const SOCK_CLOEXEC = 0o2000000;
 export const SOL_SOCKET = 1;
 export const SCM_RIGHTS = 1;
+export const SO_RCVTIMEO = 20; // SO_RCVTIMEO_OLD: struct timeval of 64-bit longs
+export const MSG_TRUNC = 0x20;
+
+// Netlink (linux/netlink.h): the socket, its options and the message header.
+export const NETLINK_ROUTE = 0;
+export const SOL_NETLINK = 270;
+/** Errors carry only the failed request's header, not the whole request. */
+export const NETLINK_CAP_ACK = 10;
+/** Errors carry the kernel's message text (and the offending attribute's offset). */
+export const NETLINK_EXT_ACK = 11;
+/** Dumps honour the filters in the request (a route dump of one table). */
+export const NETLINK_GET_STRICT_CHK = 12;
+
+export const NLMSG_NOOP = 1;
+export const NLMSG_ERROR = 2;
+export const NLMSG_DONE = 3;
+export const NLMSG_OVERRUN = 4;
+
+export const NLM_F_REQUEST = 0x1;
+export const NLM_F_MULTI = 0x2;
+export const NLM_F_ACK = 0x4;
+export const NLM_F_DUMP_INTR = 0x10;
+export const NLM_F_DUMP_FILTERED = 0x20;
+export const NLM_F_DUMP = 0x300; // NLM_F_ROOT | NLM_F_MATCH
+export const NLM_F_REPLACE = 0x100;
+export const NLM_F_EXCL = 0x200;
+export const NLM_F_CREATE = 0x400;
+/** On an NLMSG_ERROR: the echoed request was cut to its header (NETLINK_CAP_ACK). */
+export const NLM_F_CAPPED = 0x100;
+/** On an NLMSG_ERROR or NLMSG_DONE: extended-ack attributes follow. */
+export const NLM_F_ACK_TLVS = 0x200;
+
+/** struct nlmsgerr's extended-ack attributes. */
+export const NLMSGERR_ATTR_MSG = 1;
+export const NLMSGERR_ATTR_OFFS = 2;
+
+/** struct nlattr: the top two bits of nla_type are flags, not type. */
+export const NLA_F_NESTED = 0x8000;
+export const NLA_F_NET_BYTEORDER = 0x4000;
+export const NLA_TYPE_MASK = 0x3fff;
+
+// rtnetlink (linux/rtnetlink.h, if_link.h, if_addr.h, veth.h): message types and attributes.
+export const RTM_NEWLINK = 16;
+export const RTM_DELLINK = 17;
+export const RTM_GETLINK = 18;
+export const RTM_NEWADDR = 20;
+export const RTM_DELADDR = 21;
+export const RTM_GETADDR = 22;
+export const RTM_NEWROUTE = 24;
+export const RTM_DELROUTE = 25;
+export const RTM_GETROUTE = 26;
+
+export const IFLA_ADDRESS = 1;
+export const IFLA_BROADCAST = 2;
+export const IFLA_IFNAME = 3;
+export const IFLA_MTU = 4;
+export const IFLA_LINK = 5;
+export const IFLA_MASTER = 10;
+export const IFLA_OPERSTATE = 16;
+export const IFLA_LINKINFO = 18;
+export const IFLA_NET_NS_PID = 19;
+export const IFLA_NET_NS_FD = 28;
+export const IFLA_EXT_MASK = 29;
+export const IFLA_LINK_NETNSID = 37;
+
+export const IFLA_INFO_KIND = 1;
+export const IFLA_INFO_DATA = 2;
+export const VETH_INFO_PEER = 1;
+
+/** IFLA_EXT_MASK bits: leave the statistics out of link replies. */
+export const RTEXT_FILTER_SKIP_STATS = 1 << 3;
+
+export const IFA_ADDRESS = 1;
+export const IFA_LOCAL = 2;
+export const IFA_LABEL = 3;
+export const IFA_BROADCAST = 4;
+export const IFA_FLAGS = 8;
+
+export const RTA_DST = 1;
+export const RTA_OIF = 4;
+export const RTA_GATEWAY = 5;
+export const RTA_PRIORITY = 6;
+export const RTA_PREFSRC = 7;
+export const RTA_TABLE = 15;
+
+export const RT_TABLE_MAIN = 254;
+/** rtm_protocol: kernel-made (an address's prefix route) and iproute2's "boot" (what `ip route add` uses). */
+export const RTPROT_KERNEL = 2;
+export const RTPROT_BOOT = 3;
+export const RT_SCOPE_UNIVERSE = 0;
+export const RT_SCOPE_LINK = 253;
+export const RT_SCOPE_HOST = 254;
+export const RTN_UNICAST = 1;
+
+/** net_device flags (ifi_flags). */
+export const IFF_UP = 0x1;
+export const IFF_LOOPBACK = 0x8;
+export const IFF_LOWER_UP = 0x10000;
 
 export const SECCOMP_SET_MODE_FILTER = 1;
 export const SECCOMP_FILTER_FLAG_TSYNC = 1;

@@ -40,7 +40,14 @@ const NAMES: Record<number, string> = {
   40: "ELOOP",
   61: "ENODATA",
   75: "EOVERFLOW",
+  90: "EMSGSIZE",
+  93: "EPROTONOSUPPORT",
   95: "EOPNOTSUPP",
+  97: "EAFNOSUPPORT",
+  98: "EADDRINUSE",
+  99: "EADDRNOTAVAIL",
+  101: "ENETUNREACH",
+  105: "ENOBUFS",
   110: "ETIMEDOUT",
   111: "ECONNREFUSED",
   122: "EDQUOT",
@@ -52,6 +59,7 @@ export function errnoName(errno: number): string {
 
 export const ENOENT = 2;
 export const EINTR = 4;
+export const EIO = 5;
 export const EAGAIN = 11;
 export const EACCES = 13;
 export const EBUSY = 16;
@@ -73,3 +81,6 @@ export const ENOSYS = 38;
 export const ENOTEMPTY = 39;
 export const ENODATA = 61;
 export const EOVERFLOW = 75;
+export const ENODEV = 19;
+export const EMSGSIZE = 90;
+export const ENETUNREACH = 101;

@@ -44,6 +44,9 @@ const spec = {
   openpty: { args: [T.ptr, T.ptr, T.ptr, T.ptr, T.ptr], returns: T.i32 },
   connect: { args: [T.i32, T.ptr, T.u32], returns: T.i32 },
   sendmsg: { args: [T.i32, T.ptr, T.i32], returns: T.i64 },
+  send: { args: [T.i32, T.ptr, T.u64, T.i32], returns: T.i64 },
+  recv: { args: [T.i32, T.ptr, T.u64, T.i32], returns: T.i64 },
+  setsockopt: { args: [T.i32, T.i32, T.i32, T.ptr, T.u32], returns: T.i32 },
   // the *at family and xattrs (fs-calls.ts)
   openat: { args: [T.i32, T.ptr, T.i32, T.u32], returns: T.i32 },
   mkdirat: { args: [T.i32, T.ptr, T.u32], returns: T.i32 },

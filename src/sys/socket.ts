@@ -1,8 +1,9 @@
-// Unix sockets and ptys for the console socket of the OCI runtime CLI: connect to the engine's
-// socket and send it the pty master with SCM_RIGHTS (what runc's --console-socket does).
+// Sockets: unix sockets and ptys for the console socket of the OCI runtime CLI (connect to the
+// engine's socket and send it the pty master with SCM_RIGHTS, what runc's --console-socket does),
+// and the plain socket/setsockopt/send/recv that the netlink client (src/network) is built on.
 import { ptr } from "bun:ffi";
 import { AF_UNIX, FD_CLOEXEC, F_SETFD, SCM_RIGHTS, SOCK_CLOEXEC, SOCK_STREAM, SOL_SOCKET } from "./constants.ts";
-import { ENAMETOOLONG } from "./errno.ts";
+import { EINTR, EIO, ENAMETOOLONG } from "./errno.ts";
 import { SyscallError } from "./error.ts";
 import { errno, libc } from "./libc.ts";
 
@@ -45,4 +46,45 @@ export function openpty(): [number, number] {
   if (libc().openpty(fds, fds.subarray(1), null, null, null) < 0) throw new SyscallError("openpty", "", errno());
   for (const fd of fds) libc().fcntl(fd, F_SETFD, BigInt(FD_CLOEXEC));
   return [fds[0]!, fds[1]!];
+}
+
+/** socket(2); SOCK_CLOEXEC is always added. */
+export function socket(domain: number, type: number, protocol: number, what = ""): number {
+  const fd = libc().socket(domain, type | SOCK_CLOEXEC, protocol);
+  if (fd < 0) throw new SyscallError("socket", what, errno());
+  return fd;
+}
+
+/** setsockopt(2) with the option's bytes as given. */
+export function setsockopt(fd: number, level: number, name: number, value: NodeJS.TypedArray, what = ""): void {
+  if (libc().setsockopt(fd, level, name, value, value.byteLength) < 0)
+    throw new SyscallError("setsockopt", what, errno());
+}
+
+/** setsockopt(2) of an int option. */
+export function setsockoptInt(fd: number, level: number, name: number, value: number, what = ""): void {
+  const b = Buffer.alloc(4);
+  b.writeInt32LE(value);
+  setsockopt(fd, level, name, b, what);
+}
+
+/** send(2) of one datagram, retried on EINTR; a short send (never on a datagram socket) is an error. */
+export function send(fd: number, data: Uint8Array, flags = 0, what = ""): void {
+  for (;;) {
+    const n = Number(libc().send(fd, data, BigInt(data.byteLength), flags));
+    if (n === data.byteLength) return;
+    const e = n < 0 ? errno() : 0;
+    if (e === EINTR) continue;
+    throw new SyscallError("send", what, e || EIO);
+  }
+}
+
+/** recv(2) into `buf`, retried on EINTR; with MSG_TRUNC in `flags` the datagram's real length. */
+export function recv(fd: number, buf: Uint8Array, flags = 0, what = ""): number {
+  for (;;) {
+    const n = Number(libc().recv(fd, buf, BigInt(buf.byteLength), flags));
+    if (n >= 0) return n;
+    const e = errno();
+    if (e !== EINTR) throw new SyscallError("recv", what, e);
+  }
 }
