@@ -130,7 +130,7 @@ const locked = <T>(fn: () => Promise<T>): Promise<T> => withLock(lockPath("firew
  * Sets mini's networks, keeping the published ports that still point into one of them; the caller
  * passes every mini network in use (a network left out loses its rules).
  */
-export function setNetworks(networks: FirewallNetwork[]): Promise<void> {
+export async function setNetworks(networks: FirewallNetwork[]): Promise<void> {
   return locked(async () => {
     const { ports } = currentState();
     const blocks = networks.map((n) => parseCidr(n.subnet));
@@ -145,8 +145,8 @@ export function setNetworks(networks: FirewallNetwork[]): Promise<void> {
  * Publishes `ports` (one container's, typically) by adding rules to the table, which must already
  * hold their networks (setNetworks). UserError if a host port is taken (docker's message).
  */
-export function addPorts(ports: PortMapping[]): Promise<void> {
-  if (ports.length === 0) return Promise.resolve();
+export async function addPorts(ports: PortMapping[]): Promise<void> {
+  if (ports.length === 0) return;
   return locked(async () => {
     const script = renderAddPorts(currentState(), ports);
     if (script) await nftScript(script, `${ports.length} published ports added`);
@@ -154,7 +154,7 @@ export function addPorts(ports: PortMapping[]): Promise<void> {
 }
 
 /** Drops the published ports of `containerIds` (re-applying the table); returns the mappings dropped. */
-export function removePorts(containerIds: string[]): Promise<PortMapping[]> {
+export async function removePorts(containerIds: string[]): Promise<PortMapping[]> {
   return locked(async () => {
     const state = currentState();
     const gone = state.ports.filter((p) => containerIds.includes(p.containerId));

@@ -10,6 +10,7 @@ import {
   listMiniRules,
   removeFirewall,
   removePorts,
+  setNetworks,
   sweepFirewall,
 } from "../../src/network/firewall.ts";
 
@@ -19,6 +20,7 @@ const json = arg === undefined ? undefined : JSON.parse(arg);
 try {
   let result: unknown;
   if (op === "apply") result = await applyFirewall(json);
+  else if (op === "networks") result = await setNetworks(json);
   else if (op === "add") result = await addPorts(json);
   else if (op === "remove") result = await removePorts(json);
   else if (op === "sweep") result = await sweepFirewall((id) => (json as string[]).includes(id));

@@ -147,6 +147,18 @@ suite("firewall in network namespaces", () => {
   );
 
   test(
+    "setting the networks keeps the ports that still have one",
+    () => {
+      mustFw("networks", [front, back]);
+      expect(mustFw("state")).toEqual({ networks: [front, back], ports: STATE.ports.slice(0, 4) });
+      mustFw("networks", [back]);
+      expect(mustFw("state")).toEqual({ networks: [back], ports: [] });
+      mustFw("apply", STATE);
+    },
+    T,
+  );
+
+  test(
     "published ports from outside: tcp, udp, ranges; the client's address is kept",
     async () => {
       const [tcp, udp, r0, r1, loopbackOnly, internal] = await Promise.all([
