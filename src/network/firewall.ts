@@ -3,19 +3,26 @@
 // sysctls bridge networking needs. Only `table inet mini` is ever named: nothing else on the host
 // is listed, flushed or changed. Read-modify-write changes hold mini's "firewall" lock.
 //
-// Costs (scripts/bench-firewall.ts, in a netns; kernel 6.18, nftables 1.0.6; medians of 30 runs):
-//   replace the whole table, one `nft -f -`:   1 port 15.7 ms   10 ports 16.0 ms   100 ports 16.0 ms   (1000: 36 ms)
+// Use: a bridge network in use → enableIpForward(), the bridge made (with hairpin mode on each
+// container's bridge port, so a container reaches its own published port), enableRouteLocalnet(bridge),
+// setNetworks(every network in use); a container started → addPorts(its ports); stopped or removed →
+// removePorts([id]); now and then (e.g. `mini ps`, start-up) → sweepFirewall(isAlive).
+// Another firewall's drops still apply: a base chain's accept only ends that chain, so a FORWARD
+// policy of drop elsewhere (docker sets one) also drops mini's forwarded traffic.
+//
+// Costs (scripts/bench-firewall.ts, in a netns; kernel 6.18, nftables 1.0.6; medians of 30, over 3 runs):
+//   replace the whole table, one `nft -f -`:   1 port 16 ms   10 ports 16 ms   100 ports 16-18.5 ms   (1000: 36 ms)
 //     nft's own start, parse and cache: ~2 ms (an empty script: 1.8 ms)
-//     the kernel's commit (the batch's sendmsg): 0.16 / 0.28 / 1.1 ms   (1000: 9.8 ms)
+//     the kernel's commit (the batch's sendmsg): 0.17 / 0.3 / 1.2 ms   (1000: 10 ms)
 //     the rest, ~13 ms whatever the size: closing the netlink socket after a commit that creates or
 //     deletes a table, chain or rule waits for the kernel's transaction cleanup (an RCU grace period)
-//   add rules only (`add rule`, no such wait): 2.1 ms; reading the table back (nft -j): 5.0 ms
-//     so addPorts (lock + read + check + add) is ~8-11 ms where a replace is 16 ms
+//   add rules only (`add rule`, no such wait): 2.1 ms; reading the table back (nft -j): 5.0-5.2 ms
+//     so addPorts (lock + read + check + add) takes 8.9-10.9 ms where a replace takes 16
 //   delete one rule by handle: 16 ms (plus a read for the handle): no cheaper than a replace
 // Hence: a container's ports are added with `add rule`s; everything else re-renders the whole table
 // (complete, self-healing, one code path).
 // A raw nf_tables netlink batch instead of nft, measured by replaying nft's own 100-port batch (51 KB)
-// on a NETLINK_NETFILTER socket: sendmsg 1.1 ms + close 12 ms = 13 ms against nft's 16. It would save
+// on a NETLINK_NETFILTER socket: sendmsg 1.1 ms + close 12-15 ms = 13-16 ms against nft's 16-18. It would save
 // nft's ~2-3 ms for 600-900 lines of netlink and expression encoding (tables, chains with hooks,
 // payload, cmp, meta, ct, fib, nat, masq, immediate, anonymous maps) and a netlink socket in sys/; the
 // close's wait stays whoever closes (even at exit). Not done.
@@ -24,9 +31,9 @@
 // output hook, net.ipv4.conf.<bridge>.route_localnet=1 and a masquerade of 127.0.0.0/8 out of the
 // bridge, rather than a userspace proxy. Measured: route_localnet costs one sysctl write (0.1 ms) and
 // two rules in the table's transaction; a new connection 127.0.0.1:P → container takes 0.14 ms (the
-// first 0.40 ms), the same as connecting to the container directly (0.14 ms, first 0.42 ms). A proxy
-// costs a process per port (bun: 5.9 ms to listening and 27 MB RSS; or 0.05 ms to listen() in a process
-// that already runs), 1.6-3.4 ms for its first request and 0.24 ms for later ones, a UDP implementation
+// first 0.40-0.44 ms), the same as connecting to the container directly (0.14 ms, first 0.42-0.53 ms). A
+// proxy costs a process per port (bun: 5-6 ms to listening and 27 MB RSS; or 0.05 ms to listen() in a
+// process that already runs), 1.2-3.4 ms for its first request and 0.24 ms for later ones, a UDP implementation
 // of its own, and the container sees the proxy's address. The raw chain drops 127.0.0.0/8 arriving on
 // a bridge, so route_localnet does not open the host's loopback services to containers.
 import { readFileSync, writeFileSync } from "node:fs";
