@@ -65,20 +65,17 @@ async function inner() {
     const tRender = timeIt(() => renderRuleset(stateWith(n)));
     say(`replace table, ${n} ports (${script.length} bytes): ${fmt(timeIt(() => mustNft(["-f", "-"], script)))}`);
     say(
-      `  render only: ${fmt(tRender)}; nft -c (parse+evaluate, no commit): ${fmt(timeIt(() => mustNft(["-c", "-f", "-"], script)))}`,
+      `  render only: ${fmt(tRender)}; nft -c (sent, then aborted: the abort waits too): ${fmt(timeIt(() => mustNft(["-c", "-f", "-"], script)))}`,
     );
-    writeFileSync(`/tmp/mini-bench-fw-${process.pid}.nft`, script);
+    const file = `/tmp/mini-bench-fw-${process.pid}.nft`;
+    writeFileSync(file, script);
     const sendmsg: number[] = [];
     for (let i = 0; i < 10; i++) {
-      const r = Bun.spawnSync(
-        ["strace", "-T", "-e", "trace=sendmsg", "nft", "-f", `/tmp/mini-bench-fw-${process.pid}.nft`],
-        {
-          stderr: "pipe",
-        },
-      );
+      const r = Bun.spawnSync(["strace", "-T", "-e", "trace=sendmsg", "nft", "-f", file], { stderr: "pipe" });
       const m = /sendmsg\(.*<([\d.]+)>/.exec(r.stderr.toString());
       if (m) sendmsg.push(Number(m[1]) * 1000);
     }
+    rmSync(file, { force: true });
     if (sendmsg.length) say(`  kernel (the batch's sendmsg, strace -T): ${fmt(sendmsg)}`);
   }
 
