@@ -7,6 +7,8 @@
 //     locks/<name>.lock            flock files (lock.ts)
 //     containers/<id>/             container.json, container.log[.1], exit, result.json, the
 //                                  overlay's upper/work/rootfs dirs of an image container
+//     networks/<name>.json         a network: bridge, subnet, gateway, internal (network/ipam.ts)
+//     networks/<name>.leases.json  its addresses in use: address → container id, and the last one given
 //   MINI_RUN_ROOT (/run/mini)      runtime state, gone at reboot
 //     <id>/                        state.json (pid, start time, monitor), owner.json, /etc files
 
@@ -23,6 +25,13 @@ export const storePaths = {
   index: () => `${storeRoot()}/images.json`,
   tmp: () => `${storeRoot()}/tmp`,
   containers: () => `${storeRoot()}/containers`,
+};
+
+/** mini's networks and their address leases (network/ipam.ts). */
+export const networkPaths = {
+  dir: () => `${storeRoot()}/networks`,
+  record: (name: string) => `${storeRoot()}/networks/${name}.json`,
+  leases: (name: string) => `${storeRoot()}/networks/${name}.leases.json`,
 };
 
 /** A lock file under the store (for withLock). */
