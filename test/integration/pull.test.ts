@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { ensureBuilt, MINI } from "../helpers/mini.ts";
+import { ensureBuilt, MINI, mini } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { startRegistry, type Registry } from "../helpers/registry/server.ts";
 import {
@@ -42,20 +42,9 @@ function freshStore(): string {
   return s;
 }
 
-async function m(args: string[], opts: { store?: string; env?: Record<string, string> } = {}) {
-  const proc = Bun.spawn([MINI, ...args], {
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", MINI_ROOT: opts.store ?? store, ...opts.env },
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr };
-}
+/** mini ARGS with the store `opts.store` (default: the shared one); killed after 120 s, longer than any test here. */
+const m = (args: string[], opts: { store?: string; env?: Record<string, string> } = {}) =>
+  mini(args, { env: { MINI_ROOT: opts.store ?? store, ...opts.env }, timeoutMs: 120_000 });
 
 /** Nothing half-written: no temp entries, every layer dir named by a full digest. */
 function storeIsClean(s: string): void {
