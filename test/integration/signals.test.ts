@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { ensureBuilt, MINI, mini } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
+import { until } from "../helpers/until.ts";
 
 let rootfs: string;
 let before: Snapshot;
@@ -84,7 +85,7 @@ describe("signals", () => {
     const container = childOf(p.pid);
     p.kill("SIGKILL");
     await p.exited;
-    for (let i = 0; i < 100 && alive(container); i++) await Bun.sleep(20);
+    await until(() => !alive(container), { timeoutMs: 2000, intervalMs: 20, what: "the container's PID 1 to end" });
     expect(alive(container)).toBe(false);
     // Any later mini run sweeps the dead run's cgroups and state.
     expect((await mini(["run", rootfs, "true"])).code).toBe(0);
