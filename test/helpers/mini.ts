@@ -92,3 +92,19 @@ export function mini(args: string[], opts: RunOptions = {}): Promise<Result> {
 export function sh(rootfs: string, script: string, flags: string[] = []): Promise<Result> {
   return mini(["run", ...flags, rootfs, "sh", "-c", script]);
 }
+
+/**
+ * Reads a running command's output until it contains `text`; fails if the stream ends first.
+ * Returns what was read and the reader, to read on.
+ */
+export async function readUntil(stream: ReadableStream<Uint8Array>, text: string) {
+  const reader = stream.getReader();
+  const dec = new TextDecoder();
+  let seen = "";
+  while (!seen.includes(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the stream ended before "${text}": ${JSON.stringify(seen)}`);
+    seen += dec.decode(value, { stream: true });
+  }
+  return { seen, reader };
+}

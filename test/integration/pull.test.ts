@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { ensureBuilt, MINI, mini } from "../helpers/mini.ts";
+import { ensureBuilt, MINI, mini, readUntil } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { startRegistry, type Registry } from "../helpers/registry/server.ts";
 import {
@@ -153,13 +153,7 @@ describe("pull and run", () => {
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", MINI_ROOT: s },
     });
     try {
-      const reader = proc.stdout.getReader();
-      let out = "";
-      while (!out.includes("up")) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        out += new TextDecoder().decode(value);
-      }
+      await readUntil(proc.stdout, "up");
       const rm = await m(["rmi", `${reg.host}/t/busybox:1`], { store: s });
       expect(rm.code).toBe(125);
       expect(rm.stderr).toContain("in use");
