@@ -1,6 +1,7 @@
 // What a container could leave behind on the host: mounts, cgroup directories, processes,
 // runtime state. Take a snapshot before, compare after.
 import { readdirSync, readFileSync, statSync } from "node:fs";
+import { until, UntilTimeout } from "./until.ts";
 
 export interface Snapshot {
   mounts: string[];
@@ -95,10 +96,15 @@ export const NOTHING = { mounts: [], cgroups: [], processes: [], state: [] };
  * never goes away.
  */
 export async function leftBehind(since: Snapshot, patienceMs = 10000): Promise<Snapshot> {
-  const deadline = Date.now() + patienceMs;
-  for (;;) {
-    const now = leaked(since, snapshot());
-    if (Object.values(now).every((v) => v.length === 0) || Date.now() > deadline) return now;
-    await Bun.sleep(100);
+  let now: Snapshot = NOTHING; // what the last try found
+  try {
+    await until(() => Object.values((now = leaked(since, snapshot()))).every((v) => v.length === 0), {
+      timeoutMs: patienceMs,
+      intervalMs: 100,
+      what: "nothing left behind",
+    });
+  } catch (e) {
+    if (!(e instanceof UntilTimeout)) throw e;
   }
+  return now;
 }

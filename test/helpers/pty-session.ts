@@ -2,6 +2,7 @@
 // as a user at a terminal would run it. Call disposeSessions() after each test.
 import type { Subprocess, Terminal } from "bun";
 import { MINI } from "./mini.ts";
+import { until } from "./until.ts";
 
 /** A mini process whose stdio is a pty; its output accumulates in `out`. */
 export class Session {
@@ -39,25 +40,17 @@ export class Session {
   }
 
   /** Polls the output after `from` for `re`; fails (with the output so far) after `ms`. */
-  async waitFor(re: RegExp, from = 0, ms = 5000): Promise<RegExpMatchArray> {
-    const end = performance.now() + ms;
-    for (;;) {
-      const m = this.out.slice(from).match(re);
-      if (m) return m;
-      if (performance.now() > end)
-        throw new Error(`no ${re} within ${ms} ms; output: ${JSON.stringify(this.out.slice(from))}`);
-      await Bun.sleep(10);
-    }
+  waitFor(re: RegExp, from = 0, ms = 5000): Promise<RegExpMatchArray> {
+    return until(() => this.out.slice(from).match(re), {
+      timeoutMs: ms,
+      intervalMs: 10,
+      what: () => `${re}; output: ${JSON.stringify(this.out.slice(from))}`,
+    });
   }
 
-  /** Polls until `cond` holds; fails with `what` after `ms`. */
+  /** Polls until `cond` holds; fails with `what` (and the output so far) after `ms`. */
   async until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-    const end = performance.now() + ms;
-    while (!cond()) {
-      if (performance.now() > end)
-        throw new Error(`timed out waiting for ${what}; output: ${JSON.stringify(this.out)}`);
-      await Bun.sleep(10);
-    }
+    await until(cond, { timeoutMs: ms, intervalMs: 10, what: () => `${what}; output: ${JSON.stringify(this.out)}` });
   }
 
   /** mini's exit code, or a failure if it is still running after `ms`. */

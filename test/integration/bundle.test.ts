@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureBuilt, mini, MINI, type Result } from "../helpers/mini.ts";
+import { ensureBuilt, mini, type Result } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { busyboxRootfs } from "../helpers/rootfs.ts";
 
@@ -66,21 +66,7 @@ function bundle(cfg: Json | string | undefined): string {
 const runBundle = (dir: string, opts?: Parameters<typeof mini>[1]) => mini(["run", "--bundle", dir], opts);
 
 /** Runs mini with another working directory. */
-async function miniIn(cwd: string, args: string[]): Promise<Result> {
-  const proc = Bun.spawn([MINI, ...args], {
-    cwd,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr };
-}
+const miniIn = (cwd: string, args: string[]) => mini(args, { cwd });
 
 /** CAP_SYS_RESOURCE (bit 24) in this process's effective set. */
 function hasSysResource(): boolean {

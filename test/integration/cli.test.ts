@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureBuilt, mini, MINI, type Result } from "../helpers/mini.ts";
+import { ensureBuilt, MINI, mini, type Result, run } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { busyboxRootfs, cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 import { runArgs } from "../../src/cli/commands/run.ts";
@@ -20,24 +20,6 @@ function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   tempDirs.push(dir);
   return dir;
-}
-
-/** Runs any command (not only mini) and captures what happened. */
-async function exec(argv: string[]): Promise<Result> {
-  const proc = Bun.spawn(argv, {
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 30000);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  clearTimeout(timer);
-  return { code, stdout, stderr };
 }
 
 const lines = (s: string) => s.trim().split("\n").filter(Boolean);
@@ -283,7 +265,7 @@ describe("without root", () => {
     const s0 = snapshot();
     const probe = tempDir("mini-nonroot-");
     mkdirSync(`${probe}/w`, { mode: 0o777 });
-    const r = await exec([
+    const r = await run([
       "setpriv",
       "--reuid=65534",
       "--regid=65534",
@@ -300,7 +282,7 @@ describe("without root", () => {
     expect(existsSync(`${probe}/w/ran`)).toBe(false);
     expect(await leftBehind(s0)).toEqual(NOTHING);
     // Other verbs that need no privilege still work for them.
-    const v = await exec(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", MINI, "--version"]);
+    const v = await run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", MINI, "--version"]);
     expect(v.code).toBe(0);
   });
 });

@@ -5,9 +5,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import type { Subprocess } from "bun";
-import { ensureBuilt, MINI, type Result } from "../helpers/mini.ts";
+import { ensureBuilt, MINI, type Result, run as runCommand } from "../helpers/mini.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 import { disposeSessions, Session } from "../helpers/pty-session.ts";
+import { until } from "../helpers/until.ts";
 
 const have =
   Bun.which("containerd") !== null && Bun.which("ctr") !== null && Bun.which("containerd-shim-runc-v2") !== null;
@@ -17,17 +18,8 @@ let work: string;
 let daemon: Subprocess | undefined;
 let ctr: string[];
 
-async function run(cmd: string[], extraEnv: Record<string, string> = {}): Promise<Result> {
-  const p = Bun.spawn(cmd, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...env, ...extraEnv } });
-  const timer = setTimeout(() => p.kill("SIGKILL"), 60_000);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  clearTimeout(timer);
-  return { code, stdout, stderr };
-}
+const run = (cmd: string[], extraEnv: Record<string, string> = {}): Promise<Result> =>
+  runCommand(cmd, { env: { ...env, ...extraEnv }, timeoutMs: 60_000 });
 
 beforeAll(async () => {
   ensureBuilt();
@@ -55,7 +47,11 @@ beforeAll(async () => {
     env,
   });
   ctr = ["ctr", "-a", `${work}/c.sock`, "-n", "minitest"];
-  for (let i = 0; i < 100 && (await run([...ctr, "version"])).code !== 0; i++) await Bun.sleep(50);
+  await until(async () => (await run([...ctr, "version"])).code === 0, {
+    timeoutMs: 15_000,
+    intervalMs: 50,
+    what: "containerd to answer",
+  });
   const store = { MINI_ROOT: `${work}/store` };
   expect((await run([MINI, "import", makeRootfs(), "localtest/busybox:latest"], store)).code).toBe(0);
   expect((await run([MINI, "save", "-o", `${work}/busybox.tar`, "localtest/busybox:latest"], store)).code).toBe(0);

@@ -84,14 +84,7 @@ describe("escapes", () => {
       writeFileSync(`${dir}/evil.js`, `require("fs").writeFileSync(${JSON.stringify(`${dir}/ran`)}, "x");\n`);
       writeFileSync(`${dir}/.env`, `MINI_ROOT=${dir}/store\n`);
       for (const args of [["--version"], ["rmi", "nothing"], ["run", rootfs, "true"]]) {
-        const p = Bun.spawn([MINI, ...args], {
-          cwd: dir,
-          stdin: "ignore",
-          stdout: "pipe",
-          stderr: "pipe",
-          env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-        });
-        await p.exited;
+        await mini(args, { cwd: dir });
         expect([args[0], existsSync(`${dir}/ran`), existsSync(`${dir}/store`)]).toEqual([args[0], false, false]);
       }
     } finally {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { ensureBuilt, MINI, type Result } from "../helpers/mini.ts";
+import { ensureBuilt, MINI, type Result, run } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { startRegistry, type Registry } from "../helpers/registry/server.ts";
 import { readTar } from "../../src/image/tar.ts";
@@ -25,33 +25,14 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
-/** Runs a command with its own image store; `stdin` a file path. */
-async function exec(
-  argv: string[],
-  opts: { root?: string; stdin?: string | Uint8Array; env?: Record<string, string> } = {},
-): Promise<Result> {
-  const proc = Bun.spawn(argv, {
-    stdin: opts.stdin === undefined ? "ignore" : typeof opts.stdin === "string" ? Bun.file(opts.stdin) : opts.stdin,
-    stdout: "pipe",
-    stderr: "pipe",
-    env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      MINI_CONFIG_DIR: configDir,
-      DOCKER_CONFIG: configDir,
-      ...(opts.root && { MINI_ROOT: opts.root }),
-      ...opts.env,
-    },
+/** Runs a command with this file's auth config and, given `root`, that image store. */
+const exec = (argv: string[], opts: { root?: string; stdin?: Uint8Array } = {}): Promise<Result> =>
+  run(argv, {
+    stdin: opts.stdin,
+    env: { MINI_CONFIG_DIR: configDir, DOCKER_CONFIG: configDir, ...(opts.root && { MINI_ROOT: opts.root }) },
+    timeoutMs: 60000,
   });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 60000);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  clearTimeout(timer);
-  return { code, stdout, stderr };
-}
-const mini = (root: string, args: string[], stdin?: string | Uint8Array) => exec([MINI, ...args], { root, stdin });
+const mini = (root: string, args: string[], stdin?: Uint8Array) => exec([MINI, ...args], { root, stdin });
 
 /** What a store holds: blobs, layers, images (empty dirs don't count). */
 function storeContents(root: string): { blobs: string[]; layers: string[]; tmp: string[]; index: boolean } {

@@ -4,7 +4,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { ensureBuilt, MINI, type Result } from "../helpers/mini.ts";
+import { ensureBuilt, MINI, mini, type Result } from "../helpers/mini.ts";
+import { until } from "../helpers/until.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 import { disposeSessions, Session } from "../helpers/pty-session.ts";
@@ -42,17 +43,8 @@ afterAll(async () => {
   else process.env.MINI_RUN_ROOT = saved.run;
 });
 
-async function m(args: string[], timeoutMs = 60_000): Promise<Result> {
-  const proc = Bun.spawn([MINI, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  clearTimeout(timer);
-  return { code, stdout, stderr };
-}
+/** mini ARGS with this file's private stores. */
+const m = (args: string[], timeoutMs = 60_000): Promise<Result> => mini(args, { env, timeoutMs });
 
 /** run -d; the id it printed. */
 async function runD(script: string, flags: string[] = []): Promise<string> {
@@ -81,20 +73,12 @@ async function ps(all = true): Promise<PsEntry[]> {
 /** A shell that ends on SIGTERM with 0 (PID 1 ignores signals it has no handler for). */
 const SERVICE = (ready: string) => `trap 'exit 0' TERM; echo ${ready}; sleep 1000 & wait`;
 
-async function until(cond: () => Promise<boolean> | boolean, what: string, ms = 10_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!(await cond())) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
-}
-
 describe("one detached container", () => {
   test("run -d → ps → logs → exec → stop → start → wait → inspect → rm", async () => {
     const id = await runD(`${SERVICE("hello")}`, ["--name", "web", "-e", "GREETING=hi"]);
     let list = await ps(false);
     expect(list.map((c) => [c.id, c.name, c.state])).toEqual([[id, "web", "running"]]);
-    await until(async () => (await m(["logs", "web"])).stdout === "hello\n", "the log line");
+    await until(async () => (await m(["logs", "web"])).stdout === "hello\n", { what: "the log line" });
 
     const ex = await m(["exec", "web", "sh", "-c", 'echo "$GREETING from $$"; exit 4']);
     expect(ex.code).toBe(4);
@@ -107,7 +91,9 @@ describe("one detached container", () => {
 
     expect((await m(["start", "web"])).code).toBe(0);
     expect((await ps(false))[0]?.state).toBe("running");
-    await until(async () => (await m(["logs", "web"])).stdout === "hello\nhello\n", "the second start's line");
+    await until(async () => (await m(["logs", "web"])).stdout === "hello\nhello\n", {
+      what: "the second start's line",
+    });
     expect((await m(["kill", "-s", "TERM", "web"])).code).toBe(0);
     const w = await m(["wait", "web"]);
     expect(w.stdout).toBe("0\n");
@@ -208,9 +194,9 @@ describe("one detached container", () => {
 
   test("--rm removes the container when it exits; an OOM kill is recorded", async () => {
     await runD("echo bye; exit 3", ["--rm"]);
-    await until(async () => (await ps()).length === 0, "the --rm container to go");
+    await until(async () => (await ps()).length === 0, { what: "the --rm container to go" });
     const id = await runD("x=a; while true; do x=$x$x; done", ["-m", "16m", "--memory-swap", "16m"]);
-    await until(async () => (await ps())[0]?.state === "exited", "the OOM kill");
+    await until(async () => (await ps())[0]?.state === "exited", { what: "the OOM kill" });
     const [info] = JSON.parse((await m(["inspect", id])).stdout);
     expect(info.State).toMatchObject({ ExitCode: 137, OOMKilled: true });
     expect((await ps())[0]!.status).toMatch(/^Exited \(137\)/);
@@ -238,7 +224,7 @@ describe("bad input: one clear line, docker's exit codes, nothing changed", () =
   test("unknown, name in use, exec into a stopped one, rm of a running one", async () => {
     const a = await runD(SERVICE("a"), ["--name", "taken"]);
     const b = await runD("exit 0");
-    await until(async () => (await ps()).find((c) => c.id === b)?.state === "exited", "b to exit");
+    await until(async () => (await ps()).find((c) => c.id === b)?.state === "exited", { what: "b to exit" });
     const listed = JSON.stringify(await ps());
     const check = (r: Result, code: number, re: RegExp) => {
       expect(r.code).toBe(code);
@@ -291,7 +277,7 @@ describe("many containers", () => {
     }
     await until(
       async () => (await Promise.all(names.map((n) => m(["logs", n])))).every((r, i) => r.stdout === `ready-${i}\n`),
-      "every log line",
+      { what: "every log line" },
     );
     expect((await ps(false)).length).toBe(N);
 
@@ -394,15 +380,18 @@ describe("crash safety: mini SIGKILLed at each step", () => {
 
   /** ps -a agrees with /proc: running ones have their process, no other container process exists. */
   async function psTellsTruth(): Promise<void> {
-    await until(async () => {
-      const list = await ps();
-      const running = new Set(list.filter((c) => c.state === "running").map((c) => c.id));
-      const procs = procsInContainers();
-      return (
-        list.every((c) => (c.state === "running") === !!procs.get(c.id)) &&
-        [...procs.keys()].every((id) => running.has(id))
-      );
-    }, "ps -a to agree with the processes on the host");
+    await until(
+      async () => {
+        const list = await ps();
+        const running = new Set(list.filter((c) => c.state === "running").map((c) => c.id));
+        const procs = procsInContainers();
+        return (
+          list.every((c) => (c.state === "running") === !!procs.get(c.id)) &&
+          [...procs.keys()].every((id) => running.has(id))
+        );
+      },
+      { what: "ps -a to agree with the processes on the host" },
+    );
   }
 
   /** Container id → pids of processes in its cgroups (as /proc says). */
@@ -497,7 +486,7 @@ describe("logs are bounded", () => {
 describe("start -a, exec -i and exec -d", () => {
   test("start -a prints the new run's output and returns its exit code", async () => {
     const id = await runD("echo run-$(cat /proc/sys/kernel/random/uuid | cut -c1-4); exit 7");
-    await until(async () => (await ps())[0]?.state === "exited", "the first run to end");
+    await until(async () => (await ps())[0]?.state === "exited", { what: "the first run to end" });
     const r = await m(["start", "-a", id]);
     expect(r.code).toBe(7);
     expect(r.stdout).toMatch(/^run-[0-9a-f]{4}\n$/);
@@ -519,20 +508,15 @@ describe("start -a, exec -i and exec -d", () => {
 
   test("exec -i reads stdin; exec -d returns at once and its command runs on", async () => {
     const id = await runD(SERVICE("up"));
-    const proc = Bun.spawn([MINI, "exec", "-i", id, "sh", "-c", "tr a-z A-Z"], {
-      stdin: new TextEncoder().encode("piped in\n"),
-      stdout: "pipe",
-      env,
-    });
-    expect(await new Response(proc.stdout).text()).toBe("PIPED IN\n");
-    expect(await proc.exited).toBe(0);
+    const i = await mini(["exec", "-i", id, "sh", "-c", "tr a-z A-Z"], { env, stdin: "piped in\n" });
+    expect(i.stdout).toBe("PIPED IN\n");
+    expect(i.code).toBe(0);
     const d = await m(["exec", "-d", id, "sh", "-c", "sleep 0.3; echo done > /tmp/marker"]);
     expect(d.code).toBe(0);
     expect(d.stdout).toBe("");
-    await until(
-      async () => (await m(["exec", id, "cat", "/tmp/marker"])).stdout === "done\n",
-      "the detached command to finish",
-    );
+    await until(async () => (await m(["exec", id, "cat", "/tmp/marker"])).stdout === "done\n", {
+      what: "the detached command to finish",
+    });
     await m(["rm", "-f", id]);
     expect(await leftBehind(before)).toEqual(NOTHING);
   });

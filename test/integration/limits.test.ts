@@ -1,7 +1,7 @@
 // cgroup limits seen from inside and from the host, the devices cgroup, and OOM.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, existsSync } from "node:fs";
-import { ensureBuilt, MINI, mini, sh } from "../helpers/mini.ts";
+import { ensureBuilt, MINI, mini, readUntil, sh } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 
@@ -36,9 +36,8 @@ async function whileRunning(flags: string[], check: (pid: number) => void): Prom
     stderr: "inherit",
   });
   try {
-    const reader = proc.stdout.getReader();
-    const { value } = await reader.read();
-    expect(new TextDecoder().decode(value)).toContain("ready");
+    const { seen } = await readUntil(proc.stdout, "ready");
+    expect(seen).toContain("ready");
     const kids = readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, "utf8").trim().split(" ").map(Number);
     check(kids[0]);
   } finally {

@@ -13,7 +13,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { ensureBuilt, MINI, type Result } from "../helpers/mini.ts";
+import { ensureBuilt, MINI, mini, type Result } from "../helpers/mini.ts";
+import { until } from "../helpers/until.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 
@@ -23,7 +24,6 @@ let work: string;
 let root: string;
 let rootfs: string;
 let before: Snapshot;
-const env = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
 
 beforeAll(() => {
   ensureBuilt();
@@ -39,40 +39,19 @@ afterAll(async () => {
   cleanupRootfses();
 });
 
-let calls = 0;
 /**
  * mini --root ROOT ARGS. stdout and stderr go to files, not pipes: a created container keeps the
  * stdio it was given (an engine's pipes), so a pipe would never reach EOF.
  */
-async function oci(args: string[], opts: { global?: string[]; stdin?: string } = {}): Promise<Result> {
-  const out = `${work}/out-${calls}`,
-    err = `${work}/err-${calls++}`;
-  const proc = Bun.spawn([MINI, "--root", root, ...(opts.global ?? []), ...args], {
-    stdin: opts.stdin !== undefined ? new TextEncoder().encode(opts.stdin) : "ignore",
-    stdout: Bun.file(out),
-    stderr: Bun.file(err),
-    env,
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 30_000);
-  const code = await proc.exited;
-  clearTimeout(timer);
-  const read = (f: string) => {
-    try {
-      return readFileSync(f, "utf8");
-    } catch {
-      return "";
-    }
-  };
-  return { code, stdout: read(out), stderr: read(err) };
-}
+const oci = (args: string[], opts: { global?: string[]; stdin?: string; fds?: number[] } = {}): Promise<Result> =>
+  mini(["--root", root, ...(opts.global ?? []), ...args], { stdin: opts.stdin, fds: opts.fds, captureDir: work });
 
 let n = 0;
 /** A bundle whose config.json is `mini spec`'s, changed by `edit`. */
 async function bundle(edit: (c: any) => void = () => {}): Promise<string> {
   const dir = `${work}/b${n++}`;
   mkdirSync(dir);
-  const spec = await Bun.spawn([MINI, "spec"], { stdout: "pipe" }).stdout;
-  const c = JSON.parse(await new Response(spec).text());
+  const c = JSON.parse((await mini(["spec"])).stdout);
   c.root = { path: rootfs, readonly: false };
   c.process.terminal = false;
   c.process.args = ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"];
@@ -82,14 +61,6 @@ async function bundle(edit: (c: any) => void = () => {}): Promise<string> {
 }
 
 const state = async (id: string) => JSON.parse((await oci(["state", id])).stdout);
-
-async function until(cond: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!(await cond())) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 describe("lifecycle verbs", () => {
   test("create → state created, pid file → start → running → kill → stopped → delete", async () => {
@@ -111,14 +82,16 @@ describe("lifecycle verbs", () => {
     // Created: set up, but the command has not run (the process is still mini's child stage).
     expect(readFileSync(`/proc/${s.pid}/cmdline`, "utf8")).toContain("__child");
     expect((await oci(["start", "c1"])).code).toBe(0);
-    await until(async () => readFileSync(`/proc/${s.pid}/cmdline`, "utf8").startsWith("sh\0"), "the command to run");
+    await until(async () => readFileSync(`/proc/${s.pid}/cmdline`, "utf8").startsWith("sh\0"), {
+      what: "the command to run",
+    });
     expect((await state("c1")).status).toBe("running");
     expect((await oci(["start", "c1"])).code).toBe(1); // not "created" any more
     const del = await oci(["delete", "c1"]);
     expect(del.code).toBe(1);
     expect(del.stderr).toMatch(/is running: stop it first or use delete --force/);
     expect((await oci(["kill", "c1", "TERM"])).code).toBe(0);
-    await until(async () => (await state("c1")).status === "stopped", "stopped");
+    await until(async () => (await state("c1")).status === "stopped", { what: "stopped" });
     s = await state("c1");
     expect(s.pid).toBe(0);
     expect((await oci(["delete", "c1"])).code).toBe(0);
@@ -139,7 +112,7 @@ describe("lifecycle verbs", () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe("mini: invalid signal: NOPE\n");
     expect((await oci(["kill", "--all", "k1", "KILL"])).code).toBe(0);
-    await until(async () => (await state("k1")).status === "stopped", "stopped");
+    await until(async () => (await state("k1")).status === "stopped", { what: "stopped" });
     expect((await oci(["kill", "k1", "KILL"])).code).toBe(1);
     expect((await oci(["delete", "--force", "k1"])).code).toBe(0);
     expect(await leftBehind(before)).toEqual(NOTHING);
@@ -264,7 +237,7 @@ describe("lifecycle verbs", () => {
     expect(existsSync(`${work}/hook-poststart.json`)).toBe(false);
     await oci(["start", "h1"]);
     expect(JSON.parse(readFileSync(`${work}/hook-poststart.json`, "utf8")).id).toBe("h1");
-    await until(async () => (await state("h1")).status === "stopped", "stopped");
+    await until(async () => (await state("h1")).status === "stopped", { what: "stopped" });
     await oci(["delete", "h1"]);
     expect(JSON.parse(readFileSync(`${work}/hook-poststop.json`, "utf8"))).toMatchObject({
       id: "h1",
@@ -381,10 +354,9 @@ describe("namespaces by path", () => {
       stderr: "ignore",
     });
     try {
-      await until(
-        async () => readlinkSync(`/proc/${holder.pid}/ns/mnt`) !== readlinkSync("/proc/self/ns/mnt"),
-        "the holder's namespaces",
-      );
+      await until(async () => readlinkSync(`/proc/${holder.pid}/ns/mnt`) !== readlinkSync("/proc/self/ns/mnt"), {
+        what: "the holder's namespaces",
+      });
       const b = await bundle((c) => {
         c.process.args = ["sh", "-c", "readlink /proc/self/ns/mnt; readlink /proc/self/ns/net"];
         c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) =>
@@ -416,14 +388,11 @@ describe("--preserve-fds", () => {
     const b = await bundle((c) => {
       c.process.args = ["sh", "-c", "cat <&3; ls /proc/self/fd | wc -l"];
     });
-    const p = Bun.spawn([MINI, "--root", root, "run", "--preserve-fds", "1", "--bundle", b, "pf1"], {
-      stdio: ["ignore", Bun.file(`${work}/pf-out`), Bun.file(`${work}/pf-err`), fd],
-      env,
-    });
-    expect(await p.exited).toBe(0);
+    const p = await oci(["run", "--preserve-fds", "1", "--bundle", b, "pf1"], { fds: [fd] });
     closeSync(fd);
-    expect(readFileSync(`${work}/pf-out`, "utf8")).toBe("three\n5\n"); // 0 1 2, the preserved 3, ls's own
-    expect(readFileSync(`${work}/pf-err`, "utf8")).toBe("");
+    expect(p.code).toBe(0);
+    expect(p.stdout).toBe("three\n5\n"); // 0 1 2, the preserved 3, ls's own
+    expect(p.stderr).toBe("");
   });
 });
 
@@ -520,7 +489,7 @@ describe("host safety", () => {
       await until(
         async () =>
           existsSync(`${rootfs}/tmp/result`) && readFileSync(`${rootfs}/tmp/result`, "utf8").includes("status="),
-        "the attack to finish",
+        { what: "the attack to finish" },
       );
     } catch (e) {
       await oci(["delete", "--force", "cve1"]);

@@ -6,9 +6,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { ensureBuilt, MINI, type Result } from "../helpers/mini.ts";
+import { ensureBuilt, MINI, type Result, run } from "../helpers/mini.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 import { disposeSessions, Session } from "../helpers/pty-session.ts";
+import { until } from "../helpers/until.ts";
 
 const CONF = "/etc/containers/containers.conf";
 const STORAGE = "/etc/containers/storage.conf";
@@ -27,18 +28,9 @@ const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", TERM: "vt100" };
 const IMAGE = "localhost/mini-test-busybox";
 const havePodman = Bun.which("podman") !== null && Bun.which("conmon") !== null;
 
-async function podman(args: string[], timeoutMs = 60_000): Promise<Result> {
-  // cwd: conmon drops an "oom" file into its working directory when a container is OOM-killed.
-  const proc = Bun.spawn([...base, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env, cwd: work });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  clearTimeout(timer);
-  return { code, stdout, stderr };
-}
+// cwd: conmon drops an "oom" file into its working directory when a container is OOM-killed.
+const podman = (args: string[], timeoutMs = 60_000): Promise<Result> =>
+  run([...base, ...args], { env, cwd: work, timeoutMs });
 
 beforeAll(async () => {
   ensureBuilt();
@@ -183,7 +175,11 @@ describe.skipIf(!havePodman)("podman --runtime mini", () => {
     const ex = await podman(["exec", "svc", "sh", "-c", "echo from-exec; exit 3"]);
     expect(ex.stdout).toBe("from-exec\n");
     expect(ex.code).toBe(3);
-    for (let i = 0; i < 50 && (await podman(["logs", "svc"])).stdout !== "up\n"; i++) await Bun.sleep(100);
+    await until(async () => (await podman(["logs", "svc"])).stdout === "up\n", {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+      what: "svc's log line",
+    });
     expect((await podman(["logs", "svc"])).stdout).toBe("up\n");
     expect((await podman(["stop", "-t", "5", "svc"])).code).toBe(0);
     expect((await podman(["ps", "-a", "--format", "{{.Names}} {{.Status}}"])).stdout).toMatch(/^svc Exited \(0\)/m);

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { ensureBuilt, MINI } from "../helpers/mini.ts";
+import { ensureBuilt, MINI, mini, readUntil } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { startRegistry, type Registry } from "../helpers/registry/server.ts";
 import {
@@ -42,20 +42,9 @@ function freshStore(): string {
   return s;
 }
 
-async function m(args: string[], opts: { store?: string; env?: Record<string, string> } = {}) {
-  const proc = Bun.spawn([MINI, ...args], {
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", MINI_ROOT: opts.store ?? store, ...opts.env },
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr };
-}
+/** mini ARGS with the store `opts.store` (default: the shared one); killed after 120 s, longer than any test here. */
+const m = (args: string[], opts: { store?: string; env?: Record<string, string> } = {}) =>
+  mini(args, { env: { MINI_ROOT: opts.store ?? store, ...opts.env }, timeoutMs: 120_000 });
 
 /** Nothing half-written: no temp entries, every layer dir named by a full digest. */
 function storeIsClean(s: string): void {
@@ -164,13 +153,7 @@ describe("pull and run", () => {
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", MINI_ROOT: s },
     });
     try {
-      const reader = proc.stdout.getReader();
-      let out = "";
-      while (!out.includes("up")) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        out += new TextDecoder().decode(value);
-      }
+      await readUntil(proc.stdout, "up");
       const rm = await m(["rmi", `${reg.host}/t/busybox:1`], { store: s });
       expect(rm.code).toBe(125);
       expect(rm.stderr).toContain("in use");

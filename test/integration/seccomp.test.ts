@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureBuilt, MINI, mini, type Result } from "../helpers/mini.ts";
+import { ensureBuilt, mini } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 
@@ -236,16 +236,7 @@ describe("profiles", () => {
   test("a detached container gets the filter too", async () => {
     const state = mkdtempSync(join(dir, "state-"));
     chmodSync(state, 0o711);
-    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", MINI_ROOT: `${state}/lib`, MINI_RUN_ROOT: `${state}/run` };
-    const m = async (args: string[]): Promise<Result> => {
-      const proc = Bun.spawn([MINI, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env });
-      const [stdout, stderr, code] = await Promise.all([
-        new Response(proc.stdout).text(),
-        new Response(proc.stderr).text(),
-        proc.exited,
-      ]);
-      return { code, stdout, stderr };
-    };
+    const m = (args: string[]) => mini(args, { env: { MINI_ROOT: `${state}/lib`, MINI_RUN_ROOT: `${state}/run` } });
     const started = await m([
       "run",
       "-d",

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Process } from "../../src/config/types.ts";
 import { capsToMask, DEFAULT_CAPS } from "../../src/config/capabilities.ts";
+import { run as runCommand } from "../helpers/mini.ts";
 
 const SECURITY = resolve(import.meta.dir, "../../src/runtime/security.ts");
 const CALLS = resolve(import.meta.dir, "../../src/sys/calls.ts");
@@ -58,15 +59,9 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function run(p: Process, exec = false) {
-  const child = Bun.spawn([process.execPath, script, JSON.stringify(p), exec ? "exec" : ""], {
-    stdout: "pipe",
-    stderr: "pipe",
+  const { code, stdout, stderr } = await runCommand([process.execPath, script, JSON.stringify(p), exec ? "exec" : ""], {
+    inheritEnv: true,
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
   const [first = "", ...rest] = stdout.split("\n");
   const before = first
     ? (JSON.parse(first) as { status: string; thread: string; nofile: string[]; umask: number })

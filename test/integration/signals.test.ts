@@ -1,9 +1,10 @@
 // Signals, hang-ups, kills, and that no kind of ending leaves anything behind.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { ensureBuilt, MINI, mini } from "../helpers/mini.ts";
+import { ensureBuilt, MINI, mini, readUntil } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
+import { until } from "../helpers/until.ts";
 
 let rootfs: string;
 let before: Snapshot;
@@ -22,17 +23,6 @@ function start(flags: string[], script: string) {
   });
 }
 
-async function waitFor(stream: ReadableStream<Uint8Array>, text: string) {
-  const reader = stream.getReader();
-  let seen = "";
-  while (!seen.includes(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`stream ended before "${text}": ${seen}`);
-    seen += new TextDecoder().decode(value);
-  }
-  return reader;
-}
-
 /** Running (a zombie waiting for its new parent to reap it counts as dead). */
 const alive = (pid: number) => {
   try {
@@ -48,7 +38,7 @@ describe("signals", () => {
     test(`${sig} is forwarded to the container`, async () => {
       const name = sig.slice(3);
       const p = start([], `trap 'echo got-${name}; exit 7' ${name}; echo ready; while :; do sleep 0.05; done`);
-      const reader = await waitFor(p.stdout as ReadableStream<Uint8Array>, "ready");
+      const { reader } = await readUntil(p.stdout, "ready");
       p.kill(sig);
       let out = "";
       for (;;) {
@@ -63,7 +53,7 @@ describe("signals", () => {
 
   test("a hang-up ends a container that ignores SIGHUP", async () => {
     const p = start([], "trap '' HUP; echo ready; sleep 30");
-    await waitFor(p.stdout as ReadableStream<Uint8Array>, "ready");
+    await readUntil(p.stdout, "ready");
     const t0 = Date.now();
     p.kill("SIGHUP");
     const code = await p.exited;
@@ -73,18 +63,18 @@ describe("signals", () => {
 
   test("container killed with SIGKILL: 137, nothing left", async () => {
     const p = start([], "echo ready; sleep 30");
-    await waitFor(p.stdout as ReadableStream<Uint8Array>, "ready");
+    await readUntil(p.stdout, "ready");
     process.kill(childOf(p.pid), "SIGKILL");
     expect(await p.exited).toBe(137);
   });
 
   test("mini killed with SIGKILL: the container dies too; the next mini removes the rest", async () => {
     const p = start(["-m", "64m"], "echo ready; sleep 30");
-    await waitFor(p.stdout as ReadableStream<Uint8Array>, "ready");
+    await readUntil(p.stdout, "ready");
     const container = childOf(p.pid);
     p.kill("SIGKILL");
     await p.exited;
-    for (let i = 0; i < 100 && alive(container); i++) await Bun.sleep(20);
+    await until(() => !alive(container), { timeoutMs: 2000, intervalMs: 20, what: "the container's PID 1 to end" });
     expect(alive(container)).toBe(false);
     // Any later mini run sweeps the dead run's cgroups and state.
     expect((await mini(["run", rootfs, "true"])).code).toBe(0);

@@ -7,6 +7,7 @@ import { ensureBuilt, mini } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 import { disposeSessions, Session as PtySession } from "../helpers/pty-session.ts";
+import { until } from "../helpers/until.ts";
 
 /** A pty session of `mini ARGS` with this file's environment. */
 class Session extends PtySession {
@@ -159,10 +160,11 @@ describe("mini run -it: an interactive shell", () => {
     s.term.resize(120, 40); // the kernel sends SIGWINCH to mini, the terminal's foreground process
     // mini handles the signal asynchronously: ask again until the new size shows (bounded).
     let size = "";
-    for (const end = performance.now() + 5000; size !== "40 120" && performance.now() < end; ) {
-      size = (await command(s, 'echo "S=$(stty size)="', /S=(\d+ \d+)=/))[1];
-      if (size !== "40 120") await Bun.sleep(50);
-    }
+    await until(async () => (size = (await command(s, 'echo "S=$(stty size)="', /S=(\d+ \d+)=/))[1]) === "40 120", {
+      timeoutMs: 5000,
+      intervalMs: 50,
+      what: () => `stty size to say 40 120 (last: ${size})`,
+    });
     expect(size).toBe("40 120");
   });
 

@@ -1,7 +1,7 @@
 // --userns: root inside is an unprivileged uid outside.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, readlinkSync } from "node:fs";
-import { ensureBuilt, MINI, mini, sh } from "../helpers/mini.ts";
+import { ensureBuilt, MINI, mini, readUntil, sh } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 
@@ -29,13 +29,7 @@ describe("--userns", () => {
       ],
       { stdin: "pipe", stdout: "pipe" },
     );
-    const reader = proc.stdout.getReader();
-    let out = "";
-    while (!out.includes("ready")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`container ended before "ready": ${out}`);
-      out += new TextDecoder().decode(value);
-    }
+    const { seen: out } = await readUntil(proc.stdout, "ready");
     const pid = Number(readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, "utf8").trim().split(" ")[0]);
     const uidMap = readFileSync(`/proc/${pid}/uid_map`, "utf8").trim().split(/\s+/).map(Number);
     const status = readFileSync(`/proc/${pid}/status`, "utf8");

@@ -9,10 +9,11 @@
 // Layouts are built once per test process (umoci for ordinary images, by hand for hostile
 // ones) under a temp dir removed at exit, and pushed with `skopeo copy --preserve-digests`, so
 // the registry holds exactly the bytes built here and img.digest is the local manifest digest.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { run as runCaptured } from "../mini.ts";
 import { busyboxRootfs } from "../rootfs";
 import { removeAtExit } from "./cleanup";
 import {
@@ -92,29 +93,11 @@ function run(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
 }
 
 /** Async, so a registry or proxy served from this same process keeps answering meanwhile. */
-function runAsync(cmd: string, args: string[], timeoutMs = 60000): Promise<string> {
-  return new Promise((res, rej) => {
-    const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d) => (out += d));
-    p.stderr.on("data", (d) => (err += d));
-    const t = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
-    p.on("error", (e) => {
-      clearTimeout(t);
-      rej(e);
-    });
-    p.on("close", (code, sig) => {
-      clearTimeout(t);
-      if (code === 0) res(out);
-      else
-        rej(
-          new Error(
-            `${cmd} ${args.join(" ")} failed (exit ${code ?? sig}): ${(err || out).trim().split("\n").slice(-6).join("\n")}`,
-          ),
-        );
-    });
-  });
+async function runAsync(cmd: string, args: string[], timeoutMs = 60000): Promise<string> {
+  const r = await runCaptured([cmd, ...args], { inheritEnv: true, timeoutMs });
+  if (r.code === 0) return r.stdout;
+  const why = (r.stderr || r.stdout).trim().split("\n").slice(-6).join("\n");
+  throw new Error(`${cmd} ${args.join(" ")} failed (exit ${r.code}): ${why}`);
 }
 
 // Debian's python3 (on every Debian 12) before PATH's: a pyenv shim costs ~300 ms a call.

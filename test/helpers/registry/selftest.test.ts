@@ -20,19 +20,10 @@ import {
 } from "./images";
 import { decompressLayer, listTar, MT, sha256, type TarEntry } from "./layout";
 import { liveRegistries, type Registry, startRegistry } from "./server";
+import { run as runCaptured } from "../mini.ts";
 
 // Everything is spawned asynchronously: the proxies are served by this process's event loop.
-async function run(cmd: string[], timeoutMs = 30000): Promise<{ code: number; stdout: string; stderr: string }> {
-  const p = Bun.spawn(cmd, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const t = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  clearTimeout(t);
-  return { code, stdout, stderr };
-}
+const run = (cmd: string[]) => runCaptured(cmd, { inheritEnv: true });
 
 async function inspect(ref: string, extra: string[] = []): Promise<any> {
   const r = await run(["skopeo", "inspect", "--tls-verify=false", "--retry-times", "0", ...extra, `docker://${ref}`]);
@@ -51,12 +42,7 @@ async function curl(
   // Headers and body go to files: `-D /dev/stderr` makes curl crash when stderr is a pipe.
   const base = join(tmpdir(), `mini-selftest-curl-${process.pid}-${curlN++}`);
   try {
-    const p = Bun.spawn(["curl", "-sS", "-D", `${base}.h`, "-o", `${base}.b`, ...args, url], {
-      stdin: "ignore",
-      stdout: "ignore",
-      stderr: "pipe",
-    });
-    const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+    const { code, stderr } = await run(["curl", "-sS", "-D", `${base}.h`, "-o", `${base}.b`, ...args, url]);
     const headers = existsSync(`${base}.h`) ? readFileSync(`${base}.h`, "utf8") : "";
     const body = existsSync(`${base}.b`) ? new Uint8Array(readFileSync(`${base}.b`)) : new Uint8Array();
     const status = Number([...headers.matchAll(/^HTTP\/[\d.]+ (\d+)/gm)].at(-1)?.[1] ?? 0);

@@ -27,6 +27,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { atExit, hasPdeathsig, removeAtExit } from "./cleanup";
+import { until, UntilTimeout } from "../until.ts";
 
 export interface Registry {
   /** "127.0.0.1:PORT" — use in references: `${host}/name:tag`. */
@@ -134,30 +135,33 @@ async function waitReady(
   proc: Subprocess,
   timeoutMs: number,
 ): Promise<"ok" | "exited" | "timeout"> {
-  const deadline = Date.now() + timeoutMs;
   const listening = `listening on 127.0.0.1:${port}`;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null || proc.signalCode !== null) return "exited";
-    let log = "";
-    try {
-      log = readFileSync(logFile, "utf8");
-    } catch {
-      /* not yet */
-    }
-    if (!log.includes(listening)) {
-      await Bun.sleep(15);
-      continue;
-    }
-    try {
-      const r = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) });
-      await r.arrayBuffer();
-      if (r.status === 200 || r.status === 401) return "ok";
-    } catch {
-      /* not listening yet */
-    }
-    await Bun.sleep(25);
+  try {
+    return await until(
+      async () => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return "exited" as const;
+        let log = "";
+        try {
+          log = readFileSync(logFile, "utf8");
+        } catch {
+          /* not yet */
+        }
+        if (!log.includes(listening)) return false;
+        try {
+          const r = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) });
+          await r.arrayBuffer();
+          if (r.status === 200 || r.status === 401) return "ok" as const;
+        } catch {
+          /* not listening yet */
+        }
+        return false;
+      },
+      { timeoutMs, intervalMs: 20, what: `the registry on ${url}` },
+    );
+  } catch (e) {
+    if (e instanceof UntilTimeout) return "timeout";
+    throw e;
   }
-  return "timeout";
 }
 
 export async function startRegistry(opts: RegistryOptions = {}): Promise<Registry> {

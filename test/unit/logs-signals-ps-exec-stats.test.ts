@@ -1,5 +1,6 @@
-// Pure parts of the lifecycle: log records, signals, status text, exec's shim arguments,
-// cgroup stats on a fake tree, output formats.
+// The pure parts behind logs, kill, ps, exec and stats, no container run: log record parsing,
+// signal parsing, ps's status text and its formats, exec's mini-shim arguments, cgroup stats read
+// from a fake tree.
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
