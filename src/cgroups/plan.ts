@@ -10,7 +10,7 @@ import { DEFAULT_ROOT, type CgroupLeaf, type CgroupPlan, type CgroupWrite, type 
 import { joinsV1, unmountedWarnings, v1Writes } from "./v1/controllers.ts";
 import { subtreeWrites, v2Writes } from "./v2/controllers.ts";
 
-export function readIfExists(path: string): string | undefined {
+function readIfExists(path: string): string | undefined {
   try {
     return readFileSync(path, "utf8");
   } catch {

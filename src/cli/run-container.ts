@@ -20,7 +20,7 @@ function logMaxBytes(opts: string[]): number {
 }
 
 /** The RunRequest that `mini run [OPTIONS] TARGET [COMMAND...]` asks for. */
-export function runRequest(values: OptValues, operands: string[]): RunRequest {
+function runRequest(values: OptValues, operands: string[]): RunRequest {
   const [target, ...args] = operands;
   if (!target)
     throw new UserError('"mini run" needs an IMAGE or a ROOTFS: mini run [OPTIONS] IMAGE|ROOTFS [COMMAND [ARG...]]');

@@ -65,7 +65,7 @@ export interface CpuQuota {
   period: number;
 }
 
-export const CPU_PERIOD = 100000;
+const CPU_PERIOD = 100000;
 
 function hostCpus(): number {
   const n = typeof navigator !== "undefined" ? navigator.hardwareConcurrency : 0;

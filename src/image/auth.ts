@@ -35,11 +35,11 @@ interface AuthFile {
 const DOCKER_HUB_KEY = "https://index.docker.io/v1/";
 const DOCKER_HUB_NAMES = new Set(["docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"]);
 
-export function miniAuthPath(): string {
+function miniAuthPath(): string {
   return join(process.env.MINI_CONFIG_DIR || "/root/.config/mini", "auth.json");
 }
 
-export function dockerConfigPath(): string {
+function dockerConfigPath(): string {
   return join(process.env.DOCKER_CONFIG || join(homedir(), ".docker"), "config.json");
 }
 

@@ -20,10 +20,8 @@ export type ParsedManifest =
   | { kind: "manifest"; mediaType: string; manifest: ImageManifest };
 
 export const isIndexMediaType = (mt: string): boolean => INDEX_TYPES.has(mt);
-export const isManifestMediaType = (mt: string): boolean => MANIFEST_TYPES.has(mt);
-
 /** `application/json; charset=utf-8` → `application/json`. */
-export function stripMediaTypeParams(contentType: string | null | undefined): string {
+function stripMediaTypeParams(contentType: string | null | undefined): string {
   return (contentType ?? "").split(";")[0].trim().toLowerCase();
 }
 

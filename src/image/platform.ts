@@ -43,7 +43,7 @@ function normalizedVariant(architecture: string, variant: string | undefined): s
 }
 
 /** Lowercases and maps aliases (x86_64 → amd64, aarch64 → arm64) without filling default variants. */
-export function normalizePlatform(p: Platform): Platform {
+function normalizePlatform(p: Platform): Platform {
   const os = p.os.toLowerCase();
   let architecture = p.architecture.toLowerCase();
   let variant = p.variant?.toLowerCase() || undefined;

@@ -10,11 +10,11 @@ export interface Progress {
 
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 
-export function quietProgress(): Progress {
+function quietProgress(): Progress {
   return { line() {}, layerProgress() {}, layerDone() {} };
 }
 
-export function plainProgress(): Progress {
+function plainProgress(): Progress {
   return {
     line: (msg) => writeSync(2, `${msg}\n`),
     layerProgress() {},
@@ -24,7 +24,7 @@ export function plainProgress(): Progress {
 }
 
 /** Bars redrawn in place (ANSI cursor moves), at most every 100 ms. */
-export function terminalProgress(): Progress {
+function terminalProgress(): Progress {
   const rows: string[] = [];
   const state = new Map<string, { row: number; started: number; done: number; total: number; text?: string }>();
   let drawn = 0;

@@ -5,7 +5,7 @@ import { UserError } from "../common/errors.ts";
 import { parseDigest } from "./digest.ts";
 import type { Reference } from "./types.ts";
 
-export const DOCKER_HUB = "docker.io";
+const DOCKER_HUB = "docker.io";
 const DOCKER_HUB_API = "registry-1.docker.io";
 const MAX_NAME = 255;
 

@@ -7,7 +7,7 @@ import { readIndex, updateIndex, type ImageRecord, type StoreIndex } from "./sto
 import { containerPaths, storePaths } from "../common/paths.ts";
 
 /** Image ids used by containers that still exist (their overlay dirs name the image). */
-export function imagesInUse(): Set<string> {
+function imagesInUse(): Set<string> {
   const used = new Set<string>();
   let ids: string[];
   try {

@@ -233,7 +233,7 @@ function paxInt(s: string, key: string): number {
 }
 
 /** PAX records "LEN key=value\n" → key → raw value bytes (an empty value means "unset"). */
-export function parsePax(b: Uint8Array): Map<string, Uint8Array> {
+function parsePax(b: Uint8Array): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
   let pos = 0;
   while (pos < b.byteLength) {

@@ -170,7 +170,7 @@ export function normalizeEntryPath(name: string, what = "entry"): string[] {
 }
 
 /** Xattrs a layer may set on its files (see the top of this file). */
-export function xattrAllowed(name: string): boolean {
+function xattrAllowed(name: string): boolean {
   if (name.startsWith("user.")) return !name.startsWith("user.overlay.");
   if (name.startsWith("trusted.")) return !name.startsWith("trusted.overlay.");
   return name === "security.capability" || name === "system.posix_acl_access" || name === "system.posix_acl_default";

@@ -26,8 +26,3 @@ export function classifyWhiteout(base: string): Whiteout {
   if (base.startsWith(WHITEOUT_META_PREFIX)) return { kind: "ignore" };
   return { kind: "whiteout", target: base.slice(WHITEOUT_PREFIX.length) };
 }
-
-/** True for an overlayfs whiteout as found on disk (char device 0:0). */
-export function isOverlayWhiteout(mode: number, rdevMajor: number, rdevMinor: number): boolean {
-  return (mode & 0o170000) === 0o020000 && rdevMajor === 0 && rdevMinor === 0;
-}

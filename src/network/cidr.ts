@@ -28,7 +28,7 @@ export function formatIPv4(n: number): string {
 }
 
 /** The netmask of a prefix length as an unsigned number (0 for /0). */
-export const maskOf = (prefix: number): number => (prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
+const maskOf = (prefix: number): number => (prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
 
 /** "a.b.c.d/n" → the block; host bits are cleared ("172.18.0.5/16" → 172.18.0.0/16). Throws if malformed. */
 export function parseCidr(s: string): Cidr {

@@ -119,11 +119,11 @@ const hostPorts = (p: PortMapping) =>
 export const portComment = (p: PortMapping): string =>
   `port ${p.containerId} ${p.proto} ${allAddresses(p.hostIp) ? "*" : p.hostIp} ${hostPorts(p)} ${p.containerIp} ${p.containerPort}`;
 
-export const networkComment = (n: FirewallNetwork): string =>
+const networkComment = (n: FirewallNetwork): string =>
   `net ${n.name} ${n.bridge} ${n.subnet}${n.internal ? " internal" : ""}`;
 
 /** The DNAT rule of one mapping (for the `ports` chain). */
-export function portRule(p: PortMapping): string {
+function portRule(p: PortMapping): string {
   const match = `${allAddresses(p.hostIp) ? "" : `ip daddr ${p.hostIp} `}${p.proto} dport ${hostPorts(p)}`;
   const end = p.hostPortEnd ?? p.hostPort;
   let to: string;
@@ -210,7 +210,7 @@ export function renderAddPorts(current: FirewallState, ports: PortMapping[]): st
 }
 
 /** A network's description read back from its comment, or undefined if `comment` is not one. */
-export function parseNetworkComment(comment: string): FirewallNetwork | undefined {
+function parseNetworkComment(comment: string): FirewallNetwork | undefined {
   const f = comment.split(" ");
   if (f[0] !== "net" || f.length < 4 || f.length > 5 || (f.length === 5 && f[4] !== "internal")) return undefined;
   return { name: f[1], bridge: f[2], subnet: f[3], internal: f.length === 5 };

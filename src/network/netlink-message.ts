@@ -16,11 +16,11 @@ import {
 } from "../sys/constants.ts";
 
 /** sizeof(struct nlmsghdr): len u32, type u16, flags u16, seq u32, pid u32. */
-export const NLMSG_HDRLEN = 16;
+const NLMSG_HDRLEN = 16;
 const ATTR_HDRLEN = 4;
 
 /** Netlink's 4-byte alignment (NLMSG_ALIGN, NLA_ALIGN). */
-export const align4 = (n: number): number => (n + 3) & ~3;
+const align4 = (n: number): number => (n + 3) & ~3;
 
 /** One attribute to encode: its type and its payload (already encoded if nested). */
 export interface Attr {

@@ -33,7 +33,7 @@ export function parseIpv4(s: string): Uint8Array {
   return Uint8Array.from(parts, Number);
 }
 
-export const formatIpv4 = (b: Uint8Array): string => Array.from(b.subarray(0, 4)).join(".");
+const formatIpv4 = (b: Uint8Array): string => Array.from(b.subarray(0, 4)).join(".");
 
 /** "10.88.0.1/16" → address and prefix length; a bare address is a /32. */
 export function parseCidr(s: string): { address: string; prefixLen: number } {
@@ -52,7 +52,7 @@ export function parseMac(s: string): Uint8Array {
   return Uint8Array.from(parts, (p) => Number.parseInt(p, 16));
 }
 
-export const formatMac = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(":");
+const formatMac = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(":");
 
 // ---- links ----------------------------------------------------------------------------------
 

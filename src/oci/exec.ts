@@ -28,31 +28,36 @@ export interface OciExecOptions {
 }
 
 function readProcess(file: string): Process {
-  let p: Partial<Process>;
+  let parsed: Partial<Process>;
   try {
-    p = JSON.parse(readFileSync(file, "utf8"));
+    parsed = JSON.parse(readFileSync(file, "utf8"));
   } catch (e) {
     throw new UserError(`--process ${file}: ${(e as Error).message}`, 1);
   }
-  if (!p || typeof p !== "object" || !Array.isArray(p.args) || !p.args.length)
+  if (!parsed || typeof parsed !== "object" || !Array.isArray(parsed.args) || !parsed.args.length)
     throw new UserError(`--process ${file}: process.args must be a non-empty array`, 1);
-  return { cwd: "/", user: { uid: 0, gid: 0 }, ...p } as Process;
+  return { cwd: "/", user: { uid: 0, gid: 0 }, ...parsed } as Process;
 }
 
 /** The process runc's flags describe: the container's own, with these changes. */
-function processFromFlags(base: Process, o: OciExecOptions): Process {
-  if (!o.command.length) throw new UserError("exec: give --process FILE or a command", 1);
-  const proc: Process = { ...base, args: o.command, terminal: o.tty, env: mergeEnv(base.env ?? [], o.env) };
-  if (o.cwd) proc.cwd = o.cwd;
-  if (o.user) {
-    const [u, g] = o.user.split(":");
-    proc.user = { uid: Number(u), gid: Number(g ?? 0), additionalGids: [Number(g ?? 0)] };
+function processFromFlags(base: Process, options: OciExecOptions): Process {
+  if (!options.command.length) throw new UserError("exec: give --process FILE or a command", 1);
+  const proc: Process = {
+    ...base,
+    args: options.command,
+    terminal: options.tty,
+    env: mergeEnv(base.env ?? [], options.env),
+  };
+  if (options.cwd) proc.cwd = options.cwd;
+  if (options.user) {
+    const [uid, gid] = options.user.split(":");
+    proc.user = { uid: Number(uid), gid: Number(gid ?? 0), additionalGids: [Number(gid ?? 0)] };
     if (!Number.isInteger(proc.user.uid) || !Number.isInteger(proc.user.gid))
-      throw new UserError(`--user ${o.user}: use UID[:GID]`, 1);
+      throw new UserError(`--user ${options.user}: use UID[:GID]`, 1);
   }
-  if (o.noNewPrivs) proc.noNewPrivileges = true;
-  if (o.caps.length && proc.capabilities) {
-    const add = (s?: string[]) => [...new Set([...(s ?? []), ...o.caps])];
+  if (options.noNewPrivs) proc.noNewPrivileges = true;
+  if (options.caps.length && proc.capabilities) {
+    const add = (s?: string[]) => [...new Set([...(s ?? []), ...options.caps])];
     proc.capabilities = {
       ...proc.capabilities,
       bounding: add(proc.capabilities.bounding),
@@ -63,24 +68,24 @@ function processFromFlags(base: Process, o: OciExecOptions): Process {
   return proc;
 }
 
-export async function ociExec(store: OciStore, o: OciExecOptions): Promise<number> {
-  const rec = store.read(o.id);
+export async function ociExec(store: OciStore, options: OciExecOptions): Promise<number> {
+  const rec = store.read(options.id);
   const status = store.status(rec);
   if (status !== "running" && status !== "created")
-    throw new UserError(`container "${o.id}" is ${status}: cannot exec in it`, 1);
-  const proc = o.processFile ? readProcess(o.processFile) : processFromFlags(rec.spec.process!, o);
+    throw new UserError(`container "${options.id}" is ${status}: cannot exec in it`, 1);
+  const proc = options.processFile ? readProcess(options.processFile) : processFromFlags(rec.spec.process!, options);
   const tty = !!proc.terminal;
-  if (tty && !o.consoleSocket) throw new UserError("exec with a terminal needs --console-socket", 1);
+  if (tty && !options.consoleSocket) throw new UserError("exec with a terminal needs --console-socket", 1);
   return execInContainer(
     {
       pid: rec.pid!,
       process: proc,
       cgroupProcs: rec.cgroups?.procs ?? [],
       tty,
-      detach: o.detach,
-      pidFile: o.pidFile,
+      detach: options.detach,
+      pidFile: options.pidFile,
       seccomp: rec.spec.linux?.seccomp,
     },
-    tty ? { terminal: { consoleSocket: o.consoleSocket! }, stdio: "inherit" } : { stdio: "inherit" },
+    tty ? { terminal: { consoleSocket: options.consoleSocket! }, stdio: "inherit" } : { stdio: "inherit" },
   );
 }

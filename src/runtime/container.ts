@@ -23,7 +23,7 @@ import { type AttachedTerminal, attachTerminal } from "./tty.ts";
 
 /** A child stage started before its spec is complete (its Bun start-up overlaps the caller's work). */
 export interface LaunchedChild {
-  ns: NamespaceSetup;
+  nsPlan: NamespaceSetup;
   child: ChildStage;
   term?: AttachedTerminal;
   t0: number;
@@ -47,21 +47,21 @@ export function launch(
 ): LaunchedChild {
   if (process.getuid?.() !== 0)
     throw new UserError("mini run needs root (user namespaces for unprivileged users are not supported yet)");
-  const ns = planNamespaces(namespaces);
+  const nsPlan = planNamespaces(namespaces);
   log.debug(
-    `namespaces: unshare 0x${ns.unshareFlags.toString(16)} in the parent, 0x${ns.childFlags.toString(16)} in the child${ns.join.length ? `, join ${ns.join.map((j) => j.path).join(" ")}` : ""}`,
+    `namespaces: unshare 0x${nsPlan.unshareFlags.toString(16)} in the parent, 0x${nsPlan.childFlags.toString(16)} in the child${nsPlan.join.length ? `, join ${nsPlan.join.map((j) => j.path).join(" ")}` : ""}`,
   );
   const term = tty && how.mode === "direct" ? attachTerminal({ interactive: how.io.interactive }) : undefined;
   if (term && how.mode === "direct") how = { ...how, io: { ...how.io, terminal: term.options } };
   const t0 = performance.now();
-  const child = launchChildStage(ns, userns, how);
+  const child = launchChildStage(nsPlan, userns, how);
   log.debug(
     how.mode === "monitor"
       ? `monitor ${child.monitorPid} cloned the child stage, pid ${child.proc.pid}`
       : `spawn child stage pid ${child.proc.pid}`,
     performance.now() - t0,
   );
-  return { ns, child, term, t0 };
+  return { nsPlan, child, term, t0 };
 }
 
 /** Ends a launched child that will never get its config. */
@@ -121,22 +121,22 @@ export interface Container {
 
 function checkRootfs(path: string | undefined): string {
   if (!path) throw new UserError("root.path is missing");
-  let st: import("node:fs").Stats;
+  let stat: import("node:fs").Stats;
   try {
-    st = statSync(path);
+    stat = statSync(path);
   } catch {
     throw new UserError(`rootfs ${path}: no such directory`);
   }
-  if (!st.isDirectory()) throw new UserError(`rootfs ${path}: not a directory`);
+  if (!stat.isDirectory()) throw new UserError(`rootfs ${path}: not a directory`);
   return path;
 }
 
 /** Everything the child stage needs, decided here: it computes nothing. */
 function childConfig(
   spec: Spec,
-  s: ContainerSetup,
-  ns: NamespaceSetup,
-  cg: cgroups.CgroupPlan,
+  setup: ContainerSetup,
+  nsPlan: NamespaceSetup,
+  cgroupPlan: cgroups.CgroupPlan,
   ops: ChildConfig["ops"],
 ) {
   return {
@@ -144,16 +144,16 @@ function childConfig(
     ops,
     hostname: spec.hostname,
     domainname: spec.domainname,
-    cgroupProcs: cg.procs,
-    unshareFlags: ns.childFlags,
-    joinNamespaces: ns.childJoin.map((j) => ({ path: j.path, flag: j.flag })),
+    cgroupProcs: cgroupPlan.procs,
+    unshareFlags: nsPlan.childFlags,
+    joinNamespaces: nsPlan.childJoin.map((j) => ({ path: j.path, flag: j.flag })),
     process: spec.process!,
     sysctl: spec.linux?.sysctl,
-    init: !!s.init,
+    init: !!setup.init,
     seccomp: compileForChild(spec.linux?.seccomp),
-    oci: s.oci && { ...s.oci, state: s.oci.state() },
+    oci: setup.oci && { ...setup.oci, state: setup.oci.state() },
     // A detached child stage's stderr is the container's log: its steps are not the container's output.
-    debug: log.isDebug() && s.launch.mode === "direct",
+    debug: log.isDebug() && setup.launch.mode === "direct",
   } satisfies ChildConfig;
 }
 
@@ -161,64 +161,68 @@ function childConfig(
  * Creates the container: `launched` is a child stage the caller started early for this spec's
  * namespaces (else one is launched here). Undoes everything on failure.
  */
-export async function createContainer(spec: Spec, s: ContainerSetup, launched?: LaunchedChild): Promise<Container> {
+export async function createContainer(spec: Spec, setup: ContainerSetup, launched?: LaunchedChild): Promise<Container> {
   let started = launched;
-  let cg: cgroups.CgroupPlan | undefined;
+  let cgroupPlan: cgroups.CgroupPlan | undefined;
   let exited = false;
   const destroy = async () => {
     if (started) {
       if (!exited) started.child.proc.kill("SIGKILL"); // never a signal to a pid that may be reused
       await started.child.proc.exited;
     }
-    log.timed("remove cgroups", () => cg && cgroups.removeCgroups(cg));
-    if (s.runDir) rmSync(s.runDir, { recursive: true, force: true });
-    for (const d of ["upper", "work"]) if (s.overlay) rmSync(`${s.overlay.dir}/${d}`, { recursive: true, force: true });
+    log.timed("remove cgroups", () => cgroupPlan && cgroups.removeCgroups(cgroupPlan));
+    if (setup.runDir) rmSync(setup.runDir, { recursive: true, force: true });
+    for (const d of ["upper", "work"])
+      if (setup.overlay) rmSync(`${setup.overlay.dir}/${d}`, { recursive: true, force: true });
   };
   try {
     const rootfs = checkRootfs(spec.root?.path);
     if (!spec.process?.args?.length) throw new UserError("process.args is empty: no command to run");
     const userns = userNamespaceOf(spec);
-    const ns = planNamespaces(spec.linux?.namespaces);
-    if (started && (started.ns.unshareFlags !== ns.unshareFlags || started.ns.childFlags !== ns.childFlags))
+    const nsPlan = planNamespaces(spec.linux?.namespaces);
+    if (
+      started &&
+      (started.nsPlan.unshareFlags !== nsPlan.unshareFlags || started.nsPlan.childFlags !== nsPlan.childFlags)
+    )
       throw new Error("internal: the launched child stage has other namespaces than the spec");
-    started ??= launch(spec.linux?.namespaces, userns, s.launch, !!s.attachTerminal && !!spec.process.terminal);
+    started ??= launch(spec.linux?.namespaces, userns, setup.launch, !!setup.attachTerminal && !!spec.process.terminal);
     const { child } = started;
     child.proc.exited.then(() => {
       exited = true;
     });
     // While the child stage starts up: its runtime files and cgroups.
-    if (s.runDir) {
-      mkdirSync(s.runDir, { recursive: true, mode: 0o711 });
-      chmodSync(dirname(s.runDir), 0o711);
+    if (setup.runDir) {
+      mkdirSync(setup.runDir, { recursive: true, mode: 0o711 });
+      chmodSync(dirname(setup.runDir), 0o711);
     }
-    s.onStarted?.(child.proc.pid, child.monitorPid);
-    if (s.runDir && s.etc) writeEtcFiles(etcFilePaths(s.runDir), s.etc.hostname, s.etc.hostNetwork);
+    setup.onStarted?.(child.proc.pid, child.monitorPid);
+    if (setup.runDir && setup.etc) writeEtcFiles(etcFilePaths(setup.runDir), setup.etc.hostname, setup.etc.hostNetwork);
     // Mount points for the /etc files: a user-namespaced root can't create them in a host-owned rootfs.
-    if (s.etc && !s.overlay) ensureEtcMountpoints(rootfs);
-    const overlay = s.overlay && {
-      lower: s.overlay.lower,
-      upper: `${s.overlay.dir}/upper`,
-      work: `${s.overlay.dir}/work`,
+    if (setup.etc && !setup.overlay) ensureEtcMountpoints(rootfs);
+    const overlay = setup.overlay && {
+      lower: setup.overlay.lower,
+      upper: `${setup.overlay.dir}/upper`,
+      work: `${setup.overlay.dir}/work`,
     };
     if (overlay) for (const d of [overlay.upper, overlay.work]) mkdirSync(d, { recursive: true, mode: 0o755 });
-    cg = cgroups.planCgroupsOnHost({
-      name: s.cgroupName,
+    cgroupPlan = cgroups.planCgroupsOnHost({
+      name: setup.cgroupName,
       cgroupsPath: spec.linux?.cgroupsPath,
       resources: spec.linux?.resources,
     });
-    s.onCgroups?.(cg);
+    setup.onCgroups?.(cgroupPlan);
     const ops = planRootfs(spec, {
-      noPivot: s.noPivot,
+      noPivot: setup.noPivot,
       userns: !!userns,
       overlay,
-      cgroups: cgroups.cgroupMountLeaves(cg),
+      cgroups: cgroups.cgroupMountLeaves(cgroupPlan),
     });
-    cgroups.applyCgroups(cg, log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined);
-    for (const w of cg.warnings) log.warn(w);
-    await s.beforeConfig?.(child.proc.pid);
-    child.send(childConfig(spec, s, ns, cg, ops));
+    cgroups.applyCgroups(cgroupPlan, log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined);
+    for (const w of cgroupPlan.warnings) log.warn(w);
+    await setup.beforeConfig?.(child.proc.pid);
+    child.send(childConfig(spec, setup, nsPlan, cgroupPlan, ops));
     log.debug("config sent to the child stage");
-    const plan = cg;
+    const plan = cgroupPlan;
     const t0 = started.t0;
     return {
       pid: child.proc.pid,
@@ -237,10 +241,10 @@ export async function createContainer(spec: Spec, s: ContainerSetup, launched?: 
 }
 
 /** Waits for the child's word that the command runs (or waits for `start`); throws its failure. */
-export async function expectRunning(c: Container, want: "exec" | "created", exitCode?: number): Promise<void> {
-  const r = await c.report();
+export async function expectRunning(container: Container, want: "exec" | "created", exitCode?: number): Promise<void> {
+  const r = await container.report();
   if (r?.kind === "failed") throw new UserError(r.message, exitCode ?? r.code);
   if (want === "created" && r?.kind !== "created")
     throw new UserError("the container process exited during setup", exitCode ?? 125);
-  log.debug(want === "exec" ? "the command runs" : "created: waiting for start", performance.now() - c.t0);
+  log.debug(want === "exec" ? "the command runs" : "created: waiting for start", performance.now() - container.t0);
 }

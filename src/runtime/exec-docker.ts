@@ -21,40 +21,40 @@ export interface DockerExecOptions {
 }
 
 /** Runs a command in a running docker-style container; its exit status. */
-export function dockerExec(rec: ContainerRecord, o: DockerExecOptions): Promise<number> {
-  const st = requireRunning(rec);
-  log.debug(`exec in ${rec.name} (pid ${st.pid})`);
+export function dockerExec(rec: ContainerRecord, options: DockerExecOptions): Promise<number> {
+  const status = requireRunning(rec);
+  log.debug(`exec in ${rec.name} (pid ${status.pid})`);
   const base: Partial<Process> = rec.spec.process ?? {};
   let user = base.user;
   let capabilities = base.capabilities;
   const overrides: string[] = [];
-  if (o.user !== undefined) {
-    const r = resolveUser("/", o.user, { readFile: rootfsReader(`/proc/${st.pid}/root`) });
-    user = r.user;
-    if (capabilities?.bounding) capabilities = ociCapabilities(capabilities.bounding, r.user.uid);
-    overrides.push(`HOME=${r.home}`);
+  if (options.user !== undefined) {
+    const resolved = resolveUser("/", options.user, { readFile: rootfsReader(`/proc/${status.pid}/root`) });
+    user = resolved.user;
+    if (capabilities?.bounding) capabilities = ociCapabilities(capabilities.bounding, resolved.user.uid);
+    overrides.push(`HOME=${resolved.home}`);
   }
-  for (const e of o.env) overrides.push(parseEnvFlag(e));
-  const attached = o.tty && !o.detach;
+  for (const e of options.env) overrides.push(parseEnvFlag(e));
+  const attached = options.tty && !options.detach;
   return execInContainer(
     {
-      pid: st.pid!,
+      pid: status.pid!,
       process: {
         ...base,
         user: user ?? { uid: 0, gid: 0 },
         capabilities,
         env: mergeEnv(base.env ?? [], overrides),
-        args: o.command,
-        cwd: o.workdir ?? base.cwd ?? "/",
-        terminal: o.tty,
+        args: options.command,
+        cwd: options.workdir ?? base.cwd ?? "/",
+        terminal: options.tty,
       },
       cgroupProcs: rec.cgroups?.procs ?? [],
       tty: attached,
-      detach: o.detach,
+      detach: options.detach,
       seccomp: rec.spec.linux?.seccomp,
     },
     attached
-      ? { terminal: { attach: { interactive: o.interactive } }, stdio: "caller" }
-      : { stdio: o.detach ? "none" : "caller", interactive: o.interactive && !o.detach },
+      ? { terminal: { attach: { interactive: options.interactive } }, stdio: "caller" }
+      : { stdio: options.detach ? "none" : "caller", interactive: options.interactive && !options.detach },
   );
 }

@@ -38,7 +38,7 @@ const inode = (p: string) => {
 };
 
 /** --ns PATH:FLAG for each namespace of `pid` that differs from ours. */
-export function namespaceArgs(pid: number): string[] {
+function namespaceArgs(pid: number): string[] {
   const out: string[] = [];
   for (const type of JOIN_ORDER) {
     const file = NAMESPACE_FILES[type];

@@ -3,7 +3,7 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { UserError } from "../common/errors.ts";
 
-export function envValue(env: string[], key: string): string | undefined {
+function envValue(env: string[], key: string): string | undefined {
   for (let i = env.length - 1; i >= 0; i--) if (env[i].startsWith(`${key}=`)) return env[i].slice(key.length + 1);
   return undefined;
 }

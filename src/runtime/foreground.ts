@@ -12,9 +12,9 @@ import { forwardSignals } from "./signals.ts";
 const HANGUP_GRACE_MS = 2000;
 
 /** Waits for the container's exit and returns its status. The caller destroys it after. */
-export async function waitForeground(c: Container): Promise<number> {
-  const { proc } = c.child;
-  const term = c.term;
+export async function waitForeground(container: Container): Promise<number> {
+  const { proc } = container.child;
+  const term = container.term;
   term?.start(proc);
   // SIGHUP forwarded to PID 1 is dropped by the kernel unless it handles it: escalate.
   let hangupTimer: ReturnType<typeof setTimeout> | undefined;
@@ -30,15 +30,18 @@ export async function waitForeground(c: Container): Promise<number> {
   if (hangupTimer) clearTimeout(hangupTimer);
   stopForwarding();
   await term?.stop();
-  log.debug(`container exited with ${code}${proc.signalCode ? ` (${proc.signalCode})` : ""}`, performance.now() - c.t0);
+  log.debug(
+    `container exited with ${code}${proc.signalCode ? ` (${proc.signalCode})` : ""}`,
+    performance.now() - container.t0,
+  );
 
-  const report = await c.report(0);
+  const report = await container.report(0);
   if (report?.kind === "failed") {
     log.error(report.message);
     return report.code;
   }
-  if (proc.signalCode === "SIGKILL" && cgroups.oomKilled(c.cgroups)) {
-    const limit = cgroups.memoryLimit(c.cgroups);
+  if (proc.signalCode === "SIGKILL" && cgroups.oomKilled(container.cgroups)) {
+    const limit = cgroups.memoryLimit(container.cgroups);
     log.error(`container killed: out of memory${limit ? ` (memory limit ${formatBytes(limit, " ")})` : ""}`);
     code = 128 + SIGNALS.SIGKILL;
   }

@@ -82,10 +82,10 @@ export function releaseInUserNamespace(pid: number, userns: UserNamespace, cgrou
  * namespaces together; the child waits until the parent has written its uid/gid maps and put it
  * into its cgroups (it can't write the host's cgroup files itself), then execs the child stage.
  */
-function spawnInUserNamespace(ns: NamespaceSetup, io: StdioChoice, userns: UserNamespace): ChildStage {
+function spawnInUserNamespace(nsPlan: NamespaceSetup, io: StdioChoice, userns: UserNamespace): ChildStage {
   const { UserError } = require("../common/errors.ts") as typeof import("../common/errors.ts");
   if (io.terminal) throw new UserError("-t with --userns is not supported yet");
-  if (ns.join.length)
+  if (nsPlan.join.length)
     throw new UserError("joining namespaces by path together with a new user namespace is not supported yet");
   const [syncR, syncW] = sys.pipe();
   const { cfgR, cfgW, repR, repW } = childPipes();
@@ -97,7 +97,7 @@ function spawnInUserNamespace(ns: NamespaceSetup, io: StdioChoice, userns: UserN
   let pid: number;
   try {
     pid = cloneExec({
-      flags: ns.unshareFlags | CLONE_NEWUSER,
+      flags: nsPlan.unshareFlags | CLONE_NEWUSER,
       syncFd: syncR,
       fds: [stdin, 1, 2, cfgR, repW, ...(io.extraFds ?? [])],
       controllingTty: false,
@@ -167,7 +167,7 @@ export function stdinChoice(io: StdioChoice): "ignore" | "inherit" | "pipe" {
   return (require("node:tty") as typeof import("node:tty")).isatty(0) ? "pipe" : "inherit";
 }
 
-function spawnDirect(ns: NamespaceSetup, io: StdioChoice): ChildStage {
+function spawnDirect(nsPlan: NamespaceSetup, io: StdioChoice): ChildStage {
   const args = io.dieWithParent ? [CHILD_VERB, String(process.pid)] : [CHILD_VERB];
   const stdin = io.terminal ? "ignore" : stdinChoice(io);
   // Computed before the namespaces are entered: it may create the shim's memfd.
@@ -175,7 +175,7 @@ function spawnDirect(ns: NamespaceSetup, io: StdioChoice): ChildStage {
   const { cfgR, cfgW, repR, repW } = childPipes();
   let proc: Subprocess;
   try {
-    proc = withNamespaces(ns, () =>
+    proc = withNamespaces(nsPlan, () =>
       Bun.spawn(argv, {
         stdio: [stdin, "inherit", "inherit", cfgR, repW, ...(io.extraFds ?? [])],
         env: {},
@@ -211,10 +211,14 @@ export type LaunchChoice =
   | { mode: "monitor"; files: import("./monitor.ts").MonitorFiles; interactive: boolean };
 
 /** Starts the child stage in `ns` (and a new user namespace when `userns` is given). */
-export function launchChildStage(ns: NamespaceSetup, userns: UserNamespace | undefined, how: LaunchChoice): ChildStage {
+export function launchChildStage(
+  nsPlan: NamespaceSetup,
+  userns: UserNamespace | undefined,
+  how: LaunchChoice,
+): ChildStage {
   if (how.mode === "monitor") {
     const { spawnViaMonitor } = require("./monitor.ts") as typeof import("./monitor.ts");
-    return spawnViaMonitor(ns, userns, how.files, how.interactive);
+    return spawnViaMonitor(nsPlan, userns, how.files, how.interactive);
   }
-  return userns ? spawnInUserNamespace(ns, how.io, userns) : spawnDirect(ns, how.io);
+  return userns ? spawnInUserNamespace(nsPlan, how.io, userns) : spawnDirect(nsPlan, how.io);
 }

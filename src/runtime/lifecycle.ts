@@ -20,16 +20,16 @@ import { containerPaths as files } from "../common/paths.ts";
 const running = (s: ContainerStatus) => s.status === "running" || s.status === "paused";
 
 export function requireRunning(rec: ContainerRecord): ContainerStatus {
-  const st = statusOf(rec);
-  if (!running(st)) throw new UserError(`container ${rec.name} is not running`, 1);
-  return st;
+  const status = statusOf(rec);
+  if (!running(status)) throw new UserError(`container ${rec.name} is not running`, 1);
+  return status;
 }
 
 export function signalContainer(rec: ContainerRecord, sig: number): void {
-  const st = requireRunning(rec);
+  const status = requireRunning(rec);
   // A paused container would only get the signal once thawed; docker thaws for SIGKILL.
   try {
-    process.kill(st.pid!, sig);
+    process.kill(status.pid!, sig);
   } catch {
     /* exited meanwhile */
   }
@@ -52,29 +52,29 @@ async function settled(rec: ContainerRecord, verdict = true): Promise<ContainerS
   // The monitor records the exit, then its reaper the verdict: both within moments of the exit.
   // (Holding the container's lock, only the exit: the reaper waits for that lock.)
   for (;;) {
-    const st = statusOf(rec);
-    const done = verdict ? !running(st) : !rec.detached || existsSync(files.exit(rec.id));
-    if (done || performance.now() - t0 > 2000) return st;
+    const status = statusOf(rec);
+    const done = verdict ? !running(status) : !rec.detached || existsSync(files.exit(rec.id));
+    if (done || performance.now() - t0 > 2000) return status;
     await Bun.sleep(10);
   }
 }
 
 /** Docker's stop: the stop signal, then SIGKILL after `timeoutSec`. */
 export async function stopContainer(rec: ContainerRecord, timeoutSec: number): Promise<void> {
-  const st = statusOf(rec);
-  if (!running(st)) return; // docker: stopping a stopped container succeeds
+  const status = statusOf(rec);
+  if (!running(status)) return; // docker: stopping a stopped container succeeds
   const sig = rec.stopSignal ? parseSignal(rec.stopSignal) : SIGNALS.SIGTERM;
-  if (st.status === "paused" && rec.cgroups) cgroups.setFrozen(rec.cgroups, false);
-  log.debug(`stop ${rec.name}: signal ${sig} to pid ${st.pid}`);
+  if (status.status === "paused" && rec.cgroups) cgroups.setFrozen(rec.cgroups, false);
+  log.debug(`stop ${rec.name}: signal ${sig} to pid ${status.pid}`);
   try {
-    process.kill(st.pid!, sig);
+    process.kill(status.pid!, sig);
   } catch {
     /* gone */
   }
   if (!(await waitGone(rec, timeoutSec * 1000))) {
     log.debug(`stop ${rec.name}: still running after ${timeoutSec} s, SIGKILL`);
     try {
-      process.kill(st.pid!, SIGNALS.SIGKILL);
+      process.kill(status.pid!, SIGNALS.SIGKILL);
     } catch {
       /* gone */
     }
@@ -120,8 +120,8 @@ export async function reap(id: string): Promise<void> {
 
 /** Removes a container; a running one only with `force` (killed first). */
 export async function removeContainer(rec: ContainerRecord, force: boolean): Promise<void> {
-  const st = statusOf(rec);
-  if (running(st) && !force)
+  const status = statusOf(rec);
+  if (running(status) && !force)
     throw new UserError(`container ${rec.name} is running: stop it first, or use mini rm -f`, 1);
   await withContainerLock(rec.id, async () => {
     const now = statusOf(rec);

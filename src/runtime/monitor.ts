@@ -37,9 +37,9 @@ function monitorEnv(): Record<string, string> {
  * holds, so a shell reading it waits instead of seeing EOF (what `docker run -di` gives).
  */
 export function spawnViaMonitor(
-  ns: NamespaceSetup,
+  nsPlan: NamespaceSetup,
   userns: UserNamespace | undefined,
-  m: MonitorFiles,
+  files: MonitorFiles,
   interactive = false,
 ): ChildStage {
   const [inR, inW] = interactive ? sys.pipe() : [undefined, undefined];
@@ -47,22 +47,22 @@ export function spawnViaMonitor(
   const [syncR, syncW] = sys.pipe();
   // The monitor's first word: the pid of the child stage it cloned.
   const [pidR, pidW] = sys.pipe();
-  const flags = ns.unshareFlags | (userns ? CLONE_NEWUSER : 0);
+  const flags = nsPlan.unshareFlags | (userns ? CLONE_NEWUSER : 0);
   const argv = [
     shimPath(),
     "monitor",
-    m.exitFile,
-    m.logFile,
-    String(m.logMaxBytes),
+    files.exitFile,
+    files.logFile,
+    String(files.logMaxBytes),
     flags.toString(16),
     ...miniArgv([CHILD_VERB]),
     "--",
-    ...m.reaper,
+    ...files.reaper,
   ];
   let monitor: import("bun").Subprocess;
   try {
     // Namespaces joined by path are entered around the spawn, so the monitor clones inside them.
-    monitor = withNamespaces({ unshareFlags: 0, join: ns.join, childFlags: 0, childJoin: [] }, () =>
+    monitor = withNamespaces({ unshareFlags: 0, join: nsPlan.join, childFlags: 0, childJoin: [] }, () =>
       Bun.spawn(argv, {
         stdio: [inR ?? "ignore", "ignore", "ignore", cfgR, reportW, syncR, pidW, ...(inW ? [inW] : [])],
         env: monitorEnv(),
@@ -74,10 +74,10 @@ export function spawnViaMonitor(
   }
   monitor.unref();
   const buf = Buffer.alloc(32);
-  const n = readSync(pidR, buf, 0, buf.length, null);
+  const bytes = readSync(pidR, buf, 0, buf.length, null);
   sys.close(pidR);
-  const pid = Number(buf.toString("utf8", 0, n).trim());
-  if (!n || !pid) {
+  const pid = Number(buf.toString("utf8", 0, bytes).trim());
+  if (!bytes || !pid) {
     for (const fd of [cfgW, reportR, syncW]) sys.close(fd);
     throw new UserError("the container monitor could not start the container (clone3 failed; see mini-shim)");
   }

@@ -54,7 +54,7 @@ export interface PlanOptions {
 }
 
 /** The devices every container gets (runc's and docker's set). */
-export const DEFAULT_DEVICES: Device[] = [
+const DEFAULT_DEVICES: Device[] = [
   { type: "c", path: "/dev/null", major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0 },
   { type: "c", path: "/dev/zero", major: 1, minor: 5, fileMode: 0o666, uid: 0, gid: 0 },
   { type: "c", path: "/dev/full", major: 1, minor: 7, fileMode: 0o666, uid: 0, gid: 0 },

@@ -96,12 +96,12 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
       overlay = imageOverlay(image, id);
       rootfs = `${overlay.dir}/rootfs`;
     }
-    const ic = image?.config.config;
+    const imageConfig = image?.config.config;
     const spec = specFromFlags({
       ...req.spec,
       rootfs,
       command,
-      image: ic && { user: ic.User, env: ic.Env, workdir: ic.WorkingDir },
+      image: imageConfig && { user: imageConfig.User, env: imageConfig.Env, workdir: imageConfig.WorkingDir },
       readFile: image && (require("../image/overlay.ts") as typeof import("../image/overlay.ts")).imageReader(image),
       etcFiles: etcFilePaths(files.runDir(id)),
     });
@@ -119,7 +119,7 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
         noPivot: req.noPivot,
         overlay,
         etc: { hostname: spec.hostname ?? "mini", hostNetwork: req.spec.network === "host" },
-        stopSignal: ic?.StopSignal,
+        stopSignal: imageConfig?.StopSignal,
         logMaxBytes: req.logMaxBytes,
       },
       req.name,
@@ -143,13 +143,9 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
  * Runs a recorded container: in the foreground (its exit status; removed after), or detached
  * (0 once its command runs; its monitor and reaper record the rest).
  */
-export async function startRecorded(
-  rec: ContainerRecord,
-  launched?: LaunchedChild,
-  interactive = false,
-): Promise<number> {
+async function startRecorded(rec: ContainerRecord, launched?: LaunchedChild, interactive = false): Promise<number> {
   const id = rec.id;
-  const c = await createContainer(
+  const container = await createContainer(
     rec.spec,
     {
       id,
@@ -193,17 +189,17 @@ export async function startRecorded(
   });
   if (rec.detached) {
     try {
-      await expectRunning(c, "exec");
+      await expectRunning(container, "exec");
     } catch (e) {
-      await c.destroy();
+      await container.destroy();
       throw e;
     }
     return 0;
   }
   try {
-    return await waitForeground(c);
+    return await waitForeground(container);
   } finally {
-    await c.destroy();
+    await container.destroy();
     removeFiles(id);
   }
 }

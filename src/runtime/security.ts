@@ -53,7 +53,7 @@ function withHint(e: unknown, hint: string): never {
   throw e;
 }
 
-export function applyUmask(mask: number = 0o022): void {
+function applyUmask(mask: number = 0o022): void {
   umask(mask);
 }
 
@@ -74,7 +74,7 @@ export function rlimitResource(type: string): [string, number] {
 }
 
 /** setrlimit for each entry (soft and hard); a hard limit above the current one fails clearly. */
-export function applyRlimits(rlimits: readonly Rlimit[] | undefined): void {
+function applyRlimits(rlimits: readonly Rlimit[] | undefined): void {
   for (const r of rlimits ?? []) {
     const [name, resource] = rlimitResource(r.type);
     const soft = rlimValue(r.soft),
@@ -94,12 +94,12 @@ export function applyRlimits(rlimits: readonly Rlimit[] | undefined): void {
   }
 }
 
-export function applyNoNewPrivileges(): void {
+function applyNoNewPrivileges(): void {
   prctl(PR_SET_NO_NEW_PRIVS, 1, 0, "PR_SET_NO_NEW_PRIVS");
 }
 
 /** The highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap, else probed). */
-export function capLastCap(): number {
+function capLastCap(): number {
   try {
     const n = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
     if (Number.isInteger(n) && n > 0 && n < 64) return n;
@@ -122,7 +122,7 @@ export function capLastCap(): number {
  * Drops from the bounding set every capability not named (needs CAP_SETPCAP: before applyUser).
  * Dropping one that is already gone succeeds, so there is nothing to read first.
  */
-export function dropBoundingSet(bounding: readonly string[] | undefined, lastCap = capLastCap()): void {
+function dropBoundingSet(bounding: readonly string[] | undefined, lastCap = capLastCap()): void {
   const keep = capsToMask(bounding);
   for (let n = 0; n <= lastCap; n++) {
     if ((keep >> BigInt(n)) & 1n) continue;
@@ -143,7 +143,7 @@ function setgroupsDenied(): boolean {
  * setgroups(additionalGids), setresgid(gid), then setresuid(uid) — with PR_SET_KEEPCAPS around
  * the uid change when `keepCaps`, so that capset afterwards can still grant from permitted.
  */
-export function applyUser(user: User, keepCaps = true): void {
+function applyUser(user: User, keepCaps = true): void {
   const groups = user.additionalGids ?? [];
   try {
     setgroups(groups);
@@ -157,7 +157,7 @@ export function applyUser(user: User, keepCaps = true): void {
 }
 
 /** capset(effective, permitted, inheritable), then the ambient set (cleared, then raised). */
-export function setCapabilities(caps: Capabilities, lastCap = capLastCap()): void {
+function setCapabilities(caps: Capabilities, lastCap = capLastCap()): void {
   // Names newer than the kernel are ignored, as runc does; so are capabilities this process
   // doesn't have itself (a host without CAP_SYS_RESOURCE can't grant it: "ALL" means all we have).
   const valid = ((1n << BigInt(lastCap + 1)) - 1n) & capgetPermitted();
@@ -183,13 +183,6 @@ export function setCapabilities(caps: Capabilities, lastCap = capLastCap()): voi
       withHint(e, "an ambient capability must also be permitted and inheritable");
     }
   }
-}
-
-/** Bounding drop then capset/ambient, for a process whose uid does not change. */
-export function applyCapabilities(caps: Capabilities): void {
-  const last = capLastCap();
-  dropBoundingSet(caps.bounding, last);
-  setCapabilities(caps, last);
 }
 
 export interface SecurityOptions {

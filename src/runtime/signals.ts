@@ -4,7 +4,7 @@ import { UserError } from "../common/errors.ts";
 import { signalNumber } from "../sys/constants.ts";
 
 /** What docker forwards to a foreground container (SIGHUP is the caller's to handle: see foreground.ts). */
-export const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
+const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
 
 /**
  * Passes each of `signals` this process gets on to `deliver` until the returned function is

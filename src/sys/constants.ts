@@ -71,13 +71,11 @@ export const O_NOFOLLOW = 0o400000;
 export const O_CLOEXEC = 0o2000000;
 export const O_PATH = 0o10000000;
 export const O_NONBLOCK = 0o4000;
-export const O_TRUNC = 0o1000;
 export const O_EXCL = 0o200;
 
 export const AT_FDCWD = -100;
 export const AT_SYMLINK_NOFOLLOW = 0x100;
 export const AT_REMOVEDIR = 0x200;
-export const AT_EMPTY_PATH = 0x1000;
 
 /** openat2(2) `resolve` flags. */
 export const RESOLVE_NO_XDEV = 0x01;
@@ -131,7 +129,6 @@ export const NETLINK_GET_STRICT_CHK = 12;
 export const NLMSG_NOOP = 1;
 export const NLMSG_ERROR = 2;
 export const NLMSG_DONE = 3;
-export const NLMSG_OVERRUN = 4;
 
 export const NLM_F_REQUEST = 0x1;
 export const NLM_F_MULTI = 0x2;
@@ -139,7 +136,6 @@ export const NLM_F_ACK = 0x4;
 export const NLM_F_DUMP_INTR = 0x10;
 export const NLM_F_DUMP_FILTERED = 0x20;
 export const NLM_F_DUMP = 0x300; // NLM_F_ROOT | NLM_F_MATCH
-export const NLM_F_REPLACE = 0x100;
 export const NLM_F_EXCL = 0x200;
 export const NLM_F_CREATE = 0x400;
 /** On an NLMSG_ERROR: the echoed request was cut to its header (NETLINK_CAP_ACK). */
@@ -161,24 +157,19 @@ export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;
 export const RTM_GETLINK = 18;
 export const RTM_NEWADDR = 20;
-export const RTM_DELADDR = 21;
 export const RTM_GETADDR = 22;
 export const RTM_NEWROUTE = 24;
-export const RTM_DELROUTE = 25;
 export const RTM_GETROUTE = 26;
 
 export const IFLA_ADDRESS = 1;
-export const IFLA_BROADCAST = 2;
 export const IFLA_IFNAME = 3;
 export const IFLA_MTU = 4;
 export const IFLA_LINK = 5;
 export const IFLA_MASTER = 10;
-export const IFLA_OPERSTATE = 16;
 export const IFLA_LINKINFO = 18;
 export const IFLA_NET_NS_PID = 19;
 export const IFLA_NET_NS_FD = 28;
 export const IFLA_EXT_MASK = 29;
-export const IFLA_LINK_NETNSID = 37;
 
 export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;
@@ -190,7 +181,6 @@ export const RTEXT_FILTER_SKIP_STATS = 1 << 3;
 export const IFA_ADDRESS = 1;
 export const IFA_LOCAL = 2;
 export const IFA_LABEL = 3;
-export const IFA_BROADCAST = 4;
 export const IFA_FLAGS = 8;
 
 export const RTA_DST = 1;
@@ -206,12 +196,10 @@ export const RTPROT_KERNEL = 2;
 export const RTPROT_BOOT = 3;
 export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_LINK = 253;
-export const RT_SCOPE_HOST = 254;
 export const RTN_UNICAST = 1;
 
 /** net_device flags (ifi_flags). */
 export const IFF_UP = 0x1;
-export const IFF_LOOPBACK = 0x8;
 export const IFF_LOWER_UP = 0x10000;
 
 export const SECCOMP_SET_MODE_FILTER = 1;
@@ -221,7 +209,6 @@ export const SECCOMP_FILTER_FLAG_SPEC_ALLOW = 4;
 
 /** File-type bits of st_mode (stat(2), mknod(2)). */
 export const S_IFMT = 0o170000;
-export const S_IFSOCK = 0o140000;
 export const S_IFLNK = 0o120000;
 export const S_IFREG = 0o100000;
 export const S_IFBLK = 0o060000;
@@ -240,8 +227,6 @@ export const PR_CAP_AMBIENT_CLEAR_ALL = 4;
 
 // System call numbers mini calls through syscall(2). The ones added after Linux 5.1 share one
 // number on every architecture; older ones differ (the per-arch table).
-export const SYS_pidfd_send_signal = 424;
-export const SYS_pidfd_open = 434;
 export const SYS_close_range = 436;
 export const SYS_openat2 = 437;
 export const SYS_fchmodat2 = 452;
@@ -260,7 +245,6 @@ export function syscallNumber(name: ArchSyscall): number {
 }
 
 export const TIOCSCTTY = 0x540e;
-export const TIOCGWINSZ = 0x5413;
 export const TIOCSWINSZ = 0x5414;
 export const TIOCSPTLCK = 0x40045431;
 export const TIOCGPTN = 0x80045430;

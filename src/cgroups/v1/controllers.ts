@@ -39,7 +39,7 @@ const cpu: V1Controller = {
  * mkdir, a join and an rmdir on every start (cpuset's mkdir alone ~3 ms), so the others (name=systemd,
  * net_cls, perf_event, hugetlb, the hybrid cgroup2 mount) are left alone, as crun does.
  */
-export const V1_CONTROLLERS: readonly V1Controller[] = [
+const V1_CONTROLLERS: readonly V1Controller[] = [
   pids,
   memory,
   cpu,

@@ -29,7 +29,7 @@ const pids: V2Controller = {
   writes: (dir, r) => (r?.pids ? [controlWrite(dir, "pids.max", r.pids.limit > 0 ? r.pids.limit : "max")] : []),
 };
 
-export const V2_CONTROLLERS: readonly V2Controller[] = [memory, cpu, cpuset, pids, unified];
+const V2_CONTROLLERS: readonly V2Controller[] = [memory, cpu, cpuset, pids, unified];
 
 /** Enabled for every container when the root offers them, asked for or not (stats read them). */
 const ALWAYS_ENABLED = ["cpu", "memory", "pids"];

@@ -6,7 +6,7 @@ import { UserError } from "../../common/errors.ts";
 import { dockerExec } from "../../runtime/exec-docker.ts";
 import { resolveContainer } from "../../state/containers.ts";
 
-export const execArgs = {
+const execArgs = {
   interactive: { type: "boolean", alias: "i", description: "Keep stdin open" },
   tty: { type: "boolean", alias: "t", description: "Give the command a pseudo-terminal" },
   detach: { type: "boolean", alias: "d", description: "Start the command and return (its output is discarded)" },

@@ -2,6 +2,11 @@
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
 import { UserError } from "../../common/errors.ts";
+import * as imagesCommand from "./images.ts";
+import * as pullCommand from "./pull.ts";
+import * as rmiCommand from "./rmi.ts";
+import { findImage } from "../../image/pull.ts";
+import { prune } from "../../image/remove.ts";
 
 const args = {
   force: { type: "boolean", alias: "f", description: "rm: remove even with several tags" },
@@ -21,20 +26,18 @@ export async function run(values: OptValues, operands: string[]): Promise<number
   switch (sub) {
     case "ls":
     case "list":
-      return (require("./images.ts") as typeof import("./images.ts")).run(values);
+      return imagesCommand.run(values);
     case "pull":
-      return (require("./pull.ts") as typeof import("./pull.ts")).run(values, rest);
+      return pullCommand.run(values, rest);
     case "rm":
-      return (require("./rmi.ts") as typeof import("./rmi.ts")).run(values, rest);
+      return rmiCommand.run(values, rest);
     case "prune": {
-      const { prune } = require("../../image/remove.ts") as typeof import("../../image/remove.ts");
       const r = prune();
       process.stdout.write(`Deleted ${r.layers} layers and ${r.blobs} blobs no image uses\n`);
       return 0;
     }
     case "inspect": {
       if (!rest.length) throw new UserError("mini image inspect needs an IMAGE");
-      const { findImage } = require("../../image/pull.ts") as typeof import("../../image/pull.ts");
       const out = rest.map((n) => {
         const i = findImage(n);
         if (!i) throw new UserError(`no such image: ${n}`);

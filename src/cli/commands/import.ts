@@ -3,6 +3,9 @@
 import type { CommandDef } from "citty";
 import { list, type OptDefs, type OptValues } from "../argv.ts";
 import { UserError } from "../../common/errors.ts";
+import { importRootfs } from "../../image/import-rootfs.ts";
+import { isatty } from "node:tty";
+import { statSync } from "node:fs";
 
 const args = {
   change: {
@@ -27,9 +30,6 @@ export async function run(values: OptValues, operands: string[]): Promise<number
   if (operands.length < 1 || operands.length > 2)
     throw new UserError("usage: mini import [-c INSTRUCTION]... ROOTFS.tar|DIR|- [NAME[:TAG]]");
   const [source, name] = operands;
-  const { statSync } = require("node:fs") as typeof import("node:fs");
-  const { isatty } = require("node:tty") as typeof import("node:tty");
-  const { importRootfs } = require("../../image/import-rootfs.ts") as typeof import("../../image/import-rootfs.ts");
   const opts = {
     name,
     changes: list(values.change),

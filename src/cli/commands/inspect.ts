@@ -12,7 +12,7 @@ export default {
   args: {},
 } satisfies CommandDef<OptDefs>;
 
-export function inspectContainer(rec: ContainerRecord) {
+function inspectContainer(rec: ContainerRecord) {
   const st = statusOf(rec);
   const p = rec.spec.process;
   const r = rec.spec.linux?.resources;

@@ -3,6 +3,11 @@
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
 import { UserError } from "../../common/errors.ts";
+import * as log from "../../log.ts";
+import { existsSync } from "node:fs";
+import { familiarName, parseReference } from "../../image/reference.ts";
+import { isatty } from "node:tty";
+import { loadImages } from "../../image/load-archive.ts";
 
 const args = {
   input: {
@@ -21,12 +26,6 @@ export default {
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   if (operands.length) throw new UserError(`mini load takes no operands (use -i ${operands[0]})`);
-  const { existsSync } = require("node:fs") as typeof import("node:fs");
-  const { isatty } = require("node:tty") as typeof import("node:tty");
-  const { loadImages } = require("../../image/load-archive.ts") as typeof import("../../image/load-archive.ts");
-  const { familiarName, parseReference } =
-    require("../../image/reference.ts") as typeof import("../../image/reference.ts");
-  const log = require("../../log.ts") as typeof import("../../log.ts");
   const input = typeof values.input === "string" && values.input !== "-" ? values.input : undefined;
   if (input !== undefined && !existsSync(input)) throw new UserError(`mini load: ${input}: no such file or directory`);
   if (input === undefined && isatty(0))

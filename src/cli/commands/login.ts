@@ -3,6 +3,11 @@
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
 import { UserError } from "../../common/errors.ts";
+import * as log from "../../log.ts";
+import { RegistryClient, RegistryError } from "../../image/registry.ts";
+import { isatty } from "node:tty";
+import { normalizeAuthKey, saveCredentials } from "../../image/auth.ts";
+import { spawnSync } from "node:child_process";
 
 const args = {
   username: { type: "string", alias: "u", description: "User name", valueHint: "user" },
@@ -21,7 +26,6 @@ export default { meta: { name: "login", description: "Log in to a registry" }, a
 
 /** One line from the terminal; without echo for passwords. */
 async function prompt(question: string, echo: boolean): Promise<string> {
-  const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
   process.stderr.write(question);
   if (!echo) spawnSync("stty", ["-echo"], { stdio: ["inherit", "ignore", "ignore"] });
   try {
@@ -37,11 +41,6 @@ async function prompt(question: string, echo: boolean): Promise<string> {
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   if (operands.length > 1) throw new UserError("usage: mini login [-u USER] [-p PASS | --password-stdin] [REGISTRY]");
-  const { isatty } = require("node:tty") as typeof import("node:tty");
-  const { normalizeAuthKey, saveCredentials } = require("../../image/auth.ts") as typeof import("../../image/auth.ts");
-  const { RegistryClient, RegistryError } =
-    require("../../image/registry.ts") as typeof import("../../image/registry.ts");
-  const log = require("../../log.ts") as typeof import("../../log.ts");
   const registry = normalizeAuthKey(operands[0] ?? "docker.io");
   if (!registry) throw new UserError("mini login: empty registry name");
   let username = typeof values.username === "string" ? values.username : undefined;

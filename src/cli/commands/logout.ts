@@ -2,6 +2,7 @@
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
 import { UserError } from "../../common/errors.ts";
+import { normalizeAuthKey, removeCredentials } from "../../image/auth.ts";
 
 const args = {
   registry: { type: "positional", required: false, description: "Registry host[:port] (default docker.io)" },
@@ -11,8 +12,6 @@ export default { meta: { name: "logout", description: "Log out from a registry" 
 
 export function run(_values: OptValues, operands: string[]): number {
   if (operands.length > 1) throw new UserError("usage: mini logout [REGISTRY]");
-  const { normalizeAuthKey, removeCredentials } =
-    require("../../image/auth.ts") as typeof import("../../image/auth.ts");
   const registry = normalizeAuthKey(operands[0] ?? "docker.io");
   if (removeCredentials(registry)) process.stdout.write(`Removing login credentials for ${registry}\n`);
   else process.stdout.write(`Not logged in to ${registry}\n`);

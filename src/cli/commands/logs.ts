@@ -3,6 +3,7 @@ import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
 import { resolveContainer } from "../../state/containers.ts";
 import { UserError } from "../../common/errors.ts";
+import { followLogs } from "../../state/logs.ts";
 
 const args = {
   follow: { type: "boolean", alias: "f", description: "Keep printing new output until the container exits" },
@@ -24,7 +25,6 @@ export async function run(values: OptValues, operands: string[]): Promise<number
       throw new UserError(`invalid --tail ${values.tail}: give a number of lines`, 1);
   }
   const rec = resolveContainer(operands[0]!);
-  const { followLogs } = require("../../state/logs.ts") as typeof import("../../state/logs.ts");
   await followLogs(rec, { follow: !!values.follow, timestamps: !!values.timestamps, tail });
   return 0;
 }

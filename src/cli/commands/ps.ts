@@ -4,6 +4,8 @@ import type { OptDefs, OptValues } from "../argv.ts";
 import { ago, duration, printTable } from "../format.ts";
 import { listIds, readRecord, sweepRemovals, type ContainerRecord } from "../../state/containers.ts";
 import { statusOf, type ContainerStatus } from "../../state/status.ts";
+import { removeCgroups } from "../../cgroups/index.ts";
+import { sweepOrphans } from "../../state/owner.ts";
 
 const args = {
   all: { type: "boolean", alias: "a", description: "Show all containers (default: only running ones)" },
@@ -28,8 +30,6 @@ export function command(rec: ContainerRecord): string {
 
 /** Every container with its status, newest first. */
 export function listContainers(all: boolean): { rec: ContainerRecord; st: ContainerStatus }[] {
-  const { sweepOrphans } = require("../../state/owner.ts") as typeof import("../../state/owner.ts");
-  const { removeCgroups } = require("../../cgroups/index.ts") as typeof import("../../cgroups/index.ts");
   sweepOrphans(removeCgroups);
   sweepRemovals();
   const out: { rec: ContainerRecord; st: ContainerStatus }[] = [];

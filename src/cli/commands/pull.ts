@@ -2,8 +2,11 @@
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
 import { UserError } from "../../common/errors.ts";
+import { parsePlatform } from "../../image/platform.ts";
+import { progressFor } from "../../image/progress.ts";
+import { pull } from "../../image/pull.ts";
 
-export const pullArgs = {
+const pullArgs = {
   platform: { type: "string", description: "Platform os/arch[/variant] (default: this host's)", valueHint: "platform" },
   quiet: { type: "boolean", alias: "q", description: "No progress output" },
   "insecure-registry": { type: "boolean", description: "Allow plain HTTP and unverified TLS for this registry" },
@@ -17,9 +20,6 @@ export default {
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   if (operands.length !== 1) throw new UserError("mini pull takes exactly one IMAGE");
-  const { pull } = require("../../image/pull.ts") as typeof import("../../image/pull.ts");
-  const { parsePlatform } = require("../../image/platform.ts") as typeof import("../../image/platform.ts");
-  const { progressFor } = require("../../image/progress.ts") as typeof import("../../image/progress.ts");
   const img = await pull(operands[0], {
     platform: typeof values.platform === "string" ? parsePlatform(values.platform) : undefined,
     insecure: !!values["insecure-registry"],

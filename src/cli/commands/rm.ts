@@ -2,6 +2,7 @@
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
 import { forEachContainer } from "../containers.ts";
+import { removeContainer } from "../../runtime/lifecycle.ts";
 
 const args = {
   force: { type: "boolean", alias: "f", description: "Kill and remove running containers too" },
@@ -13,6 +14,5 @@ export default {
 } satisfies CommandDef<OptDefs>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
-  const { removeContainer } = require("../../runtime/lifecycle.ts") as typeof import("../../runtime/lifecycle.ts");
   return forEachContainer("rm", operands, (rec, q) => removeContainer(rec, !!values.force).then(() => q));
 }

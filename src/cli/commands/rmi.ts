@@ -2,6 +2,7 @@
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
 import { UserError } from "../../common/errors.ts";
+import { removeImage } from "../../image/remove.ts";
 
 const args = {
   force: { type: "boolean", alias: "f", description: "Remove the image even when several tags point at it" },
@@ -14,7 +15,6 @@ export default {
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   if (!operands.length) throw new UserError("mini rmi needs at least one IMAGE");
-  const { removeImage } = require("../../image/remove.ts") as typeof import("../../image/remove.ts");
   for (const name of operands)
     for (const line of await removeImage(name, !!values.force)) process.stdout.write(`${line}\n`);
   return 0;

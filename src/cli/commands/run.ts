@@ -4,6 +4,7 @@ import type { OptValues } from "../argv.ts";
 import type { OptDefs } from "../argv.ts";
 import { logLevelArg } from "../shared.ts";
 import { UserError } from "../../common/errors.ts";
+import { runFromFlags, runFromBundle } from "../run-container.ts";
 
 export const runArgs = {
   detach: {
@@ -143,7 +144,6 @@ export default {
 
 /** Runs the command; `operands` are ROOTFS COMMAND [ARG...] exactly as given. */
 export async function run(values: OptValues, operands: string[]): Promise<number> {
-  const { runFromFlags, runFromBundle } = require("../run-container.ts") as typeof import("../run-container.ts");
   if (values.bundle) {
     if (operands.length)
       throw new UserError("--bundle takes no ROOTFS or COMMAND: the bundle's config.json says what to run");

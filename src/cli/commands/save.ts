@@ -2,6 +2,10 @@
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
 import { UserError } from "../../common/errors.ts";
+import { closeSync, openSync, renameSync, rmSync } from "node:fs";
+import { fdSink } from "../../image/tar-write.ts";
+import { isatty } from "node:tty";
+import { saveImages } from "../../image/save-archive.ts";
 
 const args = {
   output: {
@@ -20,10 +24,6 @@ export default {
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   if (!operands.length) throw new UserError("mini save needs at least one IMAGE");
-  const { isatty } = require("node:tty") as typeof import("node:tty");
-  const { closeSync, openSync, renameSync, rmSync } = require("node:fs") as typeof import("node:fs");
-  const { fdSink } = require("../../image/tar-write.ts") as typeof import("../../image/tar-write.ts");
-  const { saveImages } = require("../../image/save-archive.ts") as typeof import("../../image/save-archive.ts");
   const out = typeof values.output === "string" ? values.output : "-";
   if (out === "-") {
     if (isatty(1))

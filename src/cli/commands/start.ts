@@ -3,6 +3,8 @@ import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
 import { forEachContainer } from "../containers.ts";
 import { startStopped } from "../../runtime/run.ts";
+import { followLogs } from "../../state/logs.ts";
+import { waitExit } from "../../runtime/lifecycle.ts";
 
 const args = {
   attach: { type: "boolean", alias: "a", description: "Follow the container's output and return its exit code" },
@@ -19,8 +21,6 @@ export async function run(values: OptValues, operands: string[]): Promise<number
     return values.attach ? "" : q;
   });
   if (!values.attach || code || !last) return code;
-  const { followLogs } = require("../../state/logs.ts") as typeof import("../../state/logs.ts");
-  const { waitExit } = require("../../runtime/lifecycle.ts") as typeof import("../../runtime/lifecycle.ts");
   await followLogs(last, { follow: true, timestamps: false, fromOffset: offset });
   return (await waitExit(last)).exitCode ?? 0;
 }

@@ -6,6 +6,8 @@ import { formatBytes } from "../../common/format.ts";
 import { printTable } from "../format.ts";
 import { resolveContainer, type ContainerRecord } from "../../state/containers.ts";
 import type { CgroupStats } from "../../cgroups/index.ts";
+import { listContainers } from "./ps.ts";
+import { readStats } from "../../cgroups/index.ts";
 
 const args = {
   "no-stream": { type: "boolean", description: "Print one sample and exit (default: refresh every second)" },
@@ -20,7 +22,6 @@ export default {
 const INTERVAL_MS = 1000;
 
 function sample(recs: ContainerRecord[]): Map<string, { s: CgroupStats; t: number }> {
-  const { readStats } = require("../../cgroups/index.ts") as typeof import("../../cgroups/index.ts");
   const out = new Map<string, { s: CgroupStats; t: number }>();
   for (const r of recs)
     if (r.cgroups) {
@@ -61,7 +62,6 @@ function rows(
 }
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
-  const { listContainers } = require("./ps.ts") as typeof import("./ps.ts");
   const recs = operands.length ? operands.map(resolveContainer) : listContainers(!!values.all).map((c) => c.rec);
   let before = sample(recs);
   await Bun.sleep(values["no-stream"] ? 200 : INTERVAL_MS);

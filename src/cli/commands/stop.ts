@@ -2,6 +2,8 @@
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
 import { forEachContainer } from "../containers.ts";
+import { UserError } from "../../common/errors.ts";
+import { stopContainer } from "../../runtime/lifecycle.ts";
 
 const args = {
   time: {
@@ -19,8 +21,6 @@ export default {
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   const t = values.time === undefined ? 10 : Number(values.time);
-  const { UserError } = require("../../common/errors.ts") as typeof import("../../common/errors.ts");
   if (!Number.isFinite(t) || t < 0) throw new UserError(`invalid --time ${values.time}: give seconds`, 1);
-  const { stopContainer } = require("../../runtime/lifecycle.ts") as typeof import("../../runtime/lifecycle.ts");
   return forEachContainer("stop", operands, (rec, q) => stopContainer(rec, t).then(() => q));
 }

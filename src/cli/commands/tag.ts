@@ -2,6 +2,8 @@
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
 import { UserError } from "../../common/errors.ts";
+import { formatReference, parseReference } from "../../image/reference.ts";
+import { updateIndex } from "../../image/store.ts";
 
 const args = {
   source: { type: "positional", description: "SOURCE image: name or id" },
@@ -13,9 +15,6 @@ export default { meta: { name: "tag", description: "Give an image another name" 
 export async function run(_values: OptValues, operands: string[]): Promise<number> {
   if (operands.length !== 2) throw new UserError("usage: mini tag SOURCE TARGET");
   const [source, target] = operands;
-  const { updateIndex } = require("../../image/store.ts") as typeof import("../../image/store.ts");
-  const { formatReference, parseReference } =
-    require("../../image/reference.ts") as typeof import("../../image/reference.ts");
   const ref = parseReference(target);
   if (ref.digest) throw new UserError(`mini tag: TARGET can't have a digest (${target})`);
   const full = formatReference(ref);

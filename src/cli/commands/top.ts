@@ -5,6 +5,8 @@ import type { OptDefs, OptValues } from "../argv.ts";
 import { printTable } from "../format.ts";
 import { resolveContainer } from "../../state/containers.ts";
 import { UserError } from "../../common/errors.ts";
+import { cgroupPids } from "../../cgroups/index.ts";
+import { requireRunning } from "../../runtime/lifecycle.ts";
 
 export default {
   meta: { name: "top", description: "List the processes of a running container" },
@@ -30,8 +32,6 @@ function row(pid: number): string[] | undefined {
 
 export function run(_values: OptValues, operands: string[]): number {
   if (operands.length !== 1) throw new UserError('"mini top" needs exactly one CONTAINER', 1);
-  const { requireRunning } = require("../../runtime/lifecycle.ts") as typeof import("../../runtime/lifecycle.ts");
-  const { cgroupPids } = require("../../cgroups/index.ts") as typeof import("../../cgroups/index.ts");
   const rec = resolveContainer(operands[0]!);
   const st = requireRunning(rec);
   const pids = rec.cgroups ? cgroupPids(rec.cgroups) : [st.pid!];

@@ -2,6 +2,7 @@
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
 import { forEachContainer } from "../containers.ts";
+import { waitExit } from "../../runtime/lifecycle.ts";
 
 export default {
   meta: { name: "wait", description: "Wait for containers to stop and print their exit codes" },
@@ -9,6 +10,5 @@ export default {
 } satisfies CommandDef<OptDefs>;
 
 export async function run(_values: OptValues, operands: string[]): Promise<number> {
-  const { waitExit } = require("../../runtime/lifecycle.ts") as typeof import("../../runtime/lifecycle.ts");
   return forEachContainer("wait", operands, async (rec) => String((await waitExit(rec)).exitCode ?? -1));
 }

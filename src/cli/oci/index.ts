@@ -17,6 +17,7 @@ import { list, type OptValues, parseOptions } from "../argv.ts";
 import { printTable } from "../format.ts";
 import { OCI_VERB_ARGS } from "./args.ts";
 import { resourcesFromFlags } from "./update-flags.ts";
+import * as spec from "../commands/spec.ts";
 
 let logFile: string | undefined;
 let logJson = false;
@@ -76,24 +77,24 @@ function existsSystemd(): boolean {
   }
 }
 
-type Handler = (store: OciStore, v: OptValues, operands: string[], verb: string) => Promise<number> | number;
+type Handler = (store: OciStore, flags: OptValues, operands: string[], verb: string) => Promise<number> | number;
 
-const str = (v: OptValues, k: string) => (typeof v[k] === "string" ? (v[k] as string) : undefined);
+const str = (flags: OptValues, k: string) => (typeof flags[k] === "string" ? (flags[k] as string) : undefined);
 
 /** create, and run (create + start, then in the foreground wait and delete). */
-const createOrRun: Handler = async (store, v, operands, verb) => {
+const createOrRun: Handler = async (store, flags, operands, verb) => {
   const id = one(operands, verb);
   const { container } = await createContainerFromBundle(store, {
     id,
-    bundle: str(v, "bundle") ?? ".",
-    pidFile: str(v, "pid-file"),
-    consoleSocket: str(v, "console-socket"),
-    noPivot: !!v["no-pivot"],
-    preserveFds: Number(str(v, "preserve-fds") ?? 0),
+    bundle: str(flags, "bundle") ?? ".",
+    pidFile: str(flags, "pid-file"),
+    consoleSocket: str(flags, "console-socket"),
+    noPivot: !!flags["no-pivot"],
+    preserveFds: Number(str(flags, "preserve-fds") ?? 0),
   });
   if (verb === "create") return 0;
   await lifecycle.startContainer(store, id);
-  if (v.detach) return 0;
+  if (flags.detach) return 0;
   const code = await container.child.proc.exited;
   await lifecycle.deleteContainer(store, id, true);
   return code;
@@ -111,12 +112,12 @@ const VERBS: Record<string, Handler> = {
     process.stdout.write(`${JSON.stringify(store.stateJson(store.read(id)), null, 2)}\n`);
     return 0;
   },
-  kill: (store, v, operands, verb) => {
-    lifecycle.killContainer(store, one(operands, verb, 1), operands[1] ?? "SIGTERM", !!v.all);
+  kill: (store, flags, operands, verb) => {
+    lifecycle.killContainer(store, one(operands, verb, 1), operands[1] ?? "SIGTERM", !!flags.all);
     return 0;
   },
-  delete: async (store, v, operands, verb) => {
-    await lifecycle.deleteContainer(store, one(operands, verb), !!v.force);
+  delete: async (store, flags, operands, verb) => {
+    await lifecycle.deleteContainer(store, one(operands, verb), !!flags.force);
     return 0;
   },
   pause: (store, _v, operands, verb) => {
@@ -127,10 +128,10 @@ const VERBS: Record<string, Handler> = {
     lifecycle.pauseContainer(store, one(operands, verb), false);
     return 0;
   },
-  list: (store, v) => {
+  list: (store, flags) => {
     const states = store.ids().map((id) => store.stateJson(store.read(id)));
-    if (v.quiet) process.stdout.write(states.map((s) => `${s.id}\n`).join(""));
-    else if (v.format === "json") process.stdout.write(`${JSON.stringify(states)}\n`);
+    if (flags.quiet) process.stdout.write(states.map((s) => `${s.id}\n`).join(""));
+    else if (flags.format === "json") process.stdout.write(`${JSON.stringify(states)}\n`);
     else
       printTable([
         ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"],
@@ -138,43 +139,42 @@ const VERBS: Record<string, Handler> = {
       ]);
     return 0;
   },
-  ps: (store, v, operands, verb) => {
+  ps: (store, flags, operands, verb) => {
     const pids = lifecycle.containerPids(store, one(operands, verb));
-    if (v.format === "json") process.stdout.write(`${JSON.stringify(pids)}\n`);
+    if (flags.format === "json") process.stdout.write(`${JSON.stringify(pids)}\n`);
     else process.stdout.write(`PID\n${pids.map((p) => `${p}\n`).join("")}`);
     return 0;
   },
-  update: (store, v, operands, verb) => {
+  update: (store, flags, operands, verb) => {
     const id = one(operands, verb);
-    const file = str(v, "resources");
-    lifecycle.updateContainer(store, id, resourcesFromFlags(file ? lifecycle.readResources(file) : {}, v));
+    const file = str(flags, "resources");
+    lifecycle.updateContainer(store, id, resourcesFromFlags(file ? lifecycle.readResources(file) : {}, flags));
     return 0;
   },
-  exec: (store, v, operands) => {
+  exec: (store, flags, operands) => {
     const [id, ...command] = operands;
     if (!id) throw new UserError('"exec" requires a container id', 1);
     return ociExec(store, {
       id,
       command,
-      processFile: str(v, "process"),
-      tty: !!v.tty,
-      detach: !!v.detach,
-      pidFile: str(v, "pid-file"),
-      consoleSocket: str(v, "console-socket"),
-      cwd: str(v, "cwd"),
-      env: list(v.env),
-      user: str(v, "user"),
-      caps: list(v.cap),
-      noNewPrivs: !!v["no-new-privs"],
+      processFile: str(flags, "process"),
+      tty: !!flags.tty,
+      detach: !!flags.detach,
+      pidFile: str(flags, "pid-file"),
+      consoleSocket: str(flags, "console-socket"),
+      cwd: str(flags, "cwd"),
+      env: list(flags.env),
+      user: str(flags, "user"),
+      caps: list(flags.cap),
+      noNewPrivs: !!flags["no-new-privs"],
     });
   },
   features: () => {
     process.stdout.write(`${JSON.stringify(features(), null, 2)}\n`);
     return 0;
   },
-  spec: (_store, v, operands) => {
-    const spec = require("../commands/spec.ts") as typeof import("../commands/spec.ts");
-    return spec.run({ bundle: str(v, "bundle") ?? "." }, operands);
+  spec: (_store, flags, operands) => {
+    return spec.run({ bundle: str(flags, "bundle") ?? "." }, operands);
   },
   checkpoint: (_s, _v, _o, verb) => {
     throw new UserError(`${verb} is not supported`, 1);
