@@ -5,11 +5,8 @@ import { existsSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { posix } from "node:path";
 import { SyscallError, fromNodeError } from "../sys/error.ts";
 import { UserError } from "../common/errors.ts";
-import { EACCES, EBUSY, EINVAL, ENOENT } from "../sys/errno.ts";
+import { EACCES, EBUSY, EINVAL, ENOENT, EOVERFLOW, ERANGE } from "../sys/errno.ts";
 import type { CgroupLog } from "./types.ts";
-
-const ERANGE = 34;
-const EOVERFLOW = 75;
 
 export const now = () => performance.now();
 

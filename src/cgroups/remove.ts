@@ -5,11 +5,9 @@
 import { existsSync, readdirSync } from "node:fs";
 import { posix } from "node:path";
 import { SyscallError } from "../sys/error.ts";
-import { EBUSY, ENOTDIR } from "../sys/errno.ts";
+import { EBUSY, ENOTDIR, ENOTEMPTY } from "../sys/errno.ts";
 import { now, readControl, sleepMs, timed, tryRmdir, writeControl } from "./fsio.ts";
 import type { CgroupLog, CgroupPlan } from "./types.ts";
-
-const ENOTEMPTY = 39;
 
 export interface RemoveOptions {
   log?: CgroupLog;

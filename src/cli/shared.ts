@@ -9,3 +9,14 @@ export const logLevelArg = {
     valueHint: "level",
   },
 } as const satisfies OptDefs;
+
+/** -e KEY=VAL (run, exec). */
+export const envArg = {
+  env: {
+    type: "string",
+    alias: "e",
+    repeat: true,
+    description: "Set a variable (KEY=VAL, or KEY to pass the host's value); repeatable",
+    valueHint: "KEY=VAL",
+  },
+} as const satisfies OptDefs;

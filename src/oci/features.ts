@@ -1,6 +1,7 @@
 // The runtime-spec features document (`mini features`): what this runtime understands.
 import pkg from "../../package.json" with { type: "json" };
 import { CAPABILITIES } from "../config/capabilities.ts";
+import { MOUNT_OPTIONS } from "../runtime/mount-options.ts";
 
 /** The runtime-spec features document: what this runtime understands. */
 export function features() {
@@ -8,35 +9,7 @@ export function features() {
     ociVersionMin: "1.0.0",
     ociVersionMax: "1.1.0",
     hooks: ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
-    mountOptions: [
-      "ro",
-      "rw",
-      "nosuid",
-      "suid",
-      "nodev",
-      "dev",
-      "noexec",
-      "exec",
-      "bind",
-      "rbind",
-      "private",
-      "rprivate",
-      "shared",
-      "rshared",
-      "slave",
-      "rslave",
-      "relatime",
-      "norelatime",
-      "strictatime",
-      "nostrictatime",
-      "noatime",
-      "atime",
-      "sync",
-      "async",
-      "remount",
-      "mode",
-      "size",
-    ],
+    mountOptions: MOUNT_OPTIONS,
     linux: {
       namespaces: ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
       capabilities: CAPABILITIES,

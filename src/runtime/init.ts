@@ -3,6 +3,7 @@
 import * as sys from "../sys/calls.ts";
 import { decodeWaitStatus, SIGNALS, WNOHANG } from "../sys/constants.ts";
 import { ERROR_FD } from "./child-config.ts";
+import { forwardSignals } from "./signals.ts";
 import { libc } from "../sys/libc.ts";
 
 const FORWARDED = [
@@ -45,6 +46,6 @@ export function runInit(path: string, args: string[], env: string[]): void {
     }
   };
   process.on("SIGCHLD", reap);
-  for (const name of FORWARDED) process.on(name, () => sys.kill(child.pid, SIGNALS[name]));
+  forwardSignals((sig) => sys.kill(child.pid, SIGNALS[sig]!), FORWARDED);
   child.exited.then((code) => process.exit(code));
 }

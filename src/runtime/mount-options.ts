@@ -53,6 +53,9 @@ const PROPAGATION: Record<string, number> = {
   runbindable: C.MS_UNBINDABLE | C.MS_REC,
 };
 
+/** Every option mini applies (runtime-spec features' mountOptions). */
+export const MOUNT_OPTIONS = [...Object.keys(FLAGS), ...Object.keys(PROPAGATION), "bind", "rbind"];
+
 /** Options that engines pass but that carry no meaning for mount(2). */
 const IGNORED = new Set([
   "defaults",

@@ -2,6 +2,7 @@
 // The host terminal goes to raw mode and is always restored; the window size follows SIGWINCH.
 import type { Subprocess } from "bun";
 import * as sys from "../sys/calls.ts";
+import { OPOST, TCGETS, TCSETS } from "../sys/constants.ts";
 
 export interface AttachedTerminal {
   options: { cols: number; rows: number; data: (d: Uint8Array) => void };
@@ -11,11 +12,6 @@ export interface AttachedTerminal {
   /** Waits for the pty's last output (bounded), then restores the host terminal. */
   stop(): Promise<void>;
 }
-
-// Linux generic termios ioctls (x86_64, arm64) and c_oflag's OPOST.
-const TCGETS = 0x5401;
-const TCSETS = 0x5402;
-const OPOST = 0o1;
 
 function getTermios(fd: number): Uint8Array | undefined {
   const buf = new Uint8Array(64); // kernel struct termios is 36 bytes (60 for termios2)

@@ -18,6 +18,18 @@
 // check (older kernels let ptrace bypass seccomp; mini does not run there); only the architectures
 // mini's compiler has tables for are resolved (x86_64 with its i386 and x32 ABIs, aarch64).
 import type { LinuxSeccomp, LinuxSyscall } from "../config/types.ts";
+import {
+  AF_ALG,
+  AF_VSOCK,
+  CLONE_NEWCGROUP,
+  CLONE_NEWIPC,
+  CLONE_NEWNET,
+  CLONE_NEWNS,
+  CLONE_NEWPID,
+  CLONE_NEWUSER,
+  CLONE_NEWUTS,
+} from "../sys/constants.ts";
+import { ENOSYS, EPERM } from "../sys/errno.ts";
 
 const words = (s: string) => s.split(/\s+/).filter(Boolean);
 
@@ -107,14 +119,11 @@ const ARCHES: Readonly<Record<string, { abis: string[]; allow: string }>> = {
   },
 };
 
-const AF_ALG = 38,
-  AF_VSOCK = 40;
 /** PER_LINUX, PER_LINUX32, UNAME26, UNAME26|PER_LINUX32, and 0xffffffff (query, changes nothing). */
 const PERSONAS = [0, 0x8, 0x20000, 0x20008, 0xffffffff];
-/** CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET: clone() without CAP_SYS_ADMIN has none. */
-const CLONE_NS_FLAGS = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000;
-const ENOSYS = 38,
-  EPERM = 1;
+/** clone() without CAP_SYS_ADMIN creates no namespace. */
+const CLONE_NS_FLAGS =
+  CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
 
 const ALLOW = "SCMP_ACT_ALLOW";
 const arg0 = (op: string, value: number, valueTwo?: number) => ({

@@ -1,10 +1,11 @@
 // Reading a detached container's log, as mini-shim's monitor writes it: CRI records
 // "TIME STREAM F|P TEXT" (F ends a line, P is part of one), in container.log and, once rotated,
 // container.log.1. `logs -f` follows the file across rotations until the container has exited.
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import type { ContainerRecord } from "./containers.ts";
 import { statusOf } from "./status.ts";
 import { containerPaths as files } from "../common/paths.ts";
+import { writeAll } from "../sys/calls.ts";
 
 export interface LogRecord {
   time: string;
@@ -36,8 +37,8 @@ function emit(records: LogRecord[], timestamps: boolean): void {
   let out = "",
     err = "";
   const flush = () => {
-    if (out) writeAll(1, out);
-    if (err) writeAll(2, err);
+    if (out) writeAll(1, Buffer.from(out));
+    if (err) writeAll(2, Buffer.from(err));
     out = err = "";
   };
   for (const r of records) {
@@ -51,11 +52,6 @@ function emit(records: LogRecord[], timestamps: boolean): void {
     }
   }
   flush();
-}
-
-function writeAll(fd: number, s: string): void {
-  const b = Buffer.from(s);
-  for (let off = 0; off < b.length; ) off += writeSync(fd, b, off);
 }
 
 const parseLines = (text: string) =>

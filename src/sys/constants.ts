@@ -106,6 +106,8 @@ export const CLOSE_RANGE_CLOEXEC = 4;
 
 export const AF_UNSPEC = 0;
 export const AF_UNIX = 1;
+export const AF_ALG = 38;
+export const AF_VSOCK = 40;
 export const AF_INET = 2;
 export const AF_NETLINK = 16;
 export const SOCK_STREAM = 1;
@@ -246,6 +248,10 @@ export function syscallNumber(name: ArchSyscall): number {
 
 export const TIOCSCTTY = 0x540e;
 export const TIOCSWINSZ = 0x5414;
+export const TCGETS = 0x5401;
+export const TCSETS = 0x5402;
+/** termios c_oflag: output processing. */
+export const OPOST = 0o1;
 export const TIOCSPTLCK = 0x40045431;
 export const TIOCGPTN = 0x80045430;
 

@@ -1,7 +1,7 @@
 // mini exec [-i] [-t] [-d] [-e K=V] [-u USER] [-w DIR] CONTAINER COMMAND [ARG...]
 import type { CommandDef } from "citty";
 import { list, type OptDefs, type OptValues } from "../argv.ts";
-import { logLevelArg } from "../shared.ts";
+import { envArg, logLevelArg } from "../shared.ts";
 import { UserError } from "../../common/errors.ts";
 import { dockerExec } from "../../runtime/exec-docker.ts";
 import { resolveContainer } from "../../state/containers.ts";
@@ -10,13 +10,7 @@ const execArgs = {
   interactive: { type: "boolean", alias: "i", description: "Keep stdin open" },
   tty: { type: "boolean", alias: "t", description: "Give the command a pseudo-terminal" },
   detach: { type: "boolean", alias: "d", description: "Start the command and return (its output is discarded)" },
-  env: {
-    type: "string",
-    alias: "e",
-    repeat: true,
-    description: "Set a variable (KEY=VAL, or KEY to pass the host's value); repeatable",
-    valueHint: "KEY=VAL",
-  },
+  ...envArg,
   user: {
     type: "string",
     alias: "u",

@@ -2,7 +2,7 @@
 import type { CommandDef } from "citty";
 import type { OptValues } from "../argv.ts";
 import type { OptDefs } from "../argv.ts";
-import { logLevelArg } from "../shared.ts";
+import { envArg, logLevelArg } from "../shared.ts";
 import { UserError } from "../../common/errors.ts";
 import { runFromFlags, runFromBundle } from "../run-container.ts";
 
@@ -30,13 +30,7 @@ export const runArgs = {
     description: "Give the command a pseudo-terminal (host terminal in raw mode, window size followed)",
   },
   hostname: { type: "string", alias: "h", description: "Container hostname (default: mini)", valueHint: "name" },
-  env: {
-    type: "string",
-    alias: "e",
-    repeat: true,
-    description: "Set a variable (KEY=VAL, or KEY to pass the host's value); repeatable",
-    valueHint: "KEY=VAL",
-  },
+  ...envArg,
   "env-file": {
     type: "string",
     repeat: true,

@@ -33,22 +33,19 @@ export const OCI_ONLY = new Set([
 export const OCI_SHARED = new Set(["start", "kill", "ps", "exec", "run", "spec"]);
 
 /** Each verb's flags. */
+const createArgs = {
+  bundle: { type: "string", alias: "b" },
+  "pid-file": { type: "string" },
+  "console-socket": { type: "string" },
+  "preserve-fds": { type: "string" },
+  "no-pivot": { type: "boolean" },
+  "no-new-keyring": { type: "boolean" },
+} as const satisfies OptDefs;
+
 export const OCI_VERB_ARGS = {
-  create: {
-    bundle: { type: "string", alias: "b" },
-    "pid-file": { type: "string" },
-    "console-socket": { type: "string" },
-    "preserve-fds": { type: "string" },
-    "no-pivot": { type: "boolean" },
-    "no-new-keyring": { type: "boolean" },
-  },
+  create: createArgs,
   run: {
-    bundle: { type: "string", alias: "b" },
-    "pid-file": { type: "string" },
-    "console-socket": { type: "string" },
-    "preserve-fds": { type: "string" },
-    "no-pivot": { type: "boolean" },
-    "no-new-keyring": { type: "boolean" },
+    ...createArgs,
     detach: { type: "boolean", alias: "d" },
     keep: { type: "boolean" },
   },
