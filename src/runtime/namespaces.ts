@@ -1,7 +1,7 @@
 // Namespaces the parent prepares on its own (main) thread just before Bun.spawn, so the spawned
-// child stage starts inside them, then leaves again. design.md: unshare/setns act on the calling
+// child stage starts inside them, then leaves again. docs/ARCHITECTURE.md: unshare/setns act on the calling
 // thread only, and Bun.spawn forks from it. Mount, cgroup and user namespaces are never entered
-// here (see design.md): the child creates mount and cgroup namespaces itself.
+// here (see docs/ARCHITECTURE.md): the child creates mount and cgroup namespaces itself.
 import type { Namespace } from "../config/types.ts";
 import * as sys from "../sys/calls.ts";
 import * as C from "../sys/constants.ts";

@@ -1,5 +1,5 @@
 /* The one piece of mini that is not TypeScript: a clone3 child must never return into JS (Bun's
- * JIT memory is not in the child; design.md). This function clones; the child waits for the
+ * JIT memory is not in the child; docs/ARCHITECTURE.md). This function clones; the child waits for the
  * parent (uid/gid maps, cgroup), takes its stdio, becomes root of its new user namespace and
  * execs the child stage. Compiled at run time by bun:ffi's cc (TinyCC), without system headers. */
 long syscall(long n, ...);
