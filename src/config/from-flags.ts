@@ -8,6 +8,7 @@ import { defaultEnv, mergeEnv, parseEnvFile, parseEnvFlag } from "./env.ts";
 import type { IdMapping, LinuxSeccomp, Mount, Namespace, Resources, Spec } from "./types.ts";
 import { parseCpus, parseMemory, parseMemorySwap } from "./units.ts";
 import { resolveUser } from "./user.ts";
+import { defaultSeccomp } from "./seccomp-default.ts";
 import { fromDockerProfile, isDockerProfile } from "./seccomp-docker-profile.ts";
 
 export interface RunFlags {
@@ -160,7 +161,8 @@ export function specFromFlags(f: RunFlags): Spec {
 
   const caps = applyCapFlags(DEFAULT_CAPS, f.capAdd ?? [], f.capDrop ?? []);
   let noNewPrivileges = false;
-  let seccomp: LinuxSeccomp | undefined;
+  // docker's default profile unless the user names another or opts out (seccomp=unconfined).
+  let seccomp: LinuxSeccomp | undefined | "default" = "default";
   for (const o of f.securityOpt ?? []) {
     if (o === "no-new-privileges" || o === "no-new-privileges=true" || o === "no-new-privileges:true")
       noNewPrivileges = true;
@@ -227,7 +229,8 @@ export function specFromFlags(f: RunFlags): Spec {
     },
   };
   if (uidMappings) Object.assign(spec.linux!, { uidMappings, gidMappings });
-  if (seccomp) spec.linux!.seccomp = seccomp;
+  if (seccomp === "default") spec.linux!.seccomp = defaultSeccomp(caps);
+  else if (seccomp) spec.linux!.seccomp = seccomp;
   return spec;
 }
 

@@ -3,6 +3,7 @@
 import type { LinuxSeccomp } from "../config/types.ts";
 import { SECCOMP_FILTER_FLAG_TSYNC } from "../sys/constants.ts";
 import { compileSeccomp } from "./compile.ts";
+import { compileSeccompCached } from "./precompiled.ts";
 
 export { compileSeccomp };
 
@@ -18,7 +19,7 @@ export interface ChildSeccomp {
  * threads end at execve).
  */
 export function compileForProcess(seccomp: LinuxSeccomp): { program: Uint8Array; flags: number } {
-  const { program, flags } = compileSeccomp(seccomp);
+  const { program, flags } = compileSeccompCached(seccomp);
   return { program, flags: flags & ~SECCOMP_FILTER_FLAG_TSYNC };
 }
 

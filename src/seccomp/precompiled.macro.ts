@@ -4,7 +4,7 @@
 // precompiled.ts). Imported only with `with { type: "macro" }`.
 import { DEFAULT_CAPS } from "../config/capabilities.ts";
 import { compileSeccomp } from "./compile.ts";
-import { defaultSeccomp } from "./default-profile.ts";
+import { defaultSeccomp } from "../config/seccomp-default.ts";
 
 export interface Precompiled {
   /** process.arch the program is for. */

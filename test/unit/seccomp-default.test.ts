@@ -1,7 +1,7 @@
 // defaultSeccomp: docker's default profile for a capability set, compiled and run on the BPF
 // interpreter for each ABI the filter covers.
 import { describe, expect, test } from "bun:test";
-import { defaultSeccomp } from "../../src/seccomp/default-profile.ts";
+import { defaultSeccomp } from "../../src/config/seccomp-default.ts";
 import { compileSeccomp } from "../../src/seccomp/compile.ts";
 import { compileSeccompCached } from "../../src/seccomp/precompiled.ts";
 import { AUDIT_ARCH_AARCH64, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from "../../src/seccomp/arch.ts";

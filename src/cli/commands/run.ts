@@ -92,7 +92,7 @@ export const runArgs = {
     type: "string",
     repeat: true,
     description:
-      "Security option: no-new-privileges, seccomp=PROFILE.json (OCI or docker format) or seccomp=unconfined (the default); repeatable",
+      "Security option: no-new-privileges, seccomp=PROFILE.json (OCI or docker format), seccomp=unconfined (no filter; the default is docker's profile); repeatable",
     valueHint: "opt",
   },
   init: { type: "boolean", description: "Run mini's init as PID 1: forwards signals and reaps zombies" },

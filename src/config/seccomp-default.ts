@@ -17,7 +17,7 @@
 // Differences from moby: ptrace and process_vm_readv/writev are allowed without its kernel ≥ 4.8
 // check (older kernels let ptrace bypass seccomp; mini does not run there); only the architectures
 // mini's compiler has tables for are resolved (x86_64 with its i386 and x32 ABIs, aarch64).
-import type { LinuxSeccomp, LinuxSyscall } from "../config/types.ts";
+import type { LinuxSeccomp, LinuxSyscall } from "./types.ts";
 import {
   AF_ALG,
   AF_VSOCK,
