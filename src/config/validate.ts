@@ -17,13 +17,22 @@ const str: Check = (v, p) => {
 const bool: Check = (v, p) => {
   if (typeof v !== "boolean") fail(p, "expected true or false");
 };
-const int: Check = (v, p) => {
-  if (typeof v !== "number" || !Number.isInteger(v)) fail(p, "expected an integer");
-};
-const uint: Check = (v, p) => {
-  int(v, p);
-  if ((v as number) < 0) fail(p, "expected a non-negative integer");
-};
+/**
+ * An integer of the spec's Go type. JSON numbers are doubles: a 64-bit bound is checked as the
+ * double it rounds to, so 2^64-1 (RLIM_INFINITY) passes as uint64 while 1e300 or 4294967301 as a
+ * uid fail instead of wrapping.
+ */
+const intOf =
+  (type: string, min: number, max: number): Check =>
+  (v, p) => {
+    if (typeof v !== "number" || !Number.isInteger(v)) fail(p, `expected an integer (${type})`);
+    if ((v as number) < min || (v as number) > max) fail(p, `${v} is out of range for ${type}`);
+  };
+const int32 = intOf("int32", -(2 ** 31), 2 ** 31 - 1);
+const uint16 = intOf("uint16", 0, 2 ** 16 - 1);
+const uint32 = intOf("uint32", 0, 2 ** 32 - 1);
+const int64 = intOf("int64", -(2 ** 63), 2 ** 63);
+const uint64 = intOf("uint64", 0, 2 ** 64);
 const absPath: Check = (v, p) => {
   str(v, p);
   if (!(v as string).startsWith("/")) fail(p, `"${v}" is not an absolute path`);
@@ -80,14 +89,11 @@ const RLIMITS = [
   "RTTIME",
 ].map((r) => `RLIMIT_${r}`);
 const NAMESPACES = ["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"];
-const num: Check = (v, p) => {
-  if (typeof v !== "number") fail(p, "expected a number");
-};
 
 const processCheck = obj(
   {
     terminal: bool,
-    user: obj({ uid: uint, gid: uint, umask: uint, additionalGids: arrayOf(uint) }, ["uid", "gid"]),
+    user: obj({ uid: uint32, gid: uint32, umask: uint32, additionalGids: arrayOf(uint32) }, ["uid", "gid"]),
     args: (v, p) => {
       arrayOf(str)(v, p);
       if (!(v as unknown[]).length) fail(p, "must name a command");
@@ -101,15 +107,15 @@ const processCheck = obj(
       permitted: arrayOf(capName),
       ambient: arrayOf(capName),
     }),
-    rlimits: arrayOf(obj({ type: oneOf(RLIMITS), hard: uint, soft: uint }, ["type", "hard", "soft"])),
+    rlimits: arrayOf(obj({ type: oneOf(RLIMITS), hard: uint64, soft: uint64 }, ["type", "hard", "soft"])),
     noNewPrivileges: bool,
-    oomScoreAdj: int,
-    consoleSize: obj({ height: uint, width: uint }),
+    oomScoreAdj: int32,
+    consoleSize: obj({ height: uint16, width: uint16 }),
   },
   ["cwd"],
 );
 
-const idMap = arrayOf(obj({ containerID: uint, hostID: uint, size: uint }, ["containerID", "hostID", "size"]));
+const idMap = arrayOf(obj({ containerID: uint32, hostID: uint32, size: uint32 }, ["containerID", "hostID", "size"]));
 
 const linuxCheck = obj({
   namespaces: arrayOf(obj({ type: oneOf(NAMESPACES), path: absPath }, ["type"])),
@@ -120,21 +126,28 @@ const linuxCheck = obj({
       {
         type: oneOf(["c", "b", "u", "p"]),
         path: absPath,
-        major: int,
-        minor: int,
-        fileMode: uint,
-        uid: uint,
-        gid: uint,
+        major: int64,
+        minor: int64,
+        fileMode: uint32,
+        uid: uint32,
+        gid: uint32,
       },
       ["type", "path"],
     ),
   ),
   cgroupsPath: str,
   resources: obj({
-    memory: obj({ limit: int, reservation: int, swap: int, kernel: int, swappiness: num, disableOOMKiller: bool }),
-    cpu: obj({ shares: uint, quota: int, period: uint, cpus: str, mems: str }),
-    pids: obj({ limit: int }, ["limit"]),
-    devices: arrayOf(obj({ allow: bool, type: str, major: int, minor: int, access: str }, ["allow"])),
+    memory: obj({
+      limit: int64,
+      reservation: int64,
+      swap: int64,
+      kernel: int64,
+      swappiness: uint64,
+      disableOOMKiller: bool,
+    }),
+    cpu: obj({ shares: uint64, quota: int64, period: uint64, cpus: str, mems: str }),
+    pids: obj({ limit: int64 }, ["limit"]),
+    devices: arrayOf(obj({ allow: bool, type: str, major: int64, minor: int64, access: str }, ["allow"])),
   }),
   rootfsPropagation: oneOf([
     "private",
@@ -154,6 +167,20 @@ const linuxCheck = obj({
   readonlyPaths: arrayOf(absPath),
 });
 
+const hookList = arrayOf(
+  obj({ path: absPath, args: arrayOf(str), env: arrayOf(str), timeout: intOf("int (seconds > 0)", 1, 2 ** 31 - 1) }, [
+    "path",
+  ]),
+);
+const hooksCheck = obj(
+  Object.fromEntries(
+    ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"].map((h) => [
+      h,
+      hookList,
+    ]),
+  ),
+);
+
 export function validateSpec(v: unknown): Spec {
   fields(
     v,
@@ -166,6 +193,7 @@ export function validateSpec(v: unknown): Spec {
       domainname: str,
       mounts: arrayOf(obj({ destination: absPath, type: str, source: str, options: arrayOf(str) }, ["destination"])),
       linux: linuxCheck,
+      hooks: hooksCheck,
     },
     ["ociVersion", "root"],
   );

@@ -10,6 +10,7 @@ import { chmodSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import * as cgroups from "../cgroups/index.ts";
 import { UserError } from "../common/errors.ts";
+import { checkSysctls } from "../config/sysctl.ts";
 import type { Hook, Namespace, Spec } from "../config/types.ts";
 import * as log from "../log.ts";
 import { compileForChild } from "../seccomp/index.ts";
@@ -17,7 +18,7 @@ import type { ChildConfig } from "./child-config.ts";
 import { type ChildReport, readChildReport } from "./child-report.ts";
 import { ensureEtcMountpoints, etcFilePaths, writeEtcFiles } from "./etc-files.ts";
 import { type ChildStage, type LaunchChoice, launchChildStage, type UserNamespace } from "./launch.ts";
-import { type NamespaceSetup, planNamespaces } from "./namespaces.ts";
+import { isHostNamespace, type NamespaceSetup, planNamespaces } from "./namespaces.ts";
 import { planRootfs } from "./rootfs-plan.ts";
 import { type AttachedTerminal, attachTerminal } from "./tty.ts";
 
@@ -178,6 +179,7 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
   try {
     const rootfs = checkRootfs(spec.root?.path);
     if (!spec.process?.args?.length) throw new UserError("process.args is empty: no command to run");
+    checkSysctls(spec.linux?.sysctl, spec.linux?.namespaces, isHostNamespace);
     const userns = userNamespaceOf(spec);
     const nsPlan = planNamespaces(spec.linux?.namespaces);
     if (

@@ -2,6 +2,7 @@
 // child stage starts inside them, then leaves again. docs/ARCHITECTURE.md: unshare/setns act on the calling
 // thread only, and Bun.spawn forks from it. Mount, cgroup and user namespaces are never entered
 // here (see docs/ARCHITECTURE.md): the child creates mount and cgroup namespaces itself.
+import { statSync } from "node:fs";
 import type { Namespace } from "../config/types.ts";
 import * as sys from "../sys/calls.ts";
 import * as C from "../sys/constants.ts";
@@ -19,6 +20,20 @@ export interface NamespaceSetup {
   childFlags: number;
   /** Existing mount/cgroup namespaces the child stage joins by path (instead of new ones). */
   childJoin: { type: string; path: string; flag: number }[];
+}
+
+/** True when a namespace given by path is the host's own (that of PID 1). */
+export function isHostNamespace(ns: Namespace): boolean {
+  if (!ns.path) return false;
+  const inode = (p: string) => {
+    try {
+      return statSync(p).ino;
+    } catch {
+      return undefined;
+    }
+  };
+  const host = inode(`/proc/1/ns/${C.NAMESPACE_FILES[ns.type]}`);
+  return host !== undefined && host === inode(ns.path);
 }
 
 export function planNamespaces(namespaces: Namespace[] = []): NamespaceSetup {

@@ -377,6 +377,49 @@ describe("bad bundles: exit 125, one line naming the problem, nothing left", () 
     expectOneLineError(r, "RLIMIT_NOFILE", "hard limit", "CAP_SYS_RESOURCE");
   });
 
+  test("integers out of their type's range: 1e300 or 2^32+5 as a uid never run as uid 0 or 5", async () => {
+    for (const uid of [1e300, 4294967301]) {
+      const c = config(["id", "-u"]);
+      c.process.user.uid = uid;
+      const r = await runBundle(bundle(c));
+      expect(r.code).toBe(125);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(/process\.user\.uid: .* is out of range for uint32/);
+    }
+  });
+
+  test("sysctls: only namespaced ones, only in the container's own namespace; the host's values never change", async () => {
+    const host = (k: string) => readFileSync(`/proc/sys/${k.replace(/\./g, "/")}`, "utf8");
+    const keys = ["fs.lease-break-time", "kernel.core_pattern", "fs.mqueue.queues_max", "net.ipv4.ping_group_range"];
+    const was = Object.fromEntries(keys.map((k) => [k, host(k)]));
+    const withSysctl = (sysctl: Record<string, string>, namespaces?: Json[]) => {
+      const c = config(["sh", "-c", "cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_forward"]);
+      c.linux.sysctl = sysctl;
+      if (namespaces) c.linux.namespaces = namespaces;
+      return bundle(c);
+    };
+    const noNetNoIpc = [{ type: "pid" }, { type: "uts" }, { type: "mount" }];
+    for (const [sysctl, namespaces, why] of [
+      [{ "fs.lease-break-time": "46" }, undefined, "fs.lease-break-time is not namespaced"],
+      [{ "kernel.core_pattern": "|/tmp/x" }, undefined, "kernel.core_pattern is not namespaced"],
+      [{ "fs.mqueue.queues_max": "100" }, noNetNoIpc, "fs.mqueue.queues_max needs an ipc namespace"],
+      [{ "net.ipv4.ping_group_range": "0 0" }, noNetNoIpc, "net.ipv4.ping_group_range needs a network namespace"],
+      [{ "kernel.hostname": "x" }, undefined, "kernel.hostname is not allowed"],
+    ] as const) {
+      const r = await runBundle(withSysctl(sysctl, namespaces as Json[] | undefined));
+      expect(r.code).toBe(125);
+      expect(r.stderr).toContain(why);
+      expect(r.stderr.trim().split("\n").length).toBe(1);
+    }
+    for (const k of keys) expect(host(k)).toBe(was[k]);
+    // In its own ipc and network namespaces a container may set them: seen inside, not on the host.
+    const shmmax = host("kernel.shmmax");
+    const ok = await runBundle(withSysctl({ "kernel.shmmax": "1234567", "net.ipv4.ip_forward": "1" }));
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toBe("1234567\n1\n");
+    expect(host("kernel.shmmax")).toBe(shmmax);
+  });
+
   test("a missing rootfs directory", async () => {
     const dir = withConfig((c) => {
       c.root.path = "no-rootfs-here";

@@ -137,6 +137,32 @@ describe("config.json validation", () => {
     expect(bad((s) => delete s.root)).toThrow("root: is required");
     expect(bad((s) => (s.mounts = [{ destination: "dev" }]))).toThrow("mounts[0].destination");
   });
+  test("integers are checked as their Go type: no wrapping, no doubles", () => {
+    const bad = (mut: (s: any) => void) => {
+      const s: any = defaultSpec();
+      mut(s);
+      return () => parseConfig(JSON.stringify(s));
+    };
+    expect(bad((s) => (s.process.user.uid = 1e300))).toThrow("process.user.uid: 1e+300 is out of range for uint32");
+    expect(bad((s) => (s.process.user.uid = 4294967301))).toThrow(
+      "process.user.uid: 4294967301 is out of range for uint32",
+    );
+    expect(bad((s) => (s.process.user.gid = -1))).toThrow("process.user.gid: -1 is out of range for uint32");
+    expect(bad((s) => (s.process.user.uid = 1.5))).toThrow("process.user.uid: expected an integer (uint32)");
+    expect(bad((s) => (s.process.oomScoreAdj = 2 ** 31))).toThrow("process.oomScoreAdj");
+    expect(bad((s) => (s.linux.uidMappings = [{ containerID: 0, hostID: 2 ** 32, size: 1 }]))).toThrow(
+      "linux.uidMappings[0].hostID",
+    );
+    expect(bad((s) => (s.linux.resources = { memory: { limit: 1e300 } }))).toThrow("linux.resources.memory.limit");
+    expect(bad((s) => (s.hooks = { prestart: [{ path: "/bin/true", timeout: 0 }] }))).toThrow(
+      "hooks.prestart[0].timeout",
+    );
+    // RLIM_INFINITY, as JSON.parse rounds it, is a uint64; 4294967295 a uint32.
+    expect(
+      bad((s) => (s.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: 2 ** 64 - 1, hard: 2 ** 64 - 1 }])),
+    ).not.toThrow();
+    expect(bad((s) => (s.process.user.uid = 4294967295))).not.toThrow();
+  });
   test("unknown fields are ignored", () => {
     const s: any = defaultSpec();
     s.somethingNew = { x: 1 };
@@ -183,5 +209,36 @@ describe("etc files", () => {
       "nameserver 10.0.0.2\nsearch x\n",
     );
     expect(containerResolvConf("nameserver 127.0.0.53\n", true)).toBe("nameserver 127.0.0.53\n");
+  });
+});
+
+describe("sysctl policy", () => {
+  const { checkSysctls, sysctlNamespace } =
+    require("../../src/config/sysctl.ts") as typeof import("../../src/config/sysctl.ts");
+  const own = [{ type: "ipc" }, { type: "network" }, { type: "mount" }];
+  const never = () => false;
+  test("namespaced keys", () => {
+    expect(sysctlNamespace("kernel.shmmax")).toBe("ipc");
+    expect(sysctlNamespace("fs.mqueue.queues_max")).toBe("ipc");
+    expect(sysctlNamespace("net.ipv4.ip_forward")).toBe("network");
+    expect(sysctlNamespace("kernel.core_pattern")).toBeUndefined();
+    expect(sysctlNamespace("fs.lease-break-time")).toBeUndefined();
+  });
+  test("allowed only in a namespace of the container's own; anything else names the key", () => {
+    expect(() => checkSysctls({ "kernel.shmmax": "1", "net.ipv4.ip_forward": "1" }, own, never)).not.toThrow();
+    expect(() => checkSysctls({ "fs.lease-break-time": "46" }, own, never)).toThrow(
+      "linux.sysctl: fs.lease-break-time is not namespaced",
+    );
+    expect(() => checkSysctls({ "kernel.core_pattern": "|/x" }, own, never)).toThrow("kernel.core_pattern");
+    expect(() => checkSysctls({ "net.ipv4.ping_group_range": "0 0" }, [{ type: "ipc" }], never)).toThrow(
+      "needs a network namespace",
+    );
+    expect(() => checkSysctls({ "fs.mqueue.queues_max": "100" }, [{ type: "network" }], never)).toThrow(
+      "needs an ipc namespace",
+    );
+    expect(() => checkSysctls({ "kernel.hostname": "x" }, own, never)).toThrow("kernel.hostname is not allowed");
+    // Joined by path, but the path is the host's own namespace.
+    const byPath = [{ type: "network", path: "/proc/1/ns/net" }];
+    expect(() => checkSysctls({ "net.ipv4.ip_forward": "1" }, byPath, () => true)).toThrow("needs a network namespace");
   });
 });
