@@ -5,13 +5,13 @@
 // - supplementary groups come from /etc/group membership, only when no group was given;
 // - like docker, the primary gid is the first of additionalGids, then the supplementary ones,
 //   then `--group-add`.
-// Files are read inside the rootfs: symlinks (absolute or relative) and ".." are resolved against
-// the rootfs, never the host (resolveInRoot). The rootfs is not running yet when this runs, so the
-// check-then-read window is not exposed to the container.
-import { readFileSync } from "node:fs";
+// Files are read inside the container's root by the kernel (openat2 RESOLVE_IN_ROOT): symlinks
+// (absolute or relative) and ".." never reach the host, even while a running container swaps them;
+// only a regular file of bounded size is read (common/container-file.ts).
+import { closeSync } from "node:fs";
 import type { User } from "./types.ts";
 import { UserError } from "../common/errors.ts";
-import { resolveInRoot } from "../common/resolve-in-root.ts";
+import { openRoot, readInRoot } from "../common/container-file.ts";
 
 /** Reads a container path (`/etc/passwd`); undefined when the file does not exist. */
 export type ReadContainerFile = (path: string) => string | undefined;
@@ -46,15 +46,17 @@ interface GroupEntry {
 
 const MAX_ID = 2 ** 31 - 1;
 
-/** Reads `path` under `rootfs`, resolving symlinks inside the rootfs. */
-export function rootfsReader(rootfs: string): ReadContainerFile {
+/**
+ * Reads `path` inside `root` (a rootfs directory, or /proc/PID/root of a running container): the
+ * kernel resolves every component inside it, and only a regular file of bounded size is read.
+ */
+export function rootfsReader(root: string): ReadContainerFile {
   return (path) => {
+    const fd = openRoot(root);
     try {
-      return readFileSync(resolveInRoot(rootfs, path), "utf8");
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-      throw e;
+      return readInRoot(fd, path, path);
+    } finally {
+      closeSync(fd);
     }
   };
 }

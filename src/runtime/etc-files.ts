@@ -1,7 +1,7 @@
 // /etc/hostname, /etc/hosts and /etc/resolv.conf for a container, written as host files in its
 // state directory and bind-mounted over the image's (whose own files stay untouched), as docker does.
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
-import { resolveInRoot } from "../common/resolve-in-root.ts";
+import { closeSync, readFileSync, writeFileSync } from "node:fs";
+import { ensureFileInRoot, openRoot } from "../common/container-file.ts";
 
 export interface EtcFiles {
   hostname: string;
@@ -50,9 +50,10 @@ export function writeEtcFiles(files: EtcFiles, hostname: string, hostNetwork: bo
 
 /** Empty /etc/hostname, /etc/hosts and /etc/resolv.conf in the rootfs where missing (mount points). */
 export function ensureEtcMountpoints(rootfs: string): void {
-  for (const f of ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"]) {
-    const target = resolveInRoot(rootfs, f);
-    if (!existsSync(target) && existsSync(target.slice(0, target.lastIndexOf("/"))))
-      closeSync(openSync(target, "a", 0o644));
+  const root = openRoot(rootfs);
+  try {
+    for (const f of ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"]) ensureFileInRoot(root, f);
+  } finally {
+    closeSync(root);
   }
 }

@@ -76,6 +76,7 @@ export const O_EXCL = 0o200;
 export const AT_FDCWD = -100;
 export const AT_SYMLINK_NOFOLLOW = 0x100;
 export const AT_REMOVEDIR = 0x200;
+export const AT_EMPTY_PATH = 0x1000;
 
 /** openat2(2) `resolve` flags. */
 export const RESOLVE_NO_XDEV = 0x01;

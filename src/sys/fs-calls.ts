@@ -19,9 +19,9 @@ export function openat(dirfd: number, path: string, flags: number, mode = 0, wha
 }
 
 /** openat2(2) with `resolve` flags (RESOLVE_*); throws SyscallError (ENOSYS before Linux 5.6). */
-export function openat2(dirfd: number, path: string, flags: number, resolve: number, what = path): number {
+export function openat2(dirfd: number, path: string, flags: number, resolve: number, what = path, mode = 0): number {
   const p = cstr(path);
-  const how = new BigUint64Array([BigInt(flags | O_CLOEXEC), 0n, BigInt(resolve)]);
+  const how = new BigUint64Array([BigInt(flags | O_CLOEXEC), BigInt(mode), BigInt(resolve)]);
   return check(
     fs().syscall(BigInt(SYS_openat2), BigInt(dirfd), BigInt(ptr(p)), BigInt(ptr(how)), 24n, 0n),
     "openat2",

@@ -215,7 +215,7 @@ describe("etc files", () => {
 describe("sysctl policy", () => {
   const { checkSysctls, sysctlNamespace } =
     require("../../src/config/sysctl.ts") as typeof import("../../src/config/sysctl.ts");
-  const own = [{ type: "ipc" }, { type: "network" }, { type: "mount" }];
+  const own: any[] = [{ type: "ipc" }, { type: "network" }, { type: "mount" }];
   const never = () => false;
   test("namespaced keys", () => {
     expect(sysctlNamespace("kernel.shmmax")).toBe("ipc");
@@ -230,15 +230,15 @@ describe("sysctl policy", () => {
       "linux.sysctl: fs.lease-break-time is not namespaced",
     );
     expect(() => checkSysctls({ "kernel.core_pattern": "|/x" }, own, never)).toThrow("kernel.core_pattern");
-    expect(() => checkSysctls({ "net.ipv4.ping_group_range": "0 0" }, [{ type: "ipc" }], never)).toThrow(
+    expect(() => checkSysctls({ "net.ipv4.ping_group_range": "0 0" }, [{ type: "ipc" }] as any[], never)).toThrow(
       "needs a network namespace",
     );
-    expect(() => checkSysctls({ "fs.mqueue.queues_max": "100" }, [{ type: "network" }], never)).toThrow(
+    expect(() => checkSysctls({ "fs.mqueue.queues_max": "100" }, [{ type: "network" }] as any[], never)).toThrow(
       "needs an ipc namespace",
     );
     expect(() => checkSysctls({ "kernel.hostname": "x" }, own, never)).toThrow("kernel.hostname is not allowed");
     // Joined by path, but the path is the host's own namespace.
-    const byPath = [{ type: "network", path: "/proc/1/ns/net" }];
+    const byPath: any[] = [{ type: "network", path: "/proc/1/ns/net" }];
     expect(() => checkSysctls({ "net.ipv4.ip_forward": "1" }, byPath, () => true)).toThrow("needs a network namespace");
   });
 });
