@@ -17,7 +17,13 @@ const RESOLVE = C.RESOLVE_IN_ROOT | C.RESOLVE_NO_MAGICLINKS;
 
 /** An O_PATH fd of a container's root directory (a rootfs path, or /proc/PID/root of a running one). */
 export function openRoot(root: string): number {
-  return openat2(C.AT_FDCWD, root, C.O_PATH | C.O_DIRECTORY, 0, root);
+  try {
+    return openat2(C.AT_FDCWD, root, C.O_PATH | C.O_DIRECTORY, 0, root);
+  } catch (e) {
+    if (e instanceof SyscallError && e.errno === ENOENT) throw new UserError(`rootfs ${root}: no such directory`);
+    if (e instanceof SyscallError && e.errno === ENOTDIR) throw new UserError(`rootfs ${root}: not a directory`);
+    throw e;
+  }
 }
 
 /**
