@@ -7,7 +7,7 @@ import { closeSync, readSync } from "node:fs";
 import * as C from "../sys/constants.ts";
 import { EEXIST, ELOOP, ENOENT, ENOTDIR, EXDEV } from "../sys/errno.ts";
 import { SyscallError } from "../sys/error.ts";
-import { openat2, statxAt } from "../sys/fs-calls.ts";
+import { openat2, statxAt, unlinkat } from "../sys/fs-calls.ts";
 import { UserError } from "./errors.ts";
 
 /** Files mini reads from a container (passwd, group) are small; anything bigger is refused. */
@@ -59,8 +59,8 @@ export function readInRoot(rootFd: number, path: string, what: string, max = MAX
   }
 }
 
-/** Creates an empty file at `path` inside the root if nothing is there (a mount point). */
-export function ensureFileInRoot(rootFd: number, path: string, mode = 0o644): void {
+/** Creates an empty file at `path` inside the root if nothing is there (a mount point); true if it did. */
+export function ensureFileInRoot(rootFd: number, path: string, mode = 0o644): boolean {
   try {
     const fd = openat2(
       rootFd,
@@ -71,9 +71,31 @@ export function ensureFileInRoot(rootFd: number, path: string, mode = 0o644): vo
       mode,
     );
     closeSync(fd);
+    return true;
   } catch (e) {
     // Already there (whatever it is: the mount onto it decides), or its directory is missing.
-    if (e instanceof SyscallError && [EEXIST, ENOENT, ENOTDIR].includes(e.errno)) return;
+    if (e instanceof SyscallError && [EEXIST, ENOENT, ENOTDIR].includes(e.errno)) return false;
     throw e;
+  }
+}
+
+/** Removes `path` inside the root if it is an empty regular file (a mount point this run made). */
+export function removeEmptyFileInRoot(rootFd: number, path: string): void {
+  const rel = path.replace(/^\/+/, "");
+  const slash = rel.lastIndexOf("/");
+  let dir: number;
+  try {
+    dir = slash < 0 ? rootFd : openat2(rootFd, rel.slice(0, slash), C.O_PATH | C.O_DIRECTORY, RESOLVE, path);
+  } catch {
+    return;
+  }
+  try {
+    const name = rel.slice(slash + 1);
+    const st = statxAt(dir, name, C.AT_SYMLINK_NOFOLLOW, path);
+    if (st && (st.mode & C.S_IFMT) === C.S_IFREG && st.size === 0) unlinkat(dir, name, 0, path);
+  } catch {
+    /* gone or busy: leave it */
+  } finally {
+    if (dir !== rootFd) closeSync(dir);
   }
 }

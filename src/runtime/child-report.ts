@@ -5,7 +5,11 @@
 // The parent's end is non-blocking, so a waiting parent keeps its event loop (signals, a tty).
 import { readSync } from "node:fs";
 
-export type ChildReport = { kind: "exec" } | { kind: "created" } | { kind: "failed"; message: string; code: number };
+export type ChildReport =
+  | { kind: "exec" }
+  | { kind: "created" }
+  /** `mountpoints`: what the child created in the rootfs before failing, for the parent to remove. */
+  | { kind: "failed"; message: string; code: number; mountpoints?: string[] };
 
 /** Reads the report; with `timeoutMs`, gives up and returns undefined when none came in time. */
 export async function readChildReport(fd: number, timeoutMs?: number): Promise<ChildReport | undefined> {
@@ -32,14 +36,19 @@ export async function readChildReport(fd: number, timeoutMs?: number): Promise<C
 }
 
 function tryParse(text: string): ChildReport | undefined {
-  let msg: { created?: boolean; message?: string; code?: number };
+  let msg: { created?: boolean; message?: string; code?: number; mountpoints?: string[] };
   try {
     msg = JSON.parse(text);
   } catch {
     return undefined;
   }
   if (msg.created) return { kind: "created" };
-  return { kind: "failed", message: String(msg.message ?? "container setup failed"), code: msg.code ?? 125 };
+  return {
+    kind: "failed",
+    message: String(msg.message ?? "container setup failed"),
+    code: msg.code ?? 125,
+    mountpoints: Array.isArray(msg.mountpoints) ? msg.mountpoints.map(String) : undefined,
+  };
 }
 
 /** At EOF: a message cut short is still the child's words. */

@@ -10,7 +10,7 @@ import { UserError } from "../common/errors.ts";
 import { applyProcessSecurity } from "./security.ts";
 import { CONFIG_FD, CONSOLE_FD, ERROR_FD, PRESERVED_FDS_AT, type ChildConfig } from "./child-config.ts";
 import { findExecutable } from "./executable.ts";
-import { applyRootfs } from "./rootfs-apply.ts";
+import { applyRootfs, undoMountpoints } from "./rootfs-apply.ts";
 
 function readConfig(): ChildConfig {
   const chunks: Buffer[] = [];
@@ -44,9 +44,10 @@ function step<T>(log: ReturnType<typeof debugLog>, what: string, fn: () => T): T
 function fail(e: unknown): never {
   const code = e instanceof UserError ? e.exitCode : 125;
   const message = e instanceof Error ? e.message : String(e);
+  const mountpoints = undoMountpoints();
   try {
     if (errorChannelGone) throw new Error("fd 4 is a preserved fd now");
-    writeSync(ERROR_FD, JSON.stringify({ message, code }));
+    writeSync(ERROR_FD, JSON.stringify({ message, code, ...(mountpoints.length && { mountpoints }) }));
   } catch {
     writeSync(2, `mini: ${message}\n`);
   }

@@ -16,9 +16,10 @@ import * as log from "../log.ts";
 import { compileForChild } from "../seccomp/index.ts";
 import type { ChildConfig } from "./child-config.ts";
 import { type ChildReport, readChildReport } from "./child-report.ts";
-import { ensureEtcMountpoints, etcFilePaths, writeEtcFiles } from "./etc-files.ts";
+import { ensureEtcMountpoints, etcFilePaths, removeEtcMountpoints, writeEtcFiles } from "./etc-files.ts";
 import { type ChildStage, type LaunchChoice, launchChildStage, type UserNamespace } from "./launch.ts";
 import { isHostNamespace, type NamespaceSetup, planNamespaces } from "./namespaces.ts";
+import { removeMountpoints } from "./rootfs-apply.ts";
 import { planRootfs } from "./rootfs-plan.ts";
 import { type AttachedTerminal, attachTerminal } from "./tty.ts";
 
@@ -118,6 +119,8 @@ export interface Container {
   report(timeoutMs?: number): Promise<ChildReport | undefined>;
   /** Kills what still runs and removes its cgroups and runtime files. */
   destroy(): Promise<void>;
+  /** Setup failed: once the child stage is gone, the mount points this run made in the rootfs go too. */
+  undoMountpoints(report: Extract<ChildReport, { kind: "failed" }>): Promise<void>;
 }
 
 function checkRootfs(path: string | undefined): string {
@@ -166,6 +169,7 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
   let started = launched;
   let cgroupPlan: cgroups.CgroupPlan | undefined;
   let exited = false;
+  let madeMountpoints: string[] = [];
   const destroy = async () => {
     if (started) {
       if (!exited) started.child.proc.kill("SIGKILL"); // never a signal to a pid that may be reused
@@ -200,7 +204,7 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
     setup.onStarted?.(child.proc.pid, child.monitorPid);
     if (setup.runDir && setup.etc) writeEtcFiles(etcFilePaths(setup.runDir), setup.etc.hostname, setup.etc.hostNetwork);
     // Mount points for the /etc files: a user-namespaced root can't create them in a host-owned rootfs.
-    if (setup.etc && !setup.overlay) ensureEtcMountpoints(rootfs);
+    if (setup.etc && !setup.overlay) madeMountpoints = ensureEtcMountpoints(rootfs);
     const overlay = setup.overlay && {
       lower: setup.overlay.lower,
       upper: `${setup.overlay.dir}/upper`,
@@ -235,9 +239,15 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
       t0,
       report: (timeoutMs) => readChildReport(child.reportFd, timeoutMs),
       destroy,
+      async undoMountpoints(report) {
+        await child.proc.exited; // its mount namespace goes with it
+        removeMountpoints(report.mountpoints ?? []);
+        removeEtcMountpoints(rootfs, madeMountpoints);
+      },
     };
   } catch (e) {
     await destroy();
+    if (madeMountpoints.length) removeEtcMountpoints(spec.root!.path, madeMountpoints);
     throw e;
   }
 }
@@ -245,7 +255,10 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
 /** Waits for the child's word that the command runs (or waits for `start`); throws its failure. */
 export async function expectRunning(container: Container, want: "exec" | "created", exitCode?: number): Promise<void> {
   const r = await container.report();
-  if (r?.kind === "failed") throw new UserError(r.message, exitCode ?? r.code);
+  if (r?.kind === "failed") {
+    await container.undoMountpoints(r);
+    throw new UserError(r.message, exitCode ?? r.code);
+  }
   if (want === "created" && r?.kind !== "created")
     throw new UserError("the container process exited during setup", exitCode ?? 125);
   log.debug(want === "exec" ? "the command runs" : "created: waiting for start", performance.now() - container.t0);

@@ -1,7 +1,7 @@
 // /etc/hostname, /etc/hosts and /etc/resolv.conf for a container, written as host files in its
 // state directory and bind-mounted over the image's (whose own files stay untouched), as docker does.
 import { closeSync, readFileSync, writeFileSync } from "node:fs";
-import { ensureFileInRoot, openRoot } from "../common/container-file.ts";
+import { ensureFileInRoot, openRoot, removeEmptyFileInRoot } from "../common/container-file.ts";
 
 export interface EtcFiles {
   hostname: string;
@@ -48,11 +48,24 @@ export function writeEtcFiles(files: EtcFiles, hostname: string, hostNetwork: bo
   writeFileSync(files.resolv, containerResolvConf(readOr("/etc/resolv.conf", ""), hostNetwork));
 }
 
-/** Empty /etc/hostname, /etc/hosts and /etc/resolv.conf in the rootfs where missing (mount points). */
-export function ensureEtcMountpoints(rootfs: string): void {
+const ETC_FILES = ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"];
+
+/** Empty /etc/hostname, /etc/hosts and /etc/resolv.conf in the rootfs where missing (mount points); the ones made. */
+export function ensureEtcMountpoints(rootfs: string): string[] {
   const root = openRoot(rootfs);
   try {
-    for (const f of ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"]) ensureFileInRoot(root, f);
+    return ETC_FILES.filter((f) => ensureFileInRoot(root, f));
+  } finally {
+    closeSync(root);
+  }
+}
+
+/** Setup failed: the mount points ensureEtcMountpoints made go again. */
+export function removeEtcMountpoints(rootfs: string, made: string[]): void {
+  if (!made.length) return;
+  const root = openRoot(rootfs);
+  try {
+    for (const f of made) removeEmptyFileInRoot(root, f);
   } finally {
     closeSync(root);
   }

@@ -37,6 +37,7 @@ export async function waitForeground(container: Container): Promise<number> {
 
   const report = await container.report(0);
   if (report?.kind === "failed") {
+    await container.undoMountpoints(report);
     log.error(report.message);
     return report.code;
   }

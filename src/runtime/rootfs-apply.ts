@@ -12,8 +12,53 @@ import { describeOp, type RootfsOp } from "./rootfs-plan.ts";
 export type StepLog = (what: string, ms: number) => void;
 
 /** Creates a mount point: a file when the source is a file, else a directory (both inside the rootfs). */
+/** Mount points this stage created in the rootfs, in order: removed again if setup fails before pivot_root. */
+const created: { path: string; dir: boolean }[] = [];
+let pivoted = false;
+
+/** Records the components of `target` that don't exist yet (the ones mkdir -p will create). */
+function recordMissing(target: string, asFile: boolean): void {
+  const missing: string[] = [];
+  for (let p = target; p.length > 1 && !existsSync(p); p = p.slice(0, p.lastIndexOf("/")) || "/") missing.unshift(p);
+  for (const p of missing) created.push({ path: p, dir: !asFile || p !== target });
+}
+
+/**
+ * Setup failed: the mount points this stage created, so that a failed run leaves a user's rootfs
+ * as it found it. Before pivot_root they are removed here; after it (an exec that failed) the host
+ * paths are out of view and mounted on: they are returned for the parent to remove once this
+ * stage (and its mount namespace) is gone.
+ */
+export function undoMountpoints(): string[] {
+  const list = created.map((c) => (c.dir ? `${c.path}/` : c.path));
+  if (pivoted) return list;
+  for (const { path } of created) {
+    try {
+      sys.umount2(path, C.MNT_DETACH);
+    } catch {
+      /* not mounted */
+    }
+  }
+  removeMountpoints(list);
+  return [];
+}
+
+/** Removes empty mount points (a trailing "/" marks a directory), newest first. */
+export function removeMountpoints(list: string[]): void {
+  const { rmdirSync, statSync: stat, unlinkSync } = require("node:fs") as typeof import("node:fs");
+  for (const p of [...list].reverse()) {
+    try {
+      if (p.endsWith("/")) rmdirSync(p);
+      else if (stat(p).isFile() && stat(p).size === 0) unlinkSync(p);
+    } catch {
+      /* not empty, or already gone: leave it */
+    }
+  }
+}
+
 function ensureMountpoint(target: string, asFile: boolean): void {
   if (existsSync(target)) return;
+  recordMissing(target, asFile);
   try {
     if (asFile) {
       mkdirSync(target.slice(0, target.lastIndexOf("/")) || "/", { recursive: true });
@@ -143,8 +188,10 @@ function applyOp(rootfs: string, op: RootfsOp): void {
       return;
     }
     case "pivot":
+      pivoted = true;
       return pivot(rootfs);
     case "chroot": {
+      pivoted = true;
       // runc's --no-pivot: move the rootfs mount over / and chroot into it (works on ramfs,
       // where pivot_root can't). Host mounts stay below, in this mount namespace only.
       sys.chdir(rootfs);

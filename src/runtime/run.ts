@@ -1,7 +1,7 @@
 // docker's `run` and `start`: a container from an image or a rootfs directory, recorded in the
 // store (name, spec, how it ends), then created through the one pipeline (container.ts) and
 // either waited for in the foreground or left to its monitor. Also `run --bundle`.
-import { rmSync, statSync } from "node:fs";
+import { realpathSync, rmSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { removeCgroups } from "../cgroups/index.ts";
 import { UserError } from "../common/errors.ts";
@@ -244,13 +244,48 @@ export async function runBundle(
   return startRecorded(rec, undefined, o.interactive || !!spec.process?.terminal);
 }
 
+/** The host's own root and system directories: never a container's rootfs (mini creates mount points in it). */
+const HOST_DIRS = new Set(
+  [
+    "/",
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/proc",
+    "/root",
+    "/run",
+    "/sbin",
+  ].concat(["/sys", "/usr", "/var", "/usr/bin", "/usr/lib", "/usr/sbin", "/usr/local", "/var/lib"]),
+);
+
+/** A ROOTFS argument as an absolute path, refused when it is the host's / or a system directory. */
+function rootfsPath(arg: string): string {
+  const path = resolve(arg);
+  let real = path;
+  try {
+    real = realpathSync(path);
+  } catch {
+    /* missing: the runtime says so */
+  }
+  if (HOST_DIRS.has(real))
+    throw new UserError(`rootfs ${arg} is the host's ${real}: give a container root filesystem (a copy, or an image)`);
+  return path;
+}
+
 /**
- * IMAGE or ROOTFS: a directory (or anything that looks like a path) is a rootfs; anything else
- * is an image reference, pulled according to the pull policy.
+ * IMAGE or ROOTFS: a path (it starts with /, ./ or ../, or is a directory and has a slash in it)
+ * is a rootfs; a bare word (`busybox`) is always an image reference, even when a directory of that
+ * name is in the current directory. Images are pulled according to the pull policy.
  */
 async function resolveTarget(req: RunRequest): Promise<{ rootfs?: string; image?: ImageRecord }> {
   const arg = req.target;
-  const looksLikePath = arg.startsWith("/") || arg.startsWith("./") || arg.startsWith("../") || arg === ".";
+  const looksLikePath =
+    arg.startsWith("/") || arg.startsWith("./") || arg.startsWith("../") || arg === "." || arg === "..";
   const isDir = () => {
     try {
       return statSync(arg).isDirectory();
@@ -258,7 +293,7 @@ async function resolveTarget(req: RunRequest): Promise<{ rootfs?: string; image?
       return false;
     }
   };
-  if (looksLikePath || isDir()) return { rootfs: resolve(arg) };
+  if (looksLikePath || (arg.includes("/") && isDir())) return { rootfs: rootfsPath(arg) };
   // Image modules load only for image runs: `mini run ROOTFS` is the start-up path to keep short.
   const { findImage, pull } = require("../image/pull.ts") as typeof import("../image/pull.ts");
   let image = req.pull.policy === "always" ? undefined : findImage(arg);
