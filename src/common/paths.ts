@@ -47,6 +47,8 @@ export const containerPaths = {
   result: (id: string) => `${storePaths.containers()}/${id}/result.json`,
   /** The image id an image container runs (rmi refuses an image in use). */
   image: (id: string) => `${storePaths.containers()}/${id}/image`,
+  /** Written while a mini process creates the container, before its record exists: who (pid, start time). */
+  creating: (id: string) => `${storePaths.containers()}/${id}/creating`,
   state: (id: string) => `${runRoot()}/${id}/state.json`,
   owner: (id: string) => `${runRoot()}/${id}/owner.json`,
 };

@@ -1,6 +1,18 @@
 // Facts about a process from /proc, as the kernel states them now.
 import { readFileSync } from "node:fs";
 
+/** A process named by pid and start time, as mini records its owners. */
+export interface ProcessId {
+  pid: number;
+  start: string;
+}
+
+/** This process, as a ProcessId. */
+export const thisProcess = (): ProcessId => ({ pid: process.pid, start: pidStartTime(process.pid) ?? "" });
+
+/** True while that very process runs (not another one that got its pid). */
+export const isRunning = (p: ProcessId): boolean => pidStartTime(p.pid) === p.start;
+
 /**
  * Field 22 of /proc/PID/stat (start time in clock ticks since boot), or undefined when there is
  * no such process or it has finished (a zombie). A pid together with its start time names one

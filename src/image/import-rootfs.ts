@@ -10,7 +10,7 @@ import { withLock } from "../common/lock.ts";
 import { hostPlatform } from "./platform.ts";
 import { addImage } from "./pull.ts";
 import { formatReference, parseReference } from "./reference.ts";
-import { commit, ensureStore, hasBlob, hasLayer, putBlob, tempPath, type ImageRecord } from "./store.ts";
+import { commit, hasBlob, hasLayer, putBlob, sweepTemp, tempPath, type ImageRecord } from "./store.ts";
 import { MEDIA, type ImageConfig, type ImageManifest } from "./types.ts";
 import { unpackLayer } from "./unpack.ts";
 import { lockPath, storePaths } from "../common/paths.ts";
@@ -51,7 +51,7 @@ export async function importRootfs(input: ReadableStream<Uint8Array>, opts: Impo
     throw new UserError(`mini import: NAME can't have a digest (${opts.name})`);
   const changes = opts.changes ?? [];
   importConfig(`sha256:${"0".repeat(64)}`, changes); // bad --change values fail before any work
-  ensureStore();
+  await sweepTemp();
   const dir = tempPath("import-layer");
   const blobTmp = tempPath("import-blob");
   mkdirSync(dir, { mode: 0o755 });

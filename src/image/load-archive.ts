@@ -11,7 +11,7 @@ import { dirFiles, extractArchive, type LayoutFiles } from "./layout-files.ts";
 import { dockerImages, ociImages, type PendingLayer } from "./layout-images.ts";
 import { withLock } from "../common/lock.ts";
 import { addImage } from "./pull.ts";
-import { commit, ensureStore, hasBlob, hasLayer, putBlob, tempPath } from "./store.ts";
+import { commit, hasBlob, hasLayer, putBlob, sweepTemp, tempPath } from "./store.ts";
 import { unpackLayer } from "./unpack.ts";
 import { lockPath, storePaths } from "../common/paths.ts";
 
@@ -36,7 +36,7 @@ export interface LoadedImage {
 
 /** Loads every image of an archive or layout into the store (all verified first). */
 export async function loadImages(src: LoadSource, onStep?: (msg: string) => void): Promise<LoadedImage[]> {
-  ensureStore();
+  await sweepTemp();
   const temps: string[] = [];
   try {
     let files: LayoutFiles;

@@ -11,7 +11,7 @@ import { parseImageConfig, parseManifest, selectPlatform } from "./manifest.ts";
 import { formatPlatform, hostPlatform, platformMatches } from "./platform.ts";
 import { formatReference, parseReference } from "./reference.ts";
 import { RegistryClient } from "./registry.ts";
-import { commit, ensureStore, hasLayer, putBlob, readIndex, tempPath, updateIndex, type ImageRecord } from "./store.ts";
+import { commit, hasLayer, putBlob, readIndex, sweepTemp, tempPath, updateIndex, type ImageRecord } from "./store.ts";
 import type { Descriptor, ImageConfig, ImageManifest, Platform, Reference } from "./types.ts";
 import { unpackLayer, type UnpackResult } from "./unpack.ts";
 import { withLock } from "../common/lock.ts";
@@ -45,7 +45,7 @@ export function findImage(nameOrId: string): ImageRecord | undefined {
 }
 
 export async function pull(name: string, opts: PullOptions = {}): Promise<ImageRecord> {
-  ensureStore();
+  await sweepTemp();
   const ref = parseReference(name);
   const full = formatReference(ref);
   const want = opts.platform ?? hostPlatform();

@@ -5,8 +5,18 @@ import { UserError } from "../common/errors.ts";
 import { formatReference, parseReference } from "./reference.ts";
 import { readIndex, updateIndex, type ImageRecord, type StoreIndex } from "./store.ts";
 import { containerPaths, storePaths } from "../common/paths.ts";
+import { isRunning, type ProcessId } from "../common/proc.ts";
 
 /** Image ids used by containers that still exist (their overlay dirs name the image). */
+function abandoned(id: string): boolean {
+  try {
+    const who = JSON.parse(readFileSync(containerPaths.creating(id), "utf8")) as ProcessId;
+    return !isRunning(who);
+  } catch {
+    return false;
+  }
+}
+
 function imagesInUse(): Set<string> {
   const used = new Set<string>();
   let ids: string[];
@@ -16,6 +26,8 @@ function imagesInUse(): Set<string> {
     return used;
   }
   for (const id of ids) {
+    // A container whose creator died before writing its record uses nothing (the next run sweeps it).
+    if (!existsSync(containerPaths.record(id)) && abandoned(id)) continue;
     try {
       used.add(readFileSync(containerPaths.image(id), "utf8").trim());
     } catch {

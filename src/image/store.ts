@@ -18,6 +18,7 @@ import {
 } from "node:fs";
 import { withLock } from "../common/lock.ts";
 import { lockPath, storePaths, storeRoot } from "../common/paths.ts";
+import { pidStartTime } from "../common/proc.ts";
 import type { ImageConfig, Platform } from "./types.ts";
 
 export interface ImageRecord {
@@ -48,11 +49,12 @@ export interface StoreIndex {
  * no other host user may reach them.
  */
 export function ensureStore(): void {
-  if (existsSync(`${storeRoot()}/containers`)) return;
+  const dirs = ["blobs/sha256", "layers", "tmp", "locks", "containers"];
+  // Containers and locks are made by `mini run` too: only a store with all of them is complete.
+  if (dirs.every((d) => existsSync(`${storeRoot()}/${d}`))) return;
   mkdirSync(storeRoot(), { recursive: true, mode: 0o700 });
   chmodSync(storeRoot(), 0o700);
-  for (const d of ["blobs/sha256", "layers", "tmp", "locks", "containers"])
-    mkdirSync(`${storeRoot()}/${d}`, { recursive: true, mode: 0o700 });
+  for (const d of dirs) mkdirSync(`${storeRoot()}/${d}`, { recursive: true, mode: 0o700 });
 }
 
 export function readIndex(): StoreIndex {
@@ -84,9 +86,11 @@ export const hasBlob = (digest: string) => existsSync(storePaths.blob(digest));
 export const hasLayer = (diffID: string) => existsSync(storePaths.layer(diffID));
 
 /** A fresh temp path inside the store (same file system as the final place: rename is atomic). */
+/** A new temp path, named for its writer (pid and start time) so a sweep can tell a dead one's. */
 export function tempPath(label: string): string {
   ensureStore();
-  return `${storePaths.tmp()}/${label}.${process.pid}.${Math.random().toString(36).slice(2, 10)}`;
+  const rand = Math.random().toString(36).slice(2, 10);
+  return `${storePaths.tmp()}/${label}.${process.pid}.${pidStartTime(process.pid) ?? 0}.${rand}`;
 }
 
 /** Moves a verified temp file or directory into place; if another writer won, drops ours. */
@@ -112,8 +116,8 @@ export function getBlob(digest: string): Buffer {
   return readFileSync(storePaths.blob(digest));
 }
 
-/** Removes temp files left by a killed writer (older than a minute, owner gone). */
-export function cleanTemp(): void {
+/** Removes what killed writers left in tmp/ (their pid and start time no longer name a process). */
+function cleanTemp(): void {
   let names: string[];
   try {
     names = readdirSync(storePaths.tmp());
@@ -121,13 +125,22 @@ export function cleanTemp(): void {
     return;
   }
   for (const n of names) {
-    const pid = Number(n.split(".")[1]);
-    if (pid && existsSync(`/proc/${pid}`)) continue;
-    try {
-      if (Date.now() - statSync(`${storePaths.tmp()}/${n}`).mtimeMs < 60_000 && pid === 0) continue;
-    } catch {
-      continue;
+    const m = /^.+?\.(\d+)\.(\d+)\.[a-z0-9]+$/.exec(n);
+    if (m && pidStartTime(Number(m[1])) === m[2]) continue; // its writer still runs
+    if (!m) {
+      // Not named by tempPath (the index's own temp file): only when clearly abandoned.
+      try {
+        if (Date.now() - statSync(`${storePaths.tmp()}/${n}`).mtimeMs < 60_000) continue;
+      } catch {
+        continue;
+      }
     }
     rmSync(`${storePaths.tmp()}/${n}`, { recursive: true, force: true });
   }
+}
+
+/** Sweeps tmp/ under the index lock: pull, import and load call it before they write. */
+export function sweepTemp(): Promise<void> {
+  ensureStore();
+  return withLock(lockPath("index"), cleanTemp);
 }

@@ -15,6 +15,7 @@ import { SIGNALS } from "../sys/constants.ts";
 import { UserError } from "../common/errors.ts";
 import * as log from "../log.ts";
 import { parseSignal } from "./signals.ts";
+import { pidStartTime } from "../common/proc.ts";
 import { containerPaths as files } from "../common/paths.ts";
 
 const running = (s: ContainerStatus) => s.status === "running" || s.status === "paused";
@@ -118,11 +119,30 @@ export async function reap(id: string): Promise<void> {
   });
 }
 
+/**
+ * A container whose record is damaged, from what remains: its processes (the pid and monitor of
+ * state.json, checked by start time; everything in its cgroups), its cgroups (from the owner
+ * record, else the default plan for its id), its files.
+ */
+async function removeDamaged(rec: ContainerRecord): Promise<void> {
+  const state = statusOf(rec).state;
+  const kill = (pid: number | undefined, start: string | undefined) => {
+    if (pid && start && pidStartTime(pid) === start) process.kill(pid, SIGNALS.SIGKILL);
+  };
+  kill(state?.monitorPid, state?.monitorStart);
+  kill(state?.pid, state?.pidStart);
+  const plan = rec.cgroups ?? cgroups.planCgroupsOnHost({ name: `mini-${rec.id}` });
+  log.timed(`rm ${rec.name}: remove cgroups`, () => cgroups.removeCgroups(plan));
+  rmSync(files.runDir(rec.id), { recursive: true, force: true });
+  removeFiles(rec.id);
+}
+
 /** Removes a container; a running one only with `force` (killed first). */
 export async function removeContainer(rec: ContainerRecord, force: boolean): Promise<void> {
   const status = statusOf(rec);
-  if (running(status) && !force)
+  if ((running(status) || (status.status === "dead" && status.pid)) && !force)
     throw new UserError(`container ${rec.name} is running: stop it first, or use mini rm -f`, 1);
+  if (rec.damaged) return withContainerLock(rec.id, () => removeDamaged(rec));
   await withContainerLock(rec.id, async () => {
     const now = statusOf(rec);
     if (running(now)) {

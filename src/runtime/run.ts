@@ -14,11 +14,13 @@ import type { Spec } from "../config/types.ts";
 import type { ImageRecord } from "../image/store.ts";
 import * as log from "../log.ts";
 import {
+  beginContainerDir,
   type ContainerRecord,
   createRecord,
   newId,
   type RuntimeState,
   removeFiles,
+  sweepAbandoned,
   withContainerLock,
   writeJsonAtomic,
 } from "../state/containers.ts";
@@ -88,6 +90,8 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
   let rec: ContainerRecord;
   try {
     sweepOrphans(removeCgroups);
+    sweepAbandoned();
+    beginContainerDir(id);
     let rootfs = target.rootfs!;
     let overlay: { lower: string[]; dir: string } | undefined;
     const image = target.image;
@@ -95,6 +99,7 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
       const { imageOverlay } = require("../image/overlay.ts") as typeof import("../image/overlay.ts");
       overlay = imageOverlay(image, id);
       rootfs = `${overlay.dir}/rootfs`;
+      log.debug(`container ${id.slice(0, 12)}: overlay dirs for image ${image.id.slice(7, 19)}`);
     }
     const imageConfig = image?.config.config;
     const spec = specFromFlags({

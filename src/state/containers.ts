@@ -5,12 +5,13 @@
 //   <MINI_RUN_ROOT>/<id>/             state.json (pid, its start time, the monitor), /etc files
 // Writes are atomic (temp + rename); changes to one container hold its lock; names are claimed
 // under one lock. Nothing here trusts a status field: status.ts derives it from /proc.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import type { CgroupPlan } from "../cgroups/index.ts";
 import type { Spec } from "../config/types.ts";
 import { UserError } from "../common/errors.ts";
 import { withLock } from "../common/lock.ts";
-import { containerPaths as files, lockPath, storePaths } from "../common/paths.ts";
+import { containerPaths as files, lockPath, runRoot, storePaths } from "../common/paths.ts";
+import { isRunning, type ProcessId, thisProcess } from "../common/proc.ts";
 import { randomName } from "./names.ts";
 
 /** 64 hex characters, like docker's ids; 12 are shown. */
@@ -39,6 +40,8 @@ export interface ContainerRecord {
   logMaxBytes: number;
   /** The cgroups of the current (or last) start, recorded before they are created. */
   cgroups?: CgroupPlan;
+  /** Its container.json is missing or unreadable: only the id and what the other files say are known. */
+  damaged?: true;
 }
 
 export interface RuntimeState {
@@ -76,14 +79,74 @@ export const readRecord = (id: string) => readJson<ContainerRecord>(files.record
 export const readState = (id: string) => readJson<RuntimeState>(files.state(id));
 export const readResult = (id: string) => readJson<ExitResult>(files.result(id));
 
-/** Ids of every container (not those being removed). */
-export function listIds(): string[] {
+const ID = /^[0-9a-f]{64}$/;
+const entries = (dir: string) => {
   try {
-    return readdirSync(storePaths.containers()).filter((n) => /^[0-9a-f]{64}$/.test(n) && existsSync(files.record(n)));
+    return readdirSync(dir);
   } catch {
     return [];
   }
+};
+
+/** The creator of a container whose record isn't written yet, if any. */
+const creator = (id: string) => readJson<ProcessId>(files.creating(id));
+
+/**
+ * Ids of every container, also those whose record is damaged (they are listed as Dead, never
+ * hidden while processes, cgroups or files of theirs remain); not those being removed or still
+ * being created by a live mini.
+ */
+export function listIds(): string[] {
+  const ids = new Set<string>();
+  for (const n of entries(storePaths.containers())) if (ID.test(n)) ids.add(n);
+  for (const n of entries(runRoot())) if (ID.test(n) && existsSync(files.state(n))) ids.add(n);
+  return [...ids].filter((id) => existsSync(files.record(id)) || !creator(id));
 }
+
+/**
+ * Starts a container's directory: marked with its creator (this process) until the record is
+ * written, so that a mini killed before then leaves something the next one recognizes and removes.
+ */
+export function beginContainerDir(id: string): void {
+  mkdirSync(files.dir(id), { recursive: true, mode: 0o700 });
+  writeJsonAtomic(files.creating(id), thisProcess());
+}
+
+/** Removes the directories of containers whose creator died before writing their record. */
+export function sweepAbandoned(): void {
+  for (const id of entries(storePaths.containers())) {
+    if (!ID.test(id) || existsSync(files.record(id))) continue;
+    const who = creator(id);
+    if (who && !isRunning(who)) rmSync(files.dir(id), { recursive: true, force: true });
+  }
+}
+
+/** What is known of a container whose record is damaged. */
+export function damagedRecord(id: string): ContainerRecord {
+  let created = new Date(0).toISOString();
+  try {
+    created = statSync(files.dir(id)).mtime.toISOString();
+  } catch {
+    /* only the run dir is left */
+  }
+  const owner = readJson<{ cgroups?: CgroupPlan }>(files.owner(id));
+  return {
+    id,
+    name: id.slice(0, 12),
+    created,
+    spec: { ociVersion: "", root: { path: "" } },
+    detached: true,
+    autoRemove: false,
+    init: false,
+    noPivot: false,
+    logMaxBytes: 0,
+    cgroups: owner?.cgroups,
+    damaged: true,
+  };
+}
+
+/** A container's record, or what is known of it when that is damaged. */
+export const recordOrDamaged = (id: string): ContainerRecord => readRecord(id) ?? damagedRecord(id);
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
@@ -107,6 +170,7 @@ export async function createRecord(rec: Omit<ContainerRecord, "name">, name?: st
     const full = { ...rec, name: chosen } as ContainerRecord;
     mkdirSync(files.dir(rec.id), { recursive: true, mode: 0o700 });
     writeJsonAtomic(files.record(rec.id), full);
+    rmSync(files.creating(rec.id), { force: true });
     return full;
   });
 }
@@ -121,7 +185,7 @@ export function withContainerLock<T>(id: string, fn: () => Promise<T> | T): Prom
  */
 export function resolveContainer(query: string): ContainerRecord {
   const ids = listIds();
-  const rec = (id: string) => readRecord(id);
+  const rec = recordOrDamaged;
   if (ids.includes(query)) return rec(query)!;
   const byName = ids.find((id) => rec(id)?.name === query);
   if (byName) return rec(byName)!;
@@ -153,4 +217,5 @@ export function sweepRemovals(): void {
   }
   for (const n of names)
     if (n.startsWith(".rm-")) rmSync(`${storePaths.containers()}/${n}`, { recursive: true, force: true });
+  sweepAbandoned();
 }

@@ -6,7 +6,8 @@ import { containerPaths as files } from "../common/paths.ts";
 import { pidStartTime } from "../common/proc.ts";
 import { readResult, readState, type ContainerRecord, type ExitResult, type RuntimeState } from "./containers.ts";
 
-export type Status = "created" | "running" | "paused" | "exited";
+/** docker's states; "dead": the record is damaged (only `rm -f` applies). */
+export type Status = "created" | "running" | "paused" | "exited" | "dead";
 
 export interface ContainerStatus {
   status: Status;
@@ -44,6 +45,14 @@ export function readMonitorExit(id: string): ExitResult | undefined {
 
 export function statusOf(rec: ContainerRecord): ContainerStatus {
   const state = readState(rec.id);
+  if (rec.damaged)
+    return {
+      status: "dead",
+      pid: isAlive(state) ? state!.pid : undefined,
+      oomKilled: false,
+      startedAt: state?.startedAt,
+      state,
+    };
   if (isAlive(state)) {
     return {
       status: isFrozen(rec.cgroups) ? "paused" : "running",

@@ -2,7 +2,7 @@
 import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
 import { ago, duration, printTable } from "../format.ts";
-import { listIds, readRecord, sweepRemovals, type ContainerRecord } from "../../state/containers.ts";
+import { listIds, recordOrDamaged, sweepRemovals, type ContainerRecord } from "../../state/containers.ts";
 import { statusOf, type ContainerStatus } from "../../state/status.ts";
 import { removeCgroups } from "../../cgroups/index.ts";
 import { sweepOrphans } from "../../state/owner.ts";
@@ -20,6 +20,7 @@ export function statusText(st: ContainerStatus): string {
   if (st.status === "running") return `Up ${since(st.startedAt)}`;
   if (st.status === "paused") return `Up ${since(st.startedAt)} (Paused)`;
   if (st.status === "created") return "Created";
+  if (st.status === "dead") return st.pid ? `Dead (record damaged; pid ${st.pid} runs)` : "Dead (record damaged)";
   return `Exited (${st.exitCode === -1 ? "unknown" : st.exitCode}) ${st.finishedAt ? ago(st.finishedAt) : ""}`.trimEnd();
 }
 
@@ -34,10 +35,10 @@ export function listContainers(all: boolean): { rec: ContainerRecord; st: Contai
   sweepRemovals();
   const out: { rec: ContainerRecord; st: ContainerStatus }[] = [];
   for (const id of listIds()) {
-    const rec = readRecord(id);
-    if (!rec) continue;
+    const rec = recordOrDamaged(id);
     const st = statusOf(rec);
-    if (all || st.status === "running" || st.status === "paused") out.push({ rec, st });
+    if (all || st.status === "running" || st.status === "paused" || (st.status === "dead" && st.pid))
+      out.push({ rec, st });
   }
   return out.sort((a, b) => b.rec.created.localeCompare(a.rec.created));
 }
