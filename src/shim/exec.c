@@ -101,6 +101,10 @@ int exec_main(int argc, char **argv) {
     filter.len = (unsigned short)(st.st_size / sizeof(struct sock_filter));
     close(sf);
   }
+  /* Without --detach the command is mini's: when mini dies (even by SIGKILL) this shim dies, and
+   * with it (below) the command. Checked after setting it: mini may already be gone. */
+  pid_t mini_pid = getppid();
+  if (!detach && (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != mini_pid)) return 137;
   /* The pid file is a host path: opened before the mount namespace changes. */
   int pid_fd = -1;
   if (pid_file && (pid_fd = open(pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) die(125, "open", pid_file);
@@ -166,6 +170,12 @@ int exec_main(int argc, char **argv) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     for (int s = 1; s < 32; s++) if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
+    /* The same for the command and this shim: set last, since a change of credentials clears it.
+     * The shim is outside the pid namespace: seen from here, a live one is parent 0. */
+    if (!detach) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* a profile denying prctl leaves it to the shim alone */
+      if (getppid() != 0) _exit(137);
+    }
     if (filter.filter && nnp && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, seccomp_flags, &filter) < 0) report(ep[1], "seccomp", "SECCOMP_SET_MODE_FILTER");
     exec_path(ep[1], args);
   }

@@ -65,6 +65,31 @@ describe("a damaged record never hides a container", () => {
   }
 });
 
+describe("an exec ends with its mini", () => {
+  test("kill -9 of mini exec: the exec'd command and its shim go too (without -d)", async () => {
+    const id = (await m(["run", "-d", rootfs, "sleep", "1000"])).stdout.trim();
+    try {
+      const p = Bun.spawn([MINI, "exec", id, "sleep", "4242"], {
+        stdin: "ignore",
+        stdout: "ignore",
+        stderr: "ignore",
+        env,
+      });
+      const inside = async () => (await m(["exec", id, "ps", "-o", "args"])).stdout;
+      await until(async () => (await inside()).includes("sleep 4242"), { what: "the exec'd sleep" });
+      p.kill("SIGKILL");
+      await p.exited;
+      await until(async () => !(await inside()).includes("sleep 4242"), { what: "the exec'd sleep to die with mini" });
+      // exec -d is the user's to keep.
+      expect((await m(["exec", "-d", id, "sleep", "4343"])).code).toBe(0);
+      await until(async () => (await inside()).includes("sleep 4343"), { what: "the detached exec" });
+    } finally {
+      await m(["rm", "-f", id]);
+    }
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  });
+});
+
 describe("a mini killed before the record exists", () => {
   test("mini run IMAGE killed right after its overlay dirs: ps -a is empty, rmi works, the dirs go", async () => {
     expect((await m(["import", rootfs, "lost-test"])).code).toBe(0);
