@@ -259,7 +259,11 @@ export async function expectRunning(container: Container, want: "exec" | "create
     await container.undoMountpoints(r);
     throw new UserError(r.message, exitCode ?? r.code);
   }
-  if (want === "created" && r?.kind !== "created")
-    throw new UserError("the container process exited during setup", exitCode ?? 125);
+  if (want === "created" && r?.kind !== "created") {
+    // How it ended, if it did: a signal (SIGABRT: the runtime itself crashed) says more than EOF.
+    const status = await Promise.race([container.child.proc.exited, Bun.sleep(200).then(() => undefined)]);
+    const how = container.child.proc.signalCode ?? (status === undefined ? "" : `exit status ${status}`);
+    throw new UserError(`the container process exited during setup${how ? ` (${how})` : ""}`, exitCode ?? 125);
+  }
   log.debug(want === "exec" ? "the command runs" : "created: waiting for start", performance.now() - container.t0);
 }
