@@ -20,6 +20,8 @@ export interface CreateOptions {
   noPivot: boolean;
   /** --preserve-fds N: this process's fds 3..3+N-1 become the container's 3..3+N-1. */
   preserveFds: number;
+  /** `run` in the foreground without --console-socket: process.terminal uses the caller's terminal (runc's). */
+  attachTerminal?: boolean;
 }
 
 export async function createContainerFromBundle(
@@ -29,7 +31,7 @@ export async function createContainerFromBundle(
   if (!Number.isInteger(o.preserveFds) || o.preserveFds < 0 || o.preserveFds > 1000)
     throw new UserError(`--preserve-fds ${o.preserveFds}: give a number of fds`, 1);
   const spec = loadBundle(o.bundle);
-  if (spec.process!.terminal && !o.consoleSocket)
+  if (spec.process!.terminal && !o.consoleSocket && !o.attachTerminal)
     throw new UserError("process.terminal is true: --console-socket is required", 1);
   if (!spec.process!.terminal && o.consoleSocket)
     throw new UserError("--console-socket given but process.terminal is false", 1);
@@ -44,14 +46,19 @@ export async function createContainerFromBundle(
       id: o.id,
       cgroupName: `mini-oci-${o.id}`,
       noPivot: o.noPivot,
+      attachTerminal: o.attachTerminal && !!spec.process!.terminal,
       launch: {
         mode: "direct",
-        io: {
-          interactive: false,
-          inheritStdio: true,
-          dieWithParent: false,
-          extraFds: [sock ?? openDevNull(), ...preserved],
-        },
+        // Attached to the caller's terminal, the console socket of fd 5 is mini's own (added by the launch).
+        io:
+          o.attachTerminal && spec.process!.terminal
+            ? { interactive: true, dieWithParent: true, extraFds: preserved }
+            : {
+                interactive: false,
+                inheritStdio: true,
+                dieWithParent: false,
+                extraFds: [sock ?? openDevNull(), ...preserved],
+              },
       },
       oci: {
         fifo: store.fifo(o.id),

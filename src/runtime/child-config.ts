@@ -21,10 +21,11 @@ export interface ChildConfig {
   init: boolean;
   /** linux.seccomp, compiled by the parent (src/seccomp): loaded as late as the kernel allows. */
   seccomp?: ChildSeccomp;
-  /** OCI `create`: wait on this fifo for `start` before exec; with `console`, the console socket is fd CONSOLE_FD. */
+  /** A terminal (child-console.ts): its master goes out over fd CONSOLE_FD; `size` is set first. */
+  console?: { size?: { height: number; width: number } };
+  /** OCI `create`: wait on this fifo for `start` before exec. */
   oci?: {
     fifo: string;
-    console: boolean;
     preserveFds?: number;
     /** Hooks that run in the container's namespaces, with the state JSON on stdin. */
     hooks?: {
@@ -39,7 +40,7 @@ export interface ChildConfig {
 /** fds the child stage finds open: its config (read to EOF) and the error channel back. */
 export const CONFIG_FD = 3;
 export const ERROR_FD = 4;
-/** OCI `create --console-socket`: the connected socket the pty master is sent over. */
+/** The connected socket a terminal's master is sent over (run -t, OCI --console-socket). */
 export const CONSOLE_FD = 5;
 /** OCI `--preserve-fds N`: the engine's fds arrive from here on and become 3..3+N-1 at exec. */
 export const PRESERVED_FDS_AT = 6;

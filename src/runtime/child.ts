@@ -115,8 +115,13 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
       (() =>
         step(log, "createContainer hooks", () => hooks().runHooks(cfg.oci!.hooks, "createContainer", cfg.oci!.state!))),
   );
-  if (cfg.oci?.console)
-    step(log, "console: pty master to the console socket", () => oci!.setupConsole(CONSOLE_FD, p.consoleSize));
+  if (cfg.console)
+    step(log, "console: a pty of the container's devpts, its master out", () =>
+      (require("./child-console.ts") as typeof import("./child-console.ts")).setupConsole(
+        CONSOLE_FD,
+        cfg.console!.size,
+      ),
+    );
   if (cfg.hostname) step(log, `sethostname ${cfg.hostname}`, () => sys.sethostname(cfg.hostname!));
   if (cfg.domainname) step(log, `setdomainname ${cfg.domainname}`, () => sys.setdomainname(cfg.domainname!));
   step(log, `chdir ${p.cwd}`, () => enterCwd(p.cwd));

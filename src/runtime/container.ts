@@ -22,12 +22,17 @@ import { isHostNamespace, type NamespaceSetup, planNamespaces } from "./namespac
 import { removeMountpoints } from "./rootfs-apply.ts";
 import { planRootfs } from "./rootfs-plan.ts";
 import { type AttachedTerminal, attachTerminal } from "./tty.ts";
+import { recvFd, socketpair } from "../sys/socket.ts";
+import { closeFd } from "./oci-io.ts";
+import { PtyRelay, type TerminalLike } from "./console.ts";
 
 /** A child stage started before its spec is complete (its Bun start-up overlaps the caller's work). */
 export interface LaunchedChild {
   nsPlan: NamespaceSetup;
   child: ChildStage;
+  /** -t: the user's terminal, and our end of the socket the child sends its pty master over. */
   term?: AttachedTerminal;
+  consoleSock?: number;
   t0: number;
 }
 
@@ -53,17 +58,46 @@ export function launch(
   log.debug(
     `namespaces: unshare 0x${nsPlan.unshareFlags.toString(16)} in the parent, 0x${nsPlan.childFlags.toString(16)} in the child${nsPlan.join.length ? `, join ${nsPlan.join.map((j) => j.path).join(" ")}` : ""}`,
   );
-  const term = tty && how.mode === "direct" ? attachTerminal({ interactive: how.io.interactive }) : undefined;
-  if (term && how.mode === "direct") how = { ...how, io: { ...how.io, terminal: term.options } };
+  // -t: the pty is made by the child stage from the container's devpts (child-console.ts) and its
+  // master comes back over a socketpair (fd 5 there); stdin then reaches the command through it.
+  let term: AttachedTerminal | undefined;
+  let consoleSock: number | undefined;
+  let theirs: number | undefined;
+  if (tty && how.mode === "direct") {
+    term = attachTerminal({ interactive: how.io.interactive });
+    [consoleSock, theirs] = socketpair();
+    how = { ...how, io: { ...how.io, interactive: false, extraFds: [theirs, ...(how.io.extraFds ?? [])] } };
+  }
   const t0 = performance.now();
-  const child = launchChildStage(nsPlan, userns, how);
+  let child: ChildStage;
+  try {
+    child = launchChildStage(nsPlan, userns, how);
+  } catch (e) {
+    if (consoleSock !== undefined) closeFd(consoleSock);
+    throw e;
+  } finally {
+    if (theirs !== undefined) closeFd(theirs);
+  }
   log.debug(
     how.mode === "monitor"
       ? `monitor ${child.monitorPid} cloned the child stage, pid ${child.proc.pid}`
       : `spawn child stage pid ${child.proc.pid}`,
     performance.now() - t0,
   );
-  return { nsPlan, child, term, t0 };
+  return { nsPlan, child, term, consoleSock, t0 };
+}
+
+/**
+ * The pty master the child stage sends once its console is set up; undefined when it failed
+ * first (it closed the socket: its report says why). Blocks for the child's setup (milliseconds).
+ */
+function receiveConsole(launched: LaunchedChild): TerminalLike | undefined {
+  try {
+    const master = recvFd(launched.consoleSock!, "the console socket");
+    return master === undefined ? undefined : new PtyRelay(master, (d) => launched.term!.options.data(d));
+  } finally {
+    closeFd(launched.consoleSock!);
+  }
 }
 
 /** Ends a launched child that will never get its config. */
@@ -113,6 +147,8 @@ export interface Container {
   readonly cgroups: cgroups.CgroupPlan;
   readonly child: ChildStage;
   readonly term?: AttachedTerminal;
+  /** -t: the container's pty master, relayed to `term` (undefined when setup failed before it). */
+  readonly terminal?: TerminalLike;
   /** When the launch began (debug timings). */
   readonly t0: number;
   /** The child's report: exec'd, created (OCI), or failed. */
@@ -142,7 +178,15 @@ function childConfig(
   nsPlan: NamespaceSetup,
   cgroupPlan: cgroups.CgroupPlan,
   ops: ChildConfig["ops"],
+  launched: LaunchedChild,
 ) {
+  const term = launched.term?.options;
+  const console =
+    launched.consoleSock !== undefined && term
+      ? { size: { height: term.rows, width: term.cols } }
+      : setup.oci?.console
+        ? { size: spec.process!.consoleSize }
+        : undefined;
   return {
     rootfs: spec.root!.path,
     ops,
@@ -155,7 +199,13 @@ function childConfig(
     sysctl: spec.linux?.sysctl,
     init: !!setup.init,
     seccomp: compileForChild(spec.linux?.seccomp),
-    oci: setup.oci && { ...setup.oci, state: setup.oci.state() },
+    console,
+    oci: setup.oci && {
+      fifo: setup.oci.fifo,
+      preserveFds: setup.oci.preserveFds,
+      hooks: setup.oci.hooks,
+      state: setup.oci.state(),
+    },
     // A detached child stage's stderr is the container's log: its steps are not the container's output.
     debug: log.isDebug() && setup.launch.mode === "direct",
   } satisfies ChildConfig;
@@ -226,7 +276,8 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
     cgroups.applyCgroups(cgroupPlan, log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined);
     for (const w of cgroupPlan.warnings) log.warn(w);
     await setup.beforeConfig?.(child.proc.pid);
-    child.send(childConfig(spec, setup, nsPlan, cgroupPlan, ops));
+    child.send(childConfig(spec, setup, nsPlan, cgroupPlan, ops, started));
+    const terminal = started.consoleSock !== undefined ? receiveConsole(started) : undefined;
     log.debug("config sent to the child stage");
     const plan = cgroupPlan;
     const t0 = started.t0;
@@ -236,6 +287,7 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
       cgroups: plan,
       child,
       term: started.term,
+      terminal,
       t0,
       report: (timeoutMs) => readChildReport(child.reportFd, timeoutMs),
       destroy,

@@ -104,31 +104,37 @@ export async function execInContainer(plan: ExecPlan, io: ExecIO): Promise<numbe
   const env = envRecord(plan.process.env ?? []);
   let proc: import("bun").Subprocess;
   let term: import("./tty.ts").AttachedTerminal | undefined;
-  if (io.terminal && "consoleSocket" in io.terminal) {
-    // The engine's console: a pty whose master goes over its socket; the shim gets the slave.
-    const { openpty, sendFd, unixConnect } = require("../sys/socket.ts") as typeof import("../sys/socket.ts");
+  let relay: import("./console.ts").TerminalLike | undefined;
+  if (io.terminal) {
+    // A pty of the container's own devpts (`tty` inside names it); the shim gets its slave as
+    // stdio and makes it the command's controlling tty in a new session.
     const { close } = require("../sys/calls.ts") as typeof import("../sys/calls.ts");
-    const [master, slave] = openpty();
+    const { openContainerPty, PtyRelay, setWindowSize } = require("./console.ts") as typeof import("./console.ts");
+    const { master, slave } = openContainerPty(plan.pid);
     try {
-      const sock = unixConnect(io.terminal.consoleSocket);
-      sendFd(sock, master, "/dev/ptmx", "console socket");
-      close(sock);
-    } finally {
-      close(master);
-    }
-    try {
+      if ("consoleSocket" in io.terminal) {
+        // The engine's console: the master goes over its socket.
+        const size = plan.process.consoleSize;
+        if (size) setWindowSize(slave, size.height, size.width);
+        const { sendFd, unixConnect } = require("../sys/socket.ts") as typeof import("../sys/socket.ts");
+        try {
+          const sock = unixConnect(io.terminal.consoleSocket);
+          sendFd(sock, master, "/dev/ptmx", "console socket");
+          close(sock);
+        } finally {
+          close(master);
+        }
+      } else {
+        const { attachTerminal } = require("./tty.ts") as typeof import("./tty.ts");
+        term = attachTerminal({ interactive: io.terminal.attach.interactive });
+        const t = term.options;
+        setWindowSize(slave, t.rows, t.cols);
+        relay = new PtyRelay(master, (d) => t.data(d));
+      }
       proc = Bun.spawn(argv, { env, stdio: [slave, slave, slave], detached: true });
     } finally {
       close(slave);
     }
-  } else if (io.terminal) {
-    const { attachTerminal } = require("./tty.ts") as typeof import("./tty.ts");
-    term = attachTerminal({ interactive: io.terminal.attach.interactive });
-    const t = term.options;
-    proc = Bun.spawn(argv, {
-      env,
-      terminal: { cols: t.cols, rows: t.rows, data: (_t: unknown, d: Uint8Array) => t.data(d) },
-    } as Parameters<typeof Bun.spawn>[1]);
   } else {
     const { relayStdin, stdinChoice } = require("./launch.ts") as typeof import("./launch.ts");
     const stdin =
@@ -142,7 +148,7 @@ export async function execInContainer(plan: ExecPlan, io: ExecIO): Promise<numbe
     if (stdin === "pipe") relayStdin(proc.stdin as import("bun").FileSink);
   }
   log.debug(`mini-shim exec started, pid ${proc.pid}: ${argv.slice(1).join(" ")}`);
-  term?.start(proc as never);
+  if (term && relay) term.start(relay);
   const { forwardSignals } = require("./signals.ts") as typeof import("./signals.ts");
   const stopForwarding = forwardSignals((sig) => proc.kill(sig));
   term?.onHangup(() => proc.kill("SIGHUP"));

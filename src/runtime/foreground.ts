@@ -15,7 +15,7 @@ const HANGUP_GRACE_MS = 2000;
 export async function waitForeground(container: Container): Promise<number> {
   const { proc } = container.child;
   const term = container.term;
-  term?.start(proc);
+  if (term && container.terminal) term.start(container.terminal);
   // SIGHUP forwarded to PID 1 is dropped by the kernel unless it handles it: escalate.
   let hangupTimer: ReturnType<typeof setTimeout> | undefined;
   const hangup = () => {

@@ -16,8 +16,6 @@ import { type NamespaceSetup, withNamespaces } from "./namespaces.ts";
 export interface StdioChoice {
   /** Keep stdin open (-i); otherwise the container's stdin is /dev/null. */
   interactive: boolean;
-  /** A pty: Bun.spawn's terminal (the child gets it as controlling tty, via setsid + TIOCSCTTY). */
-  terminal?: { cols: number; rows: number; data: (data: Uint8Array) => void };
   /** Kill the container when this process dies (foreground runs). */
   dieWithParent: boolean;
   /** OCI create: the container gets this process's stdio exactly (the engine's pipes). */
@@ -33,7 +31,7 @@ export interface UserNamespace {
 
 /** A started child stage, waiting for its config. */
 export interface ChildStage {
-  proc: ContainerProcess & { terminal?: Subprocess["terminal"] };
+  proc: ContainerProcess;
   /** The detached container's monitor (mini-shim), its parent. */
   monitorPid?: number;
   /** Sends the config (the child reads it to EOF before doing anything). */
@@ -84,7 +82,6 @@ export function releaseInUserNamespace(pid: number, userns: UserNamespace, cgrou
  */
 function spawnInUserNamespace(nsPlan: NamespaceSetup, io: StdioChoice, userns: UserNamespace): ChildStage {
   const { UserError } = require("../common/errors.ts") as typeof import("../common/errors.ts");
-  if (io.terminal) throw new UserError("-t with --userns is not supported yet");
   if (nsPlan.join.length)
     throw new UserError("joining namespaces by path together with a new user namespace is not supported yet");
   const [syncR, syncW] = sys.pipe();
@@ -169,7 +166,7 @@ export function stdinChoice(io: StdioChoice): "ignore" | "inherit" | "pipe" {
 
 function spawnDirect(nsPlan: NamespaceSetup, io: StdioChoice): ChildStage {
   const args = io.dieWithParent ? [CHILD_VERB, String(process.pid)] : [CHILD_VERB];
-  const stdin = io.terminal ? "ignore" : stdinChoice(io);
+  const stdin = stdinChoice(io);
   // Computed before the namespaces are entered: it may create the shim's memfd.
   const argv = selfArgv(args);
   const { cfgR, cfgW, repR, repW } = childPipes();
@@ -180,16 +177,10 @@ function spawnDirect(nsPlan: NamespaceSetup, io: StdioChoice): ChildStage {
         stdio: [stdin, "inherit", "inherit", cfgR, repW, ...(io.extraFds ?? [])],
         env: {},
         // A session of its own: the host's terminal is never the container's controlling tty
-        // (TIOCSTI), and the terminal's ^C reaches mini, which forwards it. -t makes its own session.
-        detached: !io.terminal,
-        ...(io.terminal && {
-          terminal: {
-            cols: io.terminal.cols,
-            rows: io.terminal.rows,
-            data: (_t: unknown, d: Uint8Array) => io.terminal!.data(d),
-          },
-        }),
-      } as Parameters<typeof Bun.spawn>[1]),
+        // (TIOCSTI), and the terminal's ^C reaches mini, which forwards it. With -t the child stage
+        // makes its pty the controlling tty of this session (child-console.ts).
+        detached: true,
+      }),
     );
   } catch (e) {
     for (const fd of [cfgW, repR]) sys.close(fd);

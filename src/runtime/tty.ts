@@ -1,12 +1,13 @@
-// -t: the container gets a pty (Bun.spawn's terminal: setsid + controlling tty in the child).
+// -t: the user's side of a container's pty (console.ts has the container's side).
 // The host terminal goes to raw mode and is always restored; the window size follows SIGWINCH.
-import type { Subprocess } from "bun";
 import * as sys from "../sys/calls.ts";
+import type { TerminalLike } from "./console.ts";
 import { OPOST, TCGETS, TCSETS } from "../sys/constants.ts";
 
 export interface AttachedTerminal {
   options: { cols: number; rows: number; data: (d: Uint8Array) => void };
-  start(proc: { terminal?: Subprocess["terminal"] }): void;
+  /** Relays between the user's terminal and `terminal` (the container's pty master). */
+  start(terminal: TerminalLike): void;
   /** Called when the user's side goes away (stdin EOF or error, or the terminal refusing output). */
   onHangup(cb: () => void): void;
   /** Waits for the pty's last output (bounded), then restores the host terminal. */
@@ -40,7 +41,7 @@ export function attachTerminal(opts: { interactive?: boolean } = {}): AttachedTe
   const stdin = process.stdin;
   const stdout = process.stdout;
   const isTTY = interactive && !!stdin.isTTY;
-  let proc: { terminal?: Subprocess["terminal"] } | undefined;
+  let pty: TerminalLike | undefined;
   let hangup: (() => void) | undefined;
   let closed: () => void = () => {};
   const drained = new Promise<void>((r) => (closed = r));
@@ -71,8 +72,8 @@ export function attachTerminal(opts: { interactive?: boolean } = {}): AttachedTe
       setTermios(0, t);
     }
   };
-  const onWinch = () => proc?.terminal?.resize(stdout.columns || 80, stdout.rows || 24);
-  const onData = (d: Buffer) => proc?.terminal?.write(d);
+  const onWinch = () => pty?.resize(stdout.columns || 80, stdout.rows || 24);
+  const onData = (d: Buffer) => pty?.write(d);
   const onEnd = () => hangup?.();
   // The host terminal hung up: writes fail with EIO. Never let that kill mini (its clean-up
   // would be skipped): drop the output and end the session as on stdin's EOF.
@@ -95,12 +96,10 @@ export function attachTerminal(opts: { interactive?: boolean } = {}): AttachedTe
         }
       },
     },
-    start(p) {
-      proc = p;
-      // Bun reports the pty's EOF through the terminal's exit callback only when given at spawn;
-      // polling `closed` is simpler and bounded.
-      const t = p.terminal;
-      if (t) {
+    start(t) {
+      pty = t;
+      // The relay notices the pty's EOF on its own; polling `closed` keeps this side simple.
+      {
         const poll = setInterval(() => {
           if (t.closed) {
             clearInterval(poll);
@@ -132,7 +131,7 @@ export function attachTerminal(opts: { interactive?: boolean } = {}): AttachedTe
       process.off("SIGWINCH", onWinch);
       restore();
       stdout.off("error", onOutputError);
-      proc?.terminal?.close();
+      pty?.close();
     },
   };
 }

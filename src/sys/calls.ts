@@ -199,6 +199,15 @@ export function ioctl(fd: number, request: number, arg: Uint8Array | null, what 
   check(libc().ioctl(fd, BigInt(request), arg), "ioctl", what);
 }
 
+/** ioctl(2) whose argument is an integer and whose result is a new fd (TIOCGPTPEER). */
+export function ioctlFd(fd: number, request: number, arg: number, what = ""): number {
+  return check(
+    libc().syscall(BigInt(C.syscallNumber("ioctl")), BigInt(fd), BigInt(request), BigInt(arg), 0n, 0n),
+    "ioctl",
+    what,
+  );
+}
+
 export function setsid(): void {
   check(libc().setsid(), "setsid");
 }

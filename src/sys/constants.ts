@@ -116,6 +116,7 @@ export const SOCK_RAW = 3;
 export const SOCK_CLOEXEC = 0o2000000;
 export const SOL_SOCKET = 1;
 export const SCM_RIGHTS = 1;
+export const MSG_CMSG_CLOEXEC = 0x40000000;
 export const SO_RCVTIMEO = 20; // SO_RCVTIMEO_OLD: struct timeval of 64-bit longs
 export const MSG_TRUNC = 0x20;
 
@@ -235,8 +236,26 @@ export const SYS_openat2 = 437;
 export const SYS_fchmodat2 = 452;
 
 const SYSCALLS_BY_ARCH = {
-  x64: { capget: 125, capset: 126, pivot_root: 155, setgroups: 116, setresuid: 117, setresgid: 119, seccomp: 317 },
-  arm64: { capget: 90, capset: 91, pivot_root: 41, setgroups: 159, setresuid: 147, setresgid: 149, seccomp: 277 },
+  x64: {
+    capget: 125,
+    capset: 126,
+    pivot_root: 155,
+    setgroups: 116,
+    setresuid: 117,
+    setresgid: 119,
+    seccomp: 317,
+    ioctl: 16,
+  },
+  arm64: {
+    capget: 90,
+    capset: 91,
+    pivot_root: 41,
+    setgroups: 159,
+    setresuid: 147,
+    setresgid: 149,
+    seccomp: 277,
+    ioctl: 29,
+  },
 } as const;
 export type ArchSyscall = keyof (typeof SYSCALLS_BY_ARCH)["x64"];
 
@@ -255,6 +274,8 @@ export const TCSETS = 0x5402;
 export const OPOST = 0o1;
 export const TIOCSPTLCK = 0x40045431;
 export const TIOCGPTN = 0x80045430;
+/** _IO('T', 0x41): opens the pty's slave from its master, without a path (Linux 4.13). */
+export const TIOCGPTPEER = 0x5441;
 
 export const SIG_SETMASK = 2;
 

@@ -44,6 +44,8 @@ const spec = {
   openpty: { args: [T.ptr, T.ptr, T.ptr, T.ptr, T.ptr], returns: T.i32 },
   connect: { args: [T.i32, T.ptr, T.u32], returns: T.i32 },
   sendmsg: { args: [T.i32, T.ptr, T.i32], returns: T.i64 },
+  recvmsg: { args: [T.i32, T.ptr, T.i32], returns: T.i64 },
+  socketpair: { args: [T.i32, T.i32, T.i32, T.ptr], returns: T.i32 },
   send: { args: [T.i32, T.ptr, T.u64, T.i32], returns: T.i64 },
   recv: { args: [T.i32, T.ptr, T.u64, T.i32], returns: T.i64 },
   setsockopt: { args: [T.i32, T.i32, T.i32, T.ptr, T.u32], returns: T.i32 },

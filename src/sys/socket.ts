@@ -2,7 +2,16 @@
 // engine's socket and send it the pty master with SCM_RIGHTS, what runc's --console-socket does),
 // and the plain socket/setsockopt/send/recv that the netlink client (src/network) is built on.
 import { ptr } from "bun:ffi";
-import { AF_UNIX, FD_CLOEXEC, F_SETFD, SCM_RIGHTS, SOCK_CLOEXEC, SOCK_STREAM, SOL_SOCKET } from "./constants.ts";
+import {
+  AF_UNIX,
+  FD_CLOEXEC,
+  F_SETFD,
+  MSG_CMSG_CLOEXEC,
+  SCM_RIGHTS,
+  SOCK_CLOEXEC,
+  SOCK_STREAM,
+  SOL_SOCKET,
+} from "./constants.ts";
 import { EINTR, EIO, ENAMETOOLONG } from "./errno.ts";
 import { SyscallError } from "./error.ts";
 import { errno, libc } from "./libc.ts";
@@ -38,6 +47,38 @@ export function sendFd(sock: number, fd: number, name: string, what = ""): void 
   msg.writeBigUInt64LE(BigInt(ptr(control)), 32);
   msg.writeBigUInt64LE(24n, 40);
   if (libc().sendmsg(sock, msg, 0) < 0) throw new SyscallError("sendmsg", what, errno());
+}
+
+/** A connected pair of AF_UNIX stream sockets, close-on-exec. */
+export function socketpair(): [number, number] {
+  const fds = new Int32Array(2);
+  if (libc().socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
+    throw new SyscallError("socketpair", "", errno());
+  return [fds[0]!, fds[1]!];
+}
+
+/**
+ * recvmsg(sock) of one message carrying an fd (SCM_RIGHTS): the fd (close-on-exec), or undefined
+ * when the peer closed without sending one.
+ */
+export function recvFd(sock: number, what = ""): number | undefined {
+  const data = Buffer.alloc(4096);
+  const iov = new BigUint64Array([BigInt(ptr(data)), BigInt(data.length)]);
+  const control = Buffer.alloc(64);
+  const msg = Buffer.alloc(56); // struct msghdr
+  msg.writeBigUInt64LE(BigInt(ptr(iov)), 16);
+  msg.writeBigUInt64LE(1n, 24);
+  msg.writeBigUInt64LE(BigInt(ptr(control)), 32);
+  msg.writeBigUInt64LE(BigInt(control.length), 40);
+  for (;;) {
+    const n = Number(libc().recvmsg(sock, msg, MSG_CMSG_CLOEXEC));
+    if (n < 0 && errno() === EINTR) continue;
+    if (n < 0) throw new SyscallError("recvmsg", what, errno());
+    const controlLen = Number(msg.readBigUInt64LE(40));
+    if (controlLen < 20 || control.readInt32LE(8) !== SOL_SOCKET || control.readInt32LE(12) !== SCM_RIGHTS)
+      return undefined;
+    return control.readInt32LE(16);
+  }
 }
 
 /** openpty(3): [master, slave], both close-on-exec. */

@@ -337,6 +337,10 @@ describe("exec -it", () => {
     let from = s.mark();
     s.send("[ -t 0 ] && [ -t 1 ] && echo both-tty; stty size\r");
     await s.waitFor(/both-tty\r?\n30 100/, from);
+    // A pty of the container's own devpts: `tty` names a /dev/pts entry that exists inside.
+    from = s.mark();
+    s.send('t=$(tty); [ -c "$t" ] && echo "tty=$t"\r');
+    await s.waitFor(/tty=\/dev\/pts\/\d+/, from);
     from = s.mark();
     s.send("sleep 30\r");
     await Bun.sleep(300);

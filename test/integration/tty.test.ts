@@ -142,10 +142,27 @@ describe("mini run -it: an interactive shell", () => {
   // in mini), but the container mounts a new devpts instance on /dev/pts, which has no entry for
   // it; ttyname() fails and `tty` says "not a tty". Docker/runc allocate the pty inside the
   // container's own devpts (/dev/pts/0). Drop `.failing` once that is fixed.
-  test.failing("`tty` prints a /dev/pts path", async () => {
+  test("`tty` prints a /dev/pts path of the container's own devpts; /dev/console is that pty", async () => {
     const s = await shell();
     const m = await command(s, 'echo "T=$(tty)="', /T=([^$=\r\n][^=\r\n]*)=/);
     expect(m[1]).toMatch(/^\/dev\/pts\/\d+$/);
+    // It exists inside, and /dev/console is the same pty (bound over it, as docker and runc do).
+    const c = await command(
+      s,
+      `echo "C=$(stat -c %t:%T ${m[1]})/$(stat -c %t:%T /dev/console)="`,
+      /C=([^$=\r\n][^=\r\n]*)=/,
+    );
+    const [own, console] = c[1]!.split("/");
+    expect(own).toMatch(/^88:\d+$/); // major 136: a pty slave
+    expect(console).toBe(own);
+  });
+
+  test("-it with --userns: a terminal too (the pty comes from the container's devpts)", async () => {
+    const s = await shell(["-it", "--userns"]);
+    const m = await command(s, 'echo "T=$(tty)="', /T=([^$=\r\n][^=\r\n]*)=/);
+    expect(m[1]).toMatch(/^\/dev\/pts\/\d+$/);
+    const u = await command(s, "echo \"U=$(awk '{print $1, $2, $3}' /proc/self/uid_map)=\"", /U=([^$=\r\n][^=\r\n]*)=/);
+    expect(u[1]!.trim().split(/\s+/)).toEqual(["0", "100000", "65536"]);
   });
 
   test("the window size is mini's terminal's: stty size prints 30 100", async () => {

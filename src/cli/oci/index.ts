@@ -9,6 +9,7 @@ import { UserError } from "../../common/errors.ts";
 import * as log from "../../log.ts";
 import { createContainerFromBundle } from "../../oci/create.ts";
 import { ociExec } from "../../oci/exec.ts";
+import { waitForeground } from "../../runtime/foreground.ts";
 import { features } from "../../oci/features.ts";
 import * as lifecycle from "../../oci/lifecycle.ts";
 import { DEFAULT_ROOT, OciStore } from "../../oci/state.ts";
@@ -91,11 +92,14 @@ const createOrRun: Handler = async (store, flags, operands, verb) => {
     consoleSocket: str(flags, "console-socket"),
     noPivot: !!flags["no-pivot"],
     preserveFds: Number(str(flags, "preserve-fds") ?? 0),
+    // runc's run in the foreground without --console-socket: process.terminal is the caller's terminal.
+    attachTerminal: verb === "run" && !flags.detach && !str(flags, "console-socket"),
   });
   if (verb === "create") return 0;
   await lifecycle.startContainer(store, id);
   if (flags.detach) return 0;
-  const code = await container.child.proc.exited;
+  // In the foreground: signals forwarded, the terminal relayed, the exit status as runc returns it.
+  const code = await waitForeground(container);
   await lifecycle.deleteContainer(store, id, true);
   return code;
 };
