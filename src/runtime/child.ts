@@ -190,15 +190,8 @@ export function childMain(parentPid?: string): void {
   } catch (e) {
     fail(e);
   }
-  if (cfg.init) {
-    try {
-      lateSeccomp?.();
-      (require("./init.ts") as typeof import("./init.ts")).runInit(target.path, target.args, target.env);
-    } catch (e) {
-      fail(e);
-    }
-    return;
-  }
+  // --init: PID 1 is mini-shim's init (a sealed memfd of the embedded copy), the command its child.
+  const init = cfg.init ? (require("./shim.ts") as typeof import("./shim.ts")).shimFd() : undefined;
   try {
     sys.resetSignals();
     // OCI --preserve-fds: the engine's fds into place (ascending: a target never hits a source still to move).
@@ -209,6 +202,7 @@ export function childMain(parentPid?: string): void {
     fail(e);
   }
   try {
+    if (init !== undefined) sys.fexecve(init, ["mini-init", "init", "--", target.path, ...target.args], target.env);
     sys.execve(target.path, target.args, target.env);
   } catch (e) {
     const err = e as SyscallError;

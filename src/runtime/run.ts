@@ -30,6 +30,8 @@ import { etcFilePaths } from "./etc-files.ts";
 import { waitForeground } from "./foreground.ts";
 import { miniArgv } from "./launch.ts";
 
+const hostnameOfHost = () => (require("node:os") as typeof import("node:os")).hostname();
+
 /** Per log file; one older file is kept, so a container's log never exceeds twice this. */
 export const LOG_MAX_BYTES = 16 * 1024 * 1024;
 
@@ -102,8 +104,11 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
       log.debug(`container ${id.slice(0, 12)}: overlay dirs for image ${image.id.slice(7, 19)}`);
     }
     const imageConfig = image?.config.config;
+    // docker's default hostname: the short id (the host's own with the host network).
+    const hostname = req.spec.hostname ?? (req.spec.network === "host" ? hostnameOfHost() : id.slice(0, 12));
     const spec = specFromFlags({
       ...req.spec,
+      hostname,
       rootfs,
       command,
       image: imageConfig && { user: imageConfig.User, env: imageConfig.Env, workdir: imageConfig.WorkingDir },
@@ -123,7 +128,7 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
         init: req.init,
         noPivot: req.noPivot,
         overlay,
-        etc: { hostname: spec.hostname ?? "mini", hostNetwork: req.spec.network === "host" },
+        etc: { hostname, hostNetwork: req.spec.network === "host" },
         stopSignal: imageConfig?.StopSignal,
         logMaxBytes: req.logMaxBytes,
       },

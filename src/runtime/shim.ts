@@ -6,8 +6,13 @@ import { sealedMemfd } from "../sys/calls.ts";
 
 let fd: number | undefined;
 
+/** The sealed shim's memfd (close-on-exec; fexecve runs it). */
+export function shimFd(): number {
+  fd ??= sealedMemfd("mini-shim", readFileSync(shimFile));
+  return fd;
+}
+
 /** A path that execs the sealed shim (valid while this process lives). */
 export function shimPath(): string {
-  fd ??= sealedMemfd("mini-shim", readFileSync(shimFile));
-  return `/proc/${process.pid}/fd/${fd}`;
+  return `/proc/${process.pid}/fd/${shimFd()}`;
 }

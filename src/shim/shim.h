@@ -46,5 +46,6 @@ void read_only_self(const char *path);
 int monitor_main(int argc, char **argv);
 int exec_main(int argc, char **argv);
 int roexec_main(int argc, char **argv);
+int init_main(int argc, char **argv);
 
 #endif

@@ -178,21 +178,28 @@ export function capset(effective: bigint, permitted: bigint, inheritable: bigint
   );
 }
 
+/** argv/envp as NULL-terminated arrays of C strings; `keep` holds the strings alive. */
+function cVector(list: string[], keep: Buffer[]): BigUint64Array {
+  const arr = new BigUint64Array(list.length + 1);
+  list.forEach((s, i) => {
+    const b = cstr(s);
+    keep.push(b);
+    arr[i] = BigInt(ptr(b));
+  });
+  return arr;
+}
+
 export function execve(path: string, argv: string[], envp: string[]): never {
   const keep: Buffer[] = [];
-  const vec = (list: string[]) => {
-    const arr = new BigUint64Array(list.length + 1);
-    list.forEach((s, i) => {
-      const b = cstr(s);
-      keep.push(b);
-      arr[i] = BigInt(ptr(b));
-    });
-    return arr;
-  };
-  const a = vec(argv),
-    e = vec(envp);
-  libc().execve(cstr(path), a, e);
+  libc().execve(cstr(path), cVector(argv, keep), cVector(envp, keep));
   throw new SyscallError("exec", path, errno());
+}
+
+/** fexecve(3): runs the file open at `fd` (a sealed memfd). */
+export function fexecve(fd: number, argv: string[], envp: string[]): never {
+  const keep: Buffer[] = [];
+  libc().fexecve(fd, cVector(argv, keep), cVector(envp, keep));
+  throw new SyscallError("fexecve", argv[0] ?? "", errno());
 }
 
 export function ioctl(fd: number, request: number, arg: Uint8Array | null, what = ""): void {

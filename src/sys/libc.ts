@@ -26,6 +26,7 @@ const spec = {
   syscall: { args: [T.i64, T.u64, T.u64, T.u64, T.u64, T.u64], returns: T.i64 },
   prlimit: { args: [T.i32, T.i32, T.ptr, T.ptr], returns: T.i32 },
   execve: { args: [T.ptr, T.ptr, T.ptr], returns: T.i32 },
+  fexecve: { args: [T.i32, T.ptr, T.ptr], returns: T.i32 },
   ioctl: { args: [T.i32, T.u64, T.ptr], returns: T.i32 },
   setsid: { args: [], returns: T.i32 },
   signal: { args: [T.i32, T.ptr], returns: T.ptr },
