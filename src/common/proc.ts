@@ -28,3 +28,9 @@ export function pidStartTime(pid: number): string | undefined {
     return undefined;
   }
 }
+
+/** This process's capability bounding set (CapBnd of /proc/self/status): what any child can hold. */
+export function boundingSet(): bigint {
+  const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"));
+  return m ? BigInt(`0x${m[1]}`) : 0n;
+}

@@ -4,6 +4,8 @@ import { isAbsolute, resolve } from "node:path";
 import { UserError } from "../common/errors.ts";
 import type { Spec } from "./types.ts";
 import { validateSpec } from "./validate.ts";
+import * as log from "../log.ts";
+import { dropUnknownCaps } from "./capabilities.ts";
 
 export function parseConfig(text: string, file = "config.json"): Spec {
   let json: unknown;
@@ -26,6 +28,8 @@ export function loadBundle(dir: string): Spec {
   }
   const spec = parseConfig(text, file);
   if (!spec.process) throw new UserError(`${file}: process: is required to run a container`);
+  for (const c of dropUnknownCaps(spec.process.capabilities as Record<string, string[]> | undefined))
+    log.warn(`${file}: unknown capability "${c}" ignored`);
   spec.root!.path = isAbsolute(spec.root!.path) ? spec.root!.path : resolve(bundle, spec.root!.path);
   return spec;
 }

@@ -94,14 +94,51 @@ const byNumber = (names: Iterable<string>) => [...new Set(names)].sort((a, b) =>
  * otherwise `ALL` in drop gives only the added ones; otherwise defaults minus drop plus add.
  * The result is in capability-number order without duplicates.
  */
-export function applyCapFlags(defaults: readonly string[], add: readonly string[], drop: readonly string[]): string[] {
+export function applyCapFlags(
+  defaults: readonly string[],
+  add: readonly string[],
+  drop: readonly string[],
+  /** What the host can grant (mini's bounding set): `ALL` means those. */
+  available: bigint = ~0n,
+): string[] {
   const adds = add.map(normalizeCap),
     drops = drop.map(normalizeCap);
   const base = defaults.map(normalizeCap).filter((c) => c !== "ALL");
-  if (adds.includes("ALL")) return CAPABILITIES.filter((c) => !drops.includes(c));
+  if (adds.includes("ALL")) return CAPABILITIES.filter((c, n) => !drops.includes(c) && (available >> BigInt(n)) & 1n);
   const added = adds.filter((c) => c !== "ALL");
   if (drops.includes("ALL")) return byNumber(added);
   return byNumber([...base.filter((c) => !drops.includes(c)), ...added]);
+}
+
+/**
+ * Unknown capability names in a config are ignored with a warning, as runc does (a newer
+ * engine may name ones this kernel's table lacks); returns the names dropped.
+ */
+export function dropUnknownCaps(caps: Record<string, string[] | undefined> | undefined): string[] {
+  const unknown = new Set<string>();
+  for (const [set, names] of Object.entries(caps ?? {})) {
+    if (!Array.isArray(names)) continue;
+    caps![set] = names.filter((c) => {
+      if (capNumber(c) !== undefined) return true;
+      unknown.add(c);
+      return false;
+    });
+  }
+  return [...unknown];
+}
+
+/**
+ * Capabilities a process asks for that `available` (the runtime's own bounding set) lacks: these
+ * can't be granted, and silently running without them would be wrong.
+ */
+export function ungrantableCaps(caps: Record<string, string[] | undefined> | undefined, available: bigint): string[] {
+  const out = new Set<string>();
+  for (const names of Object.values(caps ?? {}))
+    for (const c of names ?? []) {
+      const n = capNumber(c);
+      if (n !== undefined && !((available >> BigInt(n)) & 1n)) out.add(c);
+    }
+  return [...out];
 }
 
 /** Bit mask of capability names (bit n = capability n); unknown names → UserError. */

@@ -2,6 +2,7 @@
 // and the --env-file files.
 import { readFileSync } from "node:fs";
 import { UserError } from "../common/errors.ts";
+import { boundingSet } from "../common/proc.ts";
 import { applyCapFlags, DEFAULT_CAPS, ociCapabilities } from "./capabilities.ts";
 import { DEFAULT_DEVICE_RULES, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, defaultMounts } from "./defaults.ts";
 import { defaultEnv, mergeEnv, parseEnvFile, parseEnvFlag } from "./env.ts";
@@ -159,7 +160,7 @@ export function specFromFlags(f: RunFlags): Spec {
   const cwd = f.workdir ?? (f.image?.workdir || "/");
   if (!cwd.startsWith("/")) throw new UserError(`invalid --workdir "${cwd}": the path must be absolute`);
 
-  const caps = applyCapFlags(DEFAULT_CAPS, f.capAdd ?? [], f.capDrop ?? []);
+  const caps = applyCapFlags(DEFAULT_CAPS, f.capAdd ?? [], f.capDrop ?? [], boundingSet());
   let noNewPrivileges = false;
   // docker's default profile unless the user names another or opts out (seccomp=unconfined).
   let seccomp: LinuxSeccomp | undefined | "default" = "default";

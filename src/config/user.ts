@@ -112,6 +112,21 @@ function idOrRange(s: string, kind: "user" | "group"): number {
 }
 
 /** Resolves docker's `--user` value (undefined = root) against the rootfs's passwd/group. */
+/**
+ * HOME for a process whose environment has none (runc's rule): the home of `uid` in the container's
+ * /etc/passwd, "/" without an entry (or without a readable passwd).
+ */
+export function homeFor(env: string[], uid: number, read: ReadContainerFile): string[] {
+  if (env.some((e) => e.startsWith("HOME="))) return env;
+  let home = "/";
+  try {
+    home = parsePasswd(read("/etc/passwd") ?? "").find((u) => u.uid === uid)?.home || "/";
+  } catch {
+    /* not a regular file, too big: "/" */
+  }
+  return [...env, `HOME=${home}`];
+}
+
 export function resolveUser(rootfs: string, spec: string | undefined, opts: ResolveUserOptions = {}): ResolvedUser {
   const read = opts.readFile ?? rootfsReader(rootfs);
   const colon = (spec ?? "").indexOf(":");

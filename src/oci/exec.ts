@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { UserError } from "../common/errors.ts";
 import { mergeEnv } from "../config/env.ts";
+import { homeFor, rootfsReader } from "../config/user.ts";
 import type { Process } from "../config/types.ts";
 import { execInContainer } from "../runtime/exec.ts";
 import type { OciStore } from "./state.ts";
@@ -74,6 +75,8 @@ export async function ociExec(store: OciStore, options: OciExecOptions): Promise
   if (status !== "running" && status !== "created")
     throw new UserError(`container "${options.id}" is ${status}: cannot exec in it`, 1);
   const proc = options.processFile ? readProcess(options.processFile) : processFromFlags(rec.spec.process!, options);
+  // runc: HOME from the container's passwd when the process has none ("/" without an entry).
+  proc.env = homeFor(proc.env ?? [], proc.user?.uid ?? 0, rootfsReader(`/proc/${rec.pid}/root`));
   const tty = !!proc.terminal;
   if (tty && !options.consoleSocket) throw new UserError("exec with a terminal needs --console-socket", 1);
   return execInContainer(

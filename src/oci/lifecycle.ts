@@ -75,10 +75,13 @@ async function waitGone(store: OciStore, rec: OciRecord, ms: number): Promise<vo
 
 /** `delete [--force] ID`: a running container only with --force. Removes cgroups and state. */
 export async function deleteContainer(store: OciStore, id: string, force: boolean): Promise<void> {
+  // runc and crun: `delete --force` of a container that doesn't exist (any more) succeeds.
+  if (force && !store.exists(id)) return;
   const rec = store.read(id);
   const status = store.status(rec);
-  // The runtime spec: delete of a container that is not stopped (created included) is an error.
-  if (status !== "stopped" && !force)
+  // runc's rule: a created container (its process waits for start) is deleted without --force;
+  // a running or paused one needs it.
+  if (status !== "stopped" && status !== "created" && !force)
     throw new UserError(`container "${id}" is ${status}: stop it first or use delete --force`, 1);
   if (status !== "stopped" && rec.pid) {
     if (status === "paused" && rec.cgroups) cgroups.setFrozen(rec.cgroups, false);

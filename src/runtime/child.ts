@@ -138,7 +138,13 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
     applyProcessSecurity(p, { loadSeccomp: p.noNewPrivileges ? undefined : loadSeccomp }),
   );
   const args = p.args ?? [];
-  const env = p.env ?? [];
+  // runc: HOME from the container's passwd when the config has none (read inside this root).
+  const env = p.env?.some((e) => e.startsWith("HOME="))
+    ? p.env
+    : (() => {
+        const { homeFor, rootfsReader } = require("../config/user.ts") as typeof import("../config/user.ts");
+        return homeFor(p.env ?? [], p.user?.uid ?? 0, rootfsReader("/"));
+      })();
   const path = step(log, `look up ${args[0]}`, () => findExecutable(args[0], env));
   return { path, args, env };
 }

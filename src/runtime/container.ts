@@ -10,7 +10,9 @@ import { chmodSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import * as cgroups from "../cgroups/index.ts";
 import { UserError } from "../common/errors.ts";
+import { ungrantableCaps } from "../config/capabilities.ts";
 import { checkSysctls } from "../config/sysctl.ts";
+import { boundingSet } from "../common/proc.ts";
 import type { Hook, Namespace, Spec } from "../config/types.ts";
 import * as log from "../log.ts";
 import { compileForChild } from "../seccomp/index.ts";
@@ -234,6 +236,11 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
     const rootfs = checkRootfs(spec.root?.path);
     if (!spec.process?.args?.length) throw new UserError("process.args is empty: no command to run");
     checkSysctls(spec.linux?.sysctl, spec.linux?.namespaces, isHostNamespace);
+    const missing = ungrantableCaps(spec.process.capabilities as Record<string, string[]> | undefined, boundingSet());
+    if (missing.length)
+      throw new UserError(
+        `process.capabilities: ${missing.join(", ")} can't be granted: not in this runtime's bounding set (the host withholds ${missing.length > 1 ? "them" : "it"})`,
+      );
     const userns = userNamespaceOf(spec);
     const nsPlan = planNamespaces(spec.linux?.namespaces);
     if (

@@ -377,6 +377,30 @@ describe("bad bundles: exit 125, one line naming the problem, nothing left", () 
     expectOneLineError(r, "RLIMIT_NOFILE", "hard limit", "CAP_SYS_RESOURCE");
   });
 
+  test("capabilities: an unknown name is warned about and ignored; one the host can't grant is an error", async () => {
+    const c = config(["sh", "-c", "grep CapEff /proc/self/status"]);
+    c.process.capabilities = {
+      bounding: ["CAP_KILL", "CAP_FUTURE_THING"],
+      effective: ["CAP_KILL"],
+      permitted: ["CAP_KILL"],
+    };
+    const r = await runBundle(bundle(c));
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('unknown capability "CAP_FUTURE_THING" ignored');
+    expect(r.stdout).toMatch(/CapEff:\s+0+20$/m); // CAP_KILL is bit 5
+    if (!hasSysResource()) {
+      const d = config(["true"]);
+      d.process.capabilities = {
+        bounding: ["CAP_SYS_RESOURCE"],
+        effective: ["CAP_SYS_RESOURCE"],
+        permitted: ["CAP_SYS_RESOURCE"],
+      };
+      const e = await runBundle(bundle(d));
+      expect(e.code).toBe(125);
+      expect(e.stderr).toContain("CAP_SYS_RESOURCE can't be granted");
+    }
+  });
+
   test("integers out of their type's range: 1e300 or 2^32+5 as a uid never run as uid 0 or 5", async () => {
     for (const uid of [1e300, 4294967301]) {
       const c = config(["id", "-u"]);

@@ -130,7 +130,8 @@ describe("config.json validation", () => {
     expect(bad((s) => (s.process.args = ["sh", 3]))).toThrow("process.args[1]: expected a string");
     expect(bad((s) => (s.process.cwd = "rel"))).toThrow("process.cwd");
     expect(bad((s) => (s.linux.namespaces = [{ type: "bogus" }]))).toThrow("linux.namespaces[0].type");
-    expect(bad((s) => (s.process.capabilities.bounding = ["CAP_NOPE"]))).toThrow("unknown capability");
+    // runc: an unknown capability is warned about and ignored (loadBundle drops it), not an error.
+    expect(bad((s) => (s.process.capabilities.bounding = ["CAP_NOPE"]))).not.toThrow();
     expect(bad((s) => (s.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: "x", hard: 1 }]))).toThrow(
       "process.rlimits[0].soft",
     );
@@ -162,6 +163,22 @@ describe("config.json validation", () => {
       bad((s) => (s.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: 2 ** 64 - 1, hard: 2 ** 64 - 1 }])),
     ).not.toThrow();
     expect(bad((s) => (s.process.user.uid = 4294967295))).not.toThrow();
+  });
+  test("unknown capabilities are dropped; ones the host can't grant are named", () => {
+    const { dropUnknownCaps, ungrantableCaps } =
+      require("../../src/config/capabilities.ts") as typeof import("../../src/config/capabilities.ts");
+    const caps: Record<string, string[]> = {
+      bounding: ["CAP_CHOWN", "CAP_NOPE"],
+      effective: ["CAP_FUTURE", "CAP_KILL"],
+    };
+    expect(dropUnknownCaps(caps).sort()).toEqual(["CAP_FUTURE", "CAP_NOPE"]);
+    expect(caps).toEqual({ bounding: ["CAP_CHOWN"], effective: ["CAP_KILL"] });
+    const all = (1n << 41n) - 1n;
+    const noSysResource = all & ~(1n << 24n);
+    expect(ungrantableCaps({ bounding: ["CAP_SYS_RESOURCE", "CAP_KILL"] }, noSysResource)).toEqual([
+      "CAP_SYS_RESOURCE",
+    ]);
+    expect(ungrantableCaps({ bounding: ["CAP_SYS_RESOURCE"] }, all)).toEqual([]);
   });
   test("unknown fields are ignored", () => {
     const s: any = defaultSpec();
