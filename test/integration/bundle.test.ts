@@ -119,13 +119,14 @@ describe("running a bundle", () => {
     const [first, names] = r.stdout.split("\n");
     // id -G lists the primary group first, then additionalGids.
     expect(first).toBe("bar baz||/home/user|1000:1000:1000 10 100|bundlebox");
-    // Only config.json's variables (and the shell's own PWD, SHLVL): nothing from mini's environment.
+    // Only config.json's variables (and the shell's own PWD, SHLVL), plus HOME from the container's
+    // passwd as runc adds it when the config has none: nothing from mini's environment.
     expect(
       names
         .trim()
         .split(" ")
         .filter((v) => !["PWD", "SHLVL", "OLDPWD"].includes(v)),
-    ).toEqual(["FOO", "PATH"]);
+    ).toEqual(["FOO", "HOME", "PATH"]);
     expect(r.code).toBe(0);
   });
 
