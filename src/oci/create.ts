@@ -60,11 +60,10 @@ export async function createContainerFromBundle(
                 extraFds: [sock ?? openDevNull(), ...preserved],
               },
       },
-      oci: {
-        fifo: store.fifo(o.id),
-        console: sock !== undefined,
-        preserveFds: o.preserveFds,
-        hooks: { createContainer: spec.hooks?.createContainer, startContainer: spec.hooks?.startContainer },
+      oci: { fifo: store.fifo(o.id), console: sock !== undefined, preserveFds: o.preserveFds },
+      hooks: {
+        createContainer: spec.hooks?.createContainer,
+        startContainer: spec.hooks?.startContainer,
         state: creating,
       },
       onStarted: (pid) => {

@@ -27,12 +27,14 @@ export interface ChildConfig {
   oci?: {
     fifo: string;
     preserveFds?: number;
-    /** Hooks that run in the container's namespaces, with the state JSON on stdin. */
-    hooks?: {
-      createContainer?: import("../config/types.ts").Hook[];
-      startContainer?: import("../config/types.ts").Hook[];
-    };
-    state?: object;
+  };
+  /** Hooks that run in the container's namespaces, with the state JSON on stdin. */
+  hooks?: {
+    createContainer?: import("../config/types.ts").Hook[];
+    startContainer?: import("../config/types.ts").Hook[];
+    state: object;
+    /** The environment of a hook that names none: mini's own (runc's). */
+    env: string[];
   };
   debug: boolean;
 }

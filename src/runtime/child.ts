@@ -111,9 +111,11 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
     cfg.rootfs,
     cfg.ops,
     log,
-    cfg.oci?.hooks?.createContainer &&
+    cfg.hooks?.createContainer &&
       (() =>
-        step(log, "createContainer hooks", () => hooks().runHooks(cfg.oci!.hooks, "createContainer", cfg.oci!.state!))),
+        step(log, "createContainer hooks", () =>
+          hooks().runHooks(cfg.hooks, "createContainer", cfg.hooks!.state, cfg.hooks!.env),
+        )),
   );
   if (cfg.console)
     step(log, "console: a pty of the container's devpts, its master out", () =>
@@ -188,11 +190,9 @@ export function childMain(parentPid?: string): void {
     dieWithParent(parentPid);
     cfg = readConfig();
     target = setup(cfg);
-    if (startFifo !== undefined) {
-      const oci = require("./child-oci.ts") as typeof import("./child-oci.ts");
-      oci.awaitStart(startFifo);
-      hooks().runHooks(cfg.oci!.hooks, "startContainer", { ...cfg.oci!.state, status: "created" });
-    }
+    if (startFifo !== undefined) (require("./child-oci.ts") as typeof import("./child-oci.ts")).awaitStart(startFifo);
+    if (cfg.hooks?.startContainer)
+      hooks().runHooks(cfg.hooks, "startContainer", { ...cfg.hooks.state, status: "created" }, cfg.hooks.env);
   } catch (e) {
     fail(e);
   }

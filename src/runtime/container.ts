@@ -16,6 +16,7 @@ import { boundingSet } from "../common/proc.ts";
 import type { Hook, Namespace, Spec } from "../config/types.ts";
 import * as log from "../log.ts";
 import { compileForChild } from "../seccomp/index.ts";
+import { ownEnv } from "./hooks.ts";
 import type { ChildConfig } from "./child-config.ts";
 import { type ChildReport, readChildReport } from "./child-report.ts";
 import { ensureEtcMountpoints, etcFilePaths, removeEtcMountpoints, writeEtcFiles } from "./etc-files.ts";
@@ -125,13 +126,17 @@ export interface ContainerSetup {
   etc?: { hostname: string; hostNetwork: boolean };
   /** An image rootfs: an overlay of these layers (top first); upper and work dirs under `dir`. */
   overlay?: { lower: string[]; dir: string };
-  /** OCI create: the start fifo, the console socket, preserved fds, in-container hooks. */
+  /** OCI create: the start fifo, the console socket, preserved fds. */
   oci?: {
     fifo: string;
     console: boolean;
     preserveFds: number;
-    hooks: { createContainer?: Hook[]; startContainer?: Hook[] };
-    /** The OCI state document the child's hooks get (it knows the pid). */
+  };
+  /** The config's hooks that run in the container's namespaces (createContainer, startContainer). */
+  hooks?: {
+    createContainer?: Hook[];
+    startContainer?: Hook[];
+    /** The OCI state document they get (it knows the pid). */
     state: () => object;
   };
   /** The cgroup plan, before any cgroup exists (a record of what to remove if mini is killed). */
@@ -202,12 +207,16 @@ function childConfig(
     init: !!setup.init,
     seccomp: compileForChild(spec.linux?.seccomp),
     console,
-    oci: setup.oci && {
-      fifo: setup.oci.fifo,
-      preserveFds: setup.oci.preserveFds,
-      hooks: setup.oci.hooks,
-      state: setup.oci.state(),
-    },
+    oci: setup.oci && { fifo: setup.oci.fifo, preserveFds: setup.oci.preserveFds },
+    hooks:
+      setup.hooks && (setup.hooks.createContainer?.length || setup.hooks.startContainer?.length)
+        ? {
+            createContainer: setup.hooks.createContainer,
+            startContainer: setup.hooks.startContainer,
+            state: setup.hooks.state(),
+            env: ownEnv(),
+          }
+        : undefined,
     // A detached child stage's stderr is the container's log: its steps are not the container's output.
     debug: log.isDebug() && setup.launch.mode === "direct",
   } satisfies ChildConfig;

@@ -13,14 +13,14 @@ export type HookPhase = keyof Hooks;
 const FATAL: HookPhase[] = ["prestart", "createRuntime", "createContainer", "startContainer"];
 
 /** Runs one hook; its failure as a sentence, or undefined. */
-function runHook(phase: HookPhase, i: number, h: Hook, state: string): string | undefined {
+function runHook(phase: HookPhase, i: number, h: Hook, state: string, env: string[]): string | undefined {
   const t0 = performance.now();
   const name = `hooks.${phase}[${i}] ${h.path}`;
   let r: ReturnType<typeof Bun.spawnSync>;
   try {
     r = Bun.spawnSync([h.path, ...(h.args ?? []).slice(1)], {
       argv0: h.args?.[0] ?? h.path,
-      env: envRecord(h.env ?? []),
+      env: envRecord(h.env ?? env),
       stdin: new TextEncoder().encode(state),
       stdout: "inherit",
       stderr: "pipe",
@@ -37,12 +37,18 @@ function runHook(phase: HookPhase, i: number, h: Hook, state: string): string | 
   return `${name}: ${why}${last ? `: ${last}` : ""}`;
 }
 
-/** Runs the phase's hooks in order; the first failure of a fatal phase throws (exit 1, runc's). */
-export function runHooks(hooks: Hooks | undefined, phase: HookPhase, state: object): void {
+/** mini's own environment, for hooks that name none (runc's behaviour). */
+export const ownEnv = (): string[] => Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ""}`);
+
+/**
+ * Runs the phase's hooks in order; the first failure of a fatal phase throws (exit 1, runc's). A
+ * hook without `env` gets `env` (mini's environment by default).
+ */
+export function runHooks(hooks: Hooks | undefined, phase: HookPhase, state: object, env: string[] = ownEnv()): void {
   const list = hooks?.[phase] ?? [];
   const text = JSON.stringify(state);
   for (let i = 0; i < list.length; i++) {
-    const failure = runHook(phase, i, list[i]!, text);
+    const failure = runHook(phase, i, list[i]!, text, env);
     if (!failure) continue;
     if (FATAL.includes(phase)) throw new UserError(failure, 1);
     log.warn(failure);

@@ -28,6 +28,7 @@ import { sweepOrphans, writeOwnerRecord } from "../state/owner.ts";
 import { abandon, createContainer, expectRunning, type LaunchedChild, launch } from "./container.ts";
 import { etcFilePaths } from "./etc-files.ts";
 import { waitForeground } from "./foreground.ts";
+import { runHooks } from "./hooks.ts";
 import { miniArgv } from "./launch.ts";
 
 const hostnameOfHost = () => (require("node:os") as typeof import("node:os")).hostname();
@@ -155,6 +156,19 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
  */
 async function startRecorded(rec: ContainerRecord, launched?: LaunchedChild, interactive = false): Promise<number> {
   const id = rec.id;
+  // A bundle's hooks run as an OCI runtime runs them: prestart and createRuntime before the
+  // config goes to the child, createContainer and startContainer in it, poststart once the command
+  // runs, poststop after it ended.
+  const hooks = rec.spec.hooks;
+  let pid = 0;
+  const state = (status: string) => ({
+    ociVersion: rec.spec.ociVersion,
+    id,
+    status,
+    pid: status === "stopped" ? 0 : pid,
+    bundle: rec.bundle ?? "",
+    annotations: rec.spec.annotations ?? {},
+  });
   const container = await createContainer(
     rec.spec,
     {
@@ -178,10 +192,15 @@ async function startRecorded(rec: ContainerRecord, launched?: LaunchedChild, int
             },
           }
         : { mode: "direct", io: { interactive: interactive || !!rec.interactive, dieWithParent: true } },
-      onStarted: (pid, monitorPid) =>
+      hooks: hooks && { ...hooks, state: () => state("creating") },
+      beforeConfig: () => {
+        runHooks(hooks, "prestart", state("creating"));
+        runHooks(hooks, "createRuntime", state("creating"));
+      },
+      onStarted: (childPid, monitorPid) =>
         writeJsonAtomic(files.state(id), {
-          pid,
-          pidStart: pidStartTime(pid) ?? "",
+          pid: (pid = childPid),
+          pidStart: pidStartTime(childPid) ?? "",
           monitorPid,
           monitorStart: monitorPid ? pidStartTime(monitorPid) : undefined,
           startedAt: new Date().toISOString(),
@@ -207,10 +226,19 @@ async function startRecorded(rec: ContainerRecord, launched?: LaunchedChild, int
     return 0;
   }
   try {
+    if (hooks?.poststart?.length) {
+      const r = await container.report();
+      if (r?.kind === "failed") {
+        await container.undoMountpoints(r);
+        throw new UserError(r.message, r.code);
+      }
+      runHooks(hooks, "poststart", state("running"));
+    }
     return await waitForeground(container);
   } finally {
     await container.destroy();
     removeFiles(id);
+    runHooks(hooks, "poststop", state("stopped"));
   }
 }
 
@@ -248,6 +276,7 @@ export async function runBundle(
       init: o.init,
       noPivot: o.noPivot,
       logMaxBytes: LOG_MAX_BYTES,
+      bundle: resolve(dir),
     },
     o.name,
   );

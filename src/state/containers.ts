@@ -40,6 +40,8 @@ export interface ContainerRecord {
   logMaxBytes: number;
   /** The cgroups of the current (or last) start, recorded before they are created. */
   cgroups?: CgroupPlan;
+  /** `run --bundle`: the bundle directory (its hooks get it in their state). */
+  bundle?: string;
   /** Its container.json is missing or unreadable: only the id and what the other files say are known. */
   damaged?: true;
 }

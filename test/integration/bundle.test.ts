@@ -2,7 +2,7 @@
 // container gets; bad bundles fail with exit 125, one line naming the problem, and nothing left.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureBuilt, mini, type Result } from "../helpers/mini.ts";
@@ -175,6 +175,38 @@ describe("running a bundle", () => {
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe("1024\n2048\n");
     expect(r.code).toBe(0);
+  });
+
+  test("the bundle's hooks run in their phases; a hook without env gets mini's environment", async () => {
+    const log = join(base, `hooks-${n}.log`);
+    // startContainer runs inside the container (after pivot_root): it logs to a path of the rootfs.
+    const inside = join(base, "rootfs/startContainer.log");
+    const hook = (phase: string, env?: string[], file = log) => ({
+      path: "/bin/sh",
+      args: ["sh", "-c", `read -r s; echo "${phase} $(echo "$s" | grep -o '"status":"[a-z]*"') v=$HOOKVAR" >> ${file}`],
+      ...(env && { env }),
+    });
+    const c = config(["echo", "ran"]);
+    c.hooks = {
+      prestart: [hook("prestart")],
+      createRuntime: [hook("createRuntime")],
+      createContainer: [hook("createContainer")],
+      startContainer: [hook("startContainer", ["HOOKVAR=own"], "/startContainer.log")],
+      poststart: [hook("poststart")],
+      poststop: [hook("poststop")],
+    };
+    const r = await runBundle(bundle(c), { env: { HOOKVAR: "mini's" } });
+    expect(r.stdout).toBe("ran\n");
+    expect(r.code).toBe(0);
+    expect(readFileSync(log, "utf8").trim().split("\n")).toEqual([
+      `prestart "status":"creating" v=mini's`,
+      `createRuntime "status":"creating" v=mini's`,
+      `createContainer "status":"creating" v=mini's`,
+      `poststart "status":"running" v=mini's`,
+      `poststop "status":"stopped" v=mini's`,
+    ]);
+    expect(readFileSync(inside, "utf8")).toBe(`startContainer "status":"created" v=own\n`);
+    rmSync(inside);
   });
 
   test("root.readonly makes / read-only", async () => {
