@@ -9,7 +9,7 @@ import { loadBundle } from "../config/bundle.ts";
 import * as log from "../log.ts";
 import { type Container, createContainer, expectRunning, userNamespaceOf } from "../runtime/container.ts";
 import { runHooks } from "../runtime/hooks.ts";
-import { closeFd, makeFifo, openConsoleSocket, openDevNull } from "../runtime/oci-io.ts";
+import { closeFd, isInheritedFd, makeFifo, openConsoleSocket, openDevNull } from "../runtime/oci-io.ts";
 import type { OciRecord, OciStore } from "./state.ts";
 
 export interface CreateOptions {
@@ -30,6 +30,12 @@ export async function createContainerFromBundle(
 ): Promise<{ rec: OciRecord; container: Container }> {
   if (!Number.isInteger(o.preserveFds) || o.preserveFds < 0 || o.preserveFds > 1000)
     throw new UserError(`--preserve-fds ${o.preserveFds}: give a number of fds`, 1);
+  for (let fd = 3; fd < 3 + o.preserveFds; fd++)
+    if (!isInheritedFd(fd))
+      throw new UserError(
+        `--preserve-fds ${o.preserveFds}: fd ${fd} was not passed to mini (fds 3 to ${2 + o.preserveFds} go to the container)`,
+        1,
+      );
   const spec = loadBundle(o.bundle);
   if (spec.process!.terminal && !o.consoleSocket && !o.attachTerminal)
     throw new UserError("process.terminal is true: --console-socket is required", 1);

@@ -213,6 +213,7 @@ export function childMain(parentPid?: string): void {
   } catch (e) {
     const err = e as SyscallError;
     const code = err.code === "ENOENT" ? 127 : 126;
-    fail(new UserError(`exec ${target.args[0]}: ${err.code ?? err.message}`, code));
+    const why = err.code === "E2BIG" ? " (the arguments and environment are more than the kernel takes)" : "";
+    fail(new UserError(`exec ${target.args[0]}: ${err.code ?? err.message}${why}`, code));
   }
 }

@@ -1,7 +1,7 @@
 // Host-side endpoints of an OCI container: its exec.fifo (the child stage waits on it for
 // `start`), the engine's console socket, /dev/null for an fd nobody gave.
 import * as sys from "../sys/calls.ts";
-import { O_RDWR, S_IFIFO } from "../sys/constants.ts";
+import { F_GETFD, FD_CLOEXEC, O_RDWR, S_IFIFO } from "../sys/constants.ts";
 import { unixConnect } from "../sys/socket.ts";
 import type { UserNamespace } from "./launch.ts";
 
@@ -25,3 +25,16 @@ let devNull: number | undefined;
 export const openDevNull = (): number => (devNull ??= sys.open("/dev/null", O_RDWR));
 
 export const closeFd = (fd: number): void => sys.close(fd);
+
+/**
+ * Whether `fd` came from the caller (an engine's --preserve-fds): open and not close-on-exec.
+ * Bun opens its own fds (epoll, eventfd) at the lowest free numbers, always close-on-exec: a gap
+ * in what the caller passed would otherwise hand one of those to the container.
+ */
+export function isInheritedFd(fd: number): boolean {
+  try {
+    return (sys.fcntl(fd, F_GETFD, 0) & FD_CLOEXEC) === 0;
+  } catch {
+    return false;
+  }
+}

@@ -205,5 +205,12 @@ function applyOp(rootfs: string, op: RootfsOp): void {
       return readonly(op.dest);
     case "readonlyRoot":
       return sys.mount(null, "/", null, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | sys.mountFlagsOf("/"));
+    case "workdir":
+      try {
+        if (!existsSync(op.dest)) mkdirSync(op.dest, { recursive: true, mode: 0o755 });
+      } catch {
+        /* not a directory on the way: the chdir names the problem */
+      }
+      return;
   }
 }

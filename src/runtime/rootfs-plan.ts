@@ -36,7 +36,9 @@ export type RootfsOp =
   | { op: "chroot" }
   | { op: "mask"; dest: string }
   | { op: "readonly"; dest: string }
-  | { op: "readonlyRoot" };
+  | { op: "readonlyRoot" }
+  /** process.cwd made where missing, before / turns read-only (after that it can't be). */
+  | { op: "workdir"; dest: string };
 
 export interface PlanOptions {
   /** chroot instead of pivot_root (rootfs on ramfs, runc's --no-pivot). */
@@ -133,7 +135,10 @@ export function planRootfs(spec: Spec, opts: PlanOptions = {}): RootfsOp[] {
   if (shared) ops.push({ op: "propagation", flags: wanted });
   for (const p of spec.linux?.readonlyPaths ?? []) ops.push({ op: "readonly", dest: p });
   for (const p of spec.linux?.maskedPaths ?? []) ops.push({ op: "mask", dest: p });
-  if (spec.root?.readonly) ops.push({ op: "readonlyRoot" });
+  if (spec.root?.readonly) {
+    if (spec.process?.cwd && spec.process.cwd !== "/") ops.push({ op: "workdir", dest: spec.process.cwd });
+    ops.push({ op: "readonlyRoot" });
+  }
   return ops;
 }
 
@@ -191,5 +196,7 @@ export function describeOp(op: RootfsOp): string {
       return `read-only ${op.dest}`;
     case "readonlyRoot":
       return "remount / read-only";
+    case "workdir":
+      return `working directory ${op.dest}`;
   }
 }

@@ -89,6 +89,7 @@ export const STATX_BASIC_STATS = 0x7ff;
 /** statfs f_flags bit for relatime (not an MS_ value). */
 export const ST_RELATIME = 4096;
 
+export const F_GETFD = 1;
 export const F_SETFD = 2;
 export const F_SETFL = 4;
 export const FD_CLOEXEC = 1;

@@ -434,6 +434,23 @@ describe("bad bundles: exit 125, one line naming the problem, nothing left", () 
     }
   });
 
+  test("large configs: 200 000 arguments fail with a clear line; 5 000 mounts work", async () => {
+    const many = config(["sh", "-c", "echo $#", ...Array(200_000).fill("xxxxxxxxxx")]);
+    const r = await runBundle(bundle(many));
+    expect(r.code).toBe(126);
+    expect(r.stderr.trim()).toBe("mini: exec sh: E2BIG (the arguments and environment are more than the kernel takes)");
+    const mounts = config(["sh", "-c", "grep -c ' /mnt/m' /proc/self/mountinfo"]);
+    for (let i = 0; i < 5000; i++)
+      mounts.mounts.push({ destination: `/mnt/m${i}`, type: "tmpfs", source: "tmpfs", options: ["size=64k"] });
+    try {
+      const m = await runBundle(bundle(mounts));
+      expect(m.stderr).toBe("");
+      expect(m.stdout).toBe("5000\n");
+    } finally {
+      rmSync(join(base, "rootfs/mnt"), { recursive: true, force: true }); // the mount points the run made
+    }
+  });
+
   test("integers out of their type's range: 1e300 or 2^32+5 as a uid never run as uid 0 or 5", async () => {
     for (const uid of [1e300, 4294967301]) {
       const c = config(["id", "-u"]);

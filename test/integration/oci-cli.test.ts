@@ -394,6 +394,21 @@ describe("--preserve-fds", () => {
     expect(p.stdout).toBe("three\n5\n"); // 0 1 2, the preserved 3, ls's own
     expect(p.stderr).toBe("");
   });
+
+  test("a gap (--preserve-fds 2 with only fd 3 passed) is an error naming the fd, never one of mini's own", async () => {
+    const { openSync, closeSync } = await import("node:fs");
+    const fd = openSync(`${work}/f3`, "r");
+    const b = await bundle((c) => {
+      c.process.args = ["ls", "-l", "/proc/self/fd"];
+    });
+    const p = await oci(["run", "--preserve-fds", "2", "--bundle", b, "pf2"], { fds: [fd] });
+    closeSync(fd);
+    expect(p.code).toBe(1);
+    expect(p.stderr.trim()).toBe(
+      "mini: --preserve-fds 2: fd 4 was not passed to mini (fds 3 to 4 go to the container)",
+    );
+    expect(p.stdout).toBe("");
+  });
 });
 
 describe("bad input, global flags, small verbs", () => {
