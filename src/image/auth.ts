@@ -1,11 +1,12 @@
 // Registry credentials: mini's own file ($MINI_CONFIG_DIR/auth.json, default
 // /root/.config/mini/auth.json, mode 0600) first, then docker's ~/.docker/config.json. Both use
 // docker's `auths` format: { "auths": { "host:port": { "auth": base64("user:pass") } } }.
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { UserError } from "../common/errors.ts";
 import { debug, warn } from "../log.ts";
+import { writeFileAtomic } from "../common/json-file.ts";
 
 export interface Credentials {
   username: string;
@@ -125,10 +126,7 @@ export function findCredentials(registry: string, paths: AuthPaths = {}): Creden
 
 function writeAuthFile(path: string, file: AuthFile): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
+  writeFileAtomic(path, `${JSON.stringify(file, null, 2)}\n`);
 }
 
 /** Stores credentials for `registry` in mini's file (mode 0600), replacing any earlier ones. */

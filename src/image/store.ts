@@ -16,7 +16,9 @@ import {
   readdirSync,
   statSync,
 } from "node:fs";
+import { writeFileAtomic } from "../common/json-file.ts";
 import { withLock } from "../common/lock.ts";
+import { fromNodeError } from "../sys/error.ts";
 import { lockPath, storePaths, storeRoot } from "../common/paths.ts";
 import { pidStartTime } from "../common/proc.ts";
 import type { ImageConfig, Platform } from "./types.ts";
@@ -66,9 +68,7 @@ export function readIndex(): StoreIndex {
 }
 
 function writeIndex(index: StoreIndex): void {
-  const tmp = `${storePaths.tmp()}/images.json.${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(index, null, 1));
-  renameSync(tmp, storePaths.index());
+  writeFileAtomic(storePaths.index(), JSON.stringify(index, null, 1));
 }
 
 /** Read-modify-write of the index under its lock. */
@@ -108,7 +108,12 @@ export function commit(tmp: string, final: string): void {
 export function putBlob(digest: string, bytes: Uint8Array): void {
   if (hasBlob(digest)) return;
   const tmp = tempPath("blob");
-  writeFileSync(tmp, bytes);
+  try {
+    writeFileSync(tmp, bytes);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw fromNodeError(e, "write", storePaths.blob(digest));
+  }
   commit(tmp, storePaths.blob(digest));
 }
 

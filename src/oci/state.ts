@@ -2,7 +2,8 @@
 // /run/mini-oci, like runc's /run/runc): state.json (written atomically) and, between `create`
 // and `start`, exec.fifo, on which the container's process waits. Status comes from the truth:
 // the process (pid + start time), the fifo, the freezer.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { writeFileAtomic } from "../common/json-file.ts";
 import { isFrozen, type CgroupPlan } from "../cgroups/index.ts";
 import type { Spec } from "../config/types.ts";
 import { UserError } from "../common/errors.ts";
@@ -52,9 +53,7 @@ export class OciStore {
   }
 
   write(rec: OciRecord): void {
-    const file = `${this.dir(rec.id)}/state.json`;
-    writeFileSync(`${file}.tmp`, JSON.stringify(rec));
-    renameSync(`${file}.tmp`, file);
+    writeFileAtomic(`${this.dir(rec.id)}/state.json`, JSON.stringify(rec));
   }
 
   read(id: string): OciRecord {

@@ -1,6 +1,7 @@
 // /etc/hostname, /etc/hosts and /etc/resolv.conf for a container, written as host files in its
 // state directory and bind-mounted over the image's (whose own files stay untouched), as docker does.
-import { closeSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../common/json-file.ts";
 import { ensureFileInRoot, openRoot, removeEmptyFileInRoot } from "../common/container-file.ts";
 
 export interface EtcFiles {
@@ -43,9 +44,9 @@ export function containerHosts(hostname: string, hostNetwork: boolean, hostHosts
 }
 
 export function writeEtcFiles(files: EtcFiles, hostname: string, hostNetwork: boolean): void {
-  writeFileSync(files.hostname, `${hostname}\n`);
-  writeFileSync(files.hosts, containerHosts(hostname, hostNetwork, readOr("/etc/hosts", "")));
-  writeFileSync(files.resolv, containerResolvConf(readOr("/etc/resolv.conf", ""), hostNetwork));
+  writeFileAtomic(files.hostname, `${hostname}\n`, 0o644);
+  writeFileAtomic(files.hosts, containerHosts(hostname, hostNetwork, readOr("/etc/hosts", "")), 0o644);
+  writeFileAtomic(files.resolv, containerResolvConf(readOr("/etc/resolv.conf", ""), hostNetwork), 0o644);
 }
 
 const ETC_FILES = ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"];

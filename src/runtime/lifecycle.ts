@@ -6,7 +6,6 @@ import {
   readRecord,
   removeFiles,
   withContainerLock,
-  writeJsonAtomic,
   type ContainerRecord,
   type ExitResult,
 } from "../state/containers.ts";
@@ -17,6 +16,7 @@ import * as log from "../log.ts";
 import { parseSignal } from "./signals.ts";
 import { pidStartTime } from "../common/proc.ts";
 import { containerPaths as files } from "../common/paths.ts";
+import { writeJsonAtomic } from "../common/json-file.ts";
 
 const running = (s: ContainerStatus) => s.status === "running" || s.status === "paused";
 

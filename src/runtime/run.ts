@@ -22,7 +22,6 @@ import {
   removeFiles,
   sweepAbandoned,
   withContainerLock,
-  writeJsonAtomic,
 } from "../state/containers.ts";
 import { sweepOrphans, writeOwnerRecord } from "../state/owner.ts";
 import { abandon, createContainer, expectRunning, type LaunchedChild, launch } from "./container.ts";
@@ -30,6 +29,7 @@ import { etcFilePaths } from "./etc-files.ts";
 import { waitForeground } from "./foreground.ts";
 import { runHooks } from "./hooks.ts";
 import { miniArgv } from "./launch.ts";
+import { writeJsonAtomic } from "../common/json-file.ts";
 
 const hostnameOfHost = () => (require("node:os") as typeof import("node:os")).hostname();
 

@@ -5,10 +5,11 @@
 //   <MINI_RUN_ROOT>/<id>/             state.json (pid, its start time, the monitor), /etc files
 // Writes are atomic (temp + rename); changes to one container hold its lock; names are claimed
 // under one lock. Nothing here trusts a status field: status.ts derives it from /proc.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import type { CgroupPlan } from "../cgroups/index.ts";
 import type { Spec } from "../config/types.ts";
 import { UserError } from "../common/errors.ts";
+import { readJson, writeJsonAtomic } from "../common/json-file.ts";
 import { withLock } from "../common/lock.ts";
 import { containerPaths as files, lockPath, runRoot, storePaths } from "../common/paths.ts";
 import { isRunning, type ProcessId, thisProcess } from "../common/proc.ts";
@@ -61,20 +62,6 @@ export interface ExitResult {
   signal?: string;
   oomKilled: boolean;
   finishedAt: string;
-}
-
-export function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value, null, 1), { mode: 0o600 });
-  renameSync(tmp, path);
-}
-
-export function readJson<T>(path: string): T | undefined {
-  try {
-    return JSON.parse(readFileSync(path, "utf8")) as T;
-  } catch {
-    return undefined;
-  }
 }
 
 export const readRecord = (id: string) => readJson<ContainerRecord>(files.record(id));

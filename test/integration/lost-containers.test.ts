@@ -155,3 +155,22 @@ describe("a mini killed before the record exists", () => {
     await m(["rmi", "whole-import"]);
   });
 });
+
+describe("a full disk", () => {
+  test("ENOSPC names the file mini was writing; nothing is left behind", async () => {
+    const full = mkdtempSync(`${tmpdir()}/mini-full-`);
+    expect(Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", full]).exitCode).toBe(0);
+    try {
+      Bun.spawnSync(["dd", "if=/dev/zero", `of=${full}/filler`, "bs=4k"], { stderr: "ignore" });
+      const r = await mini(["run", rootfs, "true"], {
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", MINI_ROOT: `${full}/lib`, MINI_RUN_ROOT: `${dirs}/run` },
+      });
+      expect(r.code).toBe(125);
+      expect(r.stderr.trim()).toMatch(new RegExp(`^mini: (write|mkdir|open) ${full}/lib/\\S+: ENOSPC$`));
+    } finally {
+      Bun.spawnSync(["umount", full]);
+      rmSync(full, { recursive: true, force: true });
+    }
+    expect(await leftBehind(before)).toEqual(NOTHING);
+  });
+});
