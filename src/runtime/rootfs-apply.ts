@@ -1,5 +1,5 @@
 // Applies a rootfs plan inside the child stage's new mount namespace.
-import { closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs";
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, statSync } from "node:fs";
 import * as sys from "../sys/calls.ts";
 import * as C from "../sys/constants.ts";
 import { SyscallError } from "../sys/error.ts";
@@ -68,6 +68,23 @@ function ensureMountpoint(target: string, asFile: boolean): void {
     const err = e as NodeJS.ErrnoException;
     throw new SyscallError(asFile ? "create" : "mkdir", target, Math.abs(err.errno ?? 0) || ENOENT);
   }
+}
+
+/** True when `target` is already that device (same type and numbers); an error when it is something else. */
+function existingDevice(target: string, type: number, op: { dest: string; major: number; minor: number }): boolean {
+  let st: import("node:fs").Stats;
+  try {
+    st = lstatSync(target);
+  } catch {
+    return false;
+  }
+  // glibc's major()/minor() of a dev_t
+  const dev = BigInt(st.rdev);
+  const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
+  const minor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
+  const same = (st.mode & C.S_IFMT) === type && (type === C.S_IFIFO || (major === op.major && minor === op.minor));
+  if (!same) throw new UserError(`linux.devices: ${op.dest} exists and is not that device`);
+  return true;
 }
 
 function isFile(path: string): boolean {
@@ -168,6 +185,12 @@ function applyOp(rootfs: string, op: RootfsOp): void {
     case "mknod": {
       const target = resolveInRoot(rootfs, op.dest);
       const type = op.kind === "b" ? C.S_IFBLK : op.kind === "p" ? C.S_IFIFO : C.S_IFCHR;
+      if (existingDevice(target, type, op)) return; // a bind-mounted /dev already has it
+      const parent = target.slice(0, target.lastIndexOf("/"));
+      if (!existsSync(parent)) {
+        recordMissing(parent, false);
+        mkdirSync(parent, { recursive: true, mode: 0o755 });
+      }
       const old = sys.umask(0);
       try {
         sys.mknod(target, type | op.mode, op.major, op.minor);

@@ -109,9 +109,11 @@ export function planRootfs(spec: Spec, opts: PlanOptions = {}): RootfsOp[] {
       propagation: o.propagation,
     });
   }
-  if (devIsTmpfs) {
+  // The default devices on a /dev of our own; the config's devices always (on a bind-mounted /dev
+  // an existing node is kept: rootfs-apply tolerates it).
+  {
     const seen = new Set<string>();
-    for (const d of [...DEFAULT_DEVICES, ...(spec.linux?.devices ?? [])]) {
+    for (const d of [...(devIsTmpfs ? DEFAULT_DEVICES : []), ...(spec.linux?.devices ?? [])]) {
       if (seen.has(d.path)) continue;
       seen.add(d.path);
       if (opts.userns) ops.push({ op: "bindDevice", dest: d.path });
@@ -127,9 +129,11 @@ export function planRootfs(spec: Spec, opts: PlanOptions = {}): RootfsOp[] {
           gid: d.gid ?? 0,
         });
     }
-    for (const [dest, to] of DEV_LINKS) ops.push({ op: "symlink", dest, to });
-    if (mounts.some((m) => m.destination === "/dev/pts"))
-      ops.push({ op: "symlink", dest: "/dev/ptmx", to: "pts/ptmx" });
+    if (devIsTmpfs) {
+      for (const [dest, to] of DEV_LINKS) ops.push({ op: "symlink", dest, to });
+      if (mounts.some((m) => m.destination === "/dev/pts"))
+        ops.push({ op: "symlink", dest: "/dev/ptmx", to: "pts/ptmx" });
+    }
   }
   ops.push(opts.noPivot ? { op: "chroot" } : { op: "pivot" });
   if (shared) ops.push({ op: "propagation", flags: wanted });

@@ -209,6 +209,29 @@ describe("running a bundle", () => {
     rmSync(inside);
   });
 
+  test("linux.devices: parent directories made, owner set; an existing node (a bind-mounted /dev) kept", async () => {
+    const c = config(["sh", "-c", "stat -c '%t:%T %u:%g %a' /dev/deep/er/null1"]);
+    c.linux.devices = [
+      { path: "/dev/deep/er/null1", type: "c", major: 1, minor: 3, fileMode: 0o620, uid: 1000, gid: 5 },
+    ];
+    const r = await runBundle(bundle(c));
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("1:3 1000:5 620\n");
+    // /dev is the host's (bound): /dev/null exists already and is that device.
+    const b = config(["sh", "-c", "echo ok > /dev/null && echo fine"]);
+    b.mounts = b.mounts.filter((m: Json) => m.destination !== "/dev");
+    b.mounts.push({ destination: "/dev", type: "bind", source: "/dev", options: ["rbind", "nosuid"] });
+    b.linux.devices = [{ path: "/dev/null", type: "c", major: 1, minor: 3 }];
+    const k = await runBundle(bundle(b));
+    expect(k.stderr).toBe("");
+    expect(k.stdout).toBe("fine\n");
+    // Something else at that path is an error naming it.
+    b.linux.devices = [{ path: "/dev/null", type: "c", major: 1, minor: 5 }];
+    const e = await runBundle(bundle(b));
+    expect(e.code).toBe(125);
+    expect(e.stderr.trim()).toBe("mini: linux.devices: /dev/null exists and is not that device");
+  });
+
   test("root.readonly makes / read-only", async () => {
     const cfg = config(["sh", "-c", "touch /x 2>/dev/null || echo read-only"]);
     cfg.root.readonly = true;
