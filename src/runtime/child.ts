@@ -4,6 +4,7 @@
 // start-up path of every container.
 import { readSync, writeFileSync, writeSync } from "node:fs";
 import * as sys from "../sys/calls.ts";
+import { recvFds } from "../sys/socket.ts";
 import * as C from "../sys/constants.ts";
 import { SyscallError } from "../sys/error.ts";
 import { UserError } from "../common/errors.ts";
@@ -12,13 +13,19 @@ import { CONFIG_FD, CONSOLE_FD, ERROR_FD, PRESERVED_FDS_AT, type ChildConfig } f
 import { findExecutable } from "./executable.ts";
 import { applyRootfs, undoMountpoints } from "./rootfs-apply.ts";
 
+/** Fds that came with the config (detached bind-mount sources of a user-namespaced container). */
+let mountFds: number[] = [];
+
 function readConfig(): ChildConfig {
   const chunks: Buffer[] = [];
   const buf = Buffer.allocUnsafe(65536);
-  for (;;) {
-    const n = readSync(CONFIG_FD, buf, 0, buf.length, null);
-    if (n <= 0) break;
-    chunks.push(Buffer.from(buf.subarray(0, n)));
+  // The first read takes the fds that travel with the config's first bytes.
+  const first = recvFds(CONFIG_FD, buf, "the config");
+  mountFds = first.fds;
+  if (first.n > 0) chunks.push(Buffer.from(buf.subarray(0, first.n)));
+  for (let n = first.n; n > 0; ) {
+    n = readSync(CONFIG_FD, buf, 0, buf.length, null);
+    if (n > 0) chunks.push(Buffer.from(buf.subarray(0, n)));
   }
   sys.close(CONFIG_FD);
   return JSON.parse(Buffer.concat(chunks).toString("utf8"));
@@ -116,6 +123,7 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
         step(log, "createContainer hooks", () =>
           hooks().runHooks(cfg.hooks, "createContainer", cfg.hooks!.state, cfg.hooks!.env),
         )),
+    mountFds,
   );
   if (cfg.console)
     step(log, "console: a pty of the container's devpts, its master out", () =>

@@ -25,7 +25,8 @@ import { isHostNamespace, type NamespaceSetup, planNamespaces } from "./namespac
 import { removeMountpoints } from "./rootfs-apply.ts";
 import { planRootfs } from "./rootfs-plan.ts";
 import { type AttachedTerminal, attachTerminal } from "./tty.ts";
-import { recvFd, socketpair } from "../sys/socket.ts";
+import { MAX_FDS_PER_MESSAGE, recvFd, socketpair } from "../sys/socket.ts";
+import * as sys from "../sys/calls.ts";
 import { closeFd } from "./oci-io.ts";
 import { PtyRelay, type TerminalLike } from "./console.ts";
 
@@ -178,6 +179,28 @@ function checkRootfs(path: string | undefined): string {
   return path;
 }
 
+/**
+ * A user-namespaced child stage is an unprivileged host uid: a bind source it can't reach
+ * (a 0700 directory on the way) would fail. Opened here as host root (open_tree makes a
+ * detached copy of each source) and sent with the config; the plan's ops name their fd.
+ */
+function openBindSources(ops: ChildConfig["ops"]): number[] {
+  const fds: number[] = [];
+  try {
+    for (const op of ops) {
+      if (op.op !== "mount" || !op.bind) continue;
+      if (fds.length === MAX_FDS_PER_MESSAGE)
+        throw new UserError(`more than ${MAX_FDS_PER_MESSAGE} bind mounts with a user namespace`);
+      op.sourceFd = fds.length;
+      fds.push(sys.openTreeClone(op.source, op.recursive));
+    }
+  } catch (e) {
+    for (const fd of fds) closeFd(fd);
+    throw e;
+  }
+  return fds;
+}
+
 /** Everything the child stage needs, decided here: it computes nothing. */
 function childConfig(
   spec: Spec,
@@ -289,10 +312,15 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
       overlay,
       cgroups: cgroups.cgroupMountLeaves(cgroupPlan),
     });
+    const mountFds = userns ? openBindSources(ops) : [];
     cgroups.applyCgroups(cgroupPlan, log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined);
     for (const w of cgroupPlan.warnings) log.warn(w);
     await setup.beforeConfig?.(child.proc.pid);
-    child.send(childConfig(spec, setup, nsPlan, cgroupPlan, ops, started));
+    try {
+      child.send(childConfig(spec, setup, nsPlan, cgroupPlan, ops, started), mountFds);
+    } finally {
+      for (const fd of mountFds) closeFd(fd);
+    }
     const terminal = started.consoleSock !== undefined ? receiveConsole(started) : undefined;
     log.debug("config sent to the child stage");
     const plan = cgroupPlan;

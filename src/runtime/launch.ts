@@ -8,6 +8,7 @@ import type { Subprocess } from "bun";
 import type { IdMapping } from "../config/types.ts";
 import * as sys from "../sys/calls.ts";
 import { cloneExec } from "../sys/clone.ts";
+import { sendFds, socketpair } from "../sys/socket.ts";
 import { CLONE_NEWUSER, F_SETFL, O_NONBLOCK, O_RDWR } from "../sys/constants.ts";
 import { CHILD_VERB, type ChildConfig } from "./child-config.ts";
 import { ClonedProcess, type ContainerProcess } from "./cloned-process.ts";
@@ -34,27 +35,32 @@ export interface ChildStage {
   proc: ContainerProcess;
   /** The detached container's monitor (mini-shim), its parent. */
   monitorPid?: number;
-  /** Sends the config (the child reads it to EOF before doing anything). */
-  send(cfg: ChildConfig): void;
+  /** Sends the config (the child reads it to EOF before doing anything), with `fds` for its mounts. */
+  send(cfg: ChildConfig, fds?: number[]): void;
   /** The child's report channel (non-blocking): see child-report.ts. */
   reportFd: number;
 }
 
-/** The two pipes every child stage gets: its config (fd 3) and its report back (fd 4). */
+/**
+ * The two channels every child stage gets: its config (fd 3: a unix socket, so that fds can go
+ * with it) and its report back (fd 4: a pipe).
+ */
 export function childPipes(): { cfgR: number; cfgW: number; repR: number; repW: number } {
-  const [cfgR, cfgW] = sys.pipe();
+  const [cfgR, cfgW] = socketpair();
   const [repR, repW] = sys.pipe();
   sys.fcntl(repR, F_SETFL, O_NONBLOCK, "report pipe");
   return { cfgR, cfgW, repR, repW };
 }
 
 /**
- * Writes the config and closes the channel. A blocking pipe: a config bigger than the pipe
- * (64 KiB) waits until the child reads it, instead of failing with EAGAIN.
+ * Writes the config and closes the channel; `fds` (detached mounts, at most 253) go with its first
+ * bytes. A blocking socket: a config bigger than its buffer waits until the child reads it.
  */
-export function sendConfig(cfgW: number, cfg: ChildConfig): void {
+export function sendConfig(cfgW: number, cfg: ChildConfig, fds: number[] = []): void {
   try {
-    sys.writeAll(cfgW, Buffer.from(JSON.stringify(cfg)), "the child stage's config");
+    const data = Buffer.from(JSON.stringify(cfg));
+    const first = sendFds(cfgW, fds, data, "the child stage's config");
+    sys.writeAll(cfgW, data.subarray(first), "the child stage's config");
   } finally {
     sys.close(cfgW);
   }
@@ -109,9 +115,9 @@ function spawnInUserNamespace(nsPlan: NamespaceSetup, io: StdioChoice, userns: U
   return {
     proc: new ClonedProcess(pid),
     reportFd: repR,
-    send(cfg) {
+    send(cfg, fds) {
       releaseInUserNamespace(pid, userns, cfg.cgroupProcs, syncW);
-      sendConfig(cfgW, { ...cfg, cgroupProcs: [] });
+      sendConfig(cfgW, { ...cfg, cgroupProcs: [] }, fds);
     },
   };
 }
@@ -192,7 +198,7 @@ function spawnDirect(nsPlan: NamespaceSetup, io: StdioChoice): ChildStage {
   return {
     proc: proc as unknown as ChildStage["proc"], // signalCode is a signal name: Bun's type is wider
     reportFd: repR,
-    send: (cfg) => sendConfig(cfgW, cfg),
+    send: (cfg, fds) => sendConfig(cfgW, cfg, fds),
   };
 }
 

@@ -113,12 +113,12 @@ export function spawnViaMonitor(
     proc,
     monitorPid: monitor.pid,
     reportFd: reportR,
-    send(cfg) {
+    send(cfg, fds) {
       if (userns) {
         releaseInUserNamespace(pid, userns, cfg.cgroupProcs, syncW);
         cfg = { ...cfg, cgroupProcs: [] };
       }
-      sendConfig(cfgW, cfg);
+      sendConfig(cfgW, cfg, fds);
     },
   };
 }

@@ -1,5 +1,5 @@
 // Applies a rootfs plan inside the child stage's new mount namespace.
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, statSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, statSync } from "node:fs";
 import * as sys from "../sys/calls.ts";
 import * as C from "../sys/constants.ts";
 import { SyscallError } from "../sys/error.ts";
@@ -87,6 +87,15 @@ function existingDevice(target: string, type: number, op: { dest: string; major:
   return true;
 }
 
+/** Whether a detached mount's root (an open_tree fd) is a directory. */
+function isDirFd(fd: number): boolean {
+  try {
+    return fstatSync(fd).isDirectory();
+  } catch {
+    return true;
+  }
+}
+
 function isFile(path: string): boolean {
   try {
     return !statSync(path).isDirectory();
@@ -97,7 +106,15 @@ function isFile(path: string): boolean {
 
 function applyMount(rootfs: string, op: Extract<RootfsOp, { op: "mount" }>): void {
   const target = resolveInRoot(rootfs, op.dest);
-  if (op.bind) {
+  if (op.bind && op.sourceFd !== undefined) {
+    // Opened by the parent as host root (open_tree): attached here whatever this user may reach.
+    const fd = sourceFds[op.sourceFd]!;
+    ensureMountpoint(target, !isDirFd(fd));
+    sys.moveMount(fd, target);
+    sys.close(fd);
+    const extra = op.flags & REMOUNT_FLAGS;
+    if (extra) sys.mount(null, target, null, C.MS_BIND | C.MS_REMOUNT | extra | sys.mountFlagsOf(target));
+  } else if (op.bind) {
     if (!existsSync(op.source)) throw new SyscallError("bind", `${op.source} on ${op.dest}`, ENOENT);
     ensureMountpoint(target, isFile(op.source));
     sys.mount(op.source, target, null, C.MS_BIND | (op.recursive ? C.MS_REC : 0));
@@ -163,7 +180,17 @@ function readonly(path: string): void {
 }
 
 /** `beforePivot`: run once everything is mounted, just before pivot_root/chroot (OCI createContainer hooks). */
-export function applyRootfs(rootfs: string, ops: RootfsOp[], log?: StepLog, beforePivot?: () => void): void {
+/** Fds of detached bind-mount sources (plan op `sourceFd` indexes them). */
+let sourceFds: number[] = [];
+
+export function applyRootfs(
+  rootfs: string,
+  ops: RootfsOp[],
+  log?: StepLog,
+  beforePivot?: () => void,
+  mountFds: number[] = [],
+): void {
+  sourceFds = mountFds;
   for (const op of ops) {
     if (op.op === "pivot" || op.op === "chroot") beforePivot?.();
     const t0 = log ? performance.now() : 0;

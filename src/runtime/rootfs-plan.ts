@@ -19,6 +19,11 @@ export type RootfsOp =
       bind: boolean;
       recursive: boolean;
       propagation: number;
+      /**
+       * A bind whose source the parent opened (open_tree) as host root: the index of that fd among
+       * those sent with the config. A user-namespaced child may not reach the source itself.
+       */
+      sourceFd?: number;
     }
   | {
       op: "mknod";

@@ -33,6 +33,38 @@ export function mount(
   );
 }
 
+/**
+ * open_tree(OPEN_TREE_CLONE): a detached copy of the mount at `path` (its whole tree with
+ * `recursive`), as an fd that move_mount can attach in another mount namespace.
+ */
+export function openTreeClone(path: string, recursive: boolean): number {
+  const p = cstr(path);
+  const flags = C.OPEN_TREE_CLONE | C.O_CLOEXEC | (recursive ? C.AT_RECURSIVE : 0);
+  return check(
+    libc().syscall(BigInt(C.SYS_open_tree), BigInt(C.AT_FDCWD), BigInt(ptr(p)), BigInt(flags), 0n, 0n),
+    "open_tree",
+    path,
+  );
+}
+
+/** move_mount of the detached mount `fd` onto `target`. */
+export function moveMount(fd: number, target: string): void {
+  const empty = cstr(""),
+    t = cstr(target);
+  check(
+    libc().syscall(
+      BigInt(C.SYS_move_mount),
+      BigInt(fd),
+      BigInt(ptr(empty)),
+      BigInt(C.AT_FDCWD),
+      BigInt(ptr(t)),
+      BigInt(C.MOVE_MOUNT_F_EMPTY_PATH),
+    ),
+    "move_mount",
+    target,
+  );
+}
+
 export function umount2(target: string, flags: number): void {
   check(libc().umount2(cstr(target), flags), "umount2", target);
 }

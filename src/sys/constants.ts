@@ -77,6 +77,11 @@ export const AT_FDCWD = -100;
 export const AT_SYMLINK_NOFOLLOW = 0x100;
 export const AT_REMOVEDIR = 0x200;
 export const AT_EMPTY_PATH = 0x1000;
+export const AT_RECURSIVE = 0x8000;
+
+/** open_tree(2) and move_mount(2) (the mount API of Linux 5.2). */
+export const OPEN_TREE_CLONE = 1;
+export const MOVE_MOUNT_F_EMPTY_PATH = 0x4;
 
 /** openat2(2) `resolve` flags. */
 export const RESOLVE_NO_XDEV = 0x01;
@@ -234,6 +239,8 @@ export const PR_CAP_AMBIENT_CLEAR_ALL = 4;
 // number on every architecture; older ones differ (the per-arch table).
 export const SYS_close_range = 436;
 export const SYS_openat2 = 437;
+export const SYS_open_tree = 428;
+export const SYS_move_mount = 429;
 export const SYS_fchmodat2 = 452;
 
 const SYSCALLS_BY_ARCH = {

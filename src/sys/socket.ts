@@ -32,39 +32,49 @@ export function unixConnect(path: string): number {
   return fd;
 }
 
-/** sendmsg(sock) with `name` as data (runc sends the pty's path) and `fd` as SCM_RIGHTS (x86_64/arm64 layouts). */
-export function sendFd(sock: number, fd: number, name: string, what = ""): void {
-  const data = Buffer.from(name || "\0");
+/** The most fds one SCM_RIGHTS message carries (the kernel's SCM_MAX_FD). */
+export const MAX_FDS_PER_MESSAGE = 253;
+
+/** sendmsg(sock) of `data` with `fds` as SCM_RIGHTS (x86_64/arm64 layouts); returns the bytes sent. */
+export function sendFds(sock: number, fds: number[], data: Uint8Array, what = ""): number {
   const iov = new BigUint64Array([BigInt(ptr(data)), BigInt(data.length)]);
-  const control = Buffer.alloc(24); // CMSG_SPACE(sizeof(int)): cmsg_len(8) level(4) type(4) int(4) pad(4)
-  control.writeBigUInt64LE(20n, 0); // CMSG_LEN(4)
-  control.writeInt32LE(SOL_SOCKET, 8);
-  control.writeInt32LE(SCM_RIGHTS, 12);
-  control.writeInt32LE(fd, 16);
+  const space = 16 + Math.ceil((fds.length * 4) / 8) * 8; // CMSG_SPACE(n ints)
+  const control = Buffer.alloc(fds.length ? space : 0);
+  if (fds.length) {
+    control.writeBigUInt64LE(BigInt(16 + fds.length * 4), 0); // CMSG_LEN
+    control.writeInt32LE(SOL_SOCKET, 8);
+    control.writeInt32LE(SCM_RIGHTS, 12);
+    fds.forEach((fd, i) => {
+      control.writeInt32LE(fd, 16 + i * 4);
+    });
+  }
   const msg = Buffer.alloc(56); // struct msghdr
   msg.writeBigUInt64LE(BigInt(ptr(iov)), 16);
   msg.writeBigUInt64LE(1n, 24);
-  msg.writeBigUInt64LE(BigInt(ptr(control)), 32);
-  msg.writeBigUInt64LE(24n, 40);
-  if (libc().sendmsg(sock, msg, 0) < 0) throw new SyscallError("sendmsg", what, errno());
+  if (fds.length) {
+    msg.writeBigUInt64LE(BigInt(ptr(control)), 32);
+    msg.writeBigUInt64LE(BigInt(control.length), 40);
+  }
+  for (;;) {
+    const n = Number(libc().sendmsg(sock, msg, 0));
+    if (n < 0 && errno() === EINTR) continue;
+    if (n < 0) throw new SyscallError("sendmsg", what, errno());
+    return n;
+  }
 }
 
-/** A connected pair of AF_UNIX stream sockets, close-on-exec. */
-export function socketpair(): [number, number] {
-  const fds = new Int32Array(2);
-  if (libc().socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
-    throw new SyscallError("socketpair", "", errno());
-  return [fds[0]!, fds[1]!];
+/** sendmsg(sock) with `name` as data (runc sends the pty's path) and `fd` as SCM_RIGHTS. */
+export function sendFd(sock: number, fd: number, name: string, what = ""): void {
+  sendFds(sock, [fd], Buffer.from(name || "\0"), what);
 }
 
 /**
- * recvmsg(sock) of one message carrying an fd (SCM_RIGHTS): the fd (close-on-exec), or undefined
- * when the peer closed without sending one.
+ * recvmsg(sock) into `buf`: the bytes read (0 at EOF) and the fds that came with them
+ * (close-on-exec).
  */
-export function recvFd(sock: number, what = ""): number | undefined {
-  const data = Buffer.alloc(4096);
-  const iov = new BigUint64Array([BigInt(ptr(data)), BigInt(data.length)]);
-  const control = Buffer.alloc(64);
+export function recvFds(sock: number, buf: Uint8Array, what = ""): { n: number; fds: number[] } {
+  const iov = new BigUint64Array([BigInt(ptr(buf)), BigInt(buf.length)]);
+  const control = Buffer.alloc(16 + MAX_FDS_PER_MESSAGE * 4 + 8);
   const msg = Buffer.alloc(56); // struct msghdr
   msg.writeBigUInt64LE(BigInt(ptr(iov)), 16);
   msg.writeBigUInt64LE(1n, 24);
@@ -75,10 +85,28 @@ export function recvFd(sock: number, what = ""): number | undefined {
     if (n < 0 && errno() === EINTR) continue;
     if (n < 0) throw new SyscallError("recvmsg", what, errno());
     const controlLen = Number(msg.readBigUInt64LE(40));
-    if (controlLen < 20 || control.readInt32LE(8) !== SOL_SOCKET || control.readInt32LE(12) !== SCM_RIGHTS)
-      return undefined;
-    return control.readInt32LE(16);
+    const fds: number[] = [];
+    if (controlLen >= 16 && control.readInt32LE(8) === SOL_SOCKET && control.readInt32LE(12) === SCM_RIGHTS) {
+      const count = (Number(control.readBigUInt64LE(0)) - 16) / 4;
+      for (let i = 0; i < count; i++) fds.push(control.readInt32LE(16 + i * 4));
+    }
+    return { n, fds };
   }
+}
+
+/** A connected pair of AF_UNIX stream sockets, close-on-exec. */
+export function socketpair(): [number, number] {
+  const fds = new Int32Array(2);
+  if (libc().socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
+    throw new SyscallError("socketpair", "", errno());
+  return [fds[0]!, fds[1]!];
+}
+
+/** recvmsg(sock) of one message carrying an fd: the fd, or undefined when none came (the peer closed). */
+export function recvFd(sock: number, what = ""): number | undefined {
+  const { fds } = recvFds(sock, Buffer.alloc(4096), what);
+  for (const extra of fds.slice(1)) libc().close(extra);
+  return fds[0];
 }
 
 /** openpty(3): [master, slave], both close-on-exec. */

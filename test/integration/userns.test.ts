@@ -61,6 +61,28 @@ describe("--userns", () => {
     expect(r.stdout).toContain("Permission denied");
   });
 
+  test("a bind source behind a 0700 directory: mounted as host root sees it (read-only when asked)", async () => {
+    const { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+    const hidden = mkdtempSync("/tmp/mini-hidden-");
+    mkdirSync(`${hidden}/d`);
+    writeFileSync(`${hidden}/d/file`, "host data\n");
+    chmodSync(hidden, 0o700);
+    const own = makeRootfs(); // owned by the mapped root, so mini may make /data in it
+    Bun.spawnSync(["chown", "-R", "100000:100000", own]);
+    chownSync(own, 100000, 100000);
+    try {
+      const r = await sh(own, "cat /data/file; touch /data/x 2>&1 | grep -c Read-only", [
+        "--userns",
+        "-v",
+        `${hidden}/d:/data:ro`,
+      ]);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe("host data\n1\n");
+    } finally {
+      rmSync(hidden, { recursive: true, force: true });
+    }
+  });
+
   test("limits and not-found still work", async () => {
     expect((await mini(["run", "--userns", "--pids-limit", "10", rootfs, "no-such"])).code).toBe(127);
   });
