@@ -122,6 +122,9 @@ function applyOp(rootfs: string, op: RootfsOp): void {
       return applyMount(rootfs, op);
     case "mknod": {
       const target = resolveInRoot(rootfs, op.dest);
+      // /dev/net/tun, /dev/cpu/0/cpuid (--device, --privileged): the directory in the new /dev first.
+      const parent = target.slice(0, target.lastIndexOf("/"));
+      if (!existsSync(parent)) mkdirSync(parent, { recursive: true, mode: 0o755 });
       const type = op.kind === "b" ? C.S_IFBLK : op.kind === "p" ? C.S_IFIFO : C.S_IFCHR;
       const old = sys.umask(0);
       try {
@@ -156,6 +159,10 @@ function applyOp(rootfs: string, op: RootfsOp): void {
       return mask(op.dest);
     case "readonly":
       return readonly(op.dest);
+    case "remountReadonly": {
+      const target = resolveInRoot(rootfs, op.dest);
+      return sys.mount(null, target, null, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | sys.mountFlagsOf(target));
+    }
     case "readonlyRoot":
       return sys.mount(null, "/", null, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | sys.mountFlagsOf("/"));
   }

@@ -36,6 +36,7 @@ export type RootfsOp =
   | { op: "chroot" }
   | { op: "mask"; dest: string }
   | { op: "readonly"; dest: string }
+  | { op: "remountReadonly"; dest: string }
   | { op: "readonlyRoot" };
 
 export interface PlanOptions {
@@ -159,6 +160,8 @@ function cgroupMountOps(dest: string, flags: number, cg: NonNullable<PlanOptions
     if (l.name.includes(","))
       for (const part of l.name.split(",")) ops.push({ op: "symlink", dest: `${dest}/${part}`, to: l.name });
   }
+  // The tmpfs holding them read-only too once its mount points exist (docker's layout).
+  if (flags & C.MS_RDONLY) ops.push({ op: "remountReadonly", dest });
   return ops;
 }
 
@@ -189,6 +192,8 @@ export function describeOp(op: RootfsOp): string {
       return `mask ${op.dest}`;
     case "readonly":
       return `read-only ${op.dest}`;
+    case "remountReadonly":
+      return `remount ${op.dest} read-only`;
     case "readonlyRoot":
       return "remount / read-only";
   }

@@ -2,6 +2,7 @@
 // store (name, spec, how it ends), then created through the one pipeline (container.ts) and
 // either waited for in the foreground or left to its monitor. Also `run --bundle`.
 import { rmSync, statSync } from "node:fs";
+import { hostname as hostnameOfHost } from "node:os";
 import { resolve } from "node:path";
 import { removeCgroups } from "../cgroups/index.ts";
 import { UserError } from "../common/errors.ts";
@@ -27,6 +28,9 @@ import { abandon, createContainer, expectRunning, type LaunchedChild, launch } f
 import { etcFilePaths } from "./etc-files.ts";
 import { waitForeground } from "./foreground.ts";
 import { miniArgv } from "./launch.ts";
+import { hostConfigOf } from "./host-config.ts";
+import { containerNamespace, refreshJoinedNamespaces } from "./joined-namespaces.ts";
+import { parseSignal } from "./signals.ts";
 
 /** Per log file; one older file is kept, so a container's log never exceeds twice this. */
 export const LOG_MAX_BYTES = 16 * 1024 * 1024;
@@ -49,6 +53,9 @@ export interface RunRequest {
   noPivot: boolean;
   logMaxBytes: number;
   pull: { policy: "always" | "missing" | "never"; platform?: string; insecure: boolean; quiet: boolean };
+  /** --stop-signal and --stop-timeout (seconds). */
+  stopSignal?: string;
+  stopTimeout?: number;
 }
 
 /**
@@ -65,7 +72,13 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
   // its monitor instead.) Before a pull, too: Bun.spawn from the main thread in the new
   // namespaces was seen to abort now and then right after fetch traffic. (With -t the host
   // terminal goes raw only once the container runs, after the pull's progress.)
-  const early = namespacesFromFlags(req.spec);
+  if (req.stopSignal !== undefined)
+    try {
+      parseSignal(req.stopSignal);
+    } catch (e) {
+      throw new UserError(`invalid --stop-signal: ${(e as Error).message}`);
+    }
+  const early = namespacesFromFlags({ ...req.spec, containerNamespace });
   const launched = req.detach
     ? undefined
     : launch(
@@ -99,6 +112,8 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
     const imageConfig = image?.config.config;
     const spec = specFromFlags({
       ...req.spec,
+      containerNamespace,
+      cgroupName: `mini-${id}`,
       rootfs,
       command,
       image: imageConfig && { user: imageConfig.User, env: imageConfig.Env, workdir: imageConfig.WorkingDir },
@@ -118,8 +133,10 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
         init: req.init,
         noPivot: req.noPivot,
         overlay,
-        etc: { hostname: spec.hostname ?? "mini", hostNetwork: req.spec.network === "host" },
-        stopSignal: imageConfig?.StopSignal,
+        etc: { hostname: spec.hostname ?? hostnameOfHost(), hostNetwork: req.spec.network === "host" },
+        stopSignal: req.stopSignal ?? imageConfig?.StopSignal,
+        stopTimeout: req.stopTimeout,
+        hostConfig: hostConfigOf(req.spec),
         logMaxBytes: req.logMaxBytes,
       },
       req.name,
@@ -216,7 +233,8 @@ export async function startStopped(rec: ContainerRecord): Promise<number> {
     } catch {
       offset = 0;
     }
-    await startRecorded({ ...rec, detached: true });
+    const spec = refreshJoinedNamespaces(rec.spec, rec.hostConfig);
+    await startRecorded({ ...rec, spec, detached: true });
   });
   return offset;
 }
