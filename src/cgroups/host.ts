@@ -1,10 +1,12 @@
 // Host facts a plan checks requests against: online CPUs and memory nodes, huge page sizes, the
 // kernel's release. Read when a container is planned (CPUs go on- and offline while a host runs).
 
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { posix } from "node:path";
 import { release } from "node:os";
 import { UserError } from "../common/errors.ts";
-import type { HostFacts } from "./types.ts";
+import { detectMode } from "./detect.ts";
+import { DEFAULT_ROOT, type HostFacts } from "./types.ts";
 
 function read(path: string, fallback: string): string {
   try {
@@ -69,4 +71,21 @@ export function checkIdsOnline(requested: string, online: string, what: string):
 export function kernelVersion(rel: string): [number, number] {
   const m = /^(\d+)\.(\d+)/.exec(rel);
   return m ? [Number(m[1]), Number(m[2])] : [0, 0];
+}
+
+/**
+ * Whether the kernel accounts swap per cgroup (v1 memory.memsw.*, v2 memory.swap.max), so that a
+ * memory+swap limit can be set. docker's -m alone asks for swap = 2 × memory only where it can.
+ */
+export function hasSwapAccounting(root: string = DEFAULT_ROOT): boolean {
+  if (detectMode(root) === "v1") return existsSync(posix.join(root, "memory/memory.memsw.limit_in_bytes"));
+  // v2: the root cgroup has no memory files; any cgroup below it shows whether swap is accounted.
+  try {
+    for (const d of readdirSync(root, { withFileTypes: true }))
+      if (d.isDirectory() && existsSync(posix.join(root, d.name, "memory.current")))
+        return existsSync(posix.join(root, d.name, "memory.swap.max"));
+  } catch {
+    // unreadable: assume not
+  }
+  return false;
 }

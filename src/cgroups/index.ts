@@ -13,7 +13,7 @@ export type {
 } from "./types.ts";
 export { detectMode, findHierarchies, parseMountinfo, parseSelfCgroup } from "./detect.ts";
 export { checkResources, planCgroups, planCgroupsOnHost, planUpdate } from "./plan.ts";
-export { readHostFacts } from "./host.ts";
+export { hasSwapAccounting, readHostFacts } from "./host.ts";
 export type { HostPlanOptions } from "./plan.ts";
 export { applyCgroups, attachDeviceProgram } from "./apply.ts";
 export type { ApplyOptions } from "./apply.ts";

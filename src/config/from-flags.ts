@@ -1,6 +1,7 @@
 // `mini run` flags → an OCI Spec. Pure apart from reading the rootfs's /etc/passwd and /etc/group
 // and the --env-file files.
 import { readFileSync } from "node:fs";
+import * as log from "../log.ts";
 import { hostname as hostnameOfHost } from "node:os";
 import { UserError } from "../common/errors.ts";
 import { applyCapFlags, DEFAULT_CAPS, ociCapabilities } from "./capabilities.ts";
@@ -64,6 +65,8 @@ export interface RunFlags {
   cgroupName?: string;
   /** Resolves --pid/--ipc container:NAME to that container's namespace file. */
   containerNamespace?: ContainerNamespace;
+  /** Whether the host accounts swap (false: -m alone sets no memory+swap limit, as docker does there). */
+  swapAccounting?: boolean;
   /** Host device lookups (tests pass fakes). */
   statDevice?: StatDevice;
   hostDevices?: () => import("./types.ts").Device[];
@@ -115,7 +118,11 @@ export function parseIdMap(v: string, flag: string): IdMapping {
 function resources(f: RunFlags): Resources {
   const r: Resources = { devices: DEFAULT_DEVICE_RULES };
   const memory = f.memory !== undefined ? parseMemory(f.memory) : undefined;
-  const swap = parseMemorySwap(memory, f.memorySwap);
+  let swap = parseMemorySwap(memory, f.memorySwap);
+  if (f.memorySwap === undefined && swap !== undefined && f.swapAccounting === false) {
+    log.warn("your kernel does not support swap limit capabilities: memory limited without swap");
+    swap = undefined;
+  }
   if (memory !== undefined || swap !== undefined)
     r.memory = { ...(memory !== undefined && { limit: memory }), ...(swap !== undefined && { swap }) };
   if (f.cpus !== undefined) r.cpu = { ...parseCpus(f.cpus) };

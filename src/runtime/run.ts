@@ -4,7 +4,7 @@
 import { rmSync, statSync } from "node:fs";
 import { hostname as hostnameOfHost } from "node:os";
 import { resolve } from "node:path";
-import { removeCgroups } from "../cgroups/index.ts";
+import { hasSwapAccounting, removeCgroups } from "../cgroups/index.ts";
 import { UserError } from "../common/errors.ts";
 import { containerPaths as files } from "../common/paths.ts";
 import { pidStartTime } from "../common/proc.ts";
@@ -114,6 +114,7 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
       ...req.spec,
       containerNamespace,
       cgroupName: `mini-${id}`,
+      swapAccounting: req.spec.memory !== undefined && req.spec.memorySwap === undefined ? hasSwapAccounting() : true,
       rootfs,
       command,
       image: imageConfig && { user: imageConfig.User, env: imageConfig.Env, workdir: imageConfig.WorkingDir },
