@@ -268,6 +268,49 @@ describe("bad values: one line, exit 125, nothing left behind", () => {
     });
 });
 
+describe("a bundle asking for what this host can't apply: the OCI create error, nothing left", () => {
+  const bundleWith = async (resources: object): Promise<string> => {
+    const b = mkdtempSync(`${dirs}/bundle-`);
+    const spec = JSON.parse((await m(["spec"])).stdout);
+    spec.root = { path: rootfs };
+    spec.process.terminal = false;
+    spec.process.args = ["true"];
+    spec.linux.resources = { ...spec.linux.resources, ...resources };
+    writeFileSync(`${b}/config.json`, JSON.stringify(spec));
+    return b;
+  };
+  const cases: [object, RegExp][] = [
+    [
+      { blockIO: { leafWeight: 300 } },
+      /^mini: cannot apply linux\.resources\.blockIO\.leafWeight: \/sys\/fs\/cgroup\/blkio\/.*\/blkio\.leaf_weight does not exist on this host$/,
+    ],
+    [
+      { memory: { kernel: 64 << 20 } },
+      /^mini: linux\.resources\.memory\.kernel \(--kernel-memory\): this kernel \(.*\) dropped kernel memory limits/,
+    ],
+    [
+      { network: { classID: 0x100001 } },
+      /^mini: linux\.resources\.network\.classID: the net_cls cgroup controller is not mounted on this host/,
+    ],
+  ];
+  for (const [resources, msg] of cases)
+    test(JSON.stringify(resources), async () => {
+      if (JSON.stringify(resources).includes("leafWeight") && existsSync("/sys/fs/cgroup/blkio/blkio.leaf_weight"))
+        return;
+      if (JSON.stringify(resources).includes("classID") && existsSync("/sys/fs/cgroup/net_cls")) return;
+      const b = await bundleWith(resources);
+      const root = `${dirs}/oci`;
+      const r = await m(["--root", root, "create", "--bundle", b, "c1"], 30_000);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr.trim()).toMatch(msg);
+      expect((await m(["--root", root, "list", "-q"])).stdout.trim()).toBe("");
+      const run = await m(["run", "--bundle", b]);
+      expect(run.code).toBe(125);
+      expect(run.stderr.trim()).toMatch(msg);
+    });
+});
+
 test("nothing is left behind", async () => {
   expect(await leftBehind(before)).toEqual(NOTHING);
 });
