@@ -30,7 +30,7 @@ export type RootfsOp =
       uid: number;
       gid: number;
     }
-  | { op: "bindDevice"; dest: string }
+  | { op: "bindDevice"; dest: string; kind: "c" | "b" | "p"; major: number; minor: number }
   | { op: "symlink"; dest: string; to: string }
   | { op: "pivot" }
   | { op: "chroot" }
@@ -113,12 +113,13 @@ export function planRootfs(spec: Spec, opts: PlanOptions = {}): RootfsOp[] {
     for (const d of [...DEFAULT_DEVICES, ...(spec.linux?.devices ?? [])]) {
       if (seen.has(d.path)) continue;
       seen.add(d.path);
-      if (opts.userns) ops.push({ op: "bindDevice", dest: d.path });
+      const kind = (d.type === "u" ? "c" : d.type) as "c" | "b" | "p";
+      if (opts.userns) ops.push({ op: "bindDevice", dest: d.path, kind, major: d.major ?? 0, minor: d.minor ?? 0 });
       else
         ops.push({
           op: "mknod",
           dest: d.path,
-          kind: (d.type === "u" ? "c" : d.type) as "c" | "b" | "p",
+          kind,
           major: d.major ?? 0,
           minor: d.minor ?? 0,
           mode: d.fileMode ?? 0o666,

@@ -156,6 +156,27 @@ describe("v1 (this host's layout: hybrid, hugetlb only on the cgroup2 hierarchy)
     expect(plan().leaves.some((l) => l.controllers.includes("net_cls"))).toBe(false);
   });
 
+  test("device rules where no v1 devices hierarchy is mounted: the BPF program on the cgroup2 hierarchy", () => {
+    const rules: Resources["devices"] = [{ allow: false, access: "rwm" }];
+    expect(plan({ devices: rules }).devices).toBeUndefined(); // v1 devices: devices.deny/allow writes
+    const noDevices = input({ resources: { devices: rules } });
+    noDevices.mountinfo = noDevices.mountinfo
+      .split("\n")
+      .filter((l) => !l.endsWith(",devices"))
+      .join("\n");
+    const p = planCgroups(noDevices);
+    const u = p.leaves.find((l) => l.unified)!;
+    expect(rel(u.dir)).toBe("/unified/mini-x");
+    expect(p.devices?.dir).toBe(u.dir);
+    expect(p.writes.some((w) => w.path.startsWith(join(root, "unified")))).toBe(false); // no controller to delegate
+    // and nowhere at all: refused, not dropped
+    noDevices.mountinfo = noDevices.mountinfo
+      .split("\n")
+      .filter((l) => !l.includes("cgroup2"))
+      .join("\n");
+    expect(() => planCgroups(noDevices)).toThrow("the devices cgroup controller is not mounted on this host");
+  });
+
   test("cpuset cpus and mems are checked against the host's online ones", () => {
     expect(values(plan({ cpu: { cpus: "1-2", mems: "0" } }))["/cpuset/mini-x/cpuset.cpus"]).toBe("1-2");
     expect(() => plan({ cpu: { cpus: "4" } })).toThrow(
