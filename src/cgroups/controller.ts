@@ -57,13 +57,7 @@ export interface WriteOptions {
 }
 
 /** One write of `value` to dir/file. */
-export function controlWrite(
-  dir: string,
-  file: string,
-  value: number | string,
-  opts: WriteOptions | boolean = {},
-): CgroupWrite {
-  const o: WriteOptions = typeof opts === "boolean" ? { optional: opts } : opts;
+export function controlWrite(dir: string, file: string, value: number | string, o: WriteOptions = {}): CgroupWrite {
   const w: CgroupWrite = { path: posix.join(dir, file), value: String(value) };
   if (o.setting) w.setting = o.setting;
   if (o.optional) w.optional = true;

@@ -14,13 +14,11 @@ import { defaultSeccomp } from "./seccomp-default.ts";
 import { fromDockerProfile, isDockerProfile } from "./seccomp-docker-profile.ts";
 import { hostDevices, type StatDevice } from "./device-flags.ts";
 import {
+  applyIsolation,
   applyNamespaceModes,
   type ContainerNamespace,
   ignoredSecurityOpt,
   type IsolationFlags,
-  parseOomScoreAdj,
-  parseSysctls,
-  parseUlimits,
   shmMount,
 } from "./isolation-flags.ts";
 import { makePrivileged } from "./privileged.ts";
@@ -280,12 +278,7 @@ export function specFromFlags(f: RunFlags): Spec {
   if (uidMappings) Object.assign(linux, { uidMappings, gidMappings });
   if (seccomp === "default") linux.seccomp = defaultSeccomp(caps);
   else if (seccomp) linux.seccomp = seccomp;
-  if (iso.ulimit?.length) p.rlimits = parseUlimits(iso.ulimit);
-  const sysctl = parseSysctls(iso.sysctl ?? [], namespaces);
-  if (sysctl) linux.sysctl = sysctl;
-  const oom = parseOomScoreAdj(iso.oomScoreAdj);
-  if (oom !== undefined) p.oomScoreAdj = oom;
-  if (iso.cgroupParent) linux.cgroupsPath = `${iso.cgroupParent.replace(/\/+$/, "")}/${f.cgroupName ?? "mini"}`;
+  applyIsolation(p, linux, iso, f.cgroupName);
   return iso.privileged ? makePrivileged(spec, (f.hostDevices ?? hostDevices)()) : spec;
 }
 

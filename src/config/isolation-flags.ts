@@ -7,7 +7,7 @@ import * as log from "../log.ts";
 import { getrlimit } from "../sys/calls.ts";
 import { RLIMIT } from "../sys/constants.ts";
 import { checkSysctls } from "./sysctl.ts";
-import type { Mount, Namespace, Rlimit } from "./types.ts";
+import type { Linux, Mount, Namespace, Process, Rlimit } from "./types.ts";
 import { parseBytes } from "./units.ts";
 
 export interface IsolationFlags {
@@ -208,4 +208,14 @@ export function ignoredSecurityOpt(o: string, lsm: () => "apparmor" | "selinux" 
     `--security-opt ${o}: ignored (${active === kind ? `mini applies no ${name}` : `this host has no ${name}`})`,
   );
   return true;
+}
+
+/** --ulimit, --sysctl, --oom-score-adj and --cgroup-parent into the process and linux sections. */
+export function applyIsolation(p: Process, linux: Linux, iso: IsolationFlags, cgroupName = "mini"): void {
+  if (iso.ulimit?.length) p.rlimits = parseUlimits(iso.ulimit);
+  const sysctl = parseSysctls(iso.sysctl ?? [], linux.namespaces ?? []);
+  if (sysctl) linux.sysctl = sysctl;
+  const oom = parseOomScoreAdj(iso.oomScoreAdj);
+  if (oom !== undefined) p.oomScoreAdj = oom;
+  if (iso.cgroupParent) linux.cgroupsPath = `${iso.cgroupParent.replace(/\/+$/, "")}/${cgroupName}`;
 }
