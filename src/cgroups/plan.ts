@@ -32,11 +32,24 @@ function readIfExists(path: string): string | undefined {
   }
 }
 
-/** The host facts given, completed from /sys and uname when some are missing. */
+/** The host facts given, the others read from /sys and uname when first asked for (most plans need none). */
 function hostFacts(given: Partial<HostFacts> | undefined): HostFacts {
-  const keys: (keyof HostFacts)[] = ["onlineCpus", "onlineMems", "hugePageSizes", "kernelRelease"];
-  if (given && keys.every((k) => given[k] !== undefined)) return given as HostFacts;
-  return { ...readHostFacts(), ...given };
+  let read: HostFacts | undefined;
+  const host = () => (read ??= readHostFacts());
+  return {
+    get onlineCpus() {
+      return given?.onlineCpus ?? host().onlineCpus;
+    },
+    get onlineMems() {
+      return given?.onlineMems ?? host().onlineMems;
+    },
+    get hugePageSizes() {
+      return given?.hugePageSizes ?? host().hugePageSizes;
+    },
+    get kernelRelease() {
+      return given?.kernelRelease ?? host().kernelRelease;
+    },
+  };
 }
 
 /** Values the kernel would reject anyway (or that this host can't have), caught before anything is created. */
@@ -62,9 +75,9 @@ export function checkResources(r: Resources | undefined, host?: Partial<HostFact
   if (c?.shares !== undefined && c.shares < 0) bad("cpu shares", c.shares, "use a positive number");
   if (c?.realtimeRuntime !== undefined && c.realtimePeriod !== undefined && c.realtimeRuntime > c.realtimePeriod)
     bad("cpu real-time runtime", c.realtimeRuntime, `it must not exceed the real-time period (${c.realtimePeriod})`);
-  const facts = () => hostFacts(host);
-  if (c?.cpus) checkIdsOnline(c.cpus, (host?.onlineCpus ?? facts().onlineCpus).trim(), "cpuset cpus");
-  if (c?.mems) checkIdsOnline(c.mems, (host?.onlineMems ?? facts().onlineMems).trim(), "cpuset mems");
+  const facts = hostFacts(host);
+  if (c?.cpus) checkIdsOnline(c.cpus, facts.onlineCpus.trim(), "cpuset cpus");
+  if (c?.mems) checkIdsOnline(c.mems, facts.onlineMems.trim(), "cpuset mems");
   const b = r.blockIO;
   const weight = (what: string, w: number | undefined) => {
     if (w !== undefined && w !== 0 && (w < 10 || w > 1000)) bad(what, w, "use 10 to 1000 (0 leaves it unset)");
@@ -83,7 +96,7 @@ export function checkResources(r: Resources | undefined, host?: Partial<HostFact
   ] as const)
     for (const d of b?.[k] ?? []) if (d.rate < 0) bad(`blkio ${k} rate of ${d.major}:${d.minor}`, d.rate, "use >= 0");
   if (r.hugepageLimits?.length) {
-    const sizes = host?.hugePageSizes ?? facts().hugePageSizes;
+    const sizes = facts.hugePageSizes;
     for (const h of r.hugepageLimits) {
       if (!sizes.includes(h.pageSize))
         bad(
