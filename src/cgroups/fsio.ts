@@ -5,7 +5,7 @@ import { existsSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { posix } from "node:path";
 import { SyscallError, fromNodeError } from "../sys/error.ts";
 import { UserError } from "../common/errors.ts";
-import { EACCES, EBUSY, EINVAL, ENOENT, EOVERFLOW, ERANGE } from "../sys/errno.ts";
+import { EACCES, EBUSY, EINVAL, ENODEV, ENOENT, EOVERFLOW, ERANGE } from "../sys/errno.ts";
 import type { CgroupLog } from "./types.ts";
 
 export const now = () => performance.now();
@@ -38,11 +38,16 @@ function hint(file: string, errno: number): string {
     return "the cgroup has processes in it (cgroup v2 no-internal-process rule)";
   if (file === "cgroup.subtree_control") return "the controller is not enabled in the parent cgroup";
   if (file === "pids.max") return "use a positive number of processes";
+  if (file.startsWith("cpu.rt_"))
+    return "the real-time runtime must fit in the period and in what the parent cgroup has left";
+  if (errno === ENODEV) return "no such block device (or it takes no I/O limits)";
+  if (file.includes("weight")) return "use a weight from 10 to 1000";
+  if (file.startsWith("hugetlb.")) return "the limit must be a multiple of the page size";
   return "the kernel rejected the value";
 }
 
-/** Writes one cgroup control file. */
-export function writeControl(path: string, value: string): void {
+/** Writes one cgroup control file; `setting` (what the user asked for) is named when the kernel refuses the value. */
+export function writeControl(path: string, value: string, setting?: string): void {
   try {
     writeFileSync(path, value);
   } catch (e) {
@@ -51,9 +56,10 @@ export function writeControl(path: string, value: string): void {
     if (errno === EACCES && !existsSync(path)) errno = ENOENT;
     if (!errno) throw fromNodeError(e, "write", path);
     const sys = new SyscallError("write", path, errno);
-    if (errno === EINVAL || errno === EBUSY || errno === ERANGE || errno === EOVERFLOW) {
+    if (errno === EINVAL || errno === EBUSY || errno === ERANGE || errno === EOVERFLOW || errno === ENODEV) {
       const file = posix.basename(path);
-      const err = new UserError(`cannot set ${file} to ${value}: ${sys.message} (${hint(file, errno)})`);
+      const what = setting ? ` for ${setting}` : "";
+      const err = new UserError(`cannot set ${file} to ${value}${what}: ${sys.message} (${hint(file, errno)})`);
       (err as Error & { cause?: unknown }).cause = sys;
       throw err;
     }

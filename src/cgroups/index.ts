@@ -1,11 +1,22 @@
 // cgroups: plan (pure) → apply → (container runs: update, query) → remove.
 
 export { DEFAULT_ROOT } from "./types.ts";
-export type { CgroupLeaf, CgroupLog, CgroupMode, CgroupPlan, CgroupWrite, PlanInput } from "./types.ts";
+export type {
+  CgroupDeviceProgram,
+  CgroupLeaf,
+  CgroupLog,
+  CgroupMode,
+  CgroupPlan,
+  CgroupWrite,
+  HostFacts,
+  PlanInput,
+} from "./types.ts";
 export { detectMode, findHierarchies, parseMountinfo, parseSelfCgroup } from "./detect.ts";
-export { checkResources, planCgroups, planCgroupsOnHost } from "./plan.ts";
+export { checkResources, planCgroups, planCgroupsOnHost, planUpdate } from "./plan.ts";
+export { hasSwapAccounting, readHostFacts } from "./host.ts";
 export type { HostPlanOptions } from "./plan.ts";
-export { applyCgroups } from "./apply.ts";
+export { applyCgroups, attachDeviceProgram } from "./apply.ts";
+export type { ApplyOptions } from "./apply.ts";
 export { updateCgroups } from "./update.ts";
 export type { ControlWriter } from "./update.ts";
 export { killAll, removeCgroups } from "./remove.ts";

@@ -1,4 +1,4 @@
-// Resource usage of a container's cgroups (mini stats): CPU time, memory, pids; v1 and v2.
+// Resource usage of a container's cgroups (mini stats): CPU time, memory, pids, block I/O; v1 and v2.
 import { posix } from "node:path";
 import { readControl } from "./fsio.ts";
 import type { CgroupPlan } from "./types.ts";
@@ -11,6 +11,33 @@ export interface CgroupStats {
   /** Limit in bytes; undefined when unlimited. */
   memoryLimit?: number;
   pids: number;
+  /** Bytes read from and written to block devices (all of them). */
+  blkRead: number;
+  blkWrite: number;
+}
+
+/** v1 blkio "8:0 Read 4096" lines, summed per operation over the devices. */
+export function blkioBytes(text: string | undefined): { read: number; write: number } {
+  let read = 0;
+  let write = 0;
+  for (const line of (text ?? "").split("\n")) {
+    const [dev, op, n] = line.trim().split(/\s+/);
+    if (!dev?.includes(":") || n === undefined) continue;
+    if (op === "Read") read += Number(n);
+    else if (op === "Write") write += Number(n);
+  }
+  return { read, write };
+}
+
+/** v2 io.stat "8:0 rbytes=4096 wbytes=0 …" lines, summed over the devices. */
+export function ioStatBytes(text: string | undefined): { read: number; write: number } {
+  let read = 0;
+  let write = 0;
+  for (const m of (text ?? "").matchAll(/\brbytes=(\d+)|\bwbytes=(\d+)/g)) {
+    if (m[1] !== undefined) read += Number(m[1]);
+    else write += Number(m[2]);
+  }
+  return { read, write };
 }
 
 const num = (s: string | undefined) => (s && /^\d+$/.test(s.trim()) ? Number(s.trim()) : undefined);
@@ -38,10 +65,17 @@ export function readStats(plan: CgroupPlan): CgroupStats {
   const stat = read("memory", "memory.stat");
   const inactive = v2 ? statKey(stat, "inactive_file") : statKey(stat, "total_inactive_file");
   const limit = num(read("memory", v2 ? "memory.max" : "memory.limit_in_bytes"));
+  // v1: the throttle layer sees every bio of the cgroup (docker reads it too); BFQ's counters when it is empty.
+  let blk = v2
+    ? ioStatBytes(read("io", "io.stat"))
+    : blkioBytes(read("blkio", "blkio.throttle.io_service_bytes_recursive"));
+  if (!v2 && blk.read + blk.write === 0) blk = blkioBytes(read("blkio", "blkio.bfq.io_service_bytes_recursive"));
   return {
     cpuNs,
     memory: Math.max(0, usage - (inactive ?? 0)),
     memoryLimit: limit !== undefined && limit < 2 ** 62 ? limit : undefined,
     pids: num(read("pids", "pids.current")) ?? 0,
+    blkRead: blk.read,
+    blkWrite: blk.write,
   };
 }

@@ -8,11 +8,24 @@ export type CgroupMode = "v1" | "v2";
 
 export const DEFAULT_ROOT = "/sys/fs/cgroup";
 
-/** One control-file write. `optional`: skipped (and logged) when the file does not exist. */
+/**
+ * One control-file write. A missing file is an error naming `setting` (nothing is silently
+ * dropped), unless the write is `optional` (skipped and logged) or has a `fallback` to write
+ * instead (blkio.bfq.weight, else blkio.weight).
+ */
 export interface CgroupWrite {
   path: string;
   value: string;
+  setting?: string;
   optional?: boolean;
+  fallback?: { path: string; value: string };
+}
+
+/** A v2 device-access program (BPF_PROG_TYPE_CGROUP_DEVICE) attached to a leaf once it exists. */
+export interface CgroupDeviceProgram {
+  dir: string;
+  /** The eBPF instructions, 8 bytes each, base64. */
+  insns: string;
 }
 
 /** The container's cgroup in one hierarchy (v1: one per mounted hierarchy; v2: one). */
@@ -37,7 +50,9 @@ export interface CgroupPlan {
   /** cgroup.procs files the container process joins, one per hierarchy. */
   procs: string[];
   leaves: CgroupLeaf[];
-  /** Requested settings this host can't honour (e.g. no swap accounting); shown, not fatal. */
+  /** Device rules as a BPF program (cgroup v2), attached after the writes. */
+  devices?: CgroupDeviceProgram;
+  /** Things worth saying that change nothing (shown as warnings). */
   warnings: string[];
 }
 
@@ -57,6 +72,19 @@ export interface PlanInput {
   readFile?: (path: string) => string | undefined;
   /** Whether a path exists. Defaults to the real file system. */
   exists?: (path: string) => boolean;
+  /** Host facts the plan checks requests against; read from /sys and uname when not given. */
+  host?: Partial<HostFacts>;
+}
+
+/** What the host offers, as the kernel says: online CPUs and memory nodes, huge page sizes, its release. */
+export interface HostFacts {
+  /** /sys/devices/system/cpu/online, e.g. "0-3". */
+  onlineCpus: string;
+  /** /sys/devices/system/node/online ("0" without NUMA). */
+  onlineMems: string;
+  /** Huge page sizes as cgroup files name them: "2MB", "1GB". */
+  hugePageSizes: string[];
+  kernelRelease: string;
 }
 
 /** Optional debug logger: called once per mkdir/write/rmdir with its duration in ms. */

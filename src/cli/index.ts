@@ -44,6 +44,7 @@ const verbs: Record<string, Verb> = {
   wait: { load: () => require("./commands/wait.ts") },
   inspect: { load: () => require("./commands/inspect.ts") },
   stats: { load: () => require("./commands/stats.ts") },
+  update: { load: () => require("./commands/update.ts") },
   top: { load: () => require("./commands/top.ts") },
   __reap: { load: () => require("./commands/reap.ts"), hidden: true },
 };

@@ -4,6 +4,7 @@ import { UserError } from "../common/errors.ts";
 import { parseBytes } from "../config/units.ts";
 import { LOG_MAX_BYTES, type RunRequest, runBundle, runContainer } from "../runtime/run.ts";
 import { list, type OptValues } from "./argv.ts";
+import { isolationFlagsOf, resourceFlagsOf, stopTimeoutOf } from "./run-limit-args.ts";
 
 const str = (v: OptValues[string]) => (typeof v === "string" ? v : undefined);
 
@@ -49,7 +50,11 @@ function runRequest(values: OptValues, operands: string[]): RunRequest {
       capAdd: list(values["cap-add"]),
       capDrop: list(values["cap-drop"]),
       securityOpt: list(values["security-opt"]),
+      resourceFlags: resourceFlagsOf(values),
+      isolation: isolationFlagsOf(values),
     },
+    stopSignal: str(values["stop-signal"]),
+    stopTimeout: stopTimeoutOf(values),
     entrypoint: str(values.entrypoint),
     name: str(values.name),
     detach: !!values.detach,

@@ -34,3 +34,33 @@ export function boundingSet(): bigint {
   const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"));
   return m ? BigInt(`0x${m[1]}`) : 0n;
 }
+
+/** Bytes received and sent on every interface but lo, from /proc/net/dev text; undefined without one. */
+export function netDevTotals(text: string): { rx: number; tx: number } | undefined {
+  let rx = 0;
+  let tx = 0;
+  let any = false;
+  for (const line of text.split("\n").slice(2)) {
+    const i = line.indexOf(":");
+    if (i < 0) continue;
+    const name = line.slice(0, i).trim();
+    if (name === "lo") continue;
+    const f = line
+      .slice(i + 1)
+      .trim()
+      .split(/\s+/);
+    rx += Number(f[0] ?? 0);
+    tx += Number(f[8] ?? 0);
+    any = true;
+  }
+  return any ? { rx, tx } : undefined;
+}
+
+/** A process's network traffic as its network namespace counts it (/proc/PID/net/dev). */
+export function netIO(pid: number): { rx: number; tx: number } | undefined {
+  try {
+    return netDevTotals(readFileSync(`/proc/${pid}/net/dev`, "utf8"));
+  } catch {
+    return undefined;
+  }
+}

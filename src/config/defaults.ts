@@ -70,6 +70,14 @@ export function defaultMounts(): Mount[] {
     },
     { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
     { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+    // The container's own cgroups, read-only (v1: its directory of each hierarchy; v2: cgroup2 in
+    // its cgroup namespace): the JVM, Go and Node size themselves from these files.
+    {
+      destination: "/sys/fs/cgroup",
+      type: "cgroup",
+      source: "cgroup",
+      options: ["nosuid", "noexec", "nodev", "relatime", "ro"],
+    },
   ];
 }
 

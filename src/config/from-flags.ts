@@ -1,6 +1,8 @@
 // `mini run` flags → an OCI Spec. Pure apart from reading the rootfs's /etc/passwd and /etc/group
 // and the --env-file files.
 import { readFileSync } from "node:fs";
+import * as log from "../log.ts";
+import { hostname as hostnameOfHost } from "node:os";
 import { UserError } from "../common/errors.ts";
 import { boundingSet } from "../common/proc.ts";
 import { applyCapFlags, DEFAULT_CAPS, ociCapabilities } from "./capabilities.ts";
@@ -11,6 +13,18 @@ import { parseCpus, parseMemory, parseMemorySwap } from "./units.ts";
 import { resolveUser } from "./user.ts";
 import { defaultSeccomp } from "./seccomp-default.ts";
 import { fromDockerProfile, isDockerProfile } from "./seccomp-docker-profile.ts";
+import { hostDevices, type StatDevice } from "./device-flags.ts";
+import {
+  applyIsolation,
+  applyNamespaceModes,
+  type ContainerNamespace,
+  ignoredSecurityOpt,
+  type IsolationFlags,
+  shmMount,
+} from "./isolation-flags.ts";
+import { makePrivileged } from "./privileged.ts";
+import { applyResourceFlags, type ResourceFlags } from "./resource-flags.ts";
+import { CAPABILITIES } from "./capabilities.ts";
 
 export interface RunFlags {
   rootfs: string;
@@ -42,6 +56,19 @@ export interface RunFlags {
   readFile?: (path: string) => string | undefined;
   /** Host files the runtime wrote for /etc/hostname, /etc/hosts, /etc/resolv.conf. */
   etcFiles?: { hostname: string; hosts: string; resolv: string };
+  /** docker's other resource flags (--cpu-period, --blkio-weight, --device, …). */
+  resourceFlags?: ResourceFlags;
+  /** docker's isolation flags (--privileged, --ulimit, --sysctl, --pid, --ipc, …). */
+  isolation?: IsolationFlags;
+  /** The container's cgroup name (mini-ID), placed under --cgroup-parent when given. */
+  cgroupName?: string;
+  /** Resolves --pid/--ipc container:NAME to that container's namespace file. */
+  containerNamespace?: ContainerNamespace;
+  /** Whether the host accounts swap (false: -m alone sets no memory+swap limit, as docker does there). */
+  swapAccounting?: boolean;
+  /** Host device lookups (tests pass fakes). */
+  statDevice?: StatDevice;
+  hostDevices?: () => import("./types.ts").Device[];
 }
 
 function intFlag(name: string, v: string | undefined): number | undefined {
@@ -90,7 +117,11 @@ export function parseIdMap(v: string, flag: string): IdMapping {
 function resources(f: RunFlags): Resources {
   const r: Resources = { devices: DEFAULT_DEVICE_RULES };
   const memory = f.memory !== undefined ? parseMemory(f.memory) : undefined;
-  const swap = parseMemorySwap(memory, f.memorySwap);
+  let swap = parseMemorySwap(memory, f.memorySwap);
+  if (f.memorySwap === undefined && swap !== undefined && f.swapAccounting === false) {
+    log.warn("your kernel does not support swap limit capabilities: memory limited without swap");
+    swap = undefined;
+  }
   if (memory !== undefined || swap !== undefined)
     r.memory = { ...(memory !== undefined && { limit: memory }), ...(swap !== undefined && { swap }) };
   if (f.cpus !== undefined) r.cpu = { ...parseCpus(f.cpus) };
@@ -110,7 +141,9 @@ const DEFAULT_ID_MAP: IdMapping[] = [{ containerID: 0, hostID: 100000, size: 655
  * The namespaces (and id maps) the flags ask for. Separate from specFromFlags so `mini run` can
  * start the child stage before the rest of the spec is built; specFromFlags uses it too.
  */
-export function namespacesFromFlags(f: Pick<RunFlags, "network" | "userns" | "uidmap" | "gidmap">): {
+export function namespacesFromFlags(
+  f: Pick<RunFlags, "network" | "userns" | "uidmap" | "gidmap" | "isolation" | "containerNamespace">,
+): {
   namespaces: Namespace[];
   uidMappings?: IdMapping[];
   gidMappings?: IdMapping[];
@@ -126,6 +159,8 @@ export function namespacesFromFlags(f: Pick<RunFlags, "network" | "userns" | "ui
     { type: "cgroup" },
   ];
   if (network === "none") namespaces.push({ type: "network" });
+  if (f.isolation)
+    namespaces.splice(0, namespaces.length, ...applyNamespaceModes(namespaces, f.isolation, f.containerNamespace));
   if (!f.userns && !f.uidmap?.length) return { namespaces };
   namespaces.push({ type: "user" });
   const uidMappings = f.uidmap?.length ? f.uidmap.map((m) => parseIdMap(m, "--uidmap")) : DEFAULT_ID_MAP;
@@ -139,9 +174,16 @@ export function namespacesFromFlags(f: Pick<RunFlags, "network" | "userns" | "ui
 
 export function specFromFlags(f: RunFlags): Spec {
   if (!f.command.length) throw new UserError("no command given: mini run [OPTIONS] ROOTFS COMMAND [ARG...]");
-  const hostname = f.hostname ?? "mini";
+  const iso = f.isolation ?? {};
+  const utsHost = iso.uts === "host";
+  if (utsHost && f.hostname !== undefined)
+    throw new UserError("conflicting options: -h/--hostname and --uts host (the host's hostname is the container's)");
+  const hostname = f.hostname ?? (utsHost ? hostnameOfHost() : "mini");
   if (!/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(hostname)) throw new UserError(`invalid hostname "${hostname}"`);
-  const { user, home } = resolveUser(f.rootfs, f.user ?? (f.image?.user || undefined), { readFile: f.readFile });
+  const { user, home } = resolveUser(f.rootfs, f.user ?? (f.image?.user || undefined), {
+    readFile: f.readFile,
+    groupAdd: iso.groupAdd,
+  });
   // docker's layering: defaults < the image's Env < --env-file < -e.
   let env = mergeEnv(defaultEnv({ hostname, home, tty: f.tty }), f.image?.env ?? []);
   for (const file of f.envFile ?? []) {
@@ -160,7 +202,13 @@ export function specFromFlags(f: RunFlags): Spec {
   const cwd = f.workdir ?? (f.image?.workdir || "/");
   if (!cwd.startsWith("/")) throw new UserError(`invalid --workdir "${cwd}": the path must be absolute`);
 
-  const caps = applyCapFlags(DEFAULT_CAPS, f.capAdd ?? [], f.capDrop ?? [], boundingSet());
+  const available = boundingSet();
+  const caps = applyCapFlags(
+    iso.privileged ? CAPABILITIES.filter((_, n) => (available >> BigInt(n)) & 1n) : DEFAULT_CAPS,
+    f.capAdd ?? [],
+    f.capDrop ?? [],
+    available,
+  );
   let noNewPrivileges = false;
   // docker's default profile unless the user names another or opts out (seccomp=unconfined).
   let seccomp: LinuxSeccomp | undefined | "default" = "default";
@@ -170,11 +218,12 @@ export function specFromFlags(f: RunFlags): Spec {
     else if (o === "no-new-privileges=false" || o === "no-new-privileges:false") noNewPrivileges = false;
     else if (/^seccomp[=:]./.test(o))
       seccomp = o.slice(8) === "unconfined" ? undefined : readSeccompProfile(o.slice(8), caps);
-    else
+    else if (!ignoredSecurityOpt(o))
       throw new UserError(
-        `unsupported --security-opt "${o}": mini knows no-new-privileges and seccomp=PROFILE.json|unconfined`,
+        `unsupported --security-opt "${o}": mini knows no-new-privileges, seccomp=PROFILE.json|unconfined, label=…, apparmor=…`,
       );
   }
+  if (iso.privileged) seccomp = undefined; // docker: --privileged runs unconfined
 
   const network = f.network ?? "none";
   const { namespaces, uidMappings, gidMappings } = namespacesFromFlags(f);
@@ -207,6 +256,7 @@ export function specFromFlags(f: RunFlags): Spec {
   }
   for (const t of f.tmpfs ?? []) mounts.push(parseTmpfs(t));
   for (const v of f.volumes ?? []) mounts.push(parseVolume(v));
+  const limits = applyResourceFlags(resources(f), f.resourceFlags ?? {}, f.statDevice);
 
   const spec: Spec = {
     ociVersion: "1.2.0",
@@ -220,19 +270,23 @@ export function specFromFlags(f: RunFlags): Spec {
       noNewPrivileges,
     },
     root: { path: f.rootfs, readonly: !!f.readOnly },
-    hostname,
-    mounts,
+    hostname: utsHost ? undefined : hostname,
+    mounts: shmMount(mounts, iso.ipc, iso.shmSize),
     linux: {
       namespaces,
-      resources: resources(f),
+      resources: limits.resources,
       maskedPaths: [...DEFAULT_MASKED_PATHS],
       readonlyPaths: [...DEFAULT_READONLY_PATHS],
     },
   };
-  if (uidMappings) Object.assign(spec.linux!, { uidMappings, gidMappings });
-  if (seccomp === "default") spec.linux!.seccomp = defaultSeccomp(caps);
-  else if (seccomp) spec.linux!.seccomp = seccomp;
-  return spec;
+  const p = spec.process!;
+  const linux = spec.linux!;
+  if (limits.devices.length) linux.devices = limits.devices;
+  if (uidMappings) Object.assign(linux, { uidMappings, gidMappings });
+  if (seccomp === "default") linux.seccomp = defaultSeccomp(caps);
+  else if (seccomp) linux.seccomp = seccomp;
+  applyIsolation(p, linux, iso, f.cgroupName);
+  return iso.privileged ? makePrivileged(spec, (f.hostDevices ?? hostDevices)()) : spec;
 }
 
 /**

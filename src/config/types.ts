@@ -136,6 +136,43 @@ export interface DeviceRule {
   access?: string;
 }
 
+/** linux.resources.blockIO.weightDevice entry: a per-device weight (10-1000). */
+export interface WeightDevice {
+  major: number;
+  minor: number;
+  weight?: number;
+  leafWeight?: number;
+}
+
+/** A per-device limit: bytes or I/O operations per second. */
+export interface ThrottleDevice {
+  major: number;
+  minor: number;
+  rate: number;
+}
+
+export interface BlockIO {
+  weight?: number;
+  leafWeight?: number;
+  weightDevice?: WeightDevice[];
+  throttleReadBpsDevice?: ThrottleDevice[];
+  throttleWriteBpsDevice?: ThrottleDevice[];
+  throttleReadIOPSDevice?: ThrottleDevice[];
+  throttleWriteIOPSDevice?: ThrottleDevice[];
+}
+
+/** One huge page size ("2MB", "1GB") and the bytes of it the container may use. */
+export interface HugepageLimit {
+  pageSize: string;
+  limit: number;
+}
+
+/** net_cls class id and net_prio priorities per interface (cgroup v1 only). */
+export interface NetworkResources {
+  classID?: number;
+  priorities?: { name: string; priority: number }[];
+}
+
 /** linux.resources: what the cgroup code applies. Numbers are bytes, microseconds, counts. */
 export interface Resources {
   devices?: DeviceRule[];
@@ -144,19 +181,24 @@ export interface Resources {
     reservation?: number;
     swap?: number; // memory + swap, as in the OCI spec (docker's --memory-swap)
     kernel?: number;
+    kernelTCP?: number;
     swappiness?: number;
     disableOOMKiller?: boolean;
   };
   cpu?: {
     shares?: number;
     quota?: number;
+    burst?: number;
     period?: number;
+    realtimeRuntime?: number;
+    realtimePeriod?: number;
     cpus?: string;
     mems?: string;
+    idle?: number;
   };
   pids?: { limit: number };
-  blockIO?: unknown;
-  hugepageLimits?: unknown;
-  network?: unknown;
+  blockIO?: BlockIO;
+  hugepageLimits?: HugepageLimit[];
+  network?: NetworkResources;
   unified?: Record<string, string>;
 }

@@ -141,12 +141,42 @@ const linuxCheck = obj({
       reservation: int64,
       swap: int64,
       kernel: int64,
+      kernelTCP: int64,
       swappiness: uint64,
       disableOOMKiller: bool,
     }),
-    cpu: obj({ shares: uint64, quota: int64, period: uint64, cpus: str, mems: str }),
+    cpu: obj({
+      shares: uint64,
+      quota: int64,
+      burst: uint64,
+      period: uint64,
+      realtimeRuntime: int64,
+      realtimePeriod: uint64,
+      cpus: str,
+      mems: str,
+      idle: int64,
+    }),
     pids: obj({ limit: int64 }, ["limit"]),
-    devices: arrayOf(obj({ allow: bool, type: str, major: int64, minor: int64, access: str }, ["allow"])),
+    devices: arrayOf(
+      obj({ allow: bool, type: oneOf(["a", "c", "b"]), major: int64, minor: int64, access: str }, ["allow"]),
+    ),
+    blockIO: obj({
+      weight: uint16,
+      leafWeight: uint16,
+      weightDevice: arrayOf(
+        obj({ major: int64, minor: int64, weight: uint16, leafWeight: uint16 }, ["major", "minor"]),
+      ),
+      ...Object.fromEntries(
+        ["throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice", "throttleWriteIOPSDevice"].map(
+          (k) => [k, arrayOf(obj({ major: int64, minor: int64, rate: uint64 }, ["major", "minor", "rate"]))],
+        ),
+      ),
+    }),
+    hugepageLimits: arrayOf(obj({ pageSize: str, limit: uint64 }, ["pageSize", "limit"])),
+    network: obj({
+      classID: uint32,
+      priorities: arrayOf(obj({ name: str, priority: uint32 }, ["name", "priority"])),
+    }),
   }),
   rootfsPropagation: oneOf([
     "private",

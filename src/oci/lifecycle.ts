@@ -113,14 +113,14 @@ export function updateContainer(store: OciStore, id: string, resources: Resource
   if (store.status(rec) === "stopped") throw new UserError(`container "${id}" is stopped`, 1);
   if (!rec.cgroups) throw new UserError(`container "${id}" has no cgroups`, 1);
   const merged: Resources = { ...rec.spec.linux?.resources, ...resources };
-  for (const k of ["memory", "cpu", "pids"] as const)
+  for (const k of ["memory", "cpu", "pids", "blockIO", "network"] as const)
     if (resources[k]) (merged as Record<string, unknown>)[k] = { ...rec.spec.linux?.resources?.[k], ...resources[k] };
-  cgroups.checkResources(merged);
-  const plan = cgroups.planCgroupsOnHost({
-    name: `mini-oci-${id}`,
-    cgroupsPath: rec.spec.linux?.cgroupsPath,
-    resources: merged,
-  });
+  let plan: cgroups.CgroupPlan;
+  try {
+    plan = cgroups.planUpdate(rec.cgroups, merged);
+  } catch (e) {
+    throw e instanceof UserError ? new UserError(e.message, 1) : e;
+  }
   cgroups.updateCgroups(plan);
   rec.spec.linux = { ...rec.spec.linux, resources: merged };
   store.write(rec);

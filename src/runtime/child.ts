@@ -138,7 +138,20 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
   // CVE-2024-21626: a cwd like /proc/self/fd/N naming a host directory fd would leave the
   // container's root. The kernel marks such a cwd "(unreachable)".
   if (!sys.getcwd().startsWith("/")) throw new UserError(`working directory ${p.cwd} is outside the container`);
-  if (p.oomScoreAdj !== undefined) writeFileSync("/proc/self/oom_score_adj", String(p.oomScoreAdj));
+  if (p.oomScoreAdj !== undefined)
+    step(log, `oom_score_adj ${p.oomScoreAdj}`, () => {
+      try {
+        writeFileSync("/proc/self/oom_score_adj", String(p.oomScoreAdj));
+      } catch (e) {
+        const err = new SyscallError(
+          "write",
+          `/proc/self/oom_score_adj ${p.oomScoreAdj}`,
+          Math.abs((e as NodeJS.ErrnoException).errno ?? 0),
+        );
+        if (err.code === "EACCES") err.message += " (lowering the OOM score below mini's own needs CAP_SYS_RESOURCE)";
+        throw err;
+      }
+    });
   // Every fd beyond stdio closes at exec. Done before the seccomp filter, which may not allow
   // close_range (the fds this stage still needs are close-on-exec already).
   sys.closeRangeCloexec(3);

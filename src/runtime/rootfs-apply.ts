@@ -1,5 +1,5 @@
 // Applies a rootfs plan inside the child stage's new mount namespace.
-import { closeSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, statSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, statSync } from "node:fs";
 import * as sys from "../sys/calls.ts";
 import * as C from "../sys/constants.ts";
 import { SyscallError } from "../sys/error.ts";
@@ -162,6 +162,39 @@ function pivot(rootfs: string): void {
   sys.chdir("/");
 }
 
+/**
+ * The host's node for a device a user namespace can't mknod: the same path when it is that device,
+ * else the node under /dev with its type and numbers (--device /dev/null:/dev/mynull).
+ */
+function hostNode(op: Extract<RootfsOp, { op: "bindDevice" }>): string {
+  const is = (p: string) => {
+    try {
+      const st = statSync(p);
+      const type = st.isBlockDevice() ? "b" : st.isCharacterDevice() ? "c" : st.isFIFO() ? "p" : "";
+      const rdev = BigInt(st.rdev);
+      const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
+      const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+      return type === op.kind && major === op.major && minor === op.minor;
+    } catch {
+      return false;
+    }
+  };
+  if (is(op.dest)) return op.dest;
+  const search = (dir: string, depth: number): string | undefined => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = `${dir}/${e.name}`;
+      if (e.isDirectory() && depth < 3 && e.name !== "pts") {
+        const found = search(p, depth + 1);
+        if (found) return found;
+      } else if ((e.isCharacterDevice() || e.isBlockDevice()) && is(p)) return p;
+    }
+    return undefined;
+  };
+  const found = search("/dev", 0);
+  if (!found) throw new SyscallError("bind", `host device ${op.kind} ${op.major}:${op.minor} on ${op.dest}`, ENOENT);
+  return found;
+}
+
 function mask(path: string): void {
   let dir: boolean;
   try {
@@ -213,6 +246,7 @@ function applyOp(rootfs: string, op: RootfsOp): void {
       const target = resolveInRoot(rootfs, op.dest);
       const type = op.kind === "b" ? C.S_IFBLK : op.kind === "p" ? C.S_IFIFO : C.S_IFCHR;
       if (existingDevice(target, type, op)) return; // a bind-mounted /dev already has it
+      // /dev/net/tun, /dev/cpu/0/cpuid (--device, --privileged): the directory first.
       const parent = target.slice(0, target.lastIndexOf("/"));
       if (!existsSync(parent)) {
         recordMissing(parent, false);
@@ -230,7 +264,7 @@ function applyOp(rootfs: string, op: RootfsOp): void {
     case "bindDevice": {
       const target = resolveInRoot(rootfs, op.dest);
       ensureMountpoint(target, true);
-      return sys.mount(op.dest, target, null, C.MS_BIND);
+      return sys.mount(hostNode(op), target, null, C.MS_BIND);
     }
     case "symlink": {
       const target = resolveInRoot(rootfs, op.dest);
@@ -253,6 +287,10 @@ function applyOp(rootfs: string, op: RootfsOp): void {
       return mask(op.dest);
     case "readonly":
       return readonly(op.dest);
+    case "remountReadonly": {
+      const target = resolveInRoot(rootfs, op.dest);
+      return sys.mount(null, target, null, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | sys.mountFlagsOf(target));
+    }
     case "readonlyRoot":
       return sys.mount(null, "/", null, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | sys.mountFlagsOf("/"));
     case "workdir":

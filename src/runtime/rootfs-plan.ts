@@ -35,12 +35,13 @@ export type RootfsOp =
       uid: number;
       gid: number;
     }
-  | { op: "bindDevice"; dest: string }
+  | { op: "bindDevice"; dest: string; kind: "c" | "b" | "p"; major: number; minor: number }
   | { op: "symlink"; dest: string; to: string }
   | { op: "pivot" }
   | { op: "chroot" }
   | { op: "mask"; dest: string }
   | { op: "readonly"; dest: string }
+  | { op: "remountReadonly"; dest: string }
   | { op: "readonlyRoot" }
   /** process.cwd made where missing, before / turns read-only (after that it can't be). */
   | { op: "workdir"; dest: string };
@@ -121,12 +122,13 @@ export function planRootfs(spec: Spec, opts: PlanOptions = {}): RootfsOp[] {
     for (const d of [...(devIsTmpfs ? DEFAULT_DEVICES : []), ...(spec.linux?.devices ?? [])]) {
       if (seen.has(d.path)) continue;
       seen.add(d.path);
-      if (opts.userns) ops.push({ op: "bindDevice", dest: d.path });
+      const kind = (d.type === "u" ? "c" : d.type) as "c" | "b" | "p";
+      if (opts.userns) ops.push({ op: "bindDevice", dest: d.path, kind, major: d.major ?? 0, minor: d.minor ?? 0 });
       else
         ops.push({
           op: "mknod",
           dest: d.path,
-          kind: (d.type === "u" ? "c" : d.type) as "c" | "b" | "p",
+          kind,
           major: d.major ?? 0,
           minor: d.minor ?? 0,
           mode: d.fileMode ?? 0o666,
@@ -173,6 +175,8 @@ function cgroupMountOps(dest: string, flags: number, cg: NonNullable<PlanOptions
     if (l.name.includes(","))
       for (const part of l.name.split(",")) ops.push({ op: "symlink", dest: `${dest}/${part}`, to: l.name });
   }
+  // The tmpfs holding them read-only too once its mount points exist (docker's layout).
+  if (flags & C.MS_RDONLY) ops.push({ op: "remountReadonly", dest });
   return ops;
 }
 
@@ -203,6 +207,8 @@ export function describeOp(op: RootfsOp): string {
       return `mask ${op.dest}`;
     case "readonly":
       return `read-only ${op.dest}`;
+    case "remountReadonly":
+      return `remount ${op.dest} read-only`;
     case "readonlyRoot":
       return "remount / read-only";
     case "workdir":

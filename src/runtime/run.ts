@@ -2,8 +2,9 @@
 // store (name, spec, how it ends), then created through the one pipeline (container.ts) and
 // either waited for in the foreground or left to its monitor. Also `run --bundle`.
 import { realpathSync, rmSync, statSync } from "node:fs";
+import { hostname as hostnameOfHost } from "node:os";
 import { resolve } from "node:path";
-import { removeCgroups } from "../cgroups/index.ts";
+import { hasSwapAccounting, removeCgroups } from "../cgroups/index.ts";
 import { UserError } from "../common/errors.ts";
 import { containerPaths as files } from "../common/paths.ts";
 import { pidStartTime } from "../common/proc.ts";
@@ -30,8 +31,9 @@ import { waitForeground } from "./foreground.ts";
 import { runHooks } from "./hooks.ts";
 import { miniArgv } from "./launch.ts";
 import { writeJsonAtomic } from "../common/json-file.ts";
-
-const hostnameOfHost = () => (require("node:os") as typeof import("node:os")).hostname();
+import { hostConfigOf } from "./host-config.ts";
+import { containerNamespace, refreshJoinedNamespaces } from "./joined-namespaces.ts";
+import { parseSignal } from "./signals.ts";
 
 /** Per log file; one older file is kept, so a container's log never exceeds twice this. */
 export const LOG_MAX_BYTES = 16 * 1024 * 1024;
@@ -54,6 +56,9 @@ export interface RunRequest {
   noPivot: boolean;
   logMaxBytes: number;
   pull: { policy: "always" | "missing" | "never"; platform?: string; insecure: boolean; quiet: boolean };
+  /** --stop-signal and --stop-timeout (seconds). */
+  stopSignal?: string;
+  stopTimeout?: number;
 }
 
 /**
@@ -70,7 +75,13 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
   // its monitor instead.) Before a pull, too: Bun.spawn from the main thread in the new
   // namespaces was seen to abort now and then right after fetch traffic. (With -t the host
   // terminal goes raw only once the container runs, after the pull's progress.)
-  const early = namespacesFromFlags(req.spec);
+  if (req.stopSignal !== undefined)
+    try {
+      parseSignal(req.stopSignal);
+    } catch (e) {
+      throw new UserError(`invalid --stop-signal: ${(e as Error).message}`);
+    }
+  const early = namespacesFromFlags({ ...req.spec, containerNamespace });
   const launched = req.detach
     ? undefined
     : launch(
@@ -105,11 +116,21 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
       log.debug(`container ${id.slice(0, 12)}: overlay dirs for image ${image.id.slice(7, 19)}`);
     }
     const imageConfig = image?.config.config;
-    // docker's default hostname: the short id (the host's own with the host network).
-    const hostname = req.spec.hostname ?? (req.spec.network === "host" ? hostnameOfHost() : id.slice(0, 12));
+    // docker's default hostname: the short id (the host's own with the host network; with --uts host
+    // the host's namespace and name are the container's: specFromFlags knows).
+    const hostname =
+      req.spec.hostname ??
+      (req.spec.isolation?.uts === "host"
+        ? undefined
+        : req.spec.network === "host"
+          ? hostnameOfHost()
+          : id.slice(0, 12));
     const spec = specFromFlags({
       ...req.spec,
       hostname,
+      containerNamespace,
+      cgroupName: `mini-${id}`,
+      swapAccounting: req.spec.memory !== undefined && req.spec.memorySwap === undefined ? hasSwapAccounting() : true,
       rootfs,
       command,
       image: imageConfig && { user: imageConfig.User, env: imageConfig.Env, workdir: imageConfig.WorkingDir },
@@ -129,8 +150,10 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
         init: req.init,
         noPivot: req.noPivot,
         overlay,
-        etc: { hostname, hostNetwork: req.spec.network === "host" },
-        stopSignal: imageConfig?.StopSignal,
+        etc: { hostname: spec.hostname ?? hostname ?? hostnameOfHost(), hostNetwork: req.spec.network === "host" },
+        stopSignal: req.stopSignal ?? imageConfig?.StopSignal,
+        stopTimeout: req.stopTimeout,
+        hostConfig: hostConfigOf(req.spec),
         logMaxBytes: req.logMaxBytes,
       },
       req.name,
@@ -254,7 +277,8 @@ export async function startStopped(rec: ContainerRecord): Promise<number> {
     } catch {
       offset = 0;
     }
-    await startRecorded({ ...rec, detached: true });
+    const spec = refreshJoinedNamespaces(rec.spec, rec.hostConfig);
+    await startRecorded({ ...rec, spec, detached: true });
   });
   return offset;
 }

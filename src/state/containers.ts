@@ -38,6 +38,10 @@ export interface ContainerRecord {
   overlay?: { lower: string[]; dir: string };
   etc?: { hostname: string; hostNetwork: boolean };
   stopSignal?: string;
+  /** --stop-timeout: seconds `mini stop` waits before SIGKILL (-1: forever). */
+  stopTimeout?: number;
+  /** docker's HostConfig fields the spec doesn't carry (privileged, namespace modes, ...), for inspect and start. */
+  hostConfig?: Record<string, unknown>;
   logMaxBytes: number;
   /** The cgroups of the current (or last) start, recorded before they are created. */
   cgroups?: CgroupPlan;

@@ -212,6 +212,14 @@ export const RTN_UNICAST = 1;
 export const IFF_UP = 0x1;
 export const IFF_LOWER_UP = 0x10000;
 
+// bpf(2) (linux/bpf.h): loading a cgroup device program and attaching it to a cgroup directory.
+export const BPF_PROG_LOAD = 5;
+export const BPF_PROG_ATTACH = 8;
+export const BPF_PROG_DETACH = 9;
+export const BPF_PROG_TYPE_CGROUP_DEVICE = 15;
+export const BPF_CGROUP_DEVICE = 6;
+export const BPF_F_ALLOW_MULTI = 2;
+
 export const SECCOMP_SET_MODE_FILTER = 1;
 export const SECCOMP_FILTER_FLAG_TSYNC = 1;
 export const SECCOMP_FILTER_FLAG_LOG = 2;
@@ -253,6 +261,7 @@ const SYSCALLS_BY_ARCH = {
     setresgid: 119,
     seccomp: 317,
     ioctl: 16,
+    bpf: 321,
   },
   arm64: {
     capget: 90,
@@ -263,6 +272,7 @@ const SYSCALLS_BY_ARCH = {
     setresgid: 149,
     seccomp: 277,
     ioctl: 29,
+    bpf: 280,
   },
 } as const;
 export type ArchSyscall = keyof (typeof SYSCALLS_BY_ARCH)["x64"];

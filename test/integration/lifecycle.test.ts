@@ -209,9 +209,11 @@ describe("one detached container", () => {
     const st = await m(["stats", "--no-stream", "busy"]);
     expect(st.code).toBe(0);
     const [head, row] = st.stdout.trim().split("\n");
-    expect(head).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+PIDS$/);
+    expect(head).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS$/);
     expect(row).toMatch(
-      new RegExp(`^${id.slice(0, 12)}\\s+busy\\s+[\\d.]+%\\s+[\\d.]+[KM]?i?B / 64MiB\\s+[\\d.]+%\\s+2$`),
+      new RegExp(
+        `^${id.slice(0, 12)}\\s+busy\\s+[\\d.]+%\\s+[\\d.]+[KM]?i?B / 64MiB\\s+[\\d.]+%\\s+--\\s+[\\d.]+[KM]?i?B / [\\d.]+[KM]?i?B\\s+2$`,
+      ),
     );
     const top = await m(["top", "busy"]);
     expect(top.stdout).toMatch(/sh -c trap/);

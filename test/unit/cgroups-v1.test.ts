@@ -29,6 +29,7 @@ import {
 } from "../../src/cgroups/index.ts";
 import type { Resources } from "../../src/config/types.ts";
 import { UserError } from "../../src/common/errors.ts";
+import { controlFilesOf } from "../helpers/fake-cgroupfs.ts";
 
 const OWN_MEM = "/process_api/abc";
 let root: string;
@@ -65,17 +66,22 @@ beforeEach(() => {
   put(join(root, "cpuset/cpuset.cpus"), "0-3\n");
   put(join(root, "cpuset/cpuset.mems"), "0\n");
   put(join(root, "memory", OWN_MEM, "memory.memsw.limit_in_bytes"), "9223372036854771712\n");
+  put(join(root, "memory/memory.memsw.limit_in_bytes"), "9223372036854771712\n");
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
+const HOST = { onlineCpus: "0-3", onlineMems: "0", hugePageSizes: ["2MB", "1GB"], kernelRelease: "6.18.0" };
 const input = (o: Partial<PlanInput> = {}): PlanInput => ({
   name: "mini-x",
   mode: "v1",
   root,
   mountinfo: mountinfo(root),
   selfCgroup: selfCgroup(),
+  host: HOST,
   ...o,
 });
+const files = controlFilesOf();
+const apply = (p: CgroupPlan, log?: Parameters<typeof applyCgroups>[1]) => applyCgroups(p, log, { exists: files });
 const plan = (resources?: Resources, o: Partial<PlanInput> = {}) => planCgroups(input({ resources, ...o }));
 const rel = (p: string) => p.slice(root.length);
 const values = (p: CgroupPlan) => Object.fromEntries(p.writes.map((w) => [rel(w.path), w.value]));
@@ -128,14 +134,14 @@ describe("plan v1", () => {
   test("one leaf per used hierarchy; memory nested under the caller's memory cgroup", () => {
     const p = plan();
     expect(p.mode).toBe("v1");
-    // name=systemd, cpuset (no cpuset resources) and the hybrid cgroup2 mount are left alone.
+    // name=systemd and the hybrid cgroup2 mount are left alone.
     expect(p.leaves.map((l) => rel(l.dir))).toEqual([
       "/pids/mini-x",
       `/memory${OWN_MEM}/mini-x`,
+      "/cpuset/mini-x",
       "/cpuacct/mini-x",
       "/cpu/mini-x",
     ]);
-    expect(plan({ cpu: { cpus: "0" } }).leaves.map((l) => rel(l.dir))).toContain("/cpuset/mini-x");
     expect(p.procs.map(rel)).toContain(`/memory${OWN_MEM}/mini-x/cgroup.procs`);
     expect(p.dirs.map(rel)).toEqual(p.leaves.map((l) => rel(l.dir)));
   });
@@ -181,11 +187,14 @@ describe("plan v1", () => {
     expect(v["/pids/mini-x/pids.max"]).toBe("max");
   });
 
-  test("no memsw file: swap limit dropped with a warning", () => {
+  test("no memsw file: a swap limit is refused, naming the setting and the file", () => {
     rmSync(join(root, "memory", OWN_MEM, "memory.memsw.limit_in_bytes"));
-    const p = plan({ memory: { limit: 64 << 20, swap: 128 << 20 } });
-    expect(p.writes.some((w) => w.path.endsWith("memsw.limit_in_bytes"))).toBe(false);
-    expect(p.warnings[0]).toContain("swap accounting");
+    expect(() => plan({ memory: { limit: 64 << 20, swap: 128 << 20 } })).toThrow(
+      /linux.resources.memory.swap \(--memory-swap\): this kernel has no swap accounting \(.*memory.memsw.limit_in_bytes does not exist\)/,
+    );
+    expect(plan({ memory: { limit: 64 << 20 } }).writes.some((w) => w.path.endsWith("memsw.limit_in_bytes"))).toBe(
+      false,
+    );
   });
 
   test("update of an existing cgroup: memsw raised before a limit that exceeds it", () => {
@@ -229,14 +238,15 @@ describe("plan v1", () => {
     expect(() => plan({ memory: { limit: 100, swap: 50 } })).toThrow("memoryswap");
   });
 
-  test("a controller that is not mounted: warning, no write", () => {
+  test("a controller that is not mounted: refused, naming the setting (not mounted, not asked: left alone)", () => {
     const mi = mountinfo(root)
       .split("\n")
       .filter((l) => !l.includes(",pids"))
       .join("\n");
-    const p = plan({ pids: { limit: 5 } }, { mountinfo: mi });
-    expect(p.leaves.some((l) => l.hierarchy === "pids")).toBe(false);
-    expect(p.warnings.join()).toContain("pids");
+    expect(() => plan({ pids: { limit: 5 } }, { mountinfo: mi })).toThrow(
+      "linux.resources.pids.limit (--pids-limit): the pids cgroup controller is not mounted on this host",
+    );
+    expect(plan(undefined, { mountinfo: mi }).leaves.some((l) => l.hierarchy === "pids")).toBe(false);
   });
 });
 
@@ -248,7 +258,7 @@ describe("apply/remove v1", () => {
       { cgroupsPath: "/shared/c1" },
     );
     const logged: string[] = [];
-    applyCgroups(p, (m, ms) => {
+    apply(p, (m, ms) => {
       expect(ms).toBeGreaterThanOrEqual(0);
       logged.push(m);
     });
@@ -268,10 +278,10 @@ describe("apply/remove v1", () => {
 
   test("a shared intermediate dir with another container in it is kept", () => {
     const a = plan(undefined, { cgroupsPath: "/pod/a" });
-    applyCgroups(a);
+    apply(a);
     const b = plan(undefined, { cgroupsPath: "/pod/b" });
     expect(b.dirs.map(rel)).not.toContain("/pids/pod");
-    applyCgroups(b);
+    apply(b);
     dropFiles(a);
     removeCgroups(a);
     expect(existsSync(join(root, "pids/pod/a"))).toBe(false);
@@ -281,7 +291,7 @@ describe("apply/remove v1", () => {
 
   test("a child cgroup made inside the leaf is removed with it", () => {
     const p = plan();
-    applyCgroups(p);
+    apply(p);
     mkdirSync(join(root, "pids/mini-x/inner"));
     dropFiles(p);
     removeCgroups(p);
@@ -291,7 +301,7 @@ describe("apply/remove v1", () => {
   test("a failing mkdir removes what was already created and names the path", () => {
     writeFileSync(join(root, "cpu/blocker"), ""); // a file where a directory must go
     const p = plan(undefined, { cgroupsPath: "/blocker/c" });
-    expect(() => applyCgroups(p)).toThrow(`mkdir ${root}/cpu/blocker/c: ENOTDIR`);
+    expect(() => apply(p)).toThrow(`mkdir ${root}/cpu/blocker/c: ENOTDIR`);
     for (const d of p.dirs) if (!d.startsWith(join(root, "cpu"))) expect(existsSync(d)).toBe(false);
   });
 
@@ -299,7 +309,7 @@ describe("apply/remove v1", () => {
     const p = plan({ pids: { limit: 3 } });
     mkdirSync(join(root, "pids/mini-x/pids.max"), { recursive: true }); // EISDIR on write
     p.dirs = p.dirs.filter((d) => d !== join(root, "pids/mini-x"));
-    expect(() => applyCgroups(p)).toThrow(`write ${root}/pids/mini-x/pids.max: EISDIR`);
+    expect(() => apply(p)).toThrow(`write ${root}/pids/mini-x/pids.max: EISDIR`);
     expect(existsSync(join(root, "cpu/mini-x"))).toBe(false);
     expect(existsSync(join(root, "pids/mini-x"))).toBe(true); // not ours
   });
@@ -335,7 +345,7 @@ describe("update v1", () => {
   };
   const created = (r: Resources) => {
     const p = plan(r);
-    applyCgroups(p);
+    apply(p);
     return p;
   };
 
@@ -346,13 +356,13 @@ describe("update v1", () => {
       selfCgroup: `${selfCgroup()}10:devices:/\n`,
     };
     const devices: Resources["devices"] = [{ allow: false, access: "rwm" }];
-    applyCgroups(plan({ pids: { limit: 10 }, devices }, o));
+    apply(plan({ pids: { limit: 10 }, devices }, o));
     rmSync(join(root, "devices/mini-x/devices.deny"));
     const p = plan({ pids: { limit: 20 }, cpu: { shares: 512 }, devices }, o);
     expect(p.dirs).toEqual([]);
     expect(p.writes.some((w) => w.path.endsWith("devices.deny"))).toBe(true);
     const logged: string[] = [];
-    updateCgroups(p, (m) => logged.push(m));
+    updateCgroups(p, (m) => logged.push(m), undefined, files);
     expect(readFileSync(join(root, "pids/mini-x/pids.max"), "utf8")).toBe("20");
     expect(readFileSync(join(root, "cpu/mini-x/cpu.shares"), "utf8")).toBe("512");
     expect(existsSync(join(root, "devices/mini-x/devices.deny"))).toBe(false);
@@ -370,7 +380,7 @@ describe("update v1", () => {
     writeFileSync(mem("memory.memsw.limit_in_bytes"), String(64 << 20));
     expect(p.writes.map((w) => w.path)).toEqual([mem("memory.limit_in_bytes"), mem("memory.memsw.limit_in_bytes")]);
     const logged: string[] = [];
-    updateCgroups(p, (m) => logged.push(m), kernel);
+    updateCgroups(p, (m) => logged.push(m), kernel, files);
     expect(logged).toEqual([
       `write ${mem("memory.limit_in_bytes")} ${128 << 20}`, // refused: above memsw
       `write ${mem("memory.memsw.limit_in_bytes")} ${256 << 20}`,
@@ -384,7 +394,7 @@ describe("update v1", () => {
     created({ memory: { limit: 32 << 20, swap: 64 << 20 } });
     const p = plan({ memory: { limit: 128 << 20, swap: 256 << 20 } });
     const logged: string[] = [];
-    updateCgroups(p, (m) => logged.push(m), kernel);
+    updateCgroups(p, (m) => logged.push(m), kernel, files);
     expect(logged.map((m) => m.split("/").pop())).toEqual([
       `memory.memsw.limit_in_bytes ${256 << 20}`,
       `memory.limit_in_bytes ${128 << 20}`,
@@ -396,12 +406,14 @@ describe("update v1", () => {
     const p = plan({ memory: { limit: 128 << 20 } }); // no memsw write: the limit stays above memsw
     let err: unknown;
     try {
-      updateCgroups(p, undefined, kernel);
+      updateCgroups(p, undefined, kernel, files);
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(UserError);
-    expect((err as UserError).message).toBe(`update ${mem("memory.limit_in_bytes")} = ${128 << 20}: EINVAL`);
+    expect((err as UserError).message).toBe(
+      `update ${mem("memory.limit_in_bytes")} = ${128 << 20} (linux.resources.memory.limit (-m)): EINVAL`,
+    );
     expect((err as UserError).exitCode).toBe(1);
     expect(readFileSync(mem("memory.limit_in_bytes"), "utf8")).toBe(String(32 << 20));
   });

@@ -24,11 +24,13 @@ import {
   sharesToWeight,
   swapToV2,
   updateCgroups,
+  planUpdate,
   type CgroupPlan,
   type PlanInput,
 } from "../../src/cgroups/index.ts";
 import type { Resources } from "../../src/config/types.ts";
 import { UserError } from "../../src/common/errors.ts";
+import { controlFilesOf } from "../helpers/fake-cgroupfs.ts";
 
 let root: string;
 const ALL = "cpuset cpu io memory hugetlb pids rdma misc";
@@ -49,8 +51,11 @@ const input = (o: Partial<PlanInput> = {}): PlanInput => ({
   root,
   mountinfo: `40 22 0:37 / ${root} rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n`,
   selfCgroup: "0::/user.slice/session-1\n",
+  host: { onlineCpus: "0-3", onlineMems: "0", hugePageSizes: ["2MB", "1GB"], kernelRelease: "6.18.0" },
   ...o,
 });
+const apply = (p: CgroupPlan, log?: Parameters<typeof applyCgroups>[1], lacking: string[] = []) =>
+  applyCgroups(p, log, { exists: controlFilesOf(lacking), attachDevices: () => {} });
 const plan = (resources?: Resources, o: Partial<PlanInput> = {}) => planCgroups(input({ resources, ...o }));
 const rel = (p: string) => p.slice(root.length) || "/";
 const values = (p: CgroupPlan) => Object.fromEntries(p.writes.map((w) => [rel(w.path), w.value]));
@@ -117,9 +122,9 @@ describe("plan v2", () => {
     const p = plan({ pids: { limit: 5 } }, { cgroupsPath: "/user.slice/pod/c1" });
     const sc = p.writes.filter((w) => w.path.endsWith("cgroup.subtree_control")).map((w) => [rel(w.path), w.value]);
     expect(sc).toEqual([
-      ["/cgroup.subtree_control", "+cpu +memory +pids"],
-      ["/user.slice/cgroup.subtree_control", "+cpu"],
-      ["/user.slice/pod/cgroup.subtree_control", "+cpu +memory +pids"],
+      ["/cgroup.subtree_control", "+cpu +memory +pids +io +cpuset"],
+      ["/user.slice/cgroup.subtree_control", "+cpu +io +cpuset"],
+      ["/user.slice/pod/cgroup.subtree_control", "+cpu +memory +pids +io +cpuset"],
     ]);
     expect(p.dirs.map(rel)).toEqual(["/user.slice/pod", "/user.slice/pod/c1"]);
     // delegation before the leaf's files
@@ -132,7 +137,7 @@ describe("plan v2", () => {
       { cpu: { cpus: "0-1", mems: "0" }, unified: { "io.weight": "default 100" } },
       { selfCgroup: "0::/\n" },
     );
-    expect(values(p)["/cgroup.subtree_control"]).toBe("+cpu +memory +pids +cpuset +io");
+    expect(values(p)["/cgroup.subtree_control"]).toBe("+cpu +memory +pids +io +cpuset");
     expect(values(p)["/mini-x/cpuset.cpus"]).toBe("0-1");
     expect(values(p)["/mini-x/io.weight"]).toBe("default 100");
   });
@@ -154,20 +159,21 @@ describe("plan v2", () => {
 });
 
 describe("apply/remove v2", () => {
-  test("files written, swap skipped when missing, cleanup only of created dirs", () => {
+  test("files written, unlimited swap skipped where there is no swap file, cleanup only of created dirs", () => {
     const p = plan(
-      { cpu: { quota: 50000, period: 100000 }, memory: { limit: 64 << 20, swap: 128 << 20 }, pids: { limit: 20 } },
+      { cpu: { quota: 50000, period: 100000 }, memory: { limit: -1 }, pids: { limit: 20 } },
       { cgroupsPath: "/user.slice/pod/c1" },
     );
     const logged: string[] = [];
-    applyCgroups(p, (m) => logged.push(m));
+    apply(p, (m) => logged.push(m), ["memory.swap.max"]);
     expect(readFileSync(join(root, "user.slice/pod/c1/cpu.max"), "utf8")).toBe("50000 100000");
     expect(readFileSync(join(root, "user.slice/pod/c1/pids.max"), "utf8")).toBe("20");
-    expect(readFileSync(join(root, "user.slice/cgroup.subtree_control"), "utf8")).toBe("+cpu"); // a real kernel merges
-    expect(readFileSync(join(root, "user.slice/pod/cgroup.subtree_control"), "utf8")).toBe("+cpu +memory +pids");
+    expect(readFileSync(join(root, "user.slice/cgroup.subtree_control"), "utf8")).toBe("+cpu +io +cpuset"); // a real kernel merges
+    expect(readFileSync(join(root, "user.slice/pod/cgroup.subtree_control"), "utf8")).toBe(
+      "+cpu +memory +pids +io +cpuset",
+    );
     expect(existsSync(join(root, "user.slice/pod/c1/memory.swap.max"))).toBe(false);
     expect(logged.some((m) => m.startsWith("skip ") && m.includes("memory.swap.max"))).toBe(true);
-    expect(memoryLimit(p)).toBe(64 << 20);
 
     dropFiles(p);
     removeCgroups(p);
@@ -176,12 +182,18 @@ describe("apply/remove v2", () => {
     expect(existsSync(join(root, "user.slice/session-1"))).toBe(true);
   });
 
+  test("a swap limit asked for where there is no memory.swap.max: refused, naming it", () => {
+    const p = plan({ memory: { limit: 64 << 20, swap: 128 << 20 } }, { cgroupsPath: "/user.slice/pod/c1" });
+    expect(() => apply(p, undefined, ["memory.swap.max"])).toThrow(
+      /^cannot apply linux.resources.memory.swap \(--memory-swap\): .*\/user.slice\/pod\/c1\/memory.swap.max does not exist on this host$/,
+    );
+  });
+
   test("memory.swap.max written where the file exists", () => {
     const p = plan({ memory: { limit: 64 << 20, swap: -1 } });
-    mkdirSync(p.leaves[0]!.dir);
-    writeFileSync(join(p.leaves[0]!.dir, "memory.swap.max"), "0\n");
-    applyCgroups(p);
+    apply(p);
     expect(readFileSync(join(p.leaves[0]!.dir, "memory.swap.max"), "utf8")).toBe("max");
+    expect(memoryLimit(p)).toBe(64 << 20);
   });
 
   test("oomKilled and memoryLimit from memory.events / memory.max", () => {
@@ -200,29 +212,29 @@ describe("apply/remove v2", () => {
 });
 
 describe("update v2", () => {
-  test("leaf limits only: no delegation writes; a missing optional file is skipped", () => {
+  test("leaf limits only: no delegation writes; an optional file missing is skipped, an asked one is an error", () => {
     const first = plan({ pids: { limit: 5 } }, { cgroupsPath: "/user.slice/pod/c1" });
-    applyCgroups(first);
+    apply(first);
     writeFileSync(join(root, "cgroup.subtree_control"), "\n"); // as if delegation were undone meanwhile
-    const p = plan(
-      { pids: { limit: 7 }, memory: { limit: 64 << 20, swap: 128 << 20 } },
-      { cgroupsPath: "/user.slice/pod/c1" },
-    );
-    expect(p.writes.some((w) => w.path.endsWith("cgroup.subtree_control"))).toBe(true);
+    const p = planUpdate(first, { pids: { limit: 7 }, memory: { limit: -1 } }, { host: input().host });
+    expect(p.dirs).toEqual([]);
     const logged: string[] = [];
-    const missing = join(root, "user.slice/pod/c1/memory.swap.max");
-    updateCgroups(
-      p,
-      (m) => logged.push(m),
-      (path, value) => {
-        if (path === missing) throw Object.assign(new Error("EACCES: write"), { code: "EACCES" });
-        writeFileSync(path, value);
-      },
-    );
+    const files = controlFilesOf(["memory.swap.max"]);
+    updateCgroups(p, (m) => logged.push(m), writeFileSync, files);
     expect(readFileSync(join(root, "user.slice/pod/c1/pids.max"), "utf8")).toBe("7");
-    expect(readFileSync(join(root, "user.slice/pod/c1/memory.max"), "utf8")).toBe(String(64 << 20));
+    expect(readFileSync(join(root, "user.slice/pod/c1/memory.max"), "utf8")).toBe("max");
     expect(readFileSync(join(root, "cgroup.subtree_control"), "utf8")).toBe("\n");
-    expect(logged.filter((m) => m.includes("memory.swap.max"))).toHaveLength(1); // not retried
-    expect(existsSync(missing)).toBe(false);
+    expect(logged.filter((m) => m.includes("memory.swap.max"))).toEqual([
+      `skip ${join(root, "user.slice/pod/c1/memory.swap.max")} (not present on this kernel)`,
+    ]);
+    const asked = planUpdate(first, { memory: { limit: 64 << 20, swap: 128 << 20 } }, { host: input().host });
+    let err: unknown;
+    try {
+      updateCgroups(asked, undefined, writeFileSync, files);
+    } catch (e) {
+      err = e;
+    }
+    expect((err as UserError).exitCode).toBe(1);
+    expect((err as UserError).message).toContain("linux.resources.memory.swap (--memory-swap)");
   });
 });

@@ -11,6 +11,7 @@ import { formatBytes as binarySize } from "../../src/common/format.ts";
 import { duration } from "../../src/cli/format.ts";
 import { envRecord as envObject } from "../../src/config/env.ts";
 import { shimExecArgs } from "../../src/runtime/exec.ts";
+import { netDevTotals } from "../../src/common/proc.ts";
 import { readStats } from "../../src/cgroups/index.ts";
 import { randomName } from "../../src/state/names.ts";
 import type { CgroupPlan } from "../../src/cgroups/index.ts";
@@ -152,12 +153,17 @@ describe("cgroup stats on a fake tree", () => {
     write("memory/c/memory.stat", "cache 1\ntotal_inactive_file 2097152\n");
     write("memory/c/memory.limit_in_bytes", "67108864\n");
     write("pids/c/pids.current", "3\n");
+    write(
+      "blkio/c/blkio.throttle.io_service_bytes_recursive",
+      "254:0 Read 4096\n254:0 Write 8192\n254:0 Sync 0\n254:0 Total 12288\n7:0 Read 1024\n7:0 Write 0\nTotal 13312\n",
+    );
     const plan = {
       mode: "v1",
       leaves: [
         leaf("cpu,cpuacct", ["cpu", "cpuacct"], `${root}/cpuacct/c`),
         leaf("memory", ["memory"], `${root}/memory/c`),
         leaf("pids", ["pids"], `${root}/pids/c`),
+        leaf("blkio", ["blkio"], `${root}/blkio/c`),
       ],
     } as unknown as CgroupPlan;
     expect(readStats(plan)).toEqual({
@@ -165,6 +171,8 @@ describe("cgroup stats on a fake tree", () => {
       memory: 8 * 1024 * 1024,
       memoryLimit: 64 * 1024 * 1024,
       pids: 3,
+      blkRead: 5120,
+      blkWrite: 8192,
     });
   });
   test("v2: cpu.stat usage_usec, memory.current minus inactive_file, max = unlimited", () => {
@@ -173,7 +181,25 @@ describe("cgroup stats on a fake tree", () => {
     write("v2/c/memory.stat", "inactive_file 1024\n");
     write("v2/c/memory.max", "max\n");
     write("v2/c/pids.current", "1\n");
+    write("v2/c/io.stat", "254:0 rbytes=100 wbytes=200 rios=1 wios=2 dbytes=0 dios=0\n7:1 rbytes=5 wbytes=0\n");
     const plan = { mode: "v2", leaves: [leaf("", [], `${root}/v2/c`, true)] } as unknown as CgroupPlan;
-    expect(readStats(plan)).toEqual({ cpuNs: 1_500_000, memory: 3072, memoryLimit: undefined, pids: 1 });
+    expect(readStats(plan)).toEqual({
+      cpuNs: 1_500_000,
+      memory: 3072,
+      memoryLimit: undefined,
+      pids: 1,
+      blkRead: 105,
+      blkWrite: 200,
+    });
+  });
+  test("NET I/O: /proc/PID/net/dev summed over every interface but lo; none but lo is no network", () => {
+    const head =
+      "Inter-|   Receive   |  Transmit\n face |bytes packets errs drop fifo frame compressed multicast|bytes\n";
+    const lo =
+      "    lo:   1000      10    0    0    0     0          0         0     1000      10    0    0    0     0       0          0\n";
+    const eth =
+      "  eth0:   2048      12    0    0    0     0          0         0      512       4    0    0    0     0       0          0\n";
+    expect(netDevTotals(head + lo)).toBeUndefined();
+    expect(netDevTotals(head + lo + eth)).toEqual({ rx: 2048, tx: 512 });
   });
 });

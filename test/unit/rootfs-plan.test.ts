@@ -56,6 +56,38 @@ describe("rootfs plan", () => {
   });
 });
 
+describe("the cgroup mount", () => {
+  const leaves = [
+    { name: "memory", dir: "/sys/fs/cgroup/memory/mini-x" },
+    { name: "cpu,cpuacct", dir: "/sys/fs/cgroup/cpu,cpuacct/mini-x" },
+    { name: "unified", dir: "/sys/fs/cgroup/unified/mini-x" },
+  ];
+  test("v1: a tmpfs, each leaf bound read-only below it, co-mounted names linked, the tmpfs then read-only", () => {
+    const ops = planRootfs(defaultSpec(), { cgroups: { v2: false, leaves } }).map(describeOp);
+    const at = ops.indexOf("mount tmpfs on /sys/fs/cgroup (mode=755)");
+    expect(ops.slice(at, at + 7)).toEqual([
+      "mount tmpfs on /sys/fs/cgroup (mode=755)",
+      "bind /sys/fs/cgroup/memory/mini-x on /sys/fs/cgroup/memory (ro)",
+      "bind /sys/fs/cgroup/cpu,cpuacct/mini-x on /sys/fs/cgroup/cpu,cpuacct (ro)",
+      "symlink /sys/fs/cgroup/cpu -> cpu,cpuacct",
+      "symlink /sys/fs/cgroup/cpuacct -> cpu,cpuacct",
+      "bind /sys/fs/cgroup/unified/mini-x on /sys/fs/cgroup/unified (ro)",
+      "remount /sys/fs/cgroup read-only",
+    ]);
+  });
+  test("v2: cgroup2 in the container's cgroup namespace; --privileged (no ro): writable", () => {
+    expect(planRootfs(defaultSpec(), { cgroups: { v2: true, leaves: [] } }).map(describeOp)).toContain(
+      "mount cgroup2 on /sys/fs/cgroup",
+    );
+    const spec = defaultSpec();
+    const cg = spec.mounts!.find((m) => m.type === "cgroup")!;
+    cg.options = cg.options!.filter((o) => o !== "ro");
+    const ops = planRootfs(spec, { cgroups: { v2: false, leaves } }).map(describeOp);
+    expect(ops).toContain("bind /sys/fs/cgroup/memory/mini-x on /sys/fs/cgroup/memory");
+    expect(ops).not.toContain("remount /sys/fs/cgroup read-only");
+  });
+});
+
 describe("resolveInRoot", () => {
   test("symlinks and .. stay inside the root", () => {
     const root = mkdtempSync(`${tmpdir()}/mini-root-`);

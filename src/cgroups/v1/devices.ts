@@ -1,6 +1,7 @@
 // The devices controller (v1): which device nodes the container may create and open. Without it
-// a container's root (which has CAP_MKNOD) could mknod the host's disks and read them.
-// v2 enforces this with a BPF program instead (not done here; see the README).
+// a container's root (which has CAP_MKNOD) could mknod the host's disks and read them. On cgroup
+// v2 (and on a hybrid host without a v1 devices hierarchy) the same rules become a BPF program
+// (v2/devices.ts).
 
 import { posix } from "node:path";
 import type { DeviceRule } from "../../config/types.ts";
@@ -33,6 +34,8 @@ export function v1DeviceWrites(dir: string, rules: DeviceRule[] | undefined): Cg
 
 export const devices: V1Controller = {
   name: "devices",
+  v2: "devices",
   joins: () => true,
+  asked: (r) => (r?.devices?.length ? ["linux.resources.devices (--device, --device-cgroup-rule)"] : []),
   writes: (leaf, r) => v1DeviceWrites(leaf.dir, r?.devices),
 };

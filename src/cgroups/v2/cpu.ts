@@ -1,7 +1,9 @@
-// cpu (v2): cpu.weight (from OCI shares) and cpu.max (quota and period).
+// cpu (v2): cpu.weight (from OCI shares), cpu.max (quota and period), cpu.max.burst, cpu.idle.
+// Real-time bandwidth has no v2 file: refused.
 
 import type { Resources } from "../../config/types.ts";
 import { controlWrite, type V2Controller } from "../controller.ts";
+import { askedOf, named } from "../settings.ts";
 import type { CgroupWrite } from "../types.ts";
 
 /** cpu.shares (2..262144) → cpu.weight (1..10000), the formula runc and crun use. */
@@ -23,14 +25,20 @@ function writes(dir: string, r: Resources | undefined): CgroupWrite[] {
   if (!c) return [];
   const out: CgroupWrite[] = [];
   const weight = sharesToWeight(c.shares ?? 0);
-  if (weight) out.push(controlWrite(dir, "cpu.weight", weight));
+  if (weight) out.push(controlWrite(dir, "cpu.weight", weight, { setting: named("cpu.shares") }));
   const max = cpuMax(c.quota, c.period);
-  if (max) out.push(controlWrite(dir, "cpu.max", max));
+  if (max) out.push(controlWrite(dir, "cpu.max", max, { setting: named("cpu.quota") }));
+  if (c.burst !== undefined) out.push(controlWrite(dir, "cpu.max.burst", c.burst, { setting: named("cpu.burst") }));
+  if (c.idle !== undefined) out.push(controlWrite(dir, "cpu.idle", c.idle, { setting: named("cpu.idle") }));
   return out;
 }
 
 export const cpu: V2Controller = {
   name: "cpu",
-  required: (r) => (r?.cpu && (r.cpu.shares || r.cpu.quota || r.cpu.period) ? ["cpu"] : []),
+  required: (r) =>
+    r?.cpu && (r.cpu.shares || r.cpu.quota || r.cpu.period || r.cpu.burst !== undefined || r.cpu.idle !== undefined)
+      ? ["cpu"]
+      : [],
+  unsupported: (r) => askedOf(r, ["cpu.realtimeRuntime", "cpu.realtimePeriod"]),
   writes,
 };

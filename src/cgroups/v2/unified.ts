@@ -30,7 +30,7 @@ function writes(dir: string, r: Resources | undefined): CgroupWrite[] {
   const out: CgroupWrite[] = [];
   for (const [k, v] of Object.entries(r?.unified ?? {})) {
     if (!settable(k)) throw new UserError(`linux.resources.unified: "${k}" is not a settable cgroup file`);
-    out.push(controlWrite(dir, k, v));
+    out.push(controlWrite(dir, k, v, { setting: `linux.resources.unified["${k}"]` }));
   }
   return out;
 }

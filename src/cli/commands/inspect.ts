@@ -6,6 +6,7 @@ import { resolveContainer, type ContainerRecord } from "../../state/containers.t
 import { statusOf } from "../../state/status.ts";
 import { UserError } from "../../common/errors.ts";
 import { containerPaths as files } from "../../common/paths.ts";
+import { resourcesHostConfig } from "../inspect-resources.ts";
 
 export default {
   meta: { name: "inspect", description: "Show containers' configuration and state as JSON" },
@@ -39,14 +40,10 @@ function inspectContainer(rec: ContainerRecord) {
     HostConfig: {
       AutoRemove: rec.autoRemove,
       Init: rec.init,
-      Memory: r?.memory?.limit ?? 0,
-      MemorySwap: r?.memory?.swap ?? 0,
-      CpuQuota: r?.cpu?.quota ?? 0,
-      CpuPeriod: r?.cpu?.period ?? 0,
-      CpuShares: r?.cpu?.shares ?? 0,
-      PidsLimit: r?.pids?.limit ?? 0,
+      ...resourcesHostConfig(r),
       ReadonlyRootfs: !!rec.spec.root?.readonly,
       CapAdd: null,
+      ...rec.hostConfig,
     },
     Config: {
       Hostname: rec.spec.hostname,
@@ -56,6 +53,7 @@ function inspectContainer(rec: ContainerRecord) {
       WorkingDir: p?.cwd ?? "/",
       Tty: !!p?.terminal,
       StopSignal: rec.stopSignal ?? "SIGTERM",
+      ...(rec.stopTimeout !== undefined && { StopTimeout: rec.stopTimeout }),
     },
     Mounts: (rec.spec.mounts ?? [])
       .filter((m) => m.type === "bind" || m.options?.includes("bind"))

@@ -5,6 +5,7 @@ import type { OptDefs } from "../argv.ts";
 import { envArg, logLevelArg } from "../shared.ts";
 import { UserError } from "../../common/errors.ts";
 import { runFromFlags, runFromBundle } from "../run-container.ts";
+import { isolationArgs, resourceArgs } from "../run-limit-args.ts";
 
 export const runArgs = {
   detach: {
@@ -72,6 +73,7 @@ export const runArgs = {
   cpus: { type: "string", description: "CPU limit in CPUs (e.g. 0.5)", valueHint: "n" },
   "cpu-shares": { type: "string", alias: "c", description: "Relative CPU weight (default 1024)", valueHint: "n" },
   "pids-limit": { type: "string", description: "Maximum number of processes (-1: unlimited)", valueHint: "n" },
+  ...resourceArgs,
   network: { type: "string", description: "Network: none (only lo, the default) or host", valueHint: "none|host" },
   userns: { type: "boolean", description: "New user namespace: root inside is mapped to host ids 100000-165535" },
   uidmap: {
@@ -92,9 +94,10 @@ export const runArgs = {
     type: "string",
     repeat: true,
     description:
-      "Security option: no-new-privileges, seccomp=PROFILE.json (OCI or docker format), seccomp=unconfined (no filter; the default is docker's profile); repeatable",
+      "Security option: no-new-privileges, seccomp=PROFILE.json (OCI or docker format), seccomp=unconfined (no filter; the default is docker's profile), label=…/apparmor=… (ignored on a host without SELinux/AppArmor); repeatable",
     valueHint: "opt",
   },
+  ...isolationArgs,
   init: { type: "boolean", description: "Run mini's init as PID 1: forwards signals and reaps zombies" },
   "no-pivot": { type: "boolean", description: "Use chroot instead of pivot_root (rootfs on ramfs)" },
   rm: { type: "boolean", description: "Remove a detached container when it exits (foreground containers always are)" },

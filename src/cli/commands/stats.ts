@@ -1,4 +1,5 @@
-// mini stats [--no-stream] [CONTAINER...]: CPU %, memory usage / limit, pids, from the cgroup files
+// mini stats [--no-stream] [CONTAINER...]: CPU %, memory usage / limit, network and block I/O, pids,
+// from the cgroup files (network: the container's own network namespace, when it has one)
 import type { CommandDef } from "citty";
 import { totalmem, availableParallelism } from "node:os";
 import type { OptDefs, OptValues } from "../argv.ts";
@@ -8,6 +9,8 @@ import { resolveContainer, type ContainerRecord } from "../../state/containers.t
 import type { CgroupStats } from "../../cgroups/index.ts";
 import { listContainers } from "./ps.ts";
 import { readStats } from "../../cgroups/index.ts";
+import { netIO } from "../../common/proc.ts";
+import { statusOf } from "../../state/status.ts";
 
 const args = {
   "no-stream": { type: "boolean", description: "Print one sample and exit (default: refresh every second)" },
@@ -21,12 +24,21 @@ export default {
 
 const INTERVAL_MS = 1000;
 
-function sample(recs: ContainerRecord[]): Map<string, { s: CgroupStats; t: number }> {
-  const out = new Map<string, { s: CgroupStats; t: number }>();
+type Sample = { s: CgroupStats; t: number; net?: { rx: number; tx: number } };
+
+/** Network traffic of a container with a network namespace of its own (not --network host). */
+function netOf(r: ContainerRecord): { rx: number; tx: number } | undefined {
+  if (!r.spec.linux?.namespaces?.some((n) => n.type === "network" && !n.path)) return undefined;
+  const st = statusOf(r);
+  return st.pid && (st.status === "running" || st.status === "paused") ? netIO(st.pid) : undefined;
+}
+
+function sample(recs: ContainerRecord[]): Map<string, Sample> {
+  const out = new Map<string, Sample>();
   for (const r of recs)
     if (r.cgroups) {
       try {
-        out.set(r.id, { s: readStats(r.cgroups), t: performance.now() });
+        out.set(r.id, { s: readStats(r.cgroups), t: performance.now(), net: netOf(r) });
       } catch {
         /* removed meanwhile */
       }
@@ -34,17 +46,19 @@ function sample(recs: ContainerRecord[]): Map<string, { s: CgroupStats; t: numbe
   return out;
 }
 
+const io = (a: number, b: number) => `${formatBytes(a)} / ${formatBytes(b)}`;
+
 function rows(
   recs: ContainerRecord[],
   before: ReturnType<typeof sample>,
   after: ReturnType<typeof sample>,
 ): string[][] {
-  const table = [["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"]];
+  const table = [["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"]];
   for (const r of recs) {
     const a = before.get(r.id),
       b = after.get(r.id);
     if (!b) {
-      table.push([r.id.slice(0, 12), r.name, "--", "-- / --", "--", "--"]);
+      table.push([r.id.slice(0, 12), r.name, "--", "-- / --", "--", "--", "--", "--"]);
       continue;
     }
     const cpu = a ? ((b.s.cpuNs - a.s.cpuNs) / ((b.t - a.t) * 1e6)) * 100 : 0;
@@ -55,6 +69,8 @@ function rows(
       `${Math.min(cpu, 100 * availableParallelism()).toFixed(2)}%`,
       `${formatBytes(b.s.memory)} / ${formatBytes(limit)}`,
       `${((b.s.memory / limit) * 100).toFixed(2)}%`,
+      b.net ? io(b.net.rx, b.net.tx) : "--",
+      io(b.s.blkRead, b.s.blkWrite),
       String(b.s.pids),
     ]);
   }

@@ -9,7 +9,8 @@ const args = {
   time: {
     type: "string",
     alias: "t",
-    description: "Seconds to wait after the stop signal before SIGKILL (default 10)",
+    description:
+      "Seconds to wait after the stop signal before SIGKILL (default: the container's --stop-timeout, else 10)",
     valueHint: "seconds",
   },
 } as const satisfies OptDefs;
@@ -20,7 +21,12 @@ export default {
 } satisfies CommandDef<OptDefs>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
-  const t = values.time === undefined ? 10 : Number(values.time);
-  if (!Number.isFinite(t) || t < 0) throw new UserError(`invalid --time ${values.time}: give seconds`, 1);
-  return forEachContainer("stop", operands, (rec, q) => stopContainer(rec, t).then(() => q));
+  const t = values.time === undefined ? undefined : Number(values.time);
+  if (t !== undefined && (!Number.isFinite(t) || t < 0))
+    throw new UserError(`invalid --time ${values.time}: give seconds`, 1);
+  // Without -t: the container's --stop-timeout (-1: no timeout), else docker's 10 s.
+  const timeout = (recorded: number | undefined) => (recorded === -1 ? 1e9 : (recorded ?? 10));
+  return forEachContainer("stop", operands, (rec, q) =>
+    stopContainer(rec, t ?? timeout(rec.stopTimeout)).then(() => q),
+  );
 }

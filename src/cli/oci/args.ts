@@ -25,12 +25,11 @@ export const OCI_ONLY = new Set([
   "list",
   "pause",
   "resume",
-  "update",
   "features",
   "checkpoint",
   "restore",
 ]);
-export const OCI_SHARED = new Set(["start", "kill", "ps", "exec", "run", "spec"]);
+export const OCI_SHARED = new Set(["start", "kill", "ps", "exec", "run", "spec", "update"]);
 
 /** Each verb's flags. */
 const createArgs = {
@@ -61,6 +60,12 @@ export const OCI_VERB_ARGS = {
     "cpu-quota": { type: "string" },
     "cpu-period": { type: "string" },
     "cpu-shares": { type: "string" },
+    "cpu-rt-period": { type: "string" },
+    "cpu-rt-runtime": { type: "string" },
+    "cpuset-cpus": { type: "string" },
+    "cpuset-mems": { type: "string" },
+    "memory-reservation": { type: "string" },
+    "blkio-weight": { type: "string" },
   },
   exec: {
     process: { type: "string", alias: "p" },
@@ -95,5 +100,8 @@ export function isOciInvocation(
   if (verb === "run")
     return rest.some((a) => /^--(detach|pid-file|console-socket|preserve-fds|no-new-keyring|keep)(=|$)/.test(a));
   if (verb === "exec" && rest.some((a) => a === "-p" || a === "--process" || a.startsWith("--process="))) return true;
+  // `update` is docker's unless runc's --resources is given or the id is an OCI container's.
+  if (verb === "update" && rest.some((a) => a === "-r" || a === "--resources" || a.startsWith("--resources=")))
+    return true;
   return rest.some((a) => !a.startsWith("-") && /^[\w+.-]+$/.test(a) && exists(a));
 }

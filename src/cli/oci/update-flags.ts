@@ -16,9 +16,19 @@ export function resourcesFromFlags(base: Resources, v: OptValues): Resources {
     ["cpu-quota", "quota"],
     ["cpu-period", "period"],
     ["cpu-shares", "shares"],
+    ["cpu-rt-period", "realtimePeriod"],
+    ["cpu-rt-runtime", "realtimeRuntime"],
   ] as const) {
     const n = str(flag);
     if (n) r.cpu = { ...r.cpu, [key]: Number(n) };
   }
+  const cpus = str("cpuset-cpus");
+  const mems = str("cpuset-mems");
+  if (cpus) r.cpu = { ...r.cpu, cpus };
+  if (mems) r.cpu = { ...r.cpu, mems };
+  const reservation = str("memory-reservation");
+  if (reservation) r.memory = { ...r.memory, reservation: parseBytes(reservation) };
+  const weight = str("blkio-weight");
+  if (weight) r.blockIO = { ...r.blockIO, weight: Number(weight) };
   return r;
 }
