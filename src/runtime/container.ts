@@ -312,11 +312,12 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
       overlay,
       cgroups: cgroups.cgroupMountLeaves(cgroupPlan),
     });
-    const mountFds = userns ? openBindSources(ops) : [];
     cgroups.applyCgroups(cgroupPlan, log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined);
+    // After the cgroups exist: the container's own cgroup directories are among the bind sources.
+    const mountFds = userns ? openBindSources(ops) : [];
     for (const w of cgroupPlan.warnings) log.warn(w);
-    await setup.beforeConfig?.(child.proc.pid);
     try {
+      await setup.beforeConfig?.(child.proc.pid);
       child.send(childConfig(spec, setup, nsPlan, cgroupPlan, ops, started), mountFds);
     } finally {
       for (const fd of mountFds) closeFd(fd);
