@@ -45,6 +45,8 @@ const verbs: Record<string, Verb> = {
   inspect: { load: () => require("./commands/inspect.ts") },
   stats: { load: () => require("./commands/stats.ts") },
   top: { load: () => require("./commands/top.ts") },
+  network: { load: () => require("./commands/network.ts"), passThrough: true },
+  port: { load: () => require("./commands/port.ts") },
   __reap: { load: () => require("./commands/reap.ts"), hidden: true },
 };
 

@@ -28,7 +28,10 @@ export interface RunFlags {
   cpus?: string;
   cpuShares?: string;
   pidsLimit?: string;
+  /** none, host, bridge, a network's name, or container:NAME (network-flags.ts). */
   network?: string;
+  /** --network container:NAME: that container's network namespace (/proc/PID/ns/net). */
+  netnsPath?: string;
   userns?: boolean;
   uidmap?: string[];
   gidmap?: string[];
@@ -109,14 +112,12 @@ const DEFAULT_ID_MAP: IdMapping[] = [{ containerID: 0, hostID: 100000, size: 655
  * The namespaces (and id maps) the flags ask for. Separate from specFromFlags so `mini run` can
  * start the child stage before the rest of the spec is built; specFromFlags uses it too.
  */
-export function namespacesFromFlags(f: Pick<RunFlags, "network" | "userns" | "uidmap" | "gidmap">): {
+export function namespacesFromFlags(f: Pick<RunFlags, "network" | "netnsPath" | "userns" | "uidmap" | "gidmap">): {
   namespaces: Namespace[];
   uidMappings?: IdMapping[];
   gidMappings?: IdMapping[];
 } {
-  const network = f.network ?? "none";
-  if (network !== "none" && network !== "host")
-    throw new UserError(`unsupported --network "${network}": use none or host`);
+  const network = f.network ?? "bridge";
   const namespaces: Namespace[] = [
     { type: "pid" },
     { type: "ipc" },
@@ -124,7 +125,11 @@ export function namespacesFromFlags(f: Pick<RunFlags, "network" | "userns" | "ui
     { type: "mount" },
     { type: "cgroup" },
   ];
-  if (network === "none") namespaces.push({ type: "network" });
+  // A new network namespace, except with the host's or another container's (network-flags.ts).
+  if (network.startsWith("container:")) {
+    if (!f.netnsPath) throw new Error(`internal: --network ${network} without that container's namespace`);
+    namespaces.push({ type: "network", path: f.netnsPath });
+  } else if (network !== "host") namespaces.push({ type: "network" });
   if (!f.userns && !f.uidmap?.length) return { namespaces };
   namespaces.push({ type: "user" });
   const uidMappings = f.uidmap?.length ? f.uidmap.map((m) => parseIdMap(m, "--uidmap")) : DEFAULT_ID_MAP;
@@ -175,7 +180,7 @@ export function specFromFlags(f: RunFlags): Spec {
       );
   }
 
-  const network = f.network ?? "none";
+  const network = f.network ?? "bridge";
   const { namespaces, uidMappings, gidMappings } = namespacesFromFlags(f);
 
   const mounts = defaultMounts();

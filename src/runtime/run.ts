@@ -10,6 +10,7 @@ import { pidStartTime } from "../common/proc.ts";
 import { loadBundle } from "../config/bundle.ts";
 import { namespacesFromFlags, type RunFlags, specFromFlags } from "../config/from-flags.ts";
 import { imageCommand } from "../config/image-command.ts";
+import type { NetworkRequest } from "../config/network-flags.ts";
 import type { Spec } from "../config/types.ts";
 import type { ImageRecord } from "../image/store.ts";
 import * as log from "../log.ts";
@@ -27,6 +28,7 @@ import { abandon, createContainer, expectRunning, type LaunchedChild, launch } f
 import { etcFilePaths } from "./etc-files.ts";
 import { waitForeground } from "./foreground.ts";
 import { miniArgv } from "./launch.ts";
+import { checkNetworks, joinedContainer, networkHooks, specForStart } from "./network-run.ts";
 
 /** Per log file; one older file is kept, so a container's log never exceeds twice this. */
 export const LOG_MAX_BYTES = 16 * 1024 * 1024;
@@ -38,7 +40,9 @@ export interface RunRequest {
   /** The command and its arguments after IMAGE/ROOTFS (the image's CMD when empty). */
   args: string[];
   /** Everything that shapes the spec. */
-  spec: Omit<RunFlags, "rootfs" | "command" | "image" | "readFile" | "etcFiles">;
+  spec: Omit<RunFlags, "rootfs" | "command" | "image" | "readFile" | "etcFiles" | "netnsPath">;
+  /** The network flags (config/network-flags.ts); absent for none as before. */
+  network?: NetworkRequest;
   entrypoint?: string;
   name?: string;
   detach: boolean;
@@ -65,7 +69,9 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
   // its monitor instead.) Before a pull, too: Bun.spawn from the main thread in the new
   // namespaces was seen to abort now and then right after fetch traffic. (With -t the host
   // terminal goes raw only once the container runs, after the pull's progress.)
-  const early = namespacesFromFlags(req.spec);
+  checkNetworks(req.network);
+  const joined = joinedContainer(req.network);
+  const early = namespacesFromFlags({ ...req.spec, netnsPath: joined?.netnsPath });
   const launched = req.detach
     ? undefined
     : launch(
@@ -97,14 +103,18 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
       rootfs = `${overlay.dir}/rootfs`;
     }
     const imageConfig = image?.config.config;
+    const ownEtc = etcFilePaths(files.runDir(id));
     const spec = specFromFlags({
       ...req.spec,
+      ...(joined && { hostname: req.spec.hostname ?? joined.hostname, netnsPath: joined.netnsPath }),
       rootfs,
       command,
       image: imageConfig && { user: imageConfig.User, env: imageConfig.Env, workdir: imageConfig.WorkingDir },
       readFile: image && (require("../image/overlay.ts") as typeof import("../image/overlay.ts")).imageReader(image),
-      etcFiles: etcFilePaths(files.runDir(id)),
+      // --network container:NAME shares that container's /etc/hosts and /etc/resolv.conf, as docker does.
+      etcFiles: joined ? { ...ownEtc, hosts: joined.etc.hosts, resolv: joined.etc.resolv } : ownEtc,
     });
+    const network = req.network && { ...req.network, exposed: Object.keys(imageConfig?.ExposedPorts ?? {}) };
     rec = await createRecord(
       {
         id,
@@ -119,6 +129,7 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
         noPivot: req.noPivot,
         overlay,
         etc: { hostname: spec.hostname ?? "mini", hostNetwork: req.spec.network === "host" },
+        network,
         stopSignal: imageConfig?.StopSignal,
         logMaxBytes: req.logMaxBytes,
       },
@@ -145,8 +156,9 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
  */
 async function startRecorded(rec: ContainerRecord, launched?: LaunchedChild, interactive = false): Promise<number> {
   const id = rec.id;
+  const { spec, joined } = launched ? { spec: rec.spec, joined: joinedContainer(rec.network) } : specForStart(rec);
   const container = await createContainer(
-    rec.spec,
+    spec,
     {
       id,
       cgroupName: `mini-${id}`,
@@ -176,6 +188,7 @@ async function startRecorded(rec: ContainerRecord, launched?: LaunchedChild, int
           monitorStart: monitorPid ? pidStartTime(monitorPid) : undefined,
           startedAt: new Date().toISOString(),
         } satisfies RuntimeState),
+      network: networkHooks(rec, joined),
       onCgroups: (cgroups) => {
         writeJsonAtomic(files.record(id), { ...rec, cgroups });
         // A foreground run's leftovers if this mini is killed: the next mini removes them.

@@ -7,6 +7,7 @@
 // under one lock. Nothing here trusts a status field: status.ts derives it from /proc.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import type { CgroupPlan } from "../cgroups/index.ts";
+import type { NetworkRequest } from "../config/network-flags.ts";
 import type { Spec } from "../config/types.ts";
 import { UserError } from "../common/errors.ts";
 import { withLock } from "../common/lock.ts";
@@ -35,6 +36,8 @@ export interface ContainerRecord {
   noPivot: boolean;
   overlay?: { lower: string[]; dir: string };
   etc?: { hostname: string; hostNetwork: boolean };
+  /** Its networking (docker-style containers; absent: none, or host with etc.hostNetwork). */
+  network?: NetworkRequest;
   stopSignal?: string;
   logMaxBytes: number;
   /** The cgroups of the current (or last) start, recorded before they are created. */
