@@ -2,6 +2,7 @@
 // records the container and runs it.
 import { UserError } from "../common/errors.ts";
 import { networkRequest } from "../config/network-flags.ts";
+import * as log from "../log.ts";
 import { parseBytes } from "../config/units.ts";
 import { LOG_MAX_BYTES, type RunRequest, runBundle, runContainer } from "../runtime/run.ts";
 import { list, type OptValues } from "./argv.ts";
@@ -27,6 +28,8 @@ function runRequest(values: OptValues, operands: string[]): RunRequest {
     throw new UserError('"mini run" needs an IMAGE or a ROOTFS: mini run [OPTIONS] IMAGE|ROOTFS [COMMAND [ARG...]]');
   // docker's default is its bridge; MINI_DEFAULT_NETWORK=none is what dockerd's --bridge=none is (README).
   const network = str(values.network) ?? (process.env.MINI_DEFAULT_NETWORK || "bridge");
+  if (network === "host" && (list(values.publish).length || values["publish-all"]))
+    log.warn("published ports are discarded with --network host (the container uses the host's ports)");
   return {
     target,
     args,

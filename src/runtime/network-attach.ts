@@ -197,6 +197,7 @@ export async function attachNetwork(t: NetworkTarget, pid: number): Promise<void
     saveState(t.id, { endpoints: [], ports: [], joined: t.joined });
   }
   if (req.mode !== "bridge") return;
+  const t0 = performance.now();
   await step("sweep of leases and ports left by containers that are gone", sweepNetworks);
   const state: NetworkState = { endpoints: [], ports: [] };
   using nl = Rtnetlink.open();
@@ -216,6 +217,7 @@ export async function attachNetwork(t: NetworkTarget, pid: number): Promise<void
   });
   for (const e of state.endpoints)
     if (resolvesNames(e.network)) await step(`members' /etc/hosts on ${e.network}`, () => syncHosts(e.network));
+  log.debug("network: attached, all steps", performance.now() - t0);
 }
 
 /**
@@ -239,6 +241,7 @@ export function removeVeth(nl: Rtnetlink, name: string): void {
 export async function detachNetwork(id: string): Promise<void> {
   const state = readNetworkState(id);
   if (!state) return;
+  const t0 = performance.now();
   if (state.joined) rmSync(`${joinersDir(state.joined)}/${id}`, { force: true });
   const deleteVeths = liveJoiners(id).length > 0;
   if (state.ports.length > 0) {
@@ -254,4 +257,5 @@ export async function detachNetwork(id: string): Promise<void> {
     if (resolvesNames(e.network)) await step(`members' /etc/hosts on ${e.network}`, () => syncHosts(e.network));
   }
   rmSync(files.network(id), { force: true });
+  log.debug("network: detached, all steps", performance.now() - t0);
 }

@@ -43,17 +43,17 @@ export function portsColumn(rec: ContainerRecord): string {
     .join(", ");
 }
 
-const endpointSettings = (id: string, e: AttachedEndpoint | undefined, aliases: string[] | null) => ({
+const endpointSettings = (rec: ContainerRecord, e: AttachedEndpoint | undefined, aliases: string[] | null) => ({
   IPAMConfig: null,
   Links: null,
   Aliases: aliases,
   NetworkID: e?.networkId ?? "",
-  EndpointID: e ? `${e.networkId.slice(0, 32)}${id.slice(0, 32)}` : "",
+  EndpointID: e ? `${e.networkId.slice(0, 32)}${rec.id.slice(0, 32)}` : "",
   Gateway: e?.gateway ?? "",
   IPAddress: e?.ip ?? "",
   IPPrefixLen: e?.prefix ?? 0,
   MacAddress: e?.mac ?? "",
-  DNSNames: e && e.network !== "bridge" ? [e.aliases, id.slice(0, 12)].flat() : null,
+  DNSNames: e && e.network !== "bridge" ? [rec.name, ...e.aliases, rec.id.slice(0, 12)] : null,
 });
 
 /**
@@ -72,11 +72,11 @@ export function networkSettings(rec: ContainerRecord, running: boolean) {
   if (req?.mode === "bridge")
     for (const e of req.endpoints) {
       const attached = state?.endpoints.find((a) => a.network === e.network);
-      networks[e.network] = endpointSettings(rec.id, attached, e.network === "bridge" ? null : e.aliases);
+      networks[e.network] = endpointSettings(rec, attached, e.network === "bridge" ? null : e.aliases);
     }
   else if (req)
     networks[req.mode === "container" ? `container:${req.container}` : req.mode] = endpointSettings(
-      rec.id,
+      rec,
       undefined,
       null,
     );

@@ -45,7 +45,13 @@ export async function sweepNetworks(): Promise<string[]> {
       if (net.name !== "bridge") await syncHosts(net.name);
     }
   }
-  const published = chainComments(TABLE, "ports").flatMap((c) => parsePortComment(c)?.containerId ?? []);
+  let comments: string[] = [];
+  try {
+    comments = chainComments(TABLE, "ports");
+  } catch (e) {
+    log.debug(`network: mini's published ports not readable: ${(e as Error).message}`); // no nf_tables
+  }
+  const published = comments.flatMap((c) => parsePortComment(c)?.containerId ?? []);
   const dead = [...new Set(published)].filter((id) => !containerAlive(id));
   if (dead.length > 0) {
     log.debug(`network: published ports of ${dead.map((id) => id.slice(0, 12)).join(", ")} (gone) removed`);
