@@ -27,6 +27,8 @@ export async function createUserNetwork(opts: NetworkOptions): Promise<NetworkRe
   try {
     await ensureBridge(nl, net);
   } catch (e) {
+    // Whatever was made of it goes with the record: the user sees one error and no network.
+    await removeBridge(nl, net).catch(() => {});
     await removeNetwork(net.name).catch(() => {});
     throw e;
   }

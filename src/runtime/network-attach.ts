@@ -158,7 +158,7 @@ export async function plugEndpoint(
   return endpoint;
 }
 
-/** The container's /etc/hosts: docker's lines, --add-host entries, then its own address under its hostname. */
+/** The container's /etc/hosts: docker's lines, --add-host entries, then its own address under its hostname and name. */
 export function ownHosts(t: NetworkTarget, endpoints: AttachedEndpoint[]): string {
   const base = containerHosts(t.hostname, false, "")
     .split("\n")
@@ -168,7 +168,8 @@ export function ownHosts(t: NetworkTarget, endpoints: AttachedEndpoint[]): strin
     const ip = h.ip === "host-gateway" ? gateway : h.ip;
     if (ip) base.push(`${ip}\t${h.host}`);
   }
-  base.push(endpoints[0] ? `${endpoints[0].ip}\t${t.hostname}` : `127.0.1.1\t${t.hostname}`);
+  const names = [...new Set([t.hostname, t.name])].join(" ");
+  base.push(endpoints[0] ? `${endpoints[0].ip}\t${names}` : `127.0.1.1\t${names}`);
   return `${base.join("\n")}\n`;
 }
 

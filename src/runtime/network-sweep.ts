@@ -27,8 +27,11 @@ export function holderAlive(containerId: string, endpoint?: Endpoint): boolean {
 
 /** Drops the leases and published ports of containers that are gone; returns their ids. */
 export async function sweepNetworks(): Promise<string[]> {
+  const networks = listNetworks();
+  // A store without networks never published a port: nothing to read (nor nf_tables to load).
+  if (networks.length === 0) return [];
   const gone = new Set<string>();
-  for (const net of listNetworks()) {
+  for (const net of networks) {
     let members: ReturnType<typeof listEndpoints>;
     try {
       members = listEndpoints(net.name);

@@ -159,7 +159,7 @@ describe("/etc/hosts on user networks", () => {
     };
     const text = ownHosts(t, [ep]);
     expect(text.split("\n").slice(0, 2)).toEqual(["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]);
-    expect(text.endsWith("10.9.9.9\tdb\n10.1.0.1\tgw\n10.1.0.2\tweb1\n")).toBe(true);
+    expect(text.endsWith("10.9.9.9\tdb\n10.1.0.1\tgw\n10.1.0.2\tweb1 web\n")).toBe(true);
     expect(text).not.toContain("127.0.1.1");
   });
 });
