@@ -51,6 +51,10 @@ const FOREIGN = `table inet other {
 `;
 let foreignBefore = "";
 
+/** An HTTP GET with bun's fetch (in the namespace `ip netns exec` put it in): the body, or nothing. */
+const FETCH =
+  "fetch(process.argv[1], { signal: AbortSignal.timeout(2000) }).then(async (r) => r.ok && console.log(await r.text())).catch(() => {})";
+
 /** mini in H. */
 const m = (args: string[], timeoutMs = 30_000): Promise<Result> =>
   run(["nsenter", `--net=/run/netns/${H}`, MINI, ...args], { env, timeoutMs });
@@ -353,10 +357,10 @@ suite("networking", () => {
       await ok(["import", rootfs, "busybox"]);
       const id = await ok(["run", "-d", "-p", "8080:80", "--name", "web", "busybox", "httpd", "-f", "-p", "80"]);
       expect(id).toMatch(/^[0-9a-f]{64}$/);
-      const page = await until(
-        () => lab.output(O, ["curl", "-sf", "--max-time", "2", "http://198.51.100.2:8080/index.html"]),
-        { timeoutMs: 10_000, what: "httpd to answer" },
-      );
+      const page = await until(() => lab.output(O, ["bun", "-e", FETCH, "http://198.51.100.2:8080/index.html"]), {
+        timeoutMs: 10_000,
+        what: "httpd to answer",
+      });
       expect(page).toBe("hello from mini");
       await ok(["rm", "-f", "web"]);
     },
