@@ -46,6 +46,8 @@ const verbs: Record<string, Verb> = {
   stats: { load: () => require("./commands/stats.ts") },
   update: { load: () => require("./commands/update.ts") },
   top: { load: () => require("./commands/top.ts") },
+  network: { load: () => require("./commands/network.ts"), passThrough: true },
+  port: { load: () => require("./commands/port.ts") },
   __reap: { load: () => require("./commands/reap.ts"), hidden: true },
 };
 

@@ -1,6 +1,8 @@
 // `mini run` flags → a RunRequest for the runtime. Nothing else: the runtime resolves the image,
 // records the container and runs it.
 import { UserError } from "../common/errors.ts";
+import { networkRequest } from "../config/network-flags.ts";
+import * as log from "../log.ts";
 import { parseBytes } from "../config/units.ts";
 import { LOG_MAX_BYTES, type RunRequest, runBundle, runContainer } from "../runtime/run.ts";
 import { list, type OptValues } from "./argv.ts";
@@ -25,11 +27,28 @@ function runRequest(values: OptValues, operands: string[]): RunRequest {
   const [target, ...args] = operands;
   if (!target)
     throw new UserError('"mini run" needs an IMAGE or a ROOTFS: mini run [OPTIONS] IMAGE|ROOTFS [COMMAND [ARG...]]');
+  // docker's default is its bridge; MINI_DEFAULT_NETWORK=none is what dockerd's --bridge=none is (README).
+  const network = str(values.network) ?? (process.env.MINI_DEFAULT_NETWORK || "bridge");
+  if (network === "host" && (list(values.publish).length || values["publish-all"]))
+    log.warn("published ports are discarded with --network host (the container uses the host's ports)");
   return {
     target,
     args,
+    network: networkRequest({
+      network,
+      ip: str(values.ip),
+      aliases: list(values["network-alias"]),
+      mac: str(values["mac-address"]),
+      publish: list(values.publish),
+      publishAll: !!values["publish-all"],
+      dns: list(values.dns),
+      dnsSearch: list(values["dns-search"]),
+      dnsOptions: list(values["dns-option"]),
+      addHosts: list(values["add-host"]),
+      hostname: values.hostname !== undefined,
+    }),
     spec: {
-      network: str(values.network) ?? "none",
+      network,
       userns: !!values.userns,
       uidmap: list(values.uidmap),
       gidmap: list(values.gidmap),

@@ -10,7 +10,8 @@
 //     networks/<name>.json         a network: bridge, subnet, gateway, internal (network/ipam.ts)
 //     networks/<name>.leases.json  its addresses in use: address → container id, and the last one given
 //   MINI_RUN_ROOT (/run/mini)      runtime state, gone at reboot
-//     <id>/                        state.json (pid, start time, monitor), owner.json, /etc files
+//     <id>/                        state.json (pid, start time, monitor), owner.json, /etc files,
+//                                  network.json (its addresses, veths and published ports while it runs)
 
 export const storeRoot = (): string => process.env.MINI_ROOT ?? "/var/lib/mini";
 export const runRoot = (): string => process.env.MINI_RUN_ROOT ?? "/run/mini";
@@ -51,4 +52,6 @@ export const containerPaths = {
   creating: (id: string) => `${storePaths.containers()}/${id}/creating`,
   state: (id: string) => `${runRoot()}/${id}/state.json`,
   owner: (id: string) => `${runRoot()}/${id}/owner.json`,
+  /** What the network step set up for the current start (runtime/network-attach.ts). */
+  network: (id: string) => `${runRoot()}/${id}/network.json`,
 };

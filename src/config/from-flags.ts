@@ -43,7 +43,10 @@ export interface RunFlags {
   cpus?: string;
   cpuShares?: string;
   pidsLimit?: string;
+  /** none, host, bridge, a network's name, or container:NAME (network-flags.ts). */
   network?: string;
+  /** --network container:NAME: that container's network namespace (/proc/PID/ns/net). */
+  netnsPath?: string;
   userns?: boolean;
   uidmap?: string[];
   gidmap?: string[];
@@ -142,15 +145,13 @@ const DEFAULT_ID_MAP: IdMapping[] = [{ containerID: 0, hostID: 100000, size: 655
  * start the child stage before the rest of the spec is built; specFromFlags uses it too.
  */
 export function namespacesFromFlags(
-  f: Pick<RunFlags, "network" | "userns" | "uidmap" | "gidmap" | "isolation" | "containerNamespace">,
+  f: Pick<RunFlags, "network" | "netnsPath" | "userns" | "uidmap" | "gidmap" | "isolation" | "containerNamespace">,
 ): {
   namespaces: Namespace[];
   uidMappings?: IdMapping[];
   gidMappings?: IdMapping[];
 } {
-  const network = f.network ?? "none";
-  if (network !== "none" && network !== "host")
-    throw new UserError(`unsupported --network "${network}": use none or host`);
+  const network = f.network ?? "bridge";
   const namespaces: Namespace[] = [
     { type: "pid" },
     { type: "ipc" },
@@ -158,7 +159,11 @@ export function namespacesFromFlags(
     { type: "mount" },
     { type: "cgroup" },
   ];
-  if (network === "none") namespaces.push({ type: "network" });
+  // A new network namespace, except with the host's or another container's (network-flags.ts).
+  if (network.startsWith("container:")) {
+    if (!f.netnsPath) throw new Error(`internal: --network ${network} without that container's namespace`);
+    namespaces.push({ type: "network", path: f.netnsPath });
+  } else if (network !== "host") namespaces.push({ type: "network" });
   if (f.isolation)
     namespaces.splice(0, namespaces.length, ...applyNamespaceModes(namespaces, f.isolation, f.containerNamespace));
   if (!f.userns && !f.uidmap?.length) return { namespaces };
@@ -225,7 +230,7 @@ export function specFromFlags(f: RunFlags): Spec {
   }
   if (iso.privileged) seccomp = undefined; // docker: --privileged runs unconfined
 
-  const network = f.network ?? "none";
+  const network = f.network ?? "bridge";
   const { namespaces, uidMappings, gidMappings } = namespacesFromFlags(f);
 
   const mounts = defaultMounts();

@@ -50,13 +50,14 @@ export interface StoreIndex {
  * The store root is 0700: layers hold whatever images bring (setuid binaries, device nodes), and
  * no other host user may reach them.
  */
+const STORE_DIRS = ["blobs/sha256", "layers", "tmp", "locks", "containers"];
+
 export function ensureStore(): void {
-  const dirs = ["blobs/sha256", "layers", "tmp", "locks", "containers"];
-  // Containers and locks are made by `mini run` too: only a store with all of them is complete.
-  if (dirs.every((d) => existsSync(`${storeRoot()}/${d}`))) return;
+  // Every directory: containers/ (and locks/) also appear when a rootfs container runs before any image is stored.
+  if (STORE_DIRS.every((d) => existsSync(`${storeRoot()}/${d}`))) return;
   mkdirSync(storeRoot(), { recursive: true, mode: 0o700 });
   chmodSync(storeRoot(), 0o700);
-  for (const d of dirs) mkdirSync(`${storeRoot()}/${d}`, { recursive: true, mode: 0o700 });
+  for (const d of STORE_DIRS) mkdirSync(`${storeRoot()}/${d}`, { recursive: true, mode: 0o700 });
 }
 
 export function readIndex(): StoreIndex {

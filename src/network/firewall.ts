@@ -38,6 +38,7 @@
 // a bridge, so route_localnet does not open the host's loopback services to containers.
 import { readFileSync, writeFileSync } from "node:fs";
 import { UserError } from "../common/errors.ts";
+import type { PortSpec } from "../config/network-flags.ts";
 import { withLock } from "../common/lock.ts";
 import { lockPath } from "../common/paths.ts";
 import { debug } from "../log.ts";
@@ -52,6 +53,7 @@ import {
   stateFromComments,
   TABLE,
 } from "./firewall-rules.ts";
+import { choosePorts } from "./port-choice.ts";
 
 export type { FirewallNetwork, FirewallState, PortMapping, Proto } from "./firewall-rules.ts";
 export { renderRuleset } from "./firewall-rules.ts";
@@ -157,6 +159,65 @@ export async function addPorts(ports: PortMapping[]): Promise<void> {
   return locked(async () => {
     const script = renderAddPorts(currentState(), ports);
     if (script) await nftScript(script, `${ports.length} published ports added`);
+  });
+}
+
+const sameNetwork = (a: FirewallNetwork, b: FirewallNetwork) =>
+  a.name === b.name && a.bridge === b.bridge && a.subnet === b.subnet && !!a.internal === !!b.internal;
+
+/**
+ * Makes the table hold `networks` (replacing same-named entries) besides the networks it already
+ * holds, with their ports; one transaction if anything changes. The networks of other stores
+ * sharing this namespace stay.
+ */
+export async function ensureNetworks(networks: FirewallNetwork[]): Promise<void> {
+  return locked(async () => {
+    const state = currentState();
+    const kept = state.networks.filter((n) => !networks.some((w) => w.name === n.name || w.bridge === n.bridge));
+    if (networks.every((w) => state.networks.some((n) => sameNetwork(n, w)))) return;
+    await applyFirewall({ networks: [...kept, ...networks], ports: state.ports });
+  });
+}
+
+/** Takes networks (by name) out of the table with the ports that point into them. */
+export async function dropNetworks(names: string[]): Promise<void> {
+  return locked(async () => {
+    const state = currentState();
+    if (!state.networks.some((n) => names.includes(n.name))) return;
+    const networks = state.networks.filter((n) => !names.includes(n.name));
+    const blocks = networks.map((n) => parseCidr(n.subnet));
+    await applyFirewall({
+      networks,
+      ports: state.ports.filter((p) => blocks.some((b) => contains(b, parseIPv4(p.containerIp)))),
+    });
+  });
+}
+
+/**
+ * Publishes one container's ports (-p, -P) to `containerIp`: host ports left open are chosen
+ * (port-choice.ts), every host port is checked against the other containers' mappings and the
+ * host's own sockets, and the rules are added in one transaction. The mappings of containers that
+ * are gone (`isAlive` false) are dropped first, so a killed mini's leftovers never block a port.
+ * UserError naming the port when one is taken. Returns the mappings made.
+ */
+export async function publishPorts(
+  containerId: string,
+  containerIp: string,
+  specs: PortSpec[],
+  isAlive: (containerId: string) => boolean,
+): Promise<PortMapping[]> {
+  if (specs.length === 0) return [];
+  return locked(async () => {
+    let state = currentState();
+    const stale = staleContainers(state, isAlive).filter((id) => id !== containerId);
+    if (stale.length > 0) {
+      state = { ...state, ports: state.ports.filter((p) => !stale.includes(p.containerId)) };
+      await applyFirewall(state);
+    }
+    const mappings = choosePorts(containerId, containerIp, specs, state.ports);
+    const script = renderAddPorts(state, mappings);
+    if (script) await nftScript(script, `${mappings.length} published ports added`);
+    return mappings;
   });
 }
 

@@ -2,10 +2,14 @@
 // read and written only under the network's file lock, so that concurrent mini processes never hand
 // out one address twice. Lock order: "networks" (networks.ts, removeNetwork) before "network-<name>".
 //
-// In a subnet, address 0 is the network, 1 the gateway (the bridge) and the last the broadcast;
-// containers get the others: the one asked for (--ip), or the next free one after the last one
-// handed out, wrapping around (as docker does, so that an address just released is not given again
-// at once, while ARP caches and conntrack entries may still point at its former owner).
+// In a subnet, address 0 is the network, the gateway (the bridge; 1 unless chosen) and the last the
+// broadcast; containers get the others: the one asked for (--ip), or the next free one after the
+// last one handed out, wrapping around (as docker does, so that an address just released is not
+// given again at once, while ARP caches and conntrack entries may still point at its former owner).
+//
+// Each lease's holder is described too (an Endpoint: its name and aliases for the members' /etc/hosts,
+// and the pid and start time of its process, which tell a live holder from one that is gone without
+// reading the container's records).
 import { existsSync, unlinkSync } from "node:fs";
 import { UserError } from "../common/errors.ts";
 import { withLock } from "../common/lock.ts";
@@ -23,12 +27,34 @@ export interface Lease {
   mac: string;
 }
 
+/** Who holds a lease: what the other members' /etc/hosts say of it, and its process. */
+export interface Endpoint {
+  name: string;
+  aliases: string[];
+  /** The container's /etc/hosts on the host (kept current with the other members: runtime/hosts-sync.ts). */
+  hostsFile?: string;
+  /** The container's process and its start time (field 22 of /proc/PID/stat). */
+  pid?: number;
+  pidStart?: string;
+}
+
+/** A lease with its holder, as listEndpoints gives them. */
+export interface Member extends Endpoint {
+  containerId: string;
+  ip: string;
+}
+
 interface LeaseFile {
   /** The last address handed out by search (not by request): the next search starts after it. */
   last?: string;
   /** address → container id */
   leases: Record<string, string>;
+  /** container id → its description (absent for leases made without one) */
+  endpoints?: Record<string, Endpoint>;
 }
+
+/** Whether a lease's holder is still there; given the holder's description when there is one. */
+export type IsAlive = (containerId: string, endpoint?: Endpoint) => boolean;
 
 const readLeases = (name: string): LeaseFile => readJson<LeaseFile>(networkPaths.leases(name)) ?? { leases: {} };
 const lockOf = (network: string) => lockPath(`network-${network}`);
@@ -37,6 +63,27 @@ const lockOf = (network: string) => lockPath(`network-${network}`);
 export function listLeases(network: string): Record<string, string> {
   checkNetworkName(network);
   return { ...readLeases(network).leases };
+}
+
+const membersOf = (file: LeaseFile): Member[] =>
+  Object.entries(file.leases).map(([ip, containerId]) => ({
+    name: containerId.slice(0, 12),
+    aliases: [],
+    ...file.endpoints?.[containerId],
+    containerId,
+    ip,
+  }));
+
+/** The members of a network: each lease with its holder's description (read without the lock). */
+export function listEndpoints(network: string): Member[] {
+  checkNetworkName(network);
+  return membersOf(readLeases(network));
+}
+
+/** Runs `fn` with the network's members, holding its lease lock (no lease changes meanwhile). */
+export async function withMembers<T>(network: string, fn: (members: Member[]) => Promise<T> | T): Promise<T> {
+  checkNetworkName(network);
+  return withLock(lockOf(network), () => fn(membersOf(readLeases(network))));
 }
 
 function leaseOf(net: NetworkRecord, ip: number, containerId: string): Lease {
@@ -60,7 +107,7 @@ function checkRequested(net: NetworkRecord, wanted: string, file: LeaseFile, con
   const reserved =
     offset === 0
       ? "the network address"
-      : offset === 1
+      : formatIPv4(ip) === net.gateway
         ? "the gateway"
         : offset === blockSize(subnet) - 1
           ? "the broadcast address"
@@ -72,15 +119,22 @@ function checkRequested(net: NetworkRecord, wanted: string, file: LeaseFile, con
   return ip;
 }
 
-/** The next free address after `file.last` (wrapping around), or undefined if the subnet is full. */
-function nextFree(subnet: Cidr, file: LeaseFile): number | undefined {
-  const hosts = blockSize(subnet) - 3; // host k (0-based) is at offset k + 2
+/**
+ * The next free address after `file.last` (wrapping around), or undefined if the subnet is full.
+ * Host k (0-based) is at offset k + 1; the gateway is skipped like a lease.
+ */
+function nextFree(subnet: Cidr, gateway: string, file: LeaseFile): number | undefined {
+  const hosts = blockSize(subnet) - 2;
   const last = file.last === undefined ? undefined : tryParseIPv4(file.last);
   const lastOffset = last === undefined ? -1 : last - subnet.network;
-  const lastHost = lastOffset >= 2 && lastOffset - 2 < hosts ? lastOffset - 2 : -1;
+  // Before any search: start right after the gateway, as docker does (.2 with the usual .1).
+  const gw = tryParseIPv4(gateway);
+  const from =
+    lastOffset >= 1 && lastOffset <= hosts ? lastOffset - 1 : gw === undefined ? -1 : gw - subnet.network - 1;
   for (let i = 1; i <= hosts; i++) {
-    const ip = subnet.network + 2 + ((lastHost + i) % hosts);
-    if (file.leases[formatIPv4(ip)] === undefined) return ip;
+    const ip = subnet.network + 1 + ((from + i) % hosts);
+    const text = formatIPv4(ip);
+    if (text !== gateway && file.leases[text] === undefined) return ip;
   }
   return undefined;
 }
@@ -89,7 +143,9 @@ export interface AllocateOptions {
   /** A specific address (--ip). */
   ip?: string;
   /** When the subnet is full: the leases of containers for which this is false are dropped, and the search retried. */
-  isAlive?: (containerId: string) => boolean;
+  isAlive?: IsAlive;
+  /** The holder's description, kept with the lease. */
+  endpoint?: Endpoint;
 }
 
 /**
@@ -102,36 +158,52 @@ export async function allocate(network: string, containerId: string, opts: Alloc
   return withLock(lockOf(network), () => {
     const file = readLeases(network);
     const held = Object.keys(file.leases).find((ip) => file.leases[ip] === containerId);
-    if (held !== undefined && (opts.ip === undefined || opts.ip === held))
+    const describe = () => {
+      if (opts.endpoint) file.endpoints = { ...file.endpoints, [containerId]: opts.endpoint };
+    };
+    if (held !== undefined && (opts.ip === undefined || opts.ip === held)) {
+      if (opts.endpoint) {
+        describe();
+        writeJson(networkPaths.leases(network), file);
+      }
       return leaseOf(net, tryParseIPv4(held)!, containerId);
+    }
     let ip: number | undefined;
     if (opts.ip !== undefined) ip = checkRequested(net, opts.ip, file, containerId);
     else {
       const subnet = parseCidr(net.subnet);
-      ip = nextFree(subnet, file);
+      ip = nextFree(subnet, net.gateway, file);
       if (ip === undefined && opts.isAlive) {
-        for (const [addr, id] of Object.entries(file.leases)) if (!opts.isAlive(id)) delete file.leases[addr];
-        ip = nextFree(subnet, file);
+        for (const [addr, id] of Object.entries(file.leases))
+          if (!opts.isAlive(id, file.endpoints?.[id])) {
+            delete file.leases[addr];
+            delete file.endpoints?.[id];
+          }
+        ip = nextFree(subnet, net.gateway, file);
       }
       if (ip === undefined) throw new UserError(`no available IPv4 addresses on network ${network} (${net.subnet})`);
       file.last = formatIPv4(ip);
     }
     if (held !== undefined) delete file.leases[held];
     file.leases[formatIPv4(ip)] = containerId;
+    describe();
     writeJson(networkPaths.leases(network), file);
     return leaseOf(net, ip, containerId);
   });
 }
 
-async function dropLeases(network: string, drop: (containerId: string) => boolean) {
+async function dropLeases(network: string, drop: IsAlive) {
   checkNetworkName(network);
   return withLock(lockOf(network), () => {
     const file = readLeases(network);
     const gone = Object.entries(file.leases)
-      .filter(([, id]) => drop(id))
+      .filter(([, id]) => drop(id, file.endpoints?.[id]))
       .map(([ip, containerId]) => ({ ip, containerId }));
     if (gone.length > 0) {
-      for (const { ip } of gone) delete file.leases[ip];
+      for (const { ip, containerId } of gone) {
+        delete file.leases[ip];
+        delete file.endpoints?.[containerId];
+      }
       writeJson(networkPaths.leases(network), file);
     }
     return gone;
@@ -144,22 +216,20 @@ export async function release(network: string, containerId: string): Promise<str
 }
 
 /** Drops the leases of containers that are gone (`isAlive` false); returns them. */
-export async function reclaim(
-  network: string,
-  isAlive: (containerId: string) => boolean,
-): Promise<{ ip: string; containerId: string }[]> {
-  return dropLeases(network, (id) => !isAlive(id));
+export async function reclaim(network: string, isAlive: IsAlive): Promise<{ ip: string; containerId: string }[]> {
+  return dropLeases(network, (id, endpoint) => !isAlive(id, endpoint));
 }
 
 /**
  * Removes a network's record and leases. UserError (docker's message) while containers hold
  * addresses on it; with `isAlive`, the leases of containers that are gone don't count.
  */
-export async function removeNetwork(name: string, isAlive?: (containerId: string) => boolean): Promise<void> {
+export async function removeNetwork(name: string, isAlive?: IsAlive): Promise<void> {
   getNetwork(name);
   return withLock(lockPath("networks"), () =>
     withLock(lockOf(name), () => {
-      const holders = Object.values(readLeases(name).leases).filter((id) => !isAlive || isAlive(id));
+      const file = readLeases(name);
+      const holders = Object.values(file.leases).filter((id) => !isAlive || isAlive(id, file.endpoints?.[id]));
       if (holders.length > 0) throw new UserError(`error while removing network: network ${name} has active endpoints`);
       for (const path of [networkPaths.leases(name), networkPaths.record(name)]) if (existsSync(path)) unlinkSync(path);
     }),

@@ -5,15 +5,26 @@
 // Subnets, when not given, come from docker's default local pools in docker's order: 172.17.0.0/16
 // through 172.31.0.0/16, then 192.168.0.0/16 cut into sixteen /20s (31 in all). The first one that
 // overlaps neither a route of the host (default routes aside) nor another mini network is taken.
-// The gateway (the bridge's address) is the subnet's first host address.
-import { createHash } from "node:crypto";
+// The gateway (the bridge's address) is the subnet's first host address unless one is given.
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { UserError } from "../common/errors.ts";
 import { withLock } from "../common/lock.ts";
 import { lockPath, networkPaths } from "../common/paths.ts";
-import { type Cidr, formatCidr, formatIPv4, nthAddress, overlaps, parseCidr } from "./cidr.ts";
+import {
+  blockSize,
+  type Cidr,
+  contains,
+  formatCidr,
+  formatIPv4,
+  nthAddress,
+  overlaps,
+  parseCidr,
+  tryParseIPv4,
+} from "./cidr.ts";
 
 export interface NetworkRecord {
+  /** 64 hex characters, like docker's network ids (records from before ids: see networkId). */
+  id?: string;
   name: string;
   /** The Linux bridge (at most 15 characters). */
   bridge: string;
@@ -51,9 +62,14 @@ export function chooseSubnet(hostRoutes: string[], used: string[]): string {
   return pool;
 }
 
+const sha256 = (text: string): string => new Bun.CryptoHasher("sha256").update(text).digest("hex");
+
 /** The bridge of a network: mini0 for the default network "bridge", mini-<10 hex of the name's sha256> otherwise. */
 export const bridgeNameFor = (name: string): string =>
-  name === "bridge" ? "mini0" : `mini-${createHash("sha256").update(name).digest("hex").slice(0, 10)}`;
+  name === "bridge" ? "mini0" : `mini-${sha256(name).slice(0, 10)}`;
+
+/** A network's id: its own, or (a record written before ids) the sha256 of its name. */
+export const networkId = (n: NetworkRecord): string => n.id ?? sha256(`network ${n.name}`);
 
 /** UserError unless `name` can name a network (and so a file and a lock). */
 export function checkNetworkName(name: string): void {
@@ -128,9 +144,21 @@ export interface NetworkOptions {
   name: string;
   /** A CIDR; chosen from the default pools when missing. */
   subnet?: string;
+  /** The subnet's first host address when missing. */
+  gateway?: string;
   /** bridgeNameFor(name) when missing. */
   bridge?: string;
   internal?: boolean;
+}
+
+/** The gateway asked for, checked against the subnet: a host address of it. */
+function checkGateway(gateway: string, subnet: Cidr): number {
+  const ip = tryParseIPv4(gateway);
+  if (ip === undefined) throw new UserError(`invalid gateway "${gateway}": an IPv4 address`);
+  if (!contains(subnet, ip)) throw new UserError(`gateway ${gateway} is not in subnet ${formatCidr(subnet)}`);
+  if (ip === subnet.network || ip === subnet.network + blockSize(subnet) - 1)
+    throw new UserError(`gateway ${gateway} is the network or broadcast address of ${formatCidr(subnet)}`);
+  return ip;
 }
 
 /**
@@ -143,6 +171,8 @@ export async function createNetwork(opts: NetworkOptions, hostRoutes: string[]):
   if (!IFNAME.test(bridge))
     throw new UserError(`invalid bridge name "${bridge}": up to 15 letters, digits, '_', '.', '-'`);
   const wanted = opts.subnet === undefined ? undefined : checkSubnet(opts.subnet);
+  if (opts.gateway !== undefined && !wanted) throw new UserError("--gateway needs --subnet");
+  if (opts.gateway !== undefined && wanted) checkGateway(opts.gateway, wanted);
   return withLock(lockPath("networks"), () => {
     const others = listNetworks();
     if (others.some((n) => n.name === opts.name)) throw new UserError(`network with name ${opts.name} already exists`);
@@ -159,10 +189,11 @@ export async function createNetwork(opts: NetworkOptions, hostRoutes: string[]):
         ),
       );
     const record: NetworkRecord = {
+      id: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex"),
       name: opts.name,
       bridge,
       subnet: formatCidr(subnet),
-      gateway: formatIPv4(nthAddress(subnet, 1)),
+      gateway: opts.gateway ?? formatIPv4(nthAddress(subnet, 1)),
       internal: opts.internal ?? false,
       created: new Date().toISOString(),
     };

@@ -140,6 +140,22 @@ export function setLinkRequest(link: LinkRef, change: LinkChange, seq = 0): Uint
   return encodeMessage(C.RTM_NEWLINK, CHANGE, seq, ifinfomsg(index, flags, mask), [...attrs, ...extra]);
 }
 
+/**
+ * A bridge port's settings — `ip link set LINK type bridge_slave hairpin on|off`: RTM_NEWLINK with
+ * IFLA_LINKINFO { IFLA_INFO_KIND "bridge_slave", IFLA_INFO_SLAVE_DATA { IFLA_BRPORT_MODE u8 } }. The
+ * kernel hands the slave data to the link's current master, so the link must be enslaved first.
+ */
+export function setBridgePortRequest(link: LinkRef, port: { hairpin: boolean }, seq = 0): Uint8Array {
+  const { index, attrs } = selectLink(link);
+  return encodeMessage(C.RTM_NEWLINK, CHANGE, seq, ifinfomsg(index), [
+    ...attrs,
+    attr.nested(C.IFLA_LINKINFO, [
+      attr.chars(C.IFLA_INFO_KIND, "bridge_slave"),
+      attr.nested(C.IFLA_INFO_SLAVE_DATA, [attr.u8(C.IFLA_BRPORT_MODE, port.hairpin ? 1 : 0)]),
+    ]),
+  ]);
+}
+
 /** RTM_DELLINK — `ip link del NAME` (deleting one end of a veth deletes both). */
 export function deleteLinkRequest(link: LinkRef, seq = 0): Uint8Array {
   const { index, attrs } = selectLink(link);

@@ -1,23 +1,19 @@
-// rtnetlink operations on one NETLINK_ROUTE socket: bridges, veth pairs (the peer created straight
-// into another network namespace), master/up/MTU/MAC, IPv4 addresses and routes, lookups and dumps.
-// Each request carries its own sequence number and waits for its ACK (or its reply, or the end
-// of its dump); a kernel error becomes a NetlinkError naming the operation, the interface and
-// errno, with the kernel's extended-ack text when there is one.
+// rtnetlink operations on one NETLINK_ROUTE socket (netlink-socket.ts): bridges and their ports'
+// hairpin mode, veth pairs (the peer created straight into another network namespace),
+// master/up/MTU/MAC, IPv4 addresses and routes, lookups and dumps. A kernel error is a
+// NetlinkError naming the operation, the interface and errno.
 //
-// Another namespace: a netlink socket belongs for life to the network namespace it was created
-// in, so `Rtnetlink.openIn(ns)` setns()es the calling (main) thread into `ns` for the socket()
-// call only and returns at once, as runtime/namespaces.ts does around Bun.spawn. Everything done
-// through that handle (addresses, routes, `lo` up inside a container) then happens there, with no
-// thread left in a foreign namespace and no child process. Creating links needs no switch: the
+// Another namespace: `Rtnetlink.openIn(ns)` opens its socket there (see netlink-socket.ts).
+// Everything done through that handle (addresses, routes, `lo` up inside a container) then
+// happens there, with no thread left in a foreign namespace and no child process. Creating links needs no switch: the
 // veth's peer is created directly in the target namespace with IFLA_NET_NS_PID/IFLA_NET_NS_FD,
 // under its final name (the host's own eth0 never clashes with the container's), so there is no
 // "create, then move" window in which it sits in the host's namespace.
 import * as sys from "../sys/calls.ts";
 import * as C from "../sys/constants.ts";
-import { EINTR, EMSGSIZE, ENODEV } from "../sys/errno.ts";
-import { SyscallError } from "../sys/error.ts";
-import { recv, send, setsockopt, setsockoptInt, socket } from "../sys/socket.ts";
-import { type Message, Replies, setSeq } from "./netlink-message.ts";
+import { ENODEV } from "../sys/errno.ts";
+import type { Message } from "./netlink-message.ts";
+import { describeNetns, type Netns, NetlinkError, NetlinkSocket, netnsFd } from "./netlink-socket.ts";
 import {
   type Address,
   deleteLinkRequest,
@@ -37,107 +33,38 @@ import {
   parseLink,
   parseRoute,
   type Route,
+  setBridgePortRequest,
   setLinkRequest,
 } from "./rtnetlink-message.ts";
 
-/** A network namespace: a process's, an open nsfs fd, or a path (/proc/PID/ns/net, /run/netns/X). */
-export type Netns = NetnsRef | { path: string };
+export { type Netns, NetlinkError } from "./netlink-socket.ts";
 
-/** A refused rtnetlink request: `add veth v1 (peer eth0) in netns of pid 4711: EEXIST`. */
-export class NetlinkError extends SyscallError {
-  /** The kernel's extended-ack text, when it gave one. */
-  readonly kernelMessage?: string;
-
-  constructor(op: string, target: string, errno: number, kernelMessage?: string) {
-    super(op, target, errno);
-    this.name = "NetlinkError";
-    if (kernelMessage) {
-      this.kernelMessage = kernelMessage;
-      this.message += ` (${kernelMessage})`;
-    }
-  }
-}
-
-const describeNetns = (ns: Netns): string =>
-  "pid" in ns ? `netns of pid ${ns.pid}` : "fd" in ns ? `netns fd ${ns.fd}` : `netns ${ns.path}`;
 const describeLink = (link: LinkRef): string => (typeof link === "number" ? `#${link}` : link);
 
-const RECV_TIMEOUT_S = 10;
-const DUMP_TRIES = 5;
-
-function openSocket(what: string): number {
-  const fd = socket(C.AF_NETLINK, C.SOCK_RAW, C.NETLINK_ROUTE, what);
-  try {
-    // Best effort: kernels before 4.20 lack some; replies parse the same without them.
-    for (const opt of [C.NETLINK_EXT_ACK, C.NETLINK_CAP_ACK, C.NETLINK_GET_STRICT_CHK])
-      try {
-        setsockoptInt(fd, C.SOL_NETLINK, opt, 1, what);
-      } catch {}
-    // The kernel answers while send() runs; a reply that never comes is a bug, not a wait.
-    setsockopt(fd, C.SOL_SOCKET, C.SO_RCVTIMEO, new BigInt64Array([BigInt(RECV_TIMEOUT_S), 0n]), what);
-    return fd;
-  } catch (e) {
-    sys.close(fd);
-    throw e;
-  }
-}
-
-/** Runs `fn` with the calling thread in the network namespace `fd`, then back in its own. */
-function inNetns<T>(fd: number, what: string, fn: () => T): T {
-  const own = sys.open("/proc/thread-self/ns/net", C.O_RDONLY);
-  try {
-    sys.setns(fd, C.CLONE_NEWNET, what);
-    try {
-      return fn();
-    } finally {
-      sys.setns(own, C.CLONE_NEWNET, "back to own netns");
-    }
-  } finally {
-    sys.close(own);
-  }
-}
-
-/** An fd for a namespace given by pid or path (closed by the caller), or the fd given. */
-function netnsFd(ns: Netns): { fd: number; owned: boolean } {
-  if ("fd" in ns) return { fd: ns.fd, owned: false };
-  const path = "pid" in ns ? `/proc/${ns.pid}/ns/net` : ns.path;
-  return { fd: sys.open(path, C.O_RDONLY), owned: true };
-}
-
 export class Rtnetlink {
-  private seq = 0;
-  private fd: number;
-  private readonly buf = new Uint8Array(64 * 1024);
-  /** " in netns of pid N" for a handle on another namespace; appended to error messages. */
-  readonly where: string;
+  private readonly sock: NetlinkSocket;
 
-  private constructor(fd: number, where: string) {
-    this.fd = fd;
-    this.where = where;
+  private constructor(sock: NetlinkSocket) {
+    this.sock = sock;
+  }
+
+  /** " in netns of pid N" for a handle on another namespace; appended to error messages. */
+  get where(): string {
+    return this.sock.where;
   }
 
   /** A handle on the caller's network namespace. */
   static open(): Rtnetlink {
-    return new Rtnetlink(openSocket(""), "");
+    return new Rtnetlink(NetlinkSocket.open(C.NETLINK_ROUTE));
   }
 
-  /** A handle on another network namespace (see the top of this file). */
+  /** A handle on another network namespace (see netlink-socket.ts). */
   static openIn(ns: Netns): Rtnetlink {
-    const where = describeNetns(ns);
-    const { fd, owned } = netnsFd(ns);
-    try {
-      return new Rtnetlink(
-        inNetns(fd, where, () => openSocket(where)),
-        ` in ${where}`,
-      );
-    } finally {
-      if (owned) sys.close(fd);
-    }
+    return new Rtnetlink(NetlinkSocket.open(C.NETLINK_ROUTE, ns));
   }
 
   close(): void {
-    if (this.fd >= 0) sys.close(this.fd);
-    this.fd = -1;
+    this.sock.close();
   }
 
   [Symbol.dispose](): void {
@@ -203,6 +130,18 @@ export class Rtnetlink {
 
   setMac(link: LinkRef, mac: string): void {
     this.setLink(link, { mac });
+  }
+
+  /**
+   * Hairpin mode on a bridge port — `ip link set LINK type bridge_slave hairpin on`: frames may
+   * leave by the port they came in on (a container reaching its own published port through DNAT).
+   */
+  setHairpin(link: LinkRef, on: boolean): void {
+    this.exchange(
+      setBridgePortRequest(link, { hairpin: on }),
+      "set bridge port",
+      `${describeLink(link)} hairpin ${on ? "on" : "off"}`,
+    );
   }
 
   /** Enslaves `link` to the bridge `master`; null takes it off. */
@@ -281,35 +220,12 @@ export class Rtnetlink {
 
   // ---- the exchange -------------------------------------------------------------------------
 
-  /** Sends one request and returns its replies (see Replies); a kernel error throws a NetlinkError. */
-  private exchange(req: Uint8Array, op: string, target: string): Replies {
-    const fail = (errno: number, message?: string) =>
-      new NetlinkError(op, (target + this.where).trim(), errno, message);
-    if (this.fd < 0) throw new Error(`${op} ${target}: netlink handle is closed`);
-    setSeq(req, (this.seq = (this.seq + 1) >>> 0 || 1));
-    const replies = new Replies(req);
-    try {
-      send(this.fd, req, 0, op);
-      for (;;) {
-        const n = recv(this.fd, this.buf, C.MSG_TRUNC, op);
-        if (n > this.buf.byteLength) throw fail(EMSGSIZE, `reply of ${n} bytes truncated`);
-        if (replies.add(this.buf.subarray(0, n))) break;
-      }
-    } catch (e) {
-      throw e instanceof SyscallError && !(e instanceof NetlinkError) ? fail(e.errno) : e;
-    }
-    const status = replies.status!;
-    if (status.errno) throw fail(status.errno, status.message);
-    return replies;
+  private exchange(req: Uint8Array, op: string, target: string) {
+    return this.sock.exchange(req, op, target);
   }
 
-  /** A dump, redone when the kernel flags it inconsistent (NLM_F_DUMP_INTR: changed meanwhile). */
   private dump(req: Uint8Array, op: string): Message[] {
-    for (let i = 0; i < DUMP_TRIES; i++) {
-      const replies = this.exchange(req, op, "");
-      if (!replies.interrupted) return replies.messages;
-    }
-    throw new NetlinkError(op, this.where.trim(), EINTR, "dump kept changing");
+    return this.sock.dump(req, op);
   }
 }
 

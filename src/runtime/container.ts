@@ -5,7 +5,9 @@
 //   → plan its cgroups (recorded before they exist) → plan its rootfs → create the cgroups
 //   → the caller's last step before the config (OCI: exec.fifo, createRuntime hooks)
 //   → send the config: the child stage joins, mounts, pivots, drops privileges and execs.
-// On any failure everything it made is undone. Networking and volumes plug in as steps here.
+//   → the network step (network-attach.ts: lo up in any new network namespace; veths, addresses,
+//     ports, /etc/hosts), while the child stage is already in its namespaces
+// On any failure everything it made is undone. Volumes plug in as a step here.
 import { chmodSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import * as cgroups from "../cgroups/index.ts";
@@ -15,8 +17,10 @@ import { checkSysctls } from "../config/sysctl.ts";
 import { boundingSet } from "../common/proc.ts";
 import type { Hook, Namespace, Spec } from "../config/types.ts";
 import * as log from "../log.ts";
+import { loopbackUp } from "../network/rtnetlink.ts";
 import { compileForChild } from "../seccomp/index.ts";
 import { ownEnv } from "./hooks.ts";
+import { CLONE_NEWNET } from "../sys/constants.ts";
 import type { ChildConfig } from "./child-config.ts";
 import { type ChildReport, readChildReport } from "./child-report.ts";
 import { ensureEtcMountpoints, etcFilePaths, removeEtcMountpoints, writeEtcFiles } from "./etc-files.ts";
@@ -146,6 +150,12 @@ export interface ContainerSetup {
   onStarted?: (pid: number, monitorPid?: number) => void;
   /** The last step before the config goes to the child (OCI: exec.fifo, createRuntime hooks). */
   beforeConfig?: (pid: number) => Promise<void> | void;
+  /**
+   * The network step (runtime/network-attach.ts) for the child stage `pid`, in its namespaces;
+   * `detach` undoes it on failure (and is the caller's at the end). Without it, a new network
+   * namespace gets lo up (as runc and crun do).
+   */
+  network?: { attach(pid: number): Promise<void>; detach(): Promise<void> };
 }
 
 /** A created container: its child stage has its config and is on its way to exec (or to wait for start). */
@@ -254,11 +264,13 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
   let cgroupPlan: cgroups.CgroupPlan | undefined;
   let exited = false;
   let madeMountpoints: string[] = [];
+  let networked = false;
   const destroy = async () => {
     if (started) {
       if (!exited) started.child.proc.kill("SIGKILL"); // never a signal to a pid that may be reused
       await started.child.proc.exited;
     }
+    if (networked) await setup.network?.detach();
     log.timed("remove cgroups", () => cgroupPlan && cgroups.removeCgroups(cgroupPlan));
     if (setup.runDir) rmSync(setup.runDir, { recursive: true, force: true });
     for (const d of ["upper", "work"])
@@ -316,6 +328,11 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
     // After the cgroups exist: the container's own cgroup directories are among the bind sources.
     const mountFds = userns ? openBindSources(ops) : [];
     for (const w of cgroupPlan.warnings) log.warn(w);
+    if (setup.network) {
+      networked = true;
+      await setup.network.attach(child.proc.pid);
+    } else if (nsPlan.unshareFlags & CLONE_NEWNET)
+      log.timed("network: lo up", () => loopbackUp({ pid: child.proc.pid }));
     try {
       await setup.beforeConfig?.(child.proc.pid);
       child.send(childConfig(spec, setup, nsPlan, cgroupPlan, ops, started), mountFds);

@@ -13,6 +13,7 @@ import { isAlive, readMonitorExit, statusOf, type ContainerStatus } from "../sta
 import { SIGNALS } from "../sys/constants.ts";
 import { UserError } from "../common/errors.ts";
 import * as log from "../log.ts";
+import { detachNetwork } from "./network-attach.ts";
 import { parseSignal } from "./signals.ts";
 import { pidStartTime } from "../common/proc.ts";
 import { containerPaths as files } from "../common/paths.ts";
@@ -98,7 +99,7 @@ export async function waitExit(rec: ContainerRecord): Promise<ContainerStatus> {
  * container with --rm.
  */
 export async function reap(id: string): Promise<void> {
-  await withContainerLock(id, () => {
+  await withContainerLock(id, async () => {
     const rec = readRecord(id);
     if (!rec || isAlive(statusOf(rec).state)) return;
     const raw: ExitResult = readMonitorExit(id) ?? {
@@ -114,6 +115,8 @@ export async function reap(id: string): Promise<void> {
         /* rm -f retries */
       }
     }
+    // Its leases and published ports go when it stops (docker's behaviour); a failure is left to the sweep.
+    await detachNetwork(id).catch((e) => log.warn(`network teardown of ${rec.name}: ${(e as Error).message}`));
     writeJsonAtomic(files.result(id), raw);
     if (rec.autoRemove) removeFiles(id);
   });
@@ -156,8 +159,9 @@ export async function removeContainer(rec: ContainerRecord, force: boolean): Pro
       await waitGone(rec, 10_000);
       await settled(rec, false);
     }
-    // Whatever a killed mini left: processes and cgroups, then the files.
+    // Whatever a killed mini left: processes and cgroups, its network, then the files.
     if (rec.cgroups) log.timed(`rm ${rec.name}: remove cgroups`, () => cgroups.removeCgroups(rec.cgroups!));
+    await detachNetwork(rec.id);
     log.timed(`rm ${rec.name}: remove runtime state`, () =>
       rmSync(files.runDir(rec.id), { recursive: true, force: true }),
     );

@@ -11,6 +11,7 @@ import { pidStartTime } from "../common/proc.ts";
 import { loadBundle } from "../config/bundle.ts";
 import { namespacesFromFlags, type RunFlags, specFromFlags } from "../config/from-flags.ts";
 import { imageCommand } from "../config/image-command.ts";
+import type { NetworkRequest } from "../config/network-flags.ts";
 import type { Spec } from "../config/types.ts";
 import type { ImageRecord } from "../image/store.ts";
 import * as log from "../log.ts";
@@ -34,6 +35,7 @@ import { writeJsonAtomic } from "../common/json-file.ts";
 import { hostConfigOf } from "./host-config.ts";
 import { containerNamespace, refreshJoinedNamespaces } from "./joined-namespaces.ts";
 import { parseSignal } from "./signals.ts";
+import { checkNetworks, joinedContainer, networkHooks, specForStart } from "./network-run.ts";
 
 /** Per log file; one older file is kept, so a container's log never exceeds twice this. */
 export const LOG_MAX_BYTES = 16 * 1024 * 1024;
@@ -45,7 +47,9 @@ export interface RunRequest {
   /** The command and its arguments after IMAGE/ROOTFS (the image's CMD when empty). */
   args: string[];
   /** Everything that shapes the spec. */
-  spec: Omit<RunFlags, "rootfs" | "command" | "image" | "readFile" | "etcFiles">;
+  spec: Omit<RunFlags, "rootfs" | "command" | "image" | "readFile" | "etcFiles" | "netnsPath">;
+  /** The network flags (config/network-flags.ts); absent for none as before. */
+  network?: NetworkRequest;
   entrypoint?: string;
   name?: string;
   detach: boolean;
@@ -81,7 +85,9 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
     } catch (e) {
       throw new UserError(`invalid --stop-signal: ${(e as Error).message}`);
     }
-  const early = namespacesFromFlags({ ...req.spec, containerNamespace });
+  checkNetworks(req.network);
+  const joined = joinedContainer(req.network);
+  const early = namespacesFromFlags({ ...req.spec, containerNamespace, netnsPath: joined?.netnsPath });
   const launched = req.detach
     ? undefined
     : launch(
@@ -117,26 +123,33 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
     }
     const imageConfig = image?.config.config;
     // docker's default hostname: the short id (the host's own with the host network; with --uts host
-    // the host's namespace and name are the container's: specFromFlags knows).
+    // the host's namespace and name are the container's: specFromFlags knows; --network container:X
+    // shares X's).
     const hostname =
       req.spec.hostname ??
-      (req.spec.isolation?.uts === "host"
-        ? undefined
-        : req.spec.network === "host"
-          ? hostnameOfHost()
-          : id.slice(0, 12));
+      (joined
+        ? joined.hostname
+        : req.spec.isolation?.uts === "host"
+          ? undefined
+          : req.spec.network === "host"
+            ? hostnameOfHost()
+            : id.slice(0, 12));
+    const ownEtc = etcFilePaths(files.runDir(id));
     const spec = specFromFlags({
       ...req.spec,
       hostname,
       containerNamespace,
       cgroupName: `mini-${id}`,
       swapAccounting: req.spec.memory !== undefined && req.spec.memorySwap === undefined ? hasSwapAccounting() : true,
+      ...(joined && { netnsPath: joined.netnsPath }),
       rootfs,
       command,
       image: imageConfig && { user: imageConfig.User, env: imageConfig.Env, workdir: imageConfig.WorkingDir },
       readFile: image && (require("../image/overlay.ts") as typeof import("../image/overlay.ts")).imageReader(image),
-      etcFiles: etcFilePaths(files.runDir(id)),
+      // --network container:NAME shares that container's /etc/hosts and /etc/resolv.conf, as docker does.
+      etcFiles: joined ? { ...ownEtc, hosts: joined.etc.hosts, resolv: joined.etc.resolv } : ownEtc,
     });
+    const network = req.network && { ...req.network, exposed: Object.keys(imageConfig?.ExposedPorts ?? {}) };
     rec = await createRecord(
       {
         id,
@@ -151,6 +164,7 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
         noPivot: req.noPivot,
         overlay,
         etc: { hostname: spec.hostname ?? hostname ?? hostnameOfHost(), hostNetwork: req.spec.network === "host" },
+        network,
         stopSignal: req.stopSignal ?? imageConfig?.StopSignal,
         stopTimeout: req.stopTimeout,
         hostConfig: hostConfigOf(req.spec),
@@ -192,8 +206,9 @@ async function startRecorded(rec: ContainerRecord, launched?: LaunchedChild, int
     bundle: rec.bundle ?? "",
     annotations: rec.spec.annotations ?? {},
   });
+  const { spec, joined } = launched ? { spec: rec.spec, joined: joinedContainer(rec.network) } : specForStart(rec);
   const container = await createContainer(
-    rec.spec,
+    spec,
     {
       id,
       cgroupName: `mini-${id}`,
@@ -228,6 +243,7 @@ async function startRecorded(rec: ContainerRecord, launched?: LaunchedChild, int
           monitorStart: monitorPid ? pidStartTime(monitorPid) : undefined,
           startedAt: new Date().toISOString(),
         } satisfies RuntimeState),
+      network: networkHooks(rec, joined),
       onCgroups: (cgroups) => {
         writeJsonAtomic(files.record(id), { ...rec, cgroups });
         // A foreground run's leftovers if this mini is killed: the next mini removes them.

@@ -7,6 +7,7 @@
 // under one lock. Nothing here trusts a status field: status.ts derives it from /proc.
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import type { CgroupPlan } from "../cgroups/index.ts";
+import type { NetworkRequest } from "../config/network-flags.ts";
 import type { Spec } from "../config/types.ts";
 import { UserError } from "../common/errors.ts";
 import { readJson, writeJsonAtomic } from "../common/json-file.ts";
@@ -37,6 +38,8 @@ export interface ContainerRecord {
   noPivot: boolean;
   overlay?: { lower: string[]; dir: string };
   etc?: { hostname: string; hostNetwork: boolean };
+  /** Its networking (docker-style containers; absent: none, or host with etc.hostNetwork). */
+  network?: NetworkRequest;
   stopSignal?: string;
   /** --stop-timeout: seconds `mini stop` waits before SIGKILL (-1: forever). */
   stopTimeout?: number;

@@ -128,6 +128,7 @@ export const MSG_TRUNC = 0x20;
 
 // Netlink (linux/netlink.h): the socket, its options and the message header.
 export const NETLINK_ROUTE = 0;
+export const NETLINK_NETFILTER = 12;
 export const SOL_NETLINK = 270;
 /** Errors carry only the failed request's header, not the whole request. */
 export const NETLINK_CAP_ACK = 10;
@@ -183,6 +184,9 @@ export const IFLA_EXT_MASK = 29;
 
 export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;
+export const IFLA_INFO_SLAVE_DATA = 5;
+/** IFLA_INFO_SLAVE_DATA of a bridge port (linux/if_link.h IFLA_BRPORT_*): hairpin mode, u8. */
+export const IFLA_BRPORT_MODE = 4;
 export const VETH_INFO_PEER = 1;
 
 /** IFLA_EXT_MASK bits: leave the statistics out of link replies. */
@@ -219,6 +223,17 @@ export const BPF_PROG_DETACH = 9;
 export const BPF_PROG_TYPE_CGROUP_DEVICE = 15;
 export const BPF_CGROUP_DEVICE = 6;
 export const BPF_F_ALLOW_MULTI = 2;
+// nf_tables over nfnetlink (linux/netfilter/nfnetlink.h, nf_tables.h): reading rules back.
+export const NFNL_SUBSYS_NFTABLES = 10;
+export const NFT_MSG_GETRULE = 7;
+export const NFT_MSG_NEWRULE = 6;
+export const NFNETLINK_V0 = 0;
+export const NFPROTO_INET = 1;
+export const NFTA_RULE_TABLE = 1;
+export const NFTA_RULE_CHAIN = 2;
+export const NFTA_RULE_USERDATA = 7;
+/** The comment's type in a rule's userdata TLVs (libnftnl's NFTNL_UDATA_RULE_COMMENT). */
+export const NFTNL_UDATA_RULE_COMMENT = 0;
 
 export const SECCOMP_SET_MODE_FILTER = 1;
 export const SECCOMP_FILTER_FLAG_TSYNC = 1;

@@ -36,6 +36,10 @@ export interface RunOptions {
   fds?: number[];
 }
 
+/** MINI_DEFAULT_NETWORK as the test run sets it (none: test/setup.ts), for an env built from scratch. */
+export const defaultNetworkEnv = (): Record<string, string> =>
+  process.env.MINI_DEFAULT_NETWORK === undefined ? {} : { MINI_DEFAULT_NETWORK: process.env.MINI_DEFAULT_NETWORK };
+
 export function ensureBuilt(): void {
   if (!existsSync(MINI)) throw new Error(`${MINI} is missing: run "bun run build" first`);
 }
@@ -44,7 +48,10 @@ let captures = 0;
 
 /** Runs `argv` to its end (or its timeout) and returns its exit code and output. */
 export async function run(argv: string[], opts: RunOptions = {}): Promise<Result> {
-  const env = { ...(opts.inheritEnv ? process.env : { PATH: process.env.PATH ?? "/usr/bin:/bin" }), ...opts.env };
+  const env = {
+    ...(opts.inheritEnv ? process.env : { PATH: process.env.PATH ?? "/usr/bin:/bin", ...defaultNetworkEnv() }),
+    ...opts.env,
+  };
   const stdin = typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : (opts.stdin ?? "ignore");
   const n = captures++;
   const files = opts.captureDir

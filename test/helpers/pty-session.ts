@@ -1,7 +1,7 @@
 // A mini process whose stdin/stdout/stderr are the slave of a pty this test holds the master of,
 // as a user at a terminal would run it. Call disposeSessions() after each test.
 import type { Subprocess, Terminal } from "bun";
-import { MINI } from "./mini.ts";
+import { defaultNetworkEnv, MINI } from "./mini.ts";
 import { until } from "./until.ts";
 
 /** A mini process whose stdio is a pty; its output accumulates in `out`. */
@@ -14,7 +14,7 @@ export class Session {
   constructor(args: string[], env: Record<string, string>, size = { cols: 100, rows: 30 }, program = MINI) {
     const dec = new TextDecoder();
     this.proc = Bun.spawn([program, ...args], {
-      env,
+      env: { ...defaultNetworkEnv(), ...env },
       terminal: {
         ...size,
         data: (_t, d) => {

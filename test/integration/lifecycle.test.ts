@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { ensureBuilt, MINI, mini, type Result } from "../helpers/mini.ts";
+import { defaultNetworkEnv, ensureBuilt, MINI, mini, type Result } from "../helpers/mini.ts";
 import { until } from "../helpers/until.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
@@ -24,7 +24,12 @@ beforeAll(() => {
   // leaks.ts reads these too: the snapshot covers this test's own state dirs.
   process.env.MINI_ROOT = `${dirs}/lib`;
   process.env.MINI_RUN_ROOT = `${dirs}/run`;
-  env = { PATH: process.env.PATH ?? "/usr/bin:/bin", MINI_ROOT: `${dirs}/lib`, MINI_RUN_ROOT: `${dirs}/run` };
+  env = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    MINI_ROOT: `${dirs}/lib`,
+    MINI_RUN_ROOT: `${dirs}/run`,
+    ...defaultNetworkEnv(),
+  };
   before = snapshot();
 });
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { ensureBuilt, MINI, mini, readUntil } from "../helpers/mini.ts";
+import { defaultNetworkEnv, ensureBuilt, MINI, mini, readUntil } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { startRegistry, type Registry } from "../helpers/registry/server.ts";
 import {
@@ -150,7 +150,7 @@ describe("pull and run", () => {
       stdin: "pipe",
       stdout: "pipe",
       stderr: "inherit",
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", MINI_ROOT: s },
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", MINI_ROOT: s, ...defaultNetworkEnv() },
     });
     try {
       await readUntil(proc.stdout, "up");

@@ -92,7 +92,7 @@ describe("spec from flags", () => {
     const r = rootfs();
     try {
       expect(() => specFromFlags({ rootfs: r, command: [] })).toThrow("no command");
-      expect(() => specFromFlags({ rootfs: r, command: ["x"], network: "bridge" })).toThrow("--network");
+      expect(() => specFromFlags({ rootfs: r, command: ["x"], network: "container:web" })).toThrow("--network");
       expect(() => specFromFlags({ rootfs: r, command: ["x"], workdir: "rel" })).toThrow("absolute");
       expect(() => specFromFlags({ rootfs: r, command: ["x"], pidsLimit: "many" })).toThrow("not an integer");
       expect(() => specFromFlags({ rootfs: r, command: ["x"], securityOpt: ["seccomp=x"] })).toThrow("--security-opt");

@@ -2,7 +2,15 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { UserError } from "../../src/common/errors.ts";
 import { networkPaths } from "../../src/common/paths.ts";
-import { allocate, listLeases, reclaim, release, removeNetwork } from "../../src/network/ipam.ts";
+import {
+  allocate,
+  listEndpoints,
+  listLeases,
+  reclaim,
+  release,
+  removeNetwork,
+  withMembers,
+} from "../../src/network/ipam.ts";
 import {
   bridgeNameFor,
   chooseSubnet,
@@ -66,6 +74,7 @@ describe("networks", () => {
   test("created, read, listed", async () => {
     const n = await createNetwork({ name: "front" }, ["10.0.2.0/24", "0.0.0.0/0"]);
     expect(n).toEqual({
+      id: expect.stringMatching(/^[0-9a-f]{64}$/),
       name: "front",
       bridge: bridgeNameFor("front"),
       subnet: "172.17.0.0/16",
@@ -104,6 +113,11 @@ describe("networks", () => {
     await fails({ name: "x", bridge: "much-too-long-bridge" }).toThrow("invalid bridge name");
     await fails({ name: "../etc" }).toThrow('invalid network name "../etc"');
     await fails({ name: "" }).toThrow("invalid network name");
+    await fails({ name: "x", gateway: "10.1.0.1" }).toThrow("--gateway needs --subnet");
+    await fails({ name: "x", subnet: "10.1.0.0/24", gateway: "10.2.0.1" }).toThrow(
+      "gateway 10.2.0.1 is not in subnet 10.1.0.0/24",
+    );
+    await fails({ name: "x", subnet: "10.1.0.0/24", gateway: "10.1.0.255" }).toThrow("broadcast");
     expect(listNetworks().length).toBe(1);
   });
 
@@ -184,6 +198,54 @@ describe("leases", () => {
     expect(listLeases("front")).toEqual({ "10.10.0.3": "b" });
     expect(await reclaim("front", () => true)).toEqual([]);
     expect(await release("front", "nobody")).toEqual([]);
+  });
+
+  test("a chosen gateway is reserved like .1 is otherwise; the search starts after it", async () => {
+    const net = await createNetwork({ name: "gw", subnet: "10.40.0.0/29", gateway: "10.40.0.6" }, []);
+    expect(net.gateway).toBe("10.40.0.6");
+    expect((await allocate("gw", "a")).ip).toBe("10.40.0.1"); // after .6 comes .1 (wrapping)
+    expect((await allocate("gw", "b")).ip).toBe("10.40.0.2");
+    await expect(allocate("gw", "c", { ip: "10.40.0.6" })).rejects.toThrow(
+      new UserError("address 10.40.0.6 is reserved on network gw (the gateway)"),
+    );
+    expect((await allocate("gw", "c", { ip: "10.40.0.1" }).catch((e) => e.message)) as string).toContain("in use");
+    for (const id of ["d", "e", "f"]) await allocate("gw", id);
+    await expect(allocate("gw", "g")).rejects.toThrow("no available IPv4 addresses"); // .6 never handed out
+  });
+
+  test("each lease's holder: name, aliases, hosts file and process, dropped with the lease", async () => {
+    await allocate("front", "ca", {
+      endpoint: { name: "web", aliases: ["www"], hostsFile: "/x/hosts", pid: 7, pidStart: "9" },
+    });
+    await allocate("front", "cb");
+    expect(listEndpoints("front")).toEqual([
+      {
+        containerId: "ca",
+        ip: "10.10.0.2",
+        name: "web",
+        aliases: ["www"],
+        hostsFile: "/x/hosts",
+        pid: 7,
+        pidStart: "9",
+      },
+      { containerId: "cb", ip: "10.10.0.3", name: "cb", aliases: [] },
+    ]);
+    // isAlive sees the holder's description
+    const seen: unknown[] = [];
+    await reclaim("front", (id, e) => {
+      seen.push([id, e?.pid]);
+      return true;
+    });
+    expect(seen).toEqual([
+      ["ca", 7],
+      ["cb", undefined],
+    ]);
+    // the same container asking again updates its description (a restart: another pid)
+    await allocate("front", "ca", { endpoint: { name: "web", aliases: [], pid: 8, pidStart: "10" } });
+    expect(listEndpoints("front")[0]).toMatchObject({ ip: "10.10.0.2", pid: 8, aliases: [] });
+    await release("front", "ca");
+    expect(await withMembers("front", (m) => m.map((x) => x.containerId))).toEqual(["cb"]);
+    expect(JSON.parse(readFileSync(networkPaths.leases("front"), "utf8")).endpoints).toEqual({});
   });
 
   test("a network is removed only when no live container holds an address on it", async () => {

@@ -31,8 +31,10 @@ import {
   parseLink,
   parseMac,
   parseRoute,
+  setBridgePortRequest,
   setLinkRequest,
 } from "../../src/network/rtnetlink-message.ts";
+import { dumpRulesRequest, ruleComment } from "../../src/network/nftables-read.ts";
 import * as C from "../../src/sys/constants.ts";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -176,6 +178,28 @@ describe("requests: the bytes iproute2 sends", () => {
   test("ip -4 route show table main: RTM_GETROUTE dump with RTA_TABLE 254", () => {
     expect(hex(dumpRoutesRequest(0x6b0efd72))).toBe(
       "240000001a00010372fd0e6b00000000" + "020000000000000000000000" + "08000f00fe000000",
+    );
+  });
+
+  test("ip link set v0 type bridge_slave hairpin on (index 4): IFLA_INFO_SLAVE_DATA { IFLA_BRPORT_MODE 1 }", () => {
+    // iproute2's own sequence number in this capture: 0x6b0f03b3.
+    expect(hex(setBridgePortRequest(4, { hairpin: true }, 0x6b0f03b3))).toBe(
+      "40000000100005 00b3030f6b00000000".replace(" ", "") +
+        "00000000040000000000000000000000" + // ifinfomsg, index 4
+        "20001200" + // IFLA_LINKINFO
+        "100001006272696467655f736c617665" + // IFLA_INFO_KIND "bridge_slave" (no NUL)
+        "0c000500" + // IFLA_INFO_SLAVE_DATA
+        "0500040001000000", // IFLA_BRPORT_MODE u8 1, padded
+    );
+    expect(hex(setBridgePortRequest(4, { hairpin: false }, 1)).slice(-16)).toBe("0500040000000000");
+  });
+
+  test("nft list chain inet mini forward: NFT_MSG_GETRULE dump with table and chain (what nft 1.0.6 sends)", () => {
+    expect(hex(dumpRulesRequest("mini", "forward", 0))).toBe(
+      "2c000000070a010300000000 00000000".replace(" ", "") +
+        "01000000" + // nfgenmsg: NFPROTO_INET, NFNETLINK_V0, res_id 0
+        "090001006d696e6900000000" + // NFTA_RULE_TABLE "mini\0"
+        "0c000200666f727761726400", // NFTA_RULE_CHAIN "forward\0"
     );
   });
 
@@ -324,6 +348,25 @@ describe("replies", () => {
     const before = hex(r.messages[0].payload);
     buf.fill(0xee);
     expect(hex(r.messages[0].payload)).toBe(before);
+  });
+
+  test("a rule's comment from its NFTA_RULE_USERDATA (the kernel's NFT_MSG_NEWRULE of a real dump)", () => {
+    // nfgenmsg, NFTA_RULE_TABLE, NFTA_RULE_CHAIN, NFTA_RULE_HANDLE (expressions left out), then the
+    // userdata nft wrote: TLV type 0 (comment), length 0x1f, the text with its NUL.
+    const udata = `001f${Buffer.from("net bridge mini0 172.17.0.0/16\0").toString("hex")}`;
+    const rule = encodeMessage((10 << 8) | 6, C.NLM_F_MULTI, 0, bytes("01000002"), [
+      attr.str(1, "mini"),
+      attr.str(2, "forward"),
+      attr.bytes(3, bytes("0000000000000002")),
+      attr.bytes(7, bytes(udata)),
+    ]);
+    const [m] = parseMessages(rule);
+    expect(ruleComment(m)).toBe("net bridge mini0 172.17.0.0/16");
+    const noComment = encodeMessage((10 << 8) | 6, C.NLM_F_MULTI, 0, bytes("01000002"), [attr.str(1, "mini")]);
+    expect(ruleComment(parseMessages(noComment)[0])).toBeUndefined();
+    // Another TLV before the comment (nft writes the comment first, but the format allows more).
+    const two = encodeMessage((10 << 8) | 6, 0, 0, bytes("01000002"), [attr.bytes(7, bytes(`0102abcd${udata}`))]);
+    expect(ruleComment(parseMessages(two)[0])).toBe("net bridge mini0 172.17.0.0/16");
   });
 
   test("RTM_NEWROUTE from a real dump: 10.88.0.0/16 dev br0 proto kernel scope link src 10.88.0.1", () => {

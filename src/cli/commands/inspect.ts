@@ -7,14 +7,25 @@ import { statusOf } from "../../state/status.ts";
 import { UserError } from "../../common/errors.ts";
 import { containerPaths as files } from "../../common/paths.ts";
 import { resourcesHostConfig } from "../inspect-resources.ts";
+import { readNetwork } from "../../network/networks.ts";
+import { inspectNetwork, networkMode, networkSettings } from "../../runtime/network-info.ts";
+import { compileTemplate } from "../template.ts";
 
 export default {
-  meta: { name: "inspect", description: "Show containers' configuration and state as JSON" },
-  args: {},
+  meta: { name: "inspect", description: "Show containers' (or networks') configuration and state as JSON" },
+  args: {
+    format: {
+      type: "string",
+      alias: "f",
+      description: "A Go template instead of JSON, e.g. '{{.NetworkSettings.IPAddress}}'",
+      valueHint: "tmpl",
+    },
+  },
 } satisfies CommandDef<OptDefs>;
 
 function inspectContainer(rec: ContainerRecord) {
   const st = statusOf(rec);
+  const running = st.status === "running" || st.status === "paused";
   const p = rec.spec.process;
   const r = rec.spec.linux?.resources;
   return {
@@ -44,6 +55,11 @@ function inspectContainer(rec: ContainerRecord) {
       ReadonlyRootfs: !!rec.spec.root?.readonly,
       CapAdd: null,
       ...rec.hostConfig,
+      NetworkMode: networkMode(rec),
+      PublishAllPorts: !!rec.network?.publishAll,
+      Dns: rec.network?.dns ?? [],
+      DnsSearch: rec.network?.dnsSearch ?? [],
+      ExtraHosts: rec.network?.addHosts.map((h) => `${h.host}:${h.ip}`) ?? null,
     },
     Config: {
       Hostname: rec.spec.hostname,
@@ -63,22 +79,37 @@ function inspectContainer(rec: ContainerRecord) {
         Destination: m.destination,
         RW: !m.options?.includes("ro"),
       })),
+    NetworkSettings: networkSettings(rec, running),
     Cgroups: rec.cgroups?.leaves.map((l) => l.dir) ?? [],
   };
 }
 
-export function run(_values: OptValues, operands: string[]): number {
+/** A container, or (docker's inspect looks at every kind of object) a network of that name. */
+function inspectObject(query: string): object {
+  try {
+    return inspectContainer(resolveContainer(query));
+  } catch (e) {
+    const net =
+      e instanceof UserError && /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(query) ? readNetwork(query) : undefined;
+    if (net) return inspectNetwork(net);
+    throw e;
+  }
+}
+
+export function run(values: OptValues, operands: string[]): number {
   if (!operands.length) throw new UserError('"mini inspect" needs at least one CONTAINER', 1);
+  const template = typeof values.format === "string" ? compileTemplate(values.format) : undefined;
   const out = [];
   let failed = 0;
   for (const q of operands) {
     try {
-      out.push(inspectContainer(resolveContainer(q)));
+      out.push(inspectObject(q));
     } catch (e) {
       failed++;
       log.error((e as Error).message);
     }
   }
-  process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
+  if (template) process.stdout.write(out.map((o) => `${template(o)}\n`).join(""));
+  else process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
   return failed ? 1 : 0;
 }

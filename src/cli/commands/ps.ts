@@ -6,6 +6,8 @@ import { listIds, recordOrDamaged, sweepRemovals, type ContainerRecord } from ".
 import { statusOf, type ContainerStatus } from "../../state/status.ts";
 import { removeCgroups } from "../../cgroups/index.ts";
 import { sweepOrphans } from "../../state/owner.ts";
+import { portsColumn } from "../../runtime/network-info.ts";
+import { sweepNetworks } from "../../runtime/network-sweep.ts";
 
 const args = {
   all: { type: "boolean", alias: "a", description: "Show all containers (default: only running ones)" },
@@ -43,8 +45,10 @@ export function listContainers(all: boolean): { rec: ContainerRecord; st: Contai
   return out.sort((a, b) => b.rec.created.localeCompare(a.rec.created));
 }
 
-export function run(values: OptValues): number {
+export async function run(values: OptValues): Promise<number> {
   const list = listContainers(!!values.all);
+  // Leases and ports of containers that are gone (cheap when there are none); only root can change them.
+  if (process.getuid?.() === 0) await sweepNetworks();
   if (values.quiet) {
     process.stdout.write(list.map(({ rec }) => `${rec.id.slice(0, 12)}\n`).join(""));
     return 0;
@@ -62,6 +66,7 @@ export function run(values: OptValues): number {
           status: statusText(st),
           pid: st.pid ?? 0,
           exitCode: st.exitCode ?? null,
+          ports: st.status === "running" ? portsColumn(rec) : "",
           startedAt: st.startedAt ?? null,
           finishedAt: st.finishedAt ?? null,
         })),
@@ -72,13 +77,14 @@ export function run(values: OptValues): number {
     return 0;
   }
   printTable([
-    ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"],
+    ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
     ...list.map(({ rec, st }) => [
       rec.id.slice(0, 12),
       rec.image ?? rec.spec.root?.path ?? "",
       `"${command(rec)}"`,
       ago(rec.created),
       statusText(st),
+      st.status === "running" ? portsColumn(rec) : "",
       rec.name,
     ]),
   ]);

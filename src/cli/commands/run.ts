@@ -74,7 +74,56 @@ export const runArgs = {
   "cpu-shares": { type: "string", alias: "c", description: "Relative CPU weight (default 1024)", valueHint: "n" },
   "pids-limit": { type: "string", description: "Maximum number of processes (-1: unlimited)", valueHint: "n" },
   ...resourceArgs,
-  network: { type: "string", description: "Network: none (only lo, the default) or host", valueHint: "none|host" },
+  network: {
+    type: "string",
+    description:
+      "Network: bridge (the default: mini0, NAT to the outside), a network made with mini network create, none (only lo), host, container:NAME (share its network)",
+    valueHint: "name",
+  },
+  publish: {
+    type: "string",
+    alias: "p",
+    repeat: true,
+    description:
+      "Publish a port: [IP:][HOSTPORT:]CTRPORT[/tcp|/udp], ranges 8000-8002:80-82, no HOSTPORT: a free one; repeatable",
+    valueHint: "spec",
+  },
+  "publish-all": {
+    type: "boolean",
+    alias: "P",
+    description: "Publish every port the image exposes, on free host ports",
+  },
+  ip: { type: "string", description: "The container's address on its (user-defined) network", valueHint: "ip" },
+  "network-alias": {
+    type: "string",
+    repeat: true,
+    description: "Another name the container answers to on its (user-defined) network; repeatable",
+    valueHint: "name",
+  },
+  "mac-address": {
+    type: "string",
+    description: "The MAC address of eth0 (default 02:42 + the address)",
+    valueHint: "mac",
+  },
+  dns: { type: "string", repeat: true, description: "A nameserver for /etc/resolv.conf; repeatable", valueHint: "ip" },
+  "dns-search": {
+    type: "string",
+    repeat: true,
+    description: "A search domain for /etc/resolv.conf; repeatable",
+    valueHint: "domain",
+  },
+  "dns-option": {
+    type: "string",
+    repeat: true,
+    description: "An option for /etc/resolv.conf; repeatable",
+    valueHint: "opt",
+  },
+  "add-host": {
+    type: "string",
+    repeat: true,
+    description: "An /etc/hosts line NAME:IP (IP host-gateway: the network's gateway); repeatable",
+    valueHint: "name:ip",
+  },
   userns: { type: "boolean", description: "New user namespace: root inside is mapped to host ids 100000-165535" },
   uidmap: {
     type: "string",
