@@ -4,13 +4,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { leftBehind, NOTHING, type Snapshot, snapshot } from "../helpers/leaks.ts";
 import { ensureBuilt, mini } from "../helpers/mini.ts";
-import { busyboxRootfs, cleanupRootfses } from "../helpers/rootfs.ts";
+import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
 
 let before: Snapshot;
 let rootfs: string;
 beforeAll(() => {
   ensureBuilt();
-  rootfs = busyboxRootfs();
+  // A copy under $TMPDIR: a --userns container's root (an unprivileged host uid) must reach it,
+  // which the checkout's own directory may not allow (a clone in a 0700 directory).
+  rootfs = makeRootfs();
   before = snapshot();
 });
 afterAll(cleanupRootfses);
