@@ -17,6 +17,8 @@ export { hasSwapAccounting, readHostFacts } from "./host.ts";
 export type { HostPlanOptions } from "./plan.ts";
 export { applyCgroups, attachDeviceProgram } from "./apply.ts";
 export type { ApplyOptions } from "./apply.ts";
+export { moveIntoCgroups, planJoin } from "./join.ts";
+export type { JoinPlan } from "./join.ts";
 export { updateCgroups } from "./update.ts";
 export type { ControlWriter } from "./update.ts";
 export { killAll, removeCgroups } from "./remove.ts";

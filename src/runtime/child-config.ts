@@ -9,8 +9,8 @@ export interface ChildConfig {
   ops: RootfsOp[];
   hostname?: string;
   domainname?: string;
-  /** cgroup.procs files the child writes "0" into before anything else. */
-  cgroupProcs: string[];
+  /** v1 `tasks` files the child's main thread writes "0" into first (cgroups/join.ts). */
+  cgroupTasks: string[];
   /** Namespaces the child creates itself (mount always; cgroup after joining its cgroups). */
   unshareFlags: number;
   /** Existing namespaces (mount, cgroup) to join by path instead, before the unshare. */

@@ -81,7 +81,7 @@ function seccompLoader(cfg: ChildConfig, log: ReturnType<typeof debugLog>): (() 
 function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] } {
   const log = debugLog(cfg.debug);
   const p = cfg.process;
-  for (const f of cfg.cgroupProcs)
+  for (const f of cfg.cgroupTasks)
     step(log, `join cgroup ${f}`, () => {
       try {
         writeFileSync(f, "0");

@@ -216,7 +216,7 @@ function childConfig(
   spec: Spec,
   setup: ContainerSetup,
   nsPlan: NamespaceSetup,
-  cgroupPlan: cgroups.CgroupPlan,
+  cgroupTasks: string[],
   ops: ChildConfig["ops"],
   launched: LaunchedChild,
 ) {
@@ -232,7 +232,7 @@ function childConfig(
     ops,
     hostname: spec.hostname,
     domainname: spec.domainname,
-    cgroupProcs: cgroupPlan.procs,
+    cgroupTasks,
     unshareFlags: nsPlan.childFlags,
     joinNamespaces: nsPlan.childJoin.map((j) => ({ path: j.path, flag: j.flag })),
     process: spec.process!,
@@ -265,11 +265,13 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
   let exited = false;
   let madeMountpoints: string[] = [];
   let networked = false;
+  let joined: Promise<void> | undefined;
   const destroy = async () => {
     if (started) {
       if (!exited) started.child.proc.kill("SIGKILL"); // never a signal to a pid that may be reused
       await started.child.proc.exited;
     }
+    await joined?.catch(() => undefined);
     if (networked) await setup.network?.detach();
     log.timed("remove cgroups", () => cgroupPlan && cgroups.removeCgroups(cgroupPlan));
     if (setup.runDir) rmSync(setup.runDir, { recursive: true, force: true });
@@ -297,12 +299,24 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
     child.proc.exited.then(() => {
       exited = true;
     });
-    // While the child stage starts up: its runtime files and cgroups.
+    // While the child stage starts up: its record, its cgroups (how it gets into them without
+    // waiting on the kernel: cgroups/join.ts), then its runtime files.
     if (setup.runDir) {
       mkdirSync(setup.runDir, { recursive: true, mode: 0o711 });
       chmodSync(dirname(setup.runDir), 0o711);
     }
     setup.onStarted?.(child.proc.pid, child.monitorPid);
+    cgroupPlan = cgroups.planCgroupsOnHost({
+      name: setup.cgroupName,
+      cgroupsPath: spec.linux?.cgroupsPath,
+      resources: spec.linux?.resources,
+    });
+    setup.onCgroups?.(cgroupPlan);
+    const cgroupLog = log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined;
+    cgroups.applyCgroups(cgroupPlan, cgroupLog);
+    const join = cgroups.planJoin(cgroupPlan, !userns);
+    joined = cgroups.moveIntoCgroups(join.procs, child.proc.pid, cgroupLog);
+    joined.catch(() => undefined); // awaited before the config is sent; a failure is thrown there
     if (setup.runDir && setup.etc) writeEtcFiles(etcFilePaths(setup.runDir), setup.etc.hostname, setup.etc.hostNetwork);
     // Mount points for the /etc files: a user-namespaced root can't create them in a host-owned rootfs.
     if (setup.etc && !setup.overlay) madeMountpoints = ensureEtcMountpoints(rootfs);
@@ -312,19 +326,12 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
       work: `${setup.overlay.dir}/work`,
     };
     if (overlay) for (const d of [overlay.upper, overlay.work]) mkdirSync(d, { recursive: true, mode: 0o755 });
-    cgroupPlan = cgroups.planCgroupsOnHost({
-      name: setup.cgroupName,
-      cgroupsPath: spec.linux?.cgroupsPath,
-      resources: spec.linux?.resources,
-    });
-    setup.onCgroups?.(cgroupPlan);
     const ops = planRootfs(spec, {
       noPivot: setup.noPivot,
       userns: !!userns,
       overlay,
       cgroups: cgroups.cgroupMountLeaves(cgroupPlan),
     });
-    cgroups.applyCgroups(cgroupPlan, log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined);
     // After the cgroups exist: the container's own cgroup directories are among the bind sources.
     const mountFds = userns ? openBindSources(ops) : [];
     for (const w of cgroupPlan.warnings) log.warn(w);
@@ -335,7 +342,8 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
       log.timed("network: lo up", () => loopbackUp({ pid: child.proc.pid }));
     try {
       await setup.beforeConfig?.(child.proc.pid);
-      child.send(childConfig(spec, setup, nsPlan, cgroupPlan, ops, started), mountFds);
+      await joined;
+      child.send(childConfig(spec, setup, nsPlan, join.tasks, ops, started), mountFds);
     } finally {
       for (const fd of mountFds) closeFd(fd);
     }

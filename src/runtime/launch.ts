@@ -69,22 +69,22 @@ export function sendConfig(cfgW: number, cfg: ChildConfig, fds: number[] = []): 
 const mapText = (m: IdMapping[]) => m.map((x) => `${x.containerID} ${x.hostID} ${x.size}\n`).join("");
 
 /**
- * A child cloned into a new user namespace waits on `syncW`: its uid/gid maps and its cgroups
- * (host files it can't write itself) are written for it, then it is let go.
+ * A child cloned into a new user namespace waits on `syncW`: its uid/gid maps (host files it can't
+ * write itself) are written for it, then it is let go. It is in its cgroups by then (the parent
+ * moved it: cgroups/join.ts).
  */
-export function releaseInUserNamespace(pid: number, userns: UserNamespace, cgroupProcs: string[], syncW: number): void {
+export function releaseInUserNamespace(pid: number, userns: UserNamespace, syncW: number): void {
   const { writeFileSync } = require("node:fs") as typeof import("node:fs");
   writeFileSync(`/proc/${pid}/uid_map`, mapText(userns.uidMappings));
   writeFileSync(`/proc/${pid}/gid_map`, mapText(userns.gidMappings));
-  for (const f of cgroupProcs) writeFileSync(f, String(pid));
   sys.writeAll(syncW, Buffer.from("g"), "sync pipe");
   sys.close(syncW);
 }
 
 /**
  * With a user namespace: clone3 (through the C trampoline) creates the user, pid and other
- * namespaces together; the child waits until the parent has written its uid/gid maps and put it
- * into its cgroups (it can't write the host's cgroup files itself), then execs the child stage.
+ * namespaces together; the child waits until the parent has written its uid/gid maps (and moved
+ * it into its cgroups), then execs the child stage.
  */
 function spawnInUserNamespace(nsPlan: NamespaceSetup, io: StdioChoice, userns: UserNamespace): ChildStage {
   const { UserError } = require("../common/errors.ts") as typeof import("../common/errors.ts");
@@ -116,8 +116,8 @@ function spawnInUserNamespace(nsPlan: NamespaceSetup, io: StdioChoice, userns: U
     proc: new ClonedProcess(pid),
     reportFd: repR,
     send(cfg, fds) {
-      releaseInUserNamespace(pid, userns, cfg.cgroupProcs, syncW);
-      sendConfig(cfgW, { ...cfg, cgroupProcs: [] }, fds);
+      releaseInUserNamespace(pid, userns, syncW);
+      sendConfig(cfgW, cfg, fds);
     },
   };
 }

@@ -114,10 +114,7 @@ export function spawnViaMonitor(
     monitorPid: monitor.pid,
     reportFd: reportR,
     send(cfg, fds) {
-      if (userns) {
-        releaseInUserNamespace(pid, userns, cfg.cgroupProcs, syncW);
-        cfg = { ...cfg, cgroupProcs: [] };
-      }
+      if (userns) releaseInUserNamespace(pid, userns, syncW);
       sendConfig(cfgW, cfg, fds);
     },
   };

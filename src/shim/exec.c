@@ -45,6 +45,25 @@ static void exec_path(int errfd, char **args) {
 static pid_t exec_child = 0;
 static void forward(int sig) { if (exec_child > 0) kill(exec_child, sig); }
 
+/* Joins the cgroup whose cgroup.procs is `procs`. This process is single-threaded, so on cgroup v1
+ * its sibling `tasks` file moves all of it, and a thread moving itself skips the lock that waits for
+ * an RCU grace period (milliseconds) on every cgroup.procs write. cgroup2 has no `tasks`. */
+static void join_cgroup(const char *procs) {
+  char tasks[PATH_MAX];
+  const char *slash = strrchr(procs, '/');
+  int fd = -1;
+  if (slash && (size_t)(slash - procs) + sizeof("/tasks") <= sizeof(tasks)) {
+    memcpy(tasks, procs, (size_t)(slash - procs));
+    strcpy(tasks + (slash - procs), "/tasks");
+    fd = open(tasks, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 && errno != ENOENT) die(125, "open", tasks);
+  }
+  const char *file = fd >= 0 ? tasks : procs;
+  if (fd < 0 && (fd = open(procs, O_WRONLY | O_CLOEXEC)) < 0) die(125, "open", procs);
+  if (write(fd, "0", 1) != 1) die(125, "write", file);
+  close(fd);
+}
+
 /* usage: exec [--ns PATH:FLAG]... [--cgroup FILE]... [--uid N --gid N --groups a,b]
  *             [--caps BND,EFF,PRM,INH,AMB] [--nnp] [--cwd DIR] [--rlimit RES:SOFT:HARD]...
  *             [--tty] [--detach] [--pid-file FILE] -- ARGV...
@@ -108,11 +127,7 @@ int exec_main(int argc, char **argv) {
   /* The pid file is a host path: opened before the mount namespace changes. */
   int pid_fd = -1;
   if (pid_file && (pid_fd = open(pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) die(125, "open", pid_file);
-  for (int k = 0; k < ncg; k++) {
-    int fd = open(cgroups[k], O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, "0", 1) != 1) die(125, "write", cgroups[k]);
-    close(fd);
-  }
+  for (int k = 0; k < ncg; k++) join_cgroup(cgroups[k]);
   for (int k = 0; k < nns; k++) if (setns(nsfd[k], nsflag[k]) < 0) die(125, "setns", nspath[k]);
   for (int k = 0; k < nns; k++) close(nsfd[k]);
 
