@@ -2,13 +2,30 @@
 // (src/shim/*.c: the detached-container monitor, exec, roexec) is built first, statically, and
 // embedded in it.
 import { $ } from "bun";
+import { precompileDefault } from "../src/seccomp/precompile.ts";
 
 await $`mkdir -p dist && gcc -static -Os -s -Wall -Wextra -o dist/mini-shim src/shim/*.c`;
 // No autoloading of .env, bunfig.toml, tsconfig.json or package.json from the current directory:
 // a compiled Bun binary does the first two by default, and a bunfig.toml `preload` in whatever
 // directory root runs mini from would run its code as root (test/integration/security.test.ts).
 const noAutoload = ["dotenv", "bunfig", "tsconfig", "package-json"].map((k) => `--no-compile-autoload-${k}`);
-const args = ["build", "--compile", ...noAutoload, "--minify", "--bytecode", "src/main.ts", "--outfile", "dist/mini"];
+// docker's default seccomp filter, compiled now rather than by every `mini run` (seccomp/precompiled.ts).
+const seccomp = `MINI_PRECOMPILED_SECCOMP=${JSON.stringify(precompileDefault())}`;
+const args = [
+  "build",
+  "--compile",
+  ...noAutoload,
+  "--minify",
+  "--bytecode",
+  "--define",
+  seccomp,
+  // The entry and the two stages it picks from (main.ts): each process loads only its stage's code.
+  "src/main.ts",
+  "src/runtime/child.ts",
+  "src/cli/main.ts",
+  "--outfile",
+  "dist/mini",
+];
 await $`bun ${args}`.quiet();
 const size = Bun.file("dist/mini").size;
 console.log(

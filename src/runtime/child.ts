@@ -195,6 +195,17 @@ function enterCwd(cwd: string): void {
   sys.chdir(cwd);
 }
 
+/**
+ * From source (bun src/main.ts) a require() after pivot_root would look for its file inside the
+ * container: the modules (and the shim's file) loaded on demand load now. (The binary's are inside it.)
+ */
+function loadOnDemandModulesFromSource(cfg: ChildConfig): void {
+  if (Bun.main.startsWith("/$bunfs/")) return;
+  hooks();
+  for (const m of ["../sys/seccomp.ts", "./child-oci.ts", "./child-console.ts", "../config/user.ts"]) require(m);
+  if (cfg.init) (require("./shim.ts") as typeof import("./shim.ts")).shimFd();
+}
+
 /** Foreground runs pass the parent's pid: the container dies with it (and never outlives it). */
 function dieWithParent(parentPid: string | undefined): void {
   if (!parentPid) return;
@@ -210,6 +221,7 @@ export function childMain(parentPid?: string): void {
   try {
     dieWithParent(parentPid);
     cfg = readConfig();
+    loadOnDemandModulesFromSource(cfg);
     target = setup(cfg);
     if (startFifo !== undefined) (require("./child-oci.ts") as typeof import("./child-oci.ts")).awaitStart(startFifo);
     if (cfg.hooks?.startContainer)

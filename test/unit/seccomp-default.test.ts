@@ -3,7 +3,8 @@
 import { describe, expect, test } from "bun:test";
 import { defaultSeccomp } from "../../src/config/seccomp-default.ts";
 import { compileSeccomp } from "../../src/seccomp/compile.ts";
-import { compileSeccompCached } from "../../src/seccomp/precompiled.ts";
+import { cachedCompiler } from "../../src/seccomp/precompiled.ts";
+import { precompileDefault } from "../../src/seccomp/precompile.ts";
 import { AUDIT_ARCH_AARCH64, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from "../../src/seccomp/arch.ts";
 import { SYSCALLS as X86_64 } from "../../src/seccomp/tables/x86_64.ts";
 import { SYSCALLS as I386 } from "../../src/seccomp/tables/i386.ts";
@@ -255,6 +256,8 @@ describe("capability-conditional syscalls", () => {
 
 describe("compileSeccompCached", () => {
   const arch = process.arch;
+  // What scripts/build.ts defines into the binary.
+  const compileSeccompCached = cachedCompiler(precompileDefault());
   test("docker's default profile and capabilities: the build's program, equal to compiling it", () => {
     const p = defaultSeccomp(DEFAULT_CAPS, arch);
     expect(compileSeccompCached(p, arch)).toEqual(compileSeccomp(p, arch));

@@ -1,7 +1,8 @@
-// A Bun macro: runs when mini is bundled (or a test transpiled), never in the binary. It compiles
-// docker's default profile for docker's default capabilities on the building machine's
-// architecture, so that the common `mini run` gets its filter without compiling it (see
-// precompiled.ts). Imported only with `with { type: "macro" }`.
+// Run by scripts/build.ts when it builds mini: compiles docker's default profile for docker's
+// default capabilities on the building machine's architecture, and the build defines the result
+// into the binary, so that the common `mini run` gets its filter without compiling it (see
+// precompiled.ts). (Not a Bun macro: a macro reached through a require() chain never finishes
+// loading in `bun src/main.ts`.)
 import { DEFAULT_CAPS } from "../config/capabilities.ts";
 import { compileSeccomp } from "./compile.ts";
 import { defaultSeccomp } from "../config/seccomp-default.ts";
