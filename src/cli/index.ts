@@ -9,6 +9,8 @@ import * as log from "../log.ts";
 import { SyscallError } from "../sys/error.ts";
 import { UserError } from "../common/errors.ts";
 import pkg from "../../package.json" with { type: "json" };
+import { writeSync } from "node:fs";
+import { versionText } from "../version.ts";
 
 interface Verb {
   load: () => {
@@ -83,7 +85,7 @@ async function dispatch(argv: string[]): Promise<number> {
   const globalOpts = parseOptions(argv, globalArgs, true);
   if (typeof globalOpts.values["log-level"] === "string") log.setLogLevel(globalOpts.values["log-level"]);
   if (globalOpts.values.version) {
-    process.stdout.write(`mini version ${pkg.version}\nspec: 1.1.0\n`);
+    writeSync(1, versionText());
     return 0;
   }
   const [name, ...rest] = globalOpts.operands;
