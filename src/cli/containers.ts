@@ -3,6 +3,7 @@
 import * as log from "../log.ts";
 import { resolveContainer, type ContainerRecord } from "../state/containers.ts";
 import { UserError } from "../common/errors.ts";
+import { printOut } from "../common/stdout.ts";
 
 export async function forEachContainer(
   verb: string,
@@ -14,7 +15,7 @@ export async function forEachContainer(
   for (const q of operands) {
     try {
       const out = await fn(resolveContainer(q), q);
-      if (out !== "") process.stdout.write(`${out}\n`);
+      if (out !== "") printOut(`${out}\n`);
     } catch (e) {
       failed++;
       log.error(e instanceof Error ? e.message : String(e));

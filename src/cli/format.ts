@@ -1,3 +1,4 @@
+import { printOut } from "../common/stdout.ts";
 // Output helpers shared by the listing commands.
 
 /** "3 minutes ago", docker's style. */
@@ -32,5 +33,5 @@ export function printTable(rows: string[][]): void {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   let out = "";
   for (const r of rows) out += `${r.map((x, c) => (c < r.length - 1 ? x.padEnd(widths[c]! + 3) : x)).join("")}\n`;
-  process.stdout.write(out);
+  printOut(out);
 }

@@ -9,8 +9,8 @@ import * as log from "../log.ts";
 import { SyscallError } from "../sys/error.ts";
 import { UserError } from "../common/errors.ts";
 import pkg from "../../package.json" with { type: "json" };
-import { writeSync } from "node:fs";
 import { versionText } from "../version.ts";
+import { printOut } from "../common/stdout.ts";
 
 interface Verb {
   load: () => {
@@ -77,7 +77,7 @@ async function help(cmd: CommandDef<OptDefs>, parent?: CommandDef<OptDefs>): Pro
   // citty loads node:util (~9 ms): only help needs it. No colour codes into pipes and files.
   if (!process.stdout.isTTY) process.env.NO_COLOR = "1";
   const { renderUsage } = await import("citty");
-  process.stdout.write(`${await renderUsage(cmd, parent)}\n`);
+  printOut(`${await renderUsage(cmd, parent)}\n`);
   return 0;
 }
 
@@ -85,7 +85,7 @@ async function dispatch(argv: string[]): Promise<number> {
   const globalOpts = parseOptions(argv, globalArgs, true);
   if (typeof globalOpts.values["log-level"] === "string") log.setLogLevel(globalOpts.values["log-level"]);
   if (globalOpts.values.version) {
-    writeSync(1, versionText());
+    printOut(versionText());
     return 0;
   }
   const [name, ...rest] = globalOpts.operands;

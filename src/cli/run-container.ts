@@ -7,6 +7,7 @@ import { parseBytes } from "../config/units.ts";
 import { LOG_MAX_BYTES, type RunRequest, runBundle, runContainer } from "../runtime/run.ts";
 import { list, type OptValues } from "./argv.ts";
 import { isolationFlagsOf, resourceFlagsOf, stopTimeoutOf } from "./run-limit-args.ts";
+import { printOut } from "../common/stdout.ts";
 
 const str = (v: OptValues[string]) => (typeof v === "string" ? v : undefined);
 
@@ -95,7 +96,7 @@ function runRequest(values: OptValues, operands: string[]): RunRequest {
 export async function runFromFlags(values: OptValues, operands: string[]): Promise<number> {
   const req = runRequest(values, operands);
   const { code, id } = await runContainer(req);
-  if (req.detach) process.stdout.write(`${id}\n`);
+  if (req.detach) printOut(`${id}\n`);
   return code;
 }
 

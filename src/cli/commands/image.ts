@@ -7,6 +7,7 @@ import * as pullCommand from "./pull.ts";
 import * as rmiCommand from "./rmi.ts";
 import { findImage } from "../../image/pull.ts";
 import { prune } from "../../image/remove.ts";
+import { printOut } from "../../common/stdout.ts";
 
 const args = {
   force: { type: "boolean", alias: "f", description: "rm: remove even with several tags" },
@@ -33,7 +34,7 @@ export async function run(values: OptValues, operands: string[]): Promise<number
       return rmiCommand.run(values, rest);
     case "prune": {
       const r = prune();
-      process.stdout.write(`Deleted ${r.layers} layers and ${r.blobs} blobs no image uses\n`);
+      printOut(`Deleted ${r.layers} layers and ${r.blobs} blobs no image uses\n`);
       return 0;
     }
     case "inspect": {
@@ -43,7 +44,7 @@ export async function run(values: OptValues, operands: string[]): Promise<number
         if (!i) throw new UserError(`no such image: ${n}`);
         return i;
       });
-      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      printOut(`${JSON.stringify(out, null, 2)}\n`);
       return 0;
     }
     default:

@@ -4,6 +4,7 @@ import type { OptDefs, OptValues } from "../argv.ts";
 import { readIndex, type ImageRecord } from "../../image/store.ts";
 import { familiarName, parseReference } from "../../image/reference.ts";
 import { ago, printTable } from "../format.ts";
+import { printOut } from "../../common/stdout.ts";
 
 const args = {
   format: { type: "string", description: "Output format: table (default) or json", valueHint: "table|json" },
@@ -43,11 +44,11 @@ export function rows(
 export function run(values: OptValues): number {
   const images = Object.values(readIndex().images).sort((a, b) => (b.created ?? "").localeCompare(a.created ?? ""));
   if (values.quiet) {
-    for (const i of images) process.stdout.write(`${i.id.slice(7, 19)}\n`);
+    for (const i of images) printOut(`${i.id.slice(7, 19)}\n`);
     return 0;
   }
   if (values.format === "json") {
-    process.stdout.write(`${JSON.stringify(rows(images), null, 2)}\n`);
+    printOut(`${JSON.stringify(rows(images), null, 2)}\n`);
     return 0;
   }
   printTable([

@@ -6,6 +6,7 @@ import { UserError } from "../../common/errors.ts";
 import { importRootfs } from "../../image/import-rootfs.ts";
 import { isatty } from "node:tty";
 import { statSync } from "node:fs";
+import { printOut } from "../../common/stdout.ts";
 
 const args = {
   change: {
@@ -63,7 +64,7 @@ export async function run(values: OptValues, operands: string[]): Promise<number
       throw new UserError(
         `tar of ${source} failed: ${(await new Response(tarProc.stderr as ReadableStream).text()).trim()}`,
       );
-    process.stdout.write(`${img.id}\n`);
+    printOut(`${img.id}\n`);
   } finally {
     if (tarProc && tarProc.exitCode === null) {
       tarProc.kill();

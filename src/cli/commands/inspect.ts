@@ -10,6 +10,7 @@ import { resourcesHostConfig } from "../inspect-resources.ts";
 import { readNetwork } from "../../network/networks.ts";
 import { inspectNetwork, networkMode, networkSettings } from "../../runtime/network-info.ts";
 import { compileTemplate } from "../template.ts";
+import { printOut } from "../../common/stdout.ts";
 
 export default {
   meta: { name: "inspect", description: "Show containers' (or networks') configuration and state as JSON" },
@@ -109,7 +110,7 @@ export function run(values: OptValues, operands: string[]): number {
       log.error((e as Error).message);
     }
   }
-  if (template) process.stdout.write(out.map((o) => `${template(o)}\n`).join(""));
-  else process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
+  if (template) printOut(out.map((o) => `${template(o)}\n`).join(""));
+  else printOut(`${JSON.stringify(out, null, 4)}\n`);
   return failed ? 1 : 0;
 }

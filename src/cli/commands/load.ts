@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { familiarName, parseReference } from "../../image/reference.ts";
 import { isatty } from "node:tty";
 import { loadImages } from "../../image/load-archive.ts";
+import { printOut } from "../../common/stdout.ts";
 
 const args = {
   input: {
@@ -35,8 +36,8 @@ export async function run(values: OptValues, operands: string[]): Promise<number
     values.quiet ? undefined : (m) => log.info(m),
   );
   for (const img of loaded) {
-    if (!img.names.length) process.stdout.write(`Loaded image ID: ${img.id}\n`);
-    for (const n of img.names) process.stdout.write(`Loaded image: ${familiarName(parseReference(n))}\n`);
+    if (!img.names.length) printOut(`Loaded image ID: ${img.id}\n`);
+    for (const n of img.names) printOut(`Loaded image: ${familiarName(parseReference(n))}\n`);
   }
   return 0;
 }

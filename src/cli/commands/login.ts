@@ -8,6 +8,7 @@ import { RegistryClient, RegistryError } from "../../image/registry.ts";
 import { isatty } from "node:tty";
 import { normalizeAuthKey, saveCredentials } from "../../image/auth.ts";
 import { spawnSync } from "node:child_process";
+import { printOut } from "../../common/stdout.ts";
 
 const args = {
   username: { type: "string", alias: "u", description: "User name", valueHint: "user" },
@@ -77,6 +78,6 @@ export async function run(values: OptValues, operands: string[]): Promise<number
     throw e;
   }
   saveCredentials(registry, username, password);
-  process.stdout.write("Login Succeeded\n");
+  printOut("Login Succeeded\n");
   return 0;
 }

@@ -12,6 +12,7 @@ import { list, type OptDefs, type OptValues, parseOptions } from "../argv.ts";
 import { printTable } from "../format.ts";
 import { logLevelArg } from "../shared.ts";
 import { compileTemplate } from "../template.ts";
+import { printOut } from "../../common/stdout.ts";
 
 const subcommands: Record<string, { description: string; usage: string; args: OptDefs }> = {
   create: {
@@ -75,7 +76,7 @@ function help(sub: string): number {
     const alias = (d as { alias?: string }).alias;
     lines.push(`  ${alias ? `-${alias}, ` : ""}--${name}\t${(d as { description?: string }).description ?? ""}`);
   }
-  process.stdout.write(`${lines.join("\n")}\n`);
+  printOut(`${lines.join("\n")}\n`);
   return 0;
 }
 
@@ -124,13 +125,13 @@ export async function run(_values: OptValues, operands: string[]): Promise<numbe
         gateway: str(v.gateway),
         internal: !!v.internal,
       });
-      process.stdout.write(`${networkId(net)}\n`);
+      printOut(`${networkId(net)}\n`);
       return 0;
     }
     case "ls": {
       const nets = await allNetworks();
       if (v.quiet) {
-        process.stdout.write(nets.map((n) => `${networkId(n).slice(0, 12)}\n`).join(""));
+        printOut(nets.map((n) => `${networkId(n).slice(0, 12)}\n`).join(""));
         return 0;
       }
       const rows = nets.map((n) => ({
@@ -144,7 +145,7 @@ export async function run(_values: OptValues, operands: string[]): Promise<numbe
         internal: n.internal,
         created: n.created,
       }));
-      if (v.format === "json") process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      if (v.format === "json") printOut(`${JSON.stringify(rows, null, 2)}\n`);
       else if (v.format !== undefined && v.format !== "table")
         throw new UserError(`unsupported --format "${v.format}": table or json`);
       else
@@ -159,10 +160,10 @@ export async function run(_values: OptValues, operands: string[]): Promise<numbe
         out.push(inspectNetwork(getNetwork(n)));
       });
       const format = str(v.format);
-      if (format === undefined) process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
+      if (format === undefined) printOut(`${JSON.stringify(out, null, 4)}\n`);
       else {
         const t = compileTemplate(format);
-        process.stdout.write(out.map((o) => `${t(o)}\n`).join(""));
+        printOut(out.map((o) => `${t(o)}\n`).join(""));
       }
       return code;
     }
@@ -170,11 +171,11 @@ export async function run(_values: OptValues, operands: string[]): Promise<numbe
       needs(ops, 1, subcommands.rm.usage);
       return each(ops, async (n) => {
         await removeUserNetwork(n);
-        process.stdout.write(`${n}\n`);
+        printOut(`${n}\n`);
       });
     case "prune": {
       const removed = await pruneNetworks();
-      process.stdout.write(removed.length ? `Deleted Networks:\n${removed.map((n) => `${n}\n`).join("")}` : "");
+      printOut(removed.length ? `Deleted Networks:\n${removed.map((n) => `${n}\n`).join("")}` : "");
       return 0;
     }
     case "connect": {

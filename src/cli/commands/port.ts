@@ -4,6 +4,7 @@ import { UserError } from "../../common/errors.ts";
 import { portLines } from "../../runtime/network-info.ts";
 import { resolveContainer } from "../../state/containers.ts";
 import type { OptDefs, OptValues } from "../argv.ts";
+import { printOut } from "../../common/stdout.ts";
 
 export default {
   meta: { name: "port", description: "List a container's published ports (or the mapping of one)" },
@@ -16,6 +17,6 @@ export function run(_values: OptValues, operands: string[]): number {
   const lines = portLines(resolveContainer(query), filter);
   if (filter && lines.length === 0) throw new UserError(`no public port '${filter}' published for ${query}`, 1);
   // With a port given, docker prints only where it is published.
-  process.stdout.write(lines.map((l) => `${filter ? l.slice(l.indexOf(" -> ") + 4) : l}\n`).join(""));
+  printOut(lines.map((l) => `${filter ? l.slice(l.indexOf(" -> ") + 4) : l}\n`).join(""));
   return 0;
 }

@@ -8,6 +8,7 @@ import { removeCgroups } from "../../cgroups/index.ts";
 import { sweepOrphans } from "../../state/owner.ts";
 import { portsColumn } from "../../runtime/network-info.ts";
 import { sweepNetworks } from "../../runtime/network-sweep.ts";
+import { printOut } from "../../common/stdout.ts";
 
 const args = {
   all: { type: "boolean", alias: "a", description: "Show all containers (default: only running ones)" },
@@ -50,11 +51,11 @@ export async function run(values: OptValues): Promise<number> {
   // Leases and ports of containers that are gone (cheap when there are none); only root can change them.
   if (process.getuid?.() === 0) await sweepNetworks();
   if (values.quiet) {
-    process.stdout.write(list.map(({ rec }) => `${rec.id.slice(0, 12)}\n`).join(""));
+    printOut(list.map(({ rec }) => `${rec.id.slice(0, 12)}\n`).join(""));
     return 0;
   }
   if (values.format === "json") {
-    process.stdout.write(
+    printOut(
       `${JSON.stringify(
         list.map(({ rec, st }) => ({
           id: rec.id,

@@ -5,6 +5,7 @@ import { UserError } from "../../common/errors.ts";
 import { parsePlatform } from "../../image/platform.ts";
 import { progressFor } from "../../image/progress.ts";
 import { pull } from "../../image/pull.ts";
+import { printOut } from "../../common/stdout.ts";
 
 const pullArgs = {
   platform: { type: "string", description: "Platform os/arch[/variant] (default: this host's)", valueHint: "platform" },
@@ -25,6 +26,6 @@ export async function run(values: OptValues, operands: string[]): Promise<number
     insecure: !!values["insecure-registry"],
     progress: progressFor(!!values.quiet),
   });
-  process.stdout.write(`${img.repoTags[0] ?? img.repoDigests[0]}\n`);
+  printOut(`${img.repoTags[0] ?? img.repoDigests[0]}\n`);
   return 0;
 }

@@ -3,6 +3,7 @@ import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
 import { UserError } from "../../common/errors.ts";
 import { removeImage } from "../../image/remove.ts";
+import { printOut } from "../../common/stdout.ts";
 
 const args = {
   force: { type: "boolean", alias: "f", description: "Remove the image even when several tags point at it" },
@@ -15,7 +16,6 @@ export default {
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
   if (!operands.length) throw new UserError("mini rmi needs at least one IMAGE");
-  for (const name of operands)
-    for (const line of await removeImage(name, !!values.force)) process.stdout.write(`${line}\n`);
+  for (const name of operands) for (const line of await removeImage(name, !!values.force)) printOut(`${line}\n`);
   return 0;
 }

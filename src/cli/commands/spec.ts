@@ -4,6 +4,7 @@ import type { CommandDef } from "citty";
 import type { OptDefs, OptValues } from "../argv.ts";
 import { defaultSpec } from "../../config/defaults.ts";
 import { UserError } from "../../common/errors.ts";
+import { printOut } from "../../common/stdout.ts";
 
 const args = {
   bundle: {
@@ -23,7 +24,7 @@ export function run(values: OptValues, operands: string[]): number {
   if (operands.length) throw new UserError(`mini spec takes no arguments (got "${operands[0]}")`);
   const text = `${JSON.stringify(defaultSpec(), null, 2)}\n`;
   if (typeof values.bundle !== "string") {
-    process.stdout.write(text);
+    printOut(text);
     return 0;
   }
   const file = `${values.bundle}/config.json`;

@@ -11,6 +11,7 @@ import { listContainers } from "./ps.ts";
 import { readStats } from "../../cgroups/index.ts";
 import { netIO } from "../../common/proc.ts";
 import { statusOf } from "../../state/status.ts";
+import { printOut } from "../../common/stdout.ts";
 
 const args = {
   "no-stream": { type: "boolean", description: "Print one sample and exit (default: refresh every second)" },
@@ -83,7 +84,7 @@ export async function run(values: OptValues, operands: string[]): Promise<number
   await Bun.sleep(values["no-stream"] ? 200 : INTERVAL_MS);
   for (;;) {
     const after = sample(recs);
-    if (!values["no-stream"]) process.stdout.write("\x1b[2J\x1b[H");
+    if (!values["no-stream"]) printOut("\x1b[2J\x1b[H");
     printTable(rows(recs, before, after));
     if (values["no-stream"]) return 0;
     before = after;

@@ -19,6 +19,7 @@ import { printTable } from "../format.ts";
 import { OCI_VERB_ARGS } from "./args.ts";
 import { resourcesFromFlags } from "./update-flags.ts";
 import * as spec from "../commands/spec.ts";
+import { printOut } from "../../common/stdout.ts";
 
 let logFile: string | undefined;
 let logJson = false;
@@ -113,7 +114,7 @@ const VERBS: Record<string, Handler> = {
   },
   state: (store, _v, operands, verb) => {
     const id = one(operands, verb);
-    process.stdout.write(`${JSON.stringify(store.stateJson(store.read(id)), null, 2)}\n`);
+    printOut(`${JSON.stringify(store.stateJson(store.read(id)), null, 2)}\n`);
     return 0;
   },
   kill: (store, flags, operands, verb) => {
@@ -134,8 +135,8 @@ const VERBS: Record<string, Handler> = {
   },
   list: (store, flags) => {
     const states = store.ids().map((id) => store.stateJson(store.read(id)));
-    if (flags.quiet) process.stdout.write(states.map((s) => `${s.id}\n`).join(""));
-    else if (flags.format === "json") process.stdout.write(`${JSON.stringify(states)}\n`);
+    if (flags.quiet) printOut(states.map((s) => `${s.id}\n`).join(""));
+    else if (flags.format === "json") printOut(`${JSON.stringify(states)}\n`);
     else
       printTable([
         ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"],
@@ -145,8 +146,8 @@ const VERBS: Record<string, Handler> = {
   },
   ps: (store, flags, operands, verb) => {
     const pids = lifecycle.containerPids(store, one(operands, verb));
-    if (flags.format === "json") process.stdout.write(`${JSON.stringify(pids)}\n`);
-    else process.stdout.write(`PID\n${pids.map((p) => `${p}\n`).join("")}`);
+    if (flags.format === "json") printOut(`${JSON.stringify(pids)}\n`);
+    else printOut(`PID\n${pids.map((p) => `${p}\n`).join("")}`);
     return 0;
   },
   update: (store, flags, operands, verb) => {
@@ -174,7 +175,7 @@ const VERBS: Record<string, Handler> = {
     });
   },
   features: () => {
-    process.stdout.write(`${JSON.stringify(features(), null, 2)}\n`);
+    printOut(`${JSON.stringify(features(), null, 2)}\n`);
     return 0;
   },
   spec: (_store, flags, operands) => {
