@@ -3,7 +3,7 @@
 // its own stage's code (the child stage's is a tenth of the CLI's). No top-level await (bun build
 // --bytecode needs that).
 import { CHILD_VERB } from "./runtime/child-config.ts";
-import { versionText } from "./version.ts";
+import { versionText } from "./common/version.ts";
 
 /** Loads a stage's entry at run time: a literal path would bundle it into this one. */
 function stage<T>(path: string): T {

@@ -9,13 +9,18 @@ import * as log from "../log.ts";
 import { SyscallError } from "../sys/error.ts";
 import { UserError } from "../common/errors.ts";
 import pkg from "../../package.json" with { type: "json" };
-import { versionText } from "../version.ts";
+import { versionText } from "../common/version.ts";
 import { printOut } from "../common/stdout.ts";
+
+/** What the entry did before the CLI loaded: `mini run`'s early child stage (early-run.ts). */
+export interface VerbContext {
+  earlyChild?: import("../runtime/start-child.ts").LaunchedChild;
+}
 
 interface Verb {
   load: () => {
     default: CommandDef<OptDefs>;
-    run: (values: OptValues, operands: string[]) => Promise<number> | number;
+    run: (values: OptValues, operands: string[], ctx?: VerbContext) => Promise<number> | number;
   };
   /** Operands after the first one belong to the container (run, exec). */
   passThrough?: boolean;
@@ -81,7 +86,7 @@ async function help(cmd: CommandDef<OptDefs>, parent?: CommandDef<OptDefs>): Pro
   return 0;
 }
 
-async function dispatch(argv: string[]): Promise<number> {
+async function dispatch(argv: string[], ctx: VerbContext): Promise<number> {
   const globalOpts = parseOptions(argv, globalArgs, true);
   if (typeof globalOpts.values["log-level"] === "string") log.setLogLevel(globalOpts.values["log-level"]);
   if (globalOpts.values.version) {
@@ -105,13 +110,13 @@ async function dispatch(argv: string[]): Promise<number> {
   const parsed = parseOptions(rest, (cmd.args ?? {}) as OptDefs, !!verb.passThrough);
   if (parsed.help) return help(cmd, root);
   if (typeof parsed.values["log-level"] === "string") log.setLogLevel(parsed.values["log-level"]);
-  return mod.run(parsed.values, parsed.operands);
+  return mod.run(parsed.values, parsed.operands, ctx);
 }
 
 /** Runs the CLI and returns the process exit code (docker's: 125 when mini itself fails). */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], ctx: VerbContext = {}): Promise<number> {
   try {
-    return await dispatch(argv);
+    return await dispatch(argv, ctx);
   } catch (e) {
     if (e instanceof UserError) {
       log.error(e.message);

@@ -5,6 +5,7 @@ import { networkRequest } from "../config/network-flags.ts";
 import * as log from "../log.ts";
 import { parseBytes } from "../config/units.ts";
 import { LOG_MAX_BYTES, type RunRequest, runBundle, runContainer } from "../runtime/run.ts";
+import type { LaunchedChild } from "../runtime/start-child.ts";
 import { list, type OptValues } from "./argv.ts";
 import { isolationFlagsOf, resourceFlagsOf, stopTimeoutOf } from "./run-limit-args.ts";
 import { printOut } from "../common/stdout.ts";
@@ -93,9 +94,9 @@ function runRequest(values: OptValues, operands: string[]): RunRequest {
 }
 
 /** `mini run`: prints a detached container's id; returns the exit status. */
-export async function runFromFlags(values: OptValues, operands: string[]): Promise<number> {
+export async function runFromFlags(values: OptValues, operands: string[], earlyChild?: LaunchedChild): Promise<number> {
   const req = runRequest(values, operands);
-  const { code, id } = await runContainer(req);
+  const { code, id } = await runContainer(req, earlyChild);
   if (req.detach) printOut(`${id}\n`);
   return code;
 }

@@ -1,6 +1,6 @@
 // The one container-creation pipeline (crun's libcrun_container_create, youki's builder), used by
 // `mini run` in the foreground, `mini run -d` (through the monitor) and OCI `create`:
-//   launch the child stage in its namespaces (or take one launched earlier)
+//   launch the child stage in its namespaces (or take one launched earlier: start-child.ts)
 //   → the container's runtime files (/etc files, overlay dirs)
 //   → plan its cgroups (recorded before they exist) → plan its rootfs → create the cgroups
 //   → the caller's last step before the config (OCI: exec.fifo, createRuntime hooks)
@@ -15,7 +15,7 @@ import { UserError } from "../common/errors.ts";
 import { ungrantableCaps } from "../config/capabilities.ts";
 import { checkSysctls } from "../config/sysctl.ts";
 import { boundingSet } from "../common/proc.ts";
-import type { Hook, Namespace, Spec } from "../config/types.ts";
+import type { Hook, Spec } from "../config/types.ts";
 import * as log from "../log.ts";
 import { loopbackUp } from "../network/rtnetlink.ts";
 import { compileForChild } from "../seccomp/index.ts";
@@ -24,76 +24,16 @@ import { CLONE_NEWNET } from "../sys/constants.ts";
 import type { ChildConfig } from "./child-config.ts";
 import { type ChildReport, readChildReport } from "./child-report.ts";
 import { ensureEtcMountpoints, etcFilePaths, removeEtcMountpoints, writeEtcFiles } from "./etc-files.ts";
-import { type ChildStage, type LaunchChoice, launchChildStage, type UserNamespace } from "./launch.ts";
+import type { ChildStage, LaunchChoice } from "./launch.ts";
 import { isHostNamespace, type NamespaceSetup, planNamespaces } from "./namespaces.ts";
 import { removeMountpoints } from "./rootfs-apply.ts";
 import { planRootfs } from "./rootfs-plan.ts";
-import { type AttachedTerminal, attachTerminal } from "./tty.ts";
-import { MAX_FDS_PER_MESSAGE, recvFd, socketpair } from "../sys/socket.ts";
+import type { AttachedTerminal } from "./tty.ts";
+import { type LaunchedChild, launch, userNamespaceOf } from "./start-child.ts";
+import { MAX_FDS_PER_MESSAGE, recvFd } from "../sys/socket.ts";
 import * as sys from "../sys/calls.ts";
 import { closeFd } from "./oci-io.ts";
 import { PtyRelay, type TerminalLike } from "./console.ts";
-
-/** A child stage started before its spec is complete (its Bun start-up overlaps the caller's work). */
-export interface LaunchedChild {
-  nsPlan: NamespaceSetup;
-  child: ChildStage;
-  /** -t: the user's terminal, and our end of the socket the child sends its pty master over. */
-  term?: AttachedTerminal;
-  consoleSock?: number;
-  t0: number;
-}
-
-/** The user namespace a spec asks for (its id maps), if any. */
-export const userNamespaceOf = (spec: { linux?: Spec["linux"] }): UserNamespace | undefined =>
-  spec.linux?.namespaces?.some((n) => n.type === "user")
-    ? { uidMappings: spec.linux.uidMappings ?? [], gidMappings: spec.linux.gidMappings ?? [] }
-    : undefined;
-
-/**
- * Starts the child stage in the namespaces `namespaces` asks for. With `tty`, the host terminal
- * is attached (direct launches only). The child waits for its config.
- */
-export function launch(
-  namespaces: Namespace[] | undefined,
-  userns: UserNamespace | undefined,
-  how: LaunchChoice,
-  tty = false,
-): LaunchedChild {
-  if (process.getuid?.() !== 0)
-    throw new UserError("mini run needs root (user namespaces for unprivileged users are not supported yet)");
-  const nsPlan = planNamespaces(namespaces);
-  log.debug(
-    `namespaces: unshare 0x${nsPlan.unshareFlags.toString(16)} in the parent, 0x${nsPlan.childFlags.toString(16)} in the child${nsPlan.join.length ? `, join ${nsPlan.join.map((j) => j.path).join(" ")}` : ""}`,
-  );
-  // -t: the pty is made by the child stage from the container's devpts (child-console.ts) and its
-  // master comes back over a socketpair (fd 5 there); stdin then reaches the command through it.
-  let term: AttachedTerminal | undefined;
-  let consoleSock: number | undefined;
-  let theirs: number | undefined;
-  if (tty && how.mode === "direct") {
-    term = attachTerminal({ interactive: how.io.interactive });
-    [consoleSock, theirs] = socketpair();
-    how = { ...how, io: { ...how.io, interactive: false, extraFds: [theirs, ...(how.io.extraFds ?? [])] } };
-  }
-  const t0 = performance.now();
-  let child: ChildStage;
-  try {
-    child = launchChildStage(nsPlan, userns, how);
-  } catch (e) {
-    if (consoleSock !== undefined) closeFd(consoleSock);
-    throw e;
-  } finally {
-    if (theirs !== undefined) closeFd(theirs);
-  }
-  log.debug(
-    how.mode === "monitor"
-      ? `monitor ${child.monitorPid} cloned the child stage, pid ${child.proc.pid}`
-      : `spawn child stage pid ${child.proc.pid}`,
-    performance.now() - t0,
-  );
-  return { nsPlan, child, term, consoleSock, t0 };
-}
 
 /**
  * The pty master the child stage sends once its console is set up; undefined when it failed
@@ -106,12 +46,6 @@ function receiveConsole(launched: LaunchedChild): TerminalLike | undefined {
   } finally {
     closeFd(launched.consoleSock!);
   }
-}
-
-/** Ends a launched child that will never get its config. */
-export async function abandon(launched: LaunchedChild): Promise<void> {
-  launched.child.proc.kill("SIGKILL");
-  await launched.child.proc.exited;
 }
 
 /** What a container needs beyond its spec. */

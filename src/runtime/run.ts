@@ -26,7 +26,8 @@ import {
   withContainerLock,
 } from "../state/containers.ts";
 import { sweepOrphans, writeOwnerRecord } from "../state/owner.ts";
-import { abandon, createContainer, expectRunning, type LaunchedChild, launch } from "./container.ts";
+import { createContainer, expectRunning } from "./container.ts";
+import { abandon, type LaunchedChild, launchOrAdopt } from "./start-child.ts";
 import { etcFilePaths } from "./etc-files.ts";
 import { waitForeground } from "./foreground.ts";
 import { runHooks } from "./hooks.ts";
@@ -69,7 +70,7 @@ export interface RunRequest {
  * Runs the request: in the foreground, the container's exit status; detached, 0 once its
  * command runs. `id` is the new container's.
  */
-export async function runContainer(req: RunRequest): Promise<{ code: number; id: string }> {
+export async function runContainer(req: RunRequest, earlyChild?: LaunchedChild): Promise<{ code: number; id: string }> {
   if (req.detach && req.spec.tty)
     throw new UserError(
       "mini run -d with -t: a detached container has no terminal to attach to (-di keeps its stdin open; mini exec -it CONTAINER sh gives a terminal)",
@@ -88,14 +89,18 @@ export async function runContainer(req: RunRequest): Promise<{ code: number; id:
   checkNetworks(req.network);
   const joined = joinedContainer(req.network);
   const early = namespacesFromFlags({ ...req.spec, containerNamespace, netnsPath: joined?.netnsPath });
-  const launched = req.detach
-    ? undefined
-    : launch(
-        early.namespaces,
-        early.uidMappings && { uidMappings: early.uidMappings, gidMappings: early.gidMappings! },
-        { mode: "direct", io: { interactive: req.interactive, dieWithParent: true } },
-        !!req.spec.tty,
-      );
+  // `earlyChild` is the one started before the CLI loaded (cli/early-run.ts), if its guess fits.
+  let launched: LaunchedChild | undefined;
+  if (req.detach) {
+    if (earlyChild) await abandon(earlyChild);
+  } else
+    launched = await launchOrAdopt(
+      earlyChild,
+      early.namespaces,
+      early.uidMappings && { uidMappings: early.uidMappings, gidMappings: early.gidMappings! },
+      { mode: "direct", io: { interactive: req.interactive, dieWithParent: true } },
+      !!req.spec.tty,
+    );
   let target: { rootfs?: string; image?: ImageRecord };
   let command: string[];
   try {

@@ -1,6 +1,6 @@
 // What `mini --version` prints. Its own module: main.ts answers a bare --version with it before
 // any stage loads.
-import pkg from "../package.json" with { type: "json" };
+import pkg from "../../package.json" with { type: "json" };
 
 export const VERSION = pkg.version;
 /** The OCI runtime-spec version mini implements. */
