@@ -73,7 +73,10 @@ export async function ensureBridge(nl: Rtnetlink, net: NetworkRecord): Promise<R
       "02",
       ...Array.from(crypto.getRandomValues(new Uint8Array(5)), (b) => b.toString(16).padStart(2, "0")),
     ].join(":");
-    ignoreExists(() => nl.createBridge(net.bridge, { mtu, mac }));
+    ignoreExists(() => nl.createBridge(net.bridge, { mac }));
+    // The MTU by a change, not at creation: only a changed MTU is one the kernel keeps (else the
+    // bridge follows its ports, and falls back to 1500 once the last container's veth is gone).
+    if (nl.getLink(net.bridge).mtu !== mtu) nl.setMtu(net.bridge, mtu);
     link = nl.getLink(net.bridge);
     log.debug(`network: bridge ${net.bridge} created (mtu ${link.mtu})`);
   }
