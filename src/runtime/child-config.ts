@@ -11,6 +11,8 @@ export interface ChildConfig {
   domainname?: string;
   /** v1 `tasks` files the child's main thread writes "0" into first (cgroups/join.ts). */
   cgroupTasks: string[];
+  /** Bring up lo in the (new) network namespace the child stage is in. */
+  loopbackUp: boolean;
   /** Namespaces the child creates itself (mount always; cgroup after joining its cgroups). */
   unshareFlags: number;
   /** Existing namespaces (mount, cgroup) to join by path instead, before the unshare. */

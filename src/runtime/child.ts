@@ -4,7 +4,7 @@
 // start-up path of every container.
 import { readSync, writeFileSync, writeSync } from "node:fs";
 import * as sys from "../sys/calls.ts";
-import { recvFds } from "../sys/socket.ts";
+import { interfaceUp, recvFds } from "../sys/socket.ts";
 import * as C from "../sys/constants.ts";
 import { SyscallError } from "../sys/error.ts";
 import { UserError } from "../common/errors.ts";
@@ -28,6 +28,9 @@ function readConfig(): ChildConfig {
     if (n > 0) chunks.push(Buffer.from(buf.subarray(0, n)));
   }
   sys.close(CONFIG_FD);
+  // No config at all: the parent gave up on this child stage (a `mini run` whose flags turned out
+  // wrong after its child stage was started, a kill) and says why itself.
+  if (chunks.length === 0) process.exit(125);
   return JSON.parse(Buffer.concat(chunks).toString("utf8"));
 }
 
@@ -89,6 +92,7 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
         throw new SyscallError("write", f, Math.abs((e as NodeJS.ErrnoException).errno ?? 0));
       }
     });
+  if (cfg.loopbackUp) step(log, "network: lo up", () => interfaceUp("lo"));
   for (const j of cfg.joinNamespaces ?? [])
     step(log, `setns ${j.path}`, () => {
       const fd = sys.open(j.path, C.O_RDONLY | C.O_CLOEXEC);

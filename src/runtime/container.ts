@@ -5,8 +5,8 @@
 //   → plan its cgroups (recorded before they exist) → plan its rootfs → create the cgroups
 //   → the caller's last step before the config (OCI: exec.fifo, createRuntime hooks)
 //   → send the config: the child stage joins, mounts, pivots, drops privileges and execs.
-//   → the network step (network-attach.ts: lo up in any new network namespace; veths, addresses,
-//     ports, /etc/hosts), while the child stage is already in its namespaces
+//   → the network step (network-attach.ts: veths, addresses, ports, /etc/hosts), while the child
+//     stage is already in its namespaces (lo: the child stage brings it up itself)
 // On any failure everything it made is undone. Volumes plug in as a step here.
 import { chmodSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
@@ -17,7 +17,6 @@ import { checkSysctls } from "../config/sysctl.ts";
 import { boundingSet } from "../common/proc.ts";
 import type { Hook, Spec } from "../config/types.ts";
 import * as log from "../log.ts";
-import { loopbackUp } from "../network/rtnetlink.ts";
 import { compileForChild } from "../seccomp/index.ts";
 import { ownEnv } from "./hooks.ts";
 import { CLONE_NEWNET } from "../sys/constants.ts";
@@ -86,8 +85,7 @@ export interface ContainerSetup {
   beforeConfig?: (pid: number) => Promise<void> | void;
   /**
    * The network step (runtime/network-attach.ts) for the child stage `pid`, in its namespaces;
-   * `detach` undoes it on failure (and is the caller's at the end). Without it, a new network
-   * namespace gets lo up (as runc and crun do).
+   * `detach` undoes it on failure (and is the caller's at the end).
    */
   network?: { attach(pid: number): Promise<void>; detach(): Promise<void> };
 }
@@ -167,6 +165,8 @@ function childConfig(
     hostname: spec.hostname,
     domainname: spec.domainname,
     cgroupTasks,
+    // A new network namespace gets lo up (as runc and crun do): the child stage does it, inside.
+    loopbackUp: !!(nsPlan.unshareFlags & CLONE_NEWNET),
     unshareFlags: nsPlan.childFlags,
     joinNamespaces: nsPlan.childJoin.map((j) => ({ path: j.path, flag: j.flag })),
     process: spec.process!,
@@ -272,8 +272,7 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
     if (setup.network) {
       networked = true;
       await setup.network.attach(child.proc.pid);
-    } else if (nsPlan.unshareFlags & CLONE_NEWNET)
-      log.timed("network: lo up", () => loopbackUp({ pid: child.proc.pid }));
+    }
     try {
       await setup.beforeConfig?.(child.proc.pid);
       await joined;

@@ -1,6 +1,6 @@
 // The network step of the container pipeline (container.ts): once the child stage exists in its
 // new network namespace and before it gets its config, so the command starts with its network up.
-//   none       lo up
+//   none       nothing (the child stage brings up lo in any new network namespace itself)
 //   bridge     for each network asked (the default network "bridge", or user networks):
 //                the network ready (network-bridge.ts) → a lease (ipam, under its lock)
 //                → a veth pair, the peer created as ethN directly in the container's namespace
@@ -21,7 +21,7 @@ import * as log from "../log.ts";
 import type { PortMapping } from "../network/firewall-rules.ts";
 import { allocate, release } from "../network/ipam.ts";
 import { getNetwork, type NetworkRecord, networkId } from "../network/networks.ts";
-import { loopbackUp, NetlinkError, Rtnetlink } from "../network/rtnetlink.ts";
+import { NetlinkError, Rtnetlink } from "../network/rtnetlink.ts";
 import { readJson } from "../common/json-file.ts";
 import { ENODEV } from "../sys/errno.ts";
 import { containerHosts } from "./etc-files.ts";
@@ -191,7 +191,6 @@ export const resolvesNames = (network: string) => network !== "bridge";
 /** The network step for the container `t` whose child stage is `pid` (see the top of this file). */
 export async function attachNetwork(t: NetworkTarget, pid: number): Promise<void> {
   const req = t.request;
-  if (req.mode === "none") await step("lo up", () => loopbackUp({ pid }));
   if (req.mode === "container" && t.joined) {
     mkdirSync(joinersDir(t.joined), { recursive: true });
     writeFileSync(`${joinersDir(t.joined)}/${t.id}`, "");
@@ -203,7 +202,6 @@ export async function attachNetwork(t: NetworkTarget, pid: number): Promise<void
   const state: NetworkState = { endpoints: [], ports: [] };
   using nl = Rtnetlink.open();
   using ct = Rtnetlink.openIn({ pid });
-  ct.setUp("lo");
   for (const [i, e] of req.endpoints.entries()) await plugEndpoint(nl, ct, t, pid, e, `eth${i}`, i === 0, state);
   const specs = requestedPorts(req);
   const first = state.endpoints[0];

@@ -118,6 +118,7 @@ export const AF_VSOCK = 40;
 export const AF_INET = 2;
 export const AF_NETLINK = 16;
 export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
 export const SOCK_RAW = 3;
 export const SOCK_CLOEXEC = 0o2000000;
 export const SOL_SOCKET = 1;
@@ -214,6 +215,9 @@ export const RTN_UNICAST = 1;
 
 /** net_device flags (ifi_flags). */
 export const IFF_UP = 0x1;
+/** netdevice(7) ioctls: an interface's flags, through struct ifreq (name, then a short). */
+export const SIOCGIFFLAGS = 0x8913;
+export const SIOCSIFFLAGS = 0x8914;
 export const IFF_LOWER_UP = 0x10000;
 
 // bpf(2) (linux/bpf.h): loading a cgroup device program and attaching it to a cgroup directory.

@@ -3,12 +3,17 @@
 // and the plain socket/setsockopt/send/recv that the netlink client (src/network) is built on.
 import { ptr } from "bun:ffi";
 import {
+  AF_INET,
   AF_UNIX,
+  IFF_UP,
   FD_CLOEXEC,
   F_SETFD,
   MSG_CMSG_CLOEXEC,
   SCM_RIGHTS,
+  SIOCGIFFLAGS,
+  SIOCSIFFLAGS,
   SOCK_CLOEXEC,
+  SOCK_DGRAM,
   SOCK_STREAM,
   SOL_SOCKET,
 } from "./constants.ts";
@@ -155,5 +160,23 @@ export function recv(fd: number, buf: Uint8Array, flags = 0, what = ""): number 
     if (n >= 0) return n;
     const e = errno();
     if (e !== EINTR) throw new SyscallError("recv", what, e);
+  }
+}
+
+/**
+ * `ip link set NAME up` in the caller's network namespace, the way ifconfig does it: two
+ * netdevice(7) ioctls on an inet socket (a child stage brings its own lo up with this).
+ */
+export function interfaceUp(name: string): void {
+  const fd = socket(AF_INET, SOCK_DGRAM, 0, `for ${name} up`);
+  try {
+    const ifreq = new Uint8Array(40); // struct ifreq: char ifr_name[16], then ifr_flags (short)
+    ifreq.set(Buffer.from(name).subarray(0, 15));
+    if (libc().ioctl(fd, BigInt(SIOCGIFFLAGS), ifreq) < 0) throw new SyscallError("ioctl SIOCGIFFLAGS", name, errno());
+    const view = new DataView(ifreq.buffer);
+    view.setInt16(16, view.getInt16(16, true) | IFF_UP, true);
+    if (libc().ioctl(fd, BigInt(SIOCSIFFLAGS), ifreq) < 0) throw new SyscallError("ioctl SIOCSIFFLAGS", name, errno());
+  } finally {
+    libc().close(fd);
   }
 }
