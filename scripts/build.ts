@@ -17,6 +17,8 @@ const args = [
   ...noAutoload,
   "--minify",
   "--bytecode",
+  // JIT tier-up 1000x more reluctant: a container start is code that runs once (common/jit.ts).
+  "--compile-jit-policy=1000",
   "--define",
   seccomp,
   // The entry and the two stages it picks from (main.ts): each process loads only its stage's code.

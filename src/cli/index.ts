@@ -96,9 +96,12 @@ async function dispatch(argv: string[], ctx: VerbContext): Promise<number> {
   const [name, ...rest] = globalOpts.operands;
   if (name && (OCI_ONLY.has(name) || OCI_SHARED.has(name))) {
     const root = typeof globalOpts.values.root === "string" ? globalOpts.values.root : undefined;
-    const { OciStore } = require("../oci/state.ts") as typeof import("../oci/state.ts");
-    const store = new OciStore(root);
-    if (isOciInvocation(globalOpts.values, name, rest, (id) => store.exists(id)))
+    // The OCI store loads only when an operand may name an OCI container (not for a plain `mini run`).
+    const exists = (id: string) => {
+      const { OciStore } = require("../oci/state.ts") as typeof import("../oci/state.ts");
+      return new OciStore(root).exists(id);
+    };
+    if (isOciInvocation(globalOpts.values, name, rest, exists))
       // The OCI verbs and what they use load only for an OCI invocation.
       return (require("./oci/index.ts") as typeof import("./oci/index.ts")).ociMain(globalOpts.values, name, rest);
   }

@@ -14,6 +14,7 @@ import { commit, hasBlob, hasLayer, putBlob, sweepTemp, tempPath, type ImageReco
 import { MEDIA, type ImageConfig, type ImageManifest } from "./types.ts";
 import { unpackLayer } from "./unpack.ts";
 import { lockPath, storePaths } from "../common/paths.ts";
+import { normalJit } from "../common/jit.ts";
 
 export const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const enc = new TextEncoder();
@@ -46,6 +47,7 @@ export function importConfig(diffID: string, changes: string[], message?: string
 
 /** A root filesystem tar (plain, gzip or zstd) → a one-layer image in the store. */
 export async function importRootfs(input: ReadableStream<Uint8Array>, opts: ImportOptions = {}): Promise<ImageRecord> {
+  normalJit();
   const repoTags = opts.name ? [formatReference(parseReference(opts.name))] : [];
   if (opts.name && parseReference(opts.name).digest)
     throw new UserError(`mini import: NAME can't have a digest (${opts.name})`);

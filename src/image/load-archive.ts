@@ -14,6 +14,7 @@ import { addImage } from "./pull.ts";
 import { commit, hasBlob, hasLayer, putBlob, sweepTemp, tempPath } from "./store.ts";
 import { unpackLayer } from "./unpack.ts";
 import { lockPath, storePaths } from "../common/paths.ts";
+import { normalJit } from "../common/jit.ts";
 
 /** sha256 of a layer blob's uncompressed tar. */
 async function diffIdOf(path: string): Promise<string> {
@@ -36,6 +37,7 @@ export interface LoadedImage {
 
 /** Loads every image of an archive or layout into the store (all verified first). */
 export async function loadImages(src: LoadSource, onStep?: (msg: string) => void): Promise<LoadedImage[]> {
+  normalJit();
   await sweepTemp();
   const temps: string[] = [];
   try {

@@ -17,6 +17,7 @@ import { unpackLayer, type UnpackResult } from "./unpack.ts";
 import { withLock } from "../common/lock.ts";
 import type { Progress } from "./progress.ts";
 import { lockPath, storePaths } from "../common/paths.ts";
+import { normalJit } from "../common/jit.ts";
 
 export interface PullOptions {
   platform?: Platform;
@@ -45,6 +46,7 @@ export function findImage(nameOrId: string): ImageRecord | undefined {
 }
 
 export async function pull(name: string, opts: PullOptions = {}): Promise<ImageRecord> {
+  normalJit();
   await sweepTemp();
   const ref = parseReference(name);
   const full = formatReference(ref);

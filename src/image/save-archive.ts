@@ -19,6 +19,7 @@ import { formatReference, parseReference } from "./reference.ts";
 import { hasBlob, readIndex, type ImageRecord, type StoreIndex } from "./store.ts";
 import { type Sink, TarWriter } from "./tar-write.ts";
 import { storePaths } from "../common/paths.ts";
+import { normalJit } from "../common/jit.ts";
 
 const enc = new TextEncoder();
 
@@ -62,6 +63,7 @@ async function* verifiedChunks(digest: string): AsyncGenerator<Uint8Array> {
  * written; blobs stream from the store, their digests checked as they go.
  */
 export async function saveImages(names: string[], sink: Sink): Promise<SavedImage[]> {
+  normalJit();
   if (!names.length) throw new UserError("nothing to save: name at least one IMAGE");
   const index = readIndex();
   const byId = new Map<string, { record: ImageRecord; names: string[] }>();

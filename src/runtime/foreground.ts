@@ -7,12 +7,14 @@ import * as log from "../log.ts";
 import { SIGNALS } from "../sys/constants.ts";
 import type { Container } from "./container.ts";
 import { forwardSignals } from "./signals.ts";
+import { normalJit } from "../common/jit.ts";
 
 /** How long a hung-up session's container gets to end after SIGHUP before SIGKILL. */
 const HANGUP_GRACE_MS = 2000;
 
 /** Waits for the container's exit and returns its status. The caller destroys it after. */
 export async function waitForeground(container: Container): Promise<number> {
+  normalJit(); // relaying output for as long as the container runs
   const { proc } = container.child;
   const term = container.term;
   if (term && container.terminal) term.start(container.terminal);

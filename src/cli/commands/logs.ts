@@ -4,6 +4,7 @@ import type { OptDefs, OptValues } from "../argv.ts";
 import { resolveContainer } from "../../state/containers.ts";
 import { UserError } from "../../common/errors.ts";
 import { followLogs } from "../../state/logs.ts";
+import { normalJit } from "../../common/jit.ts";
 
 const args = {
   follow: { type: "boolean", alias: "f", description: "Keep printing new output until the container exits" },
@@ -17,6 +18,7 @@ export default {
 } satisfies CommandDef<OptDefs>;
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
+  normalJit();
   if (operands.length !== 1) throw new UserError('"mini logs" needs exactly one CONTAINER', 1);
   let tail: number | undefined;
   if (typeof values.tail === "string" && values.tail !== "all") {

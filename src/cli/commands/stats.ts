@@ -12,6 +12,7 @@ import { readStats } from "../../cgroups/index.ts";
 import { netIO } from "../../common/proc.ts";
 import { statusOf } from "../../state/status.ts";
 import { printOut } from "../../common/stdout.ts";
+import { normalJit } from "../../common/jit.ts";
 
 const args = {
   "no-stream": { type: "boolean", description: "Print one sample and exit (default: refresh every second)" },
@@ -79,6 +80,7 @@ function rows(
 }
 
 export async function run(values: OptValues, operands: string[]): Promise<number> {
+  normalJit();
   const recs = operands.length ? operands.map(resolveContainer) : listContainers(!!values.all).map((c) => c.rec);
   let before = sample(recs);
   await Bun.sleep(values["no-stream"] ? 200 : INTERVAL_MS);
