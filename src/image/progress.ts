@@ -1,6 +1,7 @@
 // Pull progress on stderr: one bar line per layer on a terminal (bytes, rate), plain lines
 // otherwise, nothing with -q.
 import { writeSync } from "node:fs";
+import { isTerminal } from "../common/terminal.ts";
 
 export interface Progress {
   line(msg: string): void;
@@ -76,5 +77,5 @@ function terminalProgress(): Progress {
 
 export function progressFor(quiet: boolean): Progress {
   if (quiet) return quietProgress();
-  return (require("node:tty") as typeof import("node:tty")).isatty(2) ? terminalProgress() : plainProgress();
+  return isTerminal(2) ? terminalProgress() : plainProgress();
 }

@@ -13,6 +13,7 @@ import { CLONE_NEWUSER, F_SETFL, O_NONBLOCK, O_RDWR } from "../sys/constants.ts"
 import { CHILD_VERB, type ChildConfig } from "./child-config.ts";
 import { ClonedProcess, type ContainerProcess } from "./cloned-process.ts";
 import { type NamespaceSetup, withNamespaces } from "./namespaces.ts";
+import { isTerminal } from "../common/terminal.ts";
 
 export interface StdioChoice {
   /** Keep stdin open (-i); otherwise the container's stdin is /dev/null. */
@@ -167,7 +168,7 @@ export function miniArgv(args: string[]): string[] {
 export function stdinChoice(io: StdioChoice): "ignore" | "inherit" | "pipe" {
   if (io.inheritStdio) return "inherit";
   if (!io.interactive) return "ignore";
-  return (require("node:tty") as typeof import("node:tty")).isatty(0) ? "pipe" : "inherit";
+  return isTerminal(0) ? "pipe" : "inherit";
 }
 
 function spawnDirect(nsPlan: NamespaceSetup, io: StdioChoice): ChildStage {

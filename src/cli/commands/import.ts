@@ -4,9 +4,9 @@ import type { CommandDef } from "citty";
 import { list, type OptDefs, type OptValues } from "../argv.ts";
 import { UserError } from "../../common/errors.ts";
 import { importRootfs } from "../../image/import-rootfs.ts";
-import { isatty } from "node:tty";
 import { statSync } from "node:fs";
 import { printOut } from "../../common/stdout.ts";
+import { isTerminal } from "../../common/terminal.ts";
 
 const args = {
   change: {
@@ -39,7 +39,7 @@ export async function run(values: OptValues, operands: string[]): Promise<number
   let tarProc: ReturnType<typeof Bun.spawn> | undefined;
   let stream: ReadableStream<Uint8Array>;
   if (source === "-") {
-    if (isatty(0)) throw new UserError("mini import: stdin is a terminal: give a tar file or redirect stdin");
+    if (isTerminal(0)) throw new UserError("mini import: stdin is a terminal: give a tar file or redirect stdin");
     stream = Bun.stdin.stream();
   } else {
     let st: import("node:fs").Stats;

@@ -6,9 +6,9 @@ import { UserError } from "../../common/errors.ts";
 import * as log from "../../log.ts";
 import { existsSync } from "node:fs";
 import { familiarName, parseReference } from "../../image/reference.ts";
-import { isatty } from "node:tty";
 import { loadImages } from "../../image/load-archive.ts";
 import { printOut } from "../../common/stdout.ts";
+import { isTerminal } from "../../common/terminal.ts";
 
 const args = {
   input: {
@@ -29,7 +29,7 @@ export async function run(values: OptValues, operands: string[]): Promise<number
   if (operands.length) throw new UserError(`mini load takes no operands (use -i ${operands[0]})`);
   const input = typeof values.input === "string" && values.input !== "-" ? values.input : undefined;
   if (input !== undefined && !existsSync(input)) throw new UserError(`mini load: ${input}: no such file or directory`);
-  if (input === undefined && isatty(0))
+  if (input === undefined && isTerminal(0))
     throw new UserError("mini load: no archive on stdin (it is a terminal): use -i FILE or redirect stdin");
   const loaded = await loadImages(
     input !== undefined ? { path: input } : { stream: Bun.stdin.stream() },

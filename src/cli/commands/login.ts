@@ -5,10 +5,9 @@ import type { OptDefs, OptValues } from "../argv.ts";
 import { UserError } from "../../common/errors.ts";
 import * as log from "../../log.ts";
 import { RegistryClient, RegistryError } from "../../image/registry.ts";
-import { isatty } from "node:tty";
 import { normalizeAuthKey, saveCredentials } from "../../image/auth.ts";
-import { spawnSync } from "node:child_process";
 import { printOut } from "../../common/stdout.ts";
+import { isTerminal } from "../../common/terminal.ts";
 
 const args = {
   username: { type: "string", alias: "u", description: "User name", valueHint: "user" },
@@ -28,13 +27,13 @@ export default { meta: { name: "login", description: "Log in to a registry" }, a
 /** One line from the terminal; without echo for passwords. */
 async function prompt(question: string, echo: boolean): Promise<string> {
   process.stderr.write(question);
-  if (!echo) spawnSync("stty", ["-echo"], { stdio: ["inherit", "ignore", "ignore"] });
+  if (!echo) Bun.spawnSync(["stty", "-echo"], { stdio: ["inherit", "ignore", "ignore"] });
   try {
     for await (const line of console) return line;
     return "";
   } finally {
     if (!echo) {
-      spawnSync("stty", ["echo"], { stdio: ["inherit", "ignore", "ignore"] });
+      Bun.spawnSync(["stty", "echo"], { stdio: ["inherit", "ignore", "ignore"] });
       process.stderr.write("\n");
     }
   }
@@ -53,7 +52,7 @@ export async function run(values: OptValues, operands: string[]): Promise<number
   } else if (password !== undefined) {
     log.warn("using --password on the command line is insecure: use --password-stdin");
   }
-  const interactive = isatty(0);
+  const interactive = isTerminal(0);
   if (username === undefined) {
     if (!interactive) throw new UserError("mini login: no --username, and stdin is not a terminal to ask for one");
     username = (await prompt("Username: ", true)).trim();

@@ -4,8 +4,8 @@ import type { OptDefs, OptValues } from "../argv.ts";
 import { UserError } from "../../common/errors.ts";
 import { closeSync, openSync, renameSync, rmSync } from "node:fs";
 import { fdSink } from "../../image/tar-write.ts";
-import { isatty } from "node:tty";
 import { saveImages } from "../../image/save-archive.ts";
+import { isTerminal } from "../../common/terminal.ts";
 
 const args = {
   output: {
@@ -26,7 +26,7 @@ export async function run(values: OptValues, operands: string[]): Promise<number
   if (!operands.length) throw new UserError("mini save needs at least one IMAGE");
   const out = typeof values.output === "string" ? values.output : "-";
   if (out === "-") {
-    if (isatty(1))
+    if (isTerminal(1))
       throw new UserError("refusing to write an image archive to a terminal: use -o FILE or redirect stdout");
     await saveImages(operands, fdSink(1, false));
     return 0;
