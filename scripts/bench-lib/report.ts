@@ -13,6 +13,8 @@ interface HyperfineResult {
   stddev: number | null;
   min: number;
   max: number;
+  user: number; // seconds, mean
+  system: number;
 }
 
 const dir = process.argv[2];
@@ -62,25 +64,30 @@ const crun = seq.get("crun");
 const wrap = seq.get("wrap");
 const wrapped = meta.crun_wrapped === "1";
 const crunNet = crun ? ms(crun.median) - (wrapped && wrap ? ms(wrap.median) : 0) : undefined;
+const cpu = (r: HyperfineResult) => ms(r.user + r.system);
+const crunCpu = crun ? cpu(crun) - (wrapped && wrap ? cpu(wrap) : 0) : undefined;
 
 const out: string[] = [];
 out.push(
   `### Start-to-exit of \`/bin/true\`, busybox rootfs (hyperfine -N, ${meta.runs} runs, warmup ${meta.warmup})`,
   "",
-  "| runtime | median ms | ratio to crun | peak RSS KiB |",
-  "|---|---:|---:|---:|",
+  "| runtime | median ms | ratio to crun | user+sys ms | CPU ratio to crun | peak RSS KiB |",
+  "|---|---:|---:|---:|---:|---:|",
 );
 for (const c of contenders) {
   const r = seq.get(c.key);
   if (!r) {
-    out.push(`| ${c.label} | ${c.status === "ok" ? "no result" : c.status} | – | – |`);
+    out.push(`| ${c.label} | ${c.status === "ok" ? "no result" : c.status} | – | – | – | – |`);
     continue;
   }
   const m = ms(r.median);
   const status = c.status === "ok" ? "" : ` (${c.status})`;
-  out.push(`| ${c.label}${status} | ${fmt(m)} | ${ratio(m, crunNet)} | ${rss.get(c.key) ?? "–"} |`);
+  const c0 = cpu(r);
+  out.push(
+    `| ${c.label}${status} | ${fmt(m)} | ${ratio(m, crunNet)} | ${fmt(c0)} | ${ratio(c0, crunCpu)} | ${rss.get(c.key) ?? "–"} |`,
+  );
   if (c.key === "crun" && wrapped && wrap) {
-    out.push(`| \`crun run\`, wrapper subtracted | ${fmt(crunNet)} | 1.00 | – |`);
+    out.push(`| \`crun run\`, wrapper subtracted | ${fmt(crunNet)} | 1.00 | ${fmt(crunCpu)} | 1.00 | – |`);
   }
 }
 out.push("");
@@ -90,7 +97,10 @@ if (wrapped) {
       "as `unshare -m sh -c 'mount --bind /dev/null …/cgroup.controllers && exec crun …'`; ratios use crun minus the wrapper row.",
   );
 }
-out.push("Peak RSS: GNU time `%M` of one run (largest process in the tree it reaped).", "");
+out.push(
+  "user+sys: hyperfine's mean CPU time of the command and its children. Peak RSS: GNU time `%M` of one run (largest process in the tree it reaped).",
+  "",
+);
 
 const par = tsv("parallel.tsv");
 if (par.length) {
