@@ -4,7 +4,26 @@
 import { $ } from "bun";
 import { precompileDefault } from "../src/seccomp/precompile.ts";
 
-await $`mkdir -p dist && gcc -static -Os -s -Wall -Wextra -o dist/mini-shim src/shim/*.c`;
+// Against musl when it is installed: the shim is copied into a memfd before every container start,
+// and glibc's static build is 875 KiB to musl's 116 KiB (~1.3 ms of each `mini run`, measured).
+// musl-gcc brings no kernel headers: Debian's (linux-libc-dev) come in through a directory of links.
+async function buildShim(): Promise<void> {
+  await $`mkdir -p dist`;
+  if (!Bun.which("musl-gcc")) {
+    await $`gcc -static -Os -s -Wall -Wextra -o dist/mini-shim src/shim/*.c`;
+    return;
+  }
+  const triplet = (await $`gcc -dumpmachine`.text()).trim();
+  const inc = `${process.env.TMPDIR ?? "/tmp"}/mini-shim-headers-${process.pid}`;
+  try {
+    await $`mkdir -p ${inc} && ln -sfn /usr/include/linux ${inc}/linux && ln -sfn /usr/include/asm-generic ${inc}/asm-generic && ln -sfn /usr/include/${triplet}/asm ${inc}/asm`;
+    await $`musl-gcc -static -Os -s -Wall -Wextra -Werror -idirafter ${inc} -o dist/mini-shim src/shim/*.c`;
+  } finally {
+    await $`rm -rf ${inc}`;
+  }
+}
+
+await buildShim();
 // No autoloading of .env, bunfig.toml, tsconfig.json or package.json from the current directory:
 // a compiled Bun binary does the first two by default, and a bunfig.toml `preload` in whatever
 // directory root runs mini from would run its code as root (test/integration/security.test.ts).

@@ -14,7 +14,7 @@ static void parse_list(const char *s, gid_t *out, size_t *n, size_t cap) {
 
 static void report(int fd, const char *call, const char *what) {
   char msg[4200];
-  const char *name = strerrorname_np(errno);
+  const char *name = errno_name(errno);
   int n = snprintf(msg, sizeof msg, "%d %s %s: %s", errno, call, what, name ? name : strerror(errno));
   (void)!write(fd, msg, (size_t)n);
   _exit(errno == ENOENT ? 127 : errno == EACCES ? 126 : 125);

@@ -29,7 +29,7 @@ int init_main(int argc, char **argv) {
     sigprocmask(SIG_SETMASK, &old, NULL);
     execve(path, argv + 3, environ);
     int e = errno;
-    fprintf(stderr, "mini: exec %s: %s\n", argv[3], strerrorname_np(e) ? strerrorname_np(e) : strerror(e));
+    fprintf(stderr, "mini: exec %s: %s\n", argv[3], errno_name(e) ? errno_name(e) : strerror(e));
     _exit(e == ENOENT ? 127 : 126);
   }
   struct sigaction sa = { .sa_handler = forward, .sa_flags = SA_RESTART };

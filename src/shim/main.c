@@ -17,7 +17,7 @@
 #include "shim.h"
 
 void die(int code, const char *call, const char *what) {
-  const char *name = strerrorname_np(errno);
+  const char *name = errno_name(errno);
   fprintf(stderr, "mini: %s %s: %s\n", call, what, name ? name : strerror(errno));
   exit(code);
 }

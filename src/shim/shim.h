@@ -39,6 +39,7 @@ extern char **environ;
 
 /* Prints "mini: CALL WHAT: ERRNO-NAME" and exits with `code`. */
 void die(int code, const char *call, const char *what);
+const char *errno_name(int e); /* errname.c */
 /* write(2) until done; 0, or -1 on an error. */
 int write_all(int fd, const char *buf, size_t n);
 /* unshare a mount namespace and bind `path` read-only over itself (roexec.c). */
