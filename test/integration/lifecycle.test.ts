@@ -2,34 +2,26 @@
 // kill, start, wait, inspect, stats, top, rm. Private stores (MINI_ROOT, MINI_RUN_ROOT), so the
 // test sees only its own containers; every test leaves nothing behind.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { defaultNetworkEnv, ensureBuilt, MINI, mini, type Result } from "../helpers/mini.ts";
+import { readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { ensureBuilt, MINI, mini, type Result } from "../helpers/mini.ts";
 import { until } from "../helpers/until.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
+import { type PrivateStore, privateStore } from "../helpers/private-store.ts";
 import { disposeSessions, Session } from "../helpers/pty-session.ts";
 
 let rootfs: string;
 let before: Snapshot;
 let dirs: string;
-const saved = { root: process.env.MINI_ROOT, run: process.env.MINI_RUN_ROOT };
+let store: PrivateStore;
 let env: Record<string, string>;
 
 beforeAll(() => {
   ensureBuilt();
   rootfs = makeRootfs();
-  dirs = mkdtempSync(`${tmpdir()}/mini-lifecycle-`);
-  chmodSync(dirs, 0o711); // as /run: a --userns container's root must reach its /etc files below
-  // leaks.ts reads these too: the snapshot covers this test's own state dirs.
-  process.env.MINI_ROOT = `${dirs}/lib`;
-  process.env.MINI_RUN_ROOT = `${dirs}/run`;
-  env = {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    MINI_ROOT: `${dirs}/lib`,
-    MINI_RUN_ROOT: `${dirs}/run`,
-    ...defaultNetworkEnv(),
-  };
+  store = privateStore("lifecycle");
+  dirs = store.dir;
+  env = store.env;
   before = snapshot();
 });
 
@@ -41,11 +33,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   cleanupRootfses();
-  rmSync(dirs, { recursive: true, force: true });
-  if (saved.root === undefined) delete process.env.MINI_ROOT;
-  else process.env.MINI_ROOT = saved.root;
-  if (saved.run === undefined) delete process.env.MINI_RUN_ROOT;
-  else process.env.MINI_RUN_ROOT = saved.run;
+  store.remove();
 });
 
 /** mini ARGS with this file's private stores. */

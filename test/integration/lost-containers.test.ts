@@ -3,37 +3,32 @@
 // leaves nothing that blocks `rmi`; temp files of a killed import are swept by the next writer.
 // Private stores (MINI_ROOT, MINI_RUN_ROOT).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { leftBehind, NOTHING, type Snapshot, snapshot } from "../helpers/leaks.ts";
 import { ensureBuilt, MINI, mini, type Result } from "../helpers/mini.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
+import { type PrivateStore, privateStore } from "../helpers/private-store.ts";
 import { until } from "../helpers/until.ts";
 
 let rootfs: string;
 let dirs: string;
 let before: Snapshot;
 let env: Record<string, string>;
-const saved = { root: process.env.MINI_ROOT, run: process.env.MINI_RUN_ROOT };
+let store: PrivateStore;
 
 beforeAll(() => {
   ensureBuilt();
   rootfs = makeRootfs();
-  dirs = mkdtempSync(`${tmpdir()}/mini-lost-`);
-  chmodSync(dirs, 0o711);
-  process.env.MINI_ROOT = `${dirs}/lib`;
-  process.env.MINI_RUN_ROOT = `${dirs}/run`;
-  env = { PATH: process.env.PATH ?? "/usr/bin:/bin", MINI_ROOT: `${dirs}/lib`, MINI_RUN_ROOT: `${dirs}/run` };
+  store = privateStore("lost");
+  dirs = store.dir;
+  env = store.env;
   before = snapshot();
 });
 
 afterAll(() => {
   cleanupRootfses();
-  rmSync(dirs, { recursive: true, force: true });
-  if (saved.root === undefined) delete process.env.MINI_ROOT;
-  else process.env.MINI_ROOT = saved.root;
-  if (saved.run === undefined) delete process.env.MINI_RUN_ROOT;
-  else process.env.MINI_RUN_ROOT = saved.run;
+  store.remove();
 });
 
 const m = (args: string[]): Promise<Result> => mini(args, { env, timeoutMs: 60_000 });

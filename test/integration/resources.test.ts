@@ -5,17 +5,17 @@
 // Private stores; every container is removed by id, the loop device detached, the hugetlb
 // delegation put back as it was.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { ensureBuilt, mini, run, type Result } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
+import { type PrivateStore, privateStore } from "../helpers/private-store.ts";
 
 let rootfs: string;
 let before: Snapshot;
 let dirs: string;
 let env: Record<string, string>;
-const saved = { root: process.env.MINI_ROOT, run: process.env.MINI_RUN_ROOT };
+let store: PrivateStore;
 const UNIFIED = "/sys/fs/cgroup/unified";
 const delegated = () =>
   existsSync(`${UNIFIED}/cgroup.subtree_control`) &&
@@ -25,11 +25,9 @@ let hugetlbBefore = false;
 beforeAll(() => {
   ensureBuilt();
   rootfs = makeRootfs();
-  dirs = mkdtempSync(`${tmpdir()}/mini-resources-`);
-  chmodSync(dirs, 0o711);
-  process.env.MINI_ROOT = `${dirs}/lib`;
-  process.env.MINI_RUN_ROOT = `${dirs}/run`;
-  env = { PATH: process.env.PATH ?? "/usr/bin:/bin", MINI_ROOT: `${dirs}/lib`, MINI_RUN_ROOT: `${dirs}/run` };
+  store = privateStore("resources");
+  dirs = store.dir;
+  env = store.env;
   hugetlbBefore = delegated();
   before = snapshot();
 });
@@ -41,11 +39,7 @@ afterEach(async () => {
 
 afterAll(() => {
   cleanupRootfses();
-  rmSync(dirs, { recursive: true, force: true });
-  if (saved.root === undefined) delete process.env.MINI_ROOT;
-  else process.env.MINI_ROOT = saved.root;
-  if (saved.run === undefined) delete process.env.MINI_RUN_ROOT;
-  else process.env.MINI_RUN_ROOT = saved.run;
+  store.remove();
   if (!hugetlbBefore && delegated()) {
     try {
       writeFileSync(`${UNIFIED}/cgroup.subtree_control`, "-hugetlb");

@@ -3,27 +3,26 @@
 // --cgroupns modes, --cgroup-parent, --security-opt label/apparmor, --stop-signal/--stop-timeout.
 // Private stores; every container is removed by id; nothing on the host changes.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { hostname } from "node:os";
 import { ensureBuilt, mini, type Result } from "../helpers/mini.ts";
 import { leftBehind, NOTHING, snapshot, type Snapshot } from "../helpers/leaks.ts";
 import { cleanupRootfses, makeRootfs } from "../helpers/rootfs.ts";
+import { type PrivateStore, privateStore } from "../helpers/private-store.ts";
 import { until } from "../helpers/until.ts";
 
 let rootfs: string;
 let before: Snapshot;
-let dirs: string;
+let _dirs: string;
 let env: Record<string, string>;
-const saved = { root: process.env.MINI_ROOT, run: process.env.MINI_RUN_ROOT };
+let store: PrivateStore;
 
 beforeAll(() => {
   ensureBuilt();
   rootfs = makeRootfs();
-  dirs = mkdtempSync(`${tmpdir()}/mini-runflags-`);
-  chmodSync(dirs, 0o711);
-  process.env.MINI_ROOT = `${dirs}/lib`;
-  process.env.MINI_RUN_ROOT = `${dirs}/run`;
-  env = { PATH: process.env.PATH ?? "/usr/bin:/bin", MINI_ROOT: `${dirs}/lib`, MINI_RUN_ROOT: `${dirs}/run` };
+  store = privateStore("runflags");
+  _dirs = store.dir;
+  env = store.env;
   before = snapshot();
 });
 
@@ -34,11 +33,7 @@ afterEach(async () => {
 
 afterAll(() => {
   cleanupRootfses();
-  rmSync(dirs, { recursive: true, force: true });
-  if (saved.root === undefined) delete process.env.MINI_ROOT;
-  else process.env.MINI_ROOT = saved.root;
-  if (saved.run === undefined) delete process.env.MINI_RUN_ROOT;
-  else process.env.MINI_RUN_ROOT = saved.run;
+  store.remove();
 });
 
 const m = (args: string[], timeoutMs = 60_000): Promise<Result> => mini(args, { env, timeoutMs });
