@@ -211,7 +211,7 @@ export function capset(effective: bigint, permitted: bigint, inheritable: bigint
 }
 
 /** argv/envp as NULL-terminated arrays of C strings; `keep` holds the strings alive. */
-function cVector(list: string[], keep: Buffer[]): BigUint64Array {
+export function cVector(list: string[], keep: Buffer[]): BigUint64Array {
   const arr = new BigUint64Array(list.length + 1);
   list.forEach((s, i) => {
     const b = cstr(s);

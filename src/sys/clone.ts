@@ -2,10 +2,10 @@
 // take: a new user namespace must be created together with the pid namespace by a
 // single-threaded caller. TinyCC compiles it on first use (~7 ms); the source goes through a
 // memfd because TinyCC can't read files embedded in the compiled binary.
-import { cc, FFIType as T, ptr } from "bun:ffi";
+import { cc, FFIType as T } from "bun:ffi";
 import source from "./clone-trampoline.c" with { type: "text" };
 import { SyscallError } from "./error.ts";
-import { memfd, writeAll } from "./calls.ts";
+import { cVector, memfd, writeAll } from "./calls.ts";
 import { syscallNumber } from "./constants.ts";
 import { cstr, errno, libc } from "./libc.ts";
 
@@ -43,15 +43,7 @@ export interface CloneExecOptions {
 export function cloneExec(o: CloneExecOptions): number {
   const nr = [syscallNumber("setresuid"), syscallNumber("setresgid")];
   const keep: Buffer[] = [];
-  const vec = (list: string[]) => {
-    const arr = new BigUint64Array(list.length + 1);
-    list.forEach((s, i) => {
-      const b = cstr(s);
-      keep.push(b);
-      arr[i] = BigInt(ptr(b));
-    });
-    return arr;
-  };
+  const vec = (list: string[]) => cVector(list, keep);
   const pid = trampoline()(
     BigInt(o.flags),
     o.syncFd,
