@@ -18,6 +18,17 @@ export interface HostDevice {
 
 export type StatDevice = (path: string) => HostDevice | "dir" | undefined;
 
+/** A host device node as a linux.devices entry at `path` in the container. */
+const linuxDevice = (path: string, d: HostDevice): Device => ({
+  type: d.type,
+  path,
+  major: d.major,
+  minor: d.minor,
+  fileMode: d.mode & 0o777,
+  uid: d.uid,
+  gid: d.gid,
+});
+
 /** glibc's major()/minor() of a dev_t (st_rdev). */
 export function devNumbers(rdev: number): { major: number; minor: number } {
   const r = BigInt(rdev);
@@ -100,15 +111,7 @@ export function parseDeviceFlag(
     s === "dir" ? devicesUnder(src, stat, list).map(([p, d]) => [dst + p.slice(src.length), d]) : [[dst, s]];
   if (!found.length) throw new UserError(`invalid --device "${v}": no device nodes under ${src}`);
   return {
-    devices: found.map(([path, d]) => ({
-      type: d.type,
-      path,
-      major: d.major,
-      minor: d.minor,
-      fileMode: d.mode & 0o777,
-      uid: d.uid,
-      gid: d.gid,
-    })),
+    devices: found.map(([path, d]) => linuxDevice(path, d)),
     rules: found.map(([, d]) => ({ allow: true, type: d.type, major: d.major, minor: d.minor, access: perms })),
   };
 }
@@ -142,13 +145,5 @@ export function hostDevices(stat: StatDevice = lstatHostDevice, list: (d: string
         if (s === "dir") return depth < 4 ? walk(p, depth + 1) : [];
         return s ? [[p, s] as [string, HostDevice]] : [];
       });
-  return walk("/dev", 0).map(([path, d]) => ({
-    type: d.type,
-    path,
-    major: d.major,
-    minor: d.minor,
-    fileMode: d.mode & 0o777,
-    uid: d.uid,
-    gid: d.gid,
-  }));
+  return walk("/dev", 0).map(([path, d]) => linuxDevice(path, d));
 }
