@@ -8,7 +8,6 @@ import { hasSwapAccounting, removeCgroups } from "../cgroups/index.ts";
 import { UserError } from "../common/errors.ts";
 import { containerPaths as files } from "../common/paths.ts";
 import { pidStartTime } from "../common/proc.ts";
-import { loadBundle } from "../config/bundle.ts";
 import { namespacesFromFlags, type RunFlags, specFromFlags } from "../config/from-flags.ts";
 import { imageCommand } from "../config/image-command.ts";
 import type { NetworkRequest } from "../config/network-flags.ts";
@@ -310,6 +309,8 @@ export async function runBundle(
   o: { name?: string; init: boolean; noPivot: boolean; interactive: boolean },
 ): Promise<number> {
   sweepOrphans(removeCgroups);
+  // Bundle loading and validation load only for --bundle.
+  const { loadBundle } = require("../config/bundle.ts") as typeof import("../config/bundle.ts");
   const spec: Spec = loadBundle(dir);
   const rec = await createRecord(
     {

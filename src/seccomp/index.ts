@@ -2,10 +2,7 @@
 // loads (the child stage never imports the compiler: it is on every container's start-up path).
 import type { LinuxSeccomp } from "../config/types.ts";
 import { SECCOMP_FILTER_FLAG_TSYNC } from "../sys/constants.ts";
-import { compileSeccomp } from "./compile.ts";
 import { compileSeccompCached } from "./precompiled.ts";
-
-export { compileSeccomp };
 
 /** A compiled filter as it travels to the child stage in JSON: the program in base64. */
 export interface ChildSeccomp {

@@ -4,7 +4,7 @@
 // names, three x86 ABIs); decoding the stored program costs about a tenth of a millisecond. Any
 // other profile, capability set or architecture is compiled as before, and so is everything when
 // mini runs from source.
-import { type CompiledSeccomp, compileSeccomp } from "./compile.ts";
+import type { CompiledSeccomp } from "./compile.ts";
 import type { Precompiled } from "./precompile.ts";
 
 declare const MINI_PRECOMPILED_SECCOMP: Precompiled;
@@ -15,7 +15,8 @@ export function cachedCompiler(pre: Precompiled | undefined) {
   return (seccomp: unknown, arch: string = process.arch): CompiledSeccomp => {
     if (pre && arch === pre.arch && JSON.stringify(seccomp) === pre.profile)
       return { program: new Uint8Array(Buffer.from(pre.program, "base64")), flags: pre.flags };
-    return compileSeccomp(seccomp, arch);
+    // The compiler and its syscall tables load only here (~0.5 ms): the default profile never needs them.
+    return (require("./compile.ts") as typeof import("./compile.ts")).compileSeccomp(seccomp, arch);
   };
 }
 
