@@ -8,7 +8,20 @@ await $`mkdir -p dist && gcc -static -Os -s -Wall -Wextra -o dist/mini-shim src/
 // a compiled Bun binary does the first two by default, and a bunfig.toml `preload` in whatever
 // directory root runs mini from would run its code as root (test/integration/security.test.ts).
 const noAutoload = ["dotenv", "bunfig", "tsconfig", "package-json"].map((k) => `--no-compile-autoload-${k}`);
-const args = ["build", "--compile", ...noAutoload, "--minify", "--bytecode", "src/main.ts", "--outfile", "dist/mini"];
+// `mini --version`'s commit line.
+const commit = (await $`git describe --always --dirty --abbrev=12`.nothrow().quiet().text()).trim() || "unknown";
+const define = ["--define", `MINI_COMMIT=${JSON.stringify(commit)}`];
+const args = [
+  "build",
+  "--compile",
+  ...noAutoload,
+  ...define,
+  "--minify",
+  "--bytecode",
+  "src/main.ts",
+  "--outfile",
+  "dist/mini",
+];
 await $`bun ${args}`.quiet();
 const size = Bun.file("dist/mini").size;
 console.log(

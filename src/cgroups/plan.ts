@@ -140,7 +140,9 @@ function placeV1(
     );
   }
   const hierarchies = v1.filter((h) => joinsV1(h.controllers, r));
-  if (onUnified.size && unified) hierarchies.push(unified);
+  // The cgroup2 hierarchy of a hybrid host is always joined (runc's): the container's processes,
+  // exec'd ones too, are found there by what reads it (systemd, eBPF programs, cgroup2 tools).
+  if (unified) hierarchies.push(unified);
   return { hierarchies, onUnified };
 }
 

@@ -9,6 +9,7 @@ import * as log from "../log.ts";
 import { SyscallError } from "../sys/error.ts";
 import { UserError } from "../common/errors.ts";
 import pkg from "../../package.json" with { type: "json" };
+import { SPEC_VERSION } from "../config/types.ts";
 
 interface Verb {
   load: () => {
@@ -83,7 +84,9 @@ async function dispatch(argv: string[]): Promise<number> {
   const globalOpts = parseOptions(argv, globalArgs, true);
   if (typeof globalOpts.values["log-level"] === "string") log.setLogLevel(globalOpts.values["log-level"]);
   if (globalOpts.values.version) {
-    process.stdout.write(`mini version ${pkg.version}\nspec: 1.1.0\n`);
+    // runc's shape: the version, the commit it was built from, the runtime-spec version.
+    const commit = typeof MINI_COMMIT === "string" ? MINI_COMMIT : "unknown";
+    process.stdout.write(`mini version ${pkg.version}\ncommit: ${commit}\nspec: ${SPEC_VERSION}\n`);
     return 0;
   }
   const [name, ...rest] = globalOpts.operands;
@@ -94,6 +97,16 @@ async function dispatch(argv: string[]): Promise<number> {
     if (isOciInvocation(globalOpts.values, name, rest, (id) => store.exists(id)))
       // The OCI verbs and what they use load only for an OCI invocation.
       return (require("./oci/index.ts") as typeof import("./oci/index.ts")).ociMain(globalOpts.values, name, rest);
+  }
+  // `help VERB` for runc's verbs in runc's layout (shared verbs when a global OCI flag says so).
+  const topic = name === "help" ? rest[0] : undefined;
+  if (
+    topic &&
+    (OCI_ONLY.has(topic) ||
+      (OCI_SHARED.has(topic) && Object.keys(ociGlobalArgs).some((k) => globalOpts.values[k] !== undefined)))
+  ) {
+    process.stdout.write((require("./oci/help.ts") as typeof import("./oci/help.ts")).ociHelp(topic));
+    return 0;
   }
   if (globalOpts.help || !name || name === "help") return help(root);
   const verb = verbs[name];

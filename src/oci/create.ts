@@ -9,7 +9,7 @@ import { loadBundle } from "../config/bundle.ts";
 import * as log from "../log.ts";
 import { type Container, createContainer, expectRunning, userNamespaceOf } from "../runtime/container.ts";
 import { runHooks } from "../runtime/hooks.ts";
-import { closeFd, isInheritedFd, makeFifo, openConsoleSocket, openDevNull } from "../runtime/oci-io.ts";
+import { closeFd, isInheritedFd, makeFifo, openConsoleSocket, openDevNull, sendPidfd } from "../runtime/oci-io.ts";
 import type { OciRecord, OciStore } from "./state.ts";
 
 export interface CreateOptions {
@@ -22,6 +22,8 @@ export interface CreateOptions {
   preserveFds: number;
   /** `run` in the foreground without --console-socket: process.terminal uses the caller's terminal (runc's). */
   attachTerminal?: boolean;
+  /** --pidfd-socket: a pidfd of the container's process is sent there once it exists. */
+  pidfdSocket?: string;
 }
 
 export async function createContainerFromBundle(
@@ -50,7 +52,8 @@ export async function createContainerFromBundle(
     const preserved = Array.from({ length: o.preserveFds }, (_, i) => 3 + i);
     const container = await createContainer(spec, {
       id: o.id,
-      cgroupName: `mini-oci-${o.id}`,
+      // No cgroupsPath: a cgroup named after the container, below the runtime's own (runc's).
+      cgroupName: o.id,
       noPivot: o.noPivot,
       attachTerminal: o.attachTerminal && !!spec.process!.terminal,
       launch: {
@@ -77,12 +80,15 @@ export async function createContainerFromBundle(
         rec.pidStart = pidStartTime(pid) ?? "";
         log.debug(`child stage pid ${pid}`);
       },
-      onCgroups: (cgroups) => {
+      onCgroups: (cgroups, hostRootfs) => {
         rec.cgroups = cgroups;
+        rec.hostRootfs = hostRootfs;
         store.write(rec);
       },
       beforeConfig: () => {
         makeFifo(store.fifo(o.id), userNamespaceOf(spec));
+        // prestart (deprecated) with createRuntime, in the runtime's namespaces, as runc 1.3 runs it.
+        runHooks(spec.hooks, "prestart", creating());
         runHooks(spec.hooks, "createRuntime", creating());
       },
     });
@@ -96,6 +102,14 @@ export async function createContainerFromBundle(
     if (o.pidFile) {
       writeFileSync(`${o.pidFile}.tmp`, String(rec.pid));
       renameSync(`${o.pidFile}.tmp`, o.pidFile);
+    }
+    if (o.pidfdSocket) {
+      try {
+        sendPidfd(o.pidfdSocket, rec.pid!);
+      } catch (e) {
+        await container.destroy();
+        throw e;
+      }
     }
     return { rec, container };
   } catch (e) {

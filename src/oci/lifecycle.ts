@@ -6,6 +6,7 @@ import { parseSignal } from "../runtime/signals.ts";
 import type { Resources } from "../config/types.ts";
 import { UserError } from "../common/errors.ts";
 import { runHooks } from "../runtime/hooks.ts";
+import { unmountHostRootfs } from "../runtime/container.ts";
 import type { OciRecord, OciStore } from "./state.ts";
 
 /** `start`: the waiting process goes on to exec (one byte on its fifo, which then goes away). */
@@ -13,18 +14,6 @@ export async function startContainer(store: OciStore, id: string): Promise<void>
   const rec = store.read(id);
   const status = store.status(rec);
   if (status !== "created") throw new UserError(`container "${id}" is ${status}, not created: cannot start it`, 1);
-  // prestart (deprecated) runs here, as runtime-tools' validation expects; runc runs it at create.
-  try {
-    runHooks(rec.spec.hooks, "prestart", store.stateJson(rec));
-  } catch (e) {
-    // A failing hook stops the container and the lifecycle goes on at delete (runtime spec).
-    try {
-      await deleteContainer(store, id, true);
-    } catch {
-      /* the hook's error is the one to report */
-    }
-    throw e;
-  }
   const fifo = store.fifo(id);
   const fd = openSync(fifo, "w");
   try {
@@ -55,7 +44,8 @@ async function execed(pid: number): Promise<void> {
 /** `kill ID [SIGNAL]` (default SIGTERM); `--all`: every process in its cgroups. */
 export function killContainer(store: OciStore, id: string, signal: string, all: boolean): void {
   const rec = store.read(id);
-  const sig = parseSignal(signal);
+  // Signal 0 only checks that the process is there (runc takes any number).
+  const sig = signal.trim() === "0" ? 0 : parseSignal(signal);
   const status = store.status(rec);
   if (status === "stopped" || status === "creating") throw new UserError(`container "${id}" is not running`, 1);
   const pids = all && rec.cgroups ? cgroups.cgroupPids(rec.cgroups) : [rec.pid!];
@@ -92,6 +82,7 @@ export async function deleteContainer(store: OciStore, id: string, force: boolea
     }
     await waitGone(store, rec, 5000);
   }
+  if (rec.hostRootfs) unmountHostRootfs(rec.hostRootfs.path, rec.hostRootfs.below);
   if (rec.cgroups) cgroups.removeCgroups(rec.cgroups);
   const state = { ...store.stateJson(rec), status: "stopped", pid: 0 };
   store.remove(id);

@@ -17,6 +17,10 @@ export interface ChildConfig {
   joinNamespaces?: { path: string; flag: number }[];
   process: Process;
   sysctl?: Record<string, string>;
+  /** A new time namespace's /proc/self/timens_offsets text ("monotonic S N" lines). */
+  timeOffsets?: string;
+  /** personality, scheduler, I/O priority (process-attrs.ts). */
+  attrs?: import("./process-attrs.ts").ProcessAttrs;
   /** Run mini's init as PID 1 and the command as its child. */
   init: boolean;
   /** linux.seccomp, compiled by the parent (src/seccomp): loaded as late as the kernel allows. */

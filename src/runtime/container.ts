@@ -8,19 +8,20 @@
 //   → the network step (network-attach.ts: lo up in any new network namespace; veths, addresses,
 //     ports, /etc/hosts), while the child stage is already in its namespaces
 // On any failure everything it made is undone. Volumes plug in as a step here.
-import { chmodSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import * as cgroups from "../cgroups/index.ts";
 import { UserError } from "../common/errors.ts";
 import { ungrantableCaps } from "../config/capabilities.ts";
 import { checkSysctls } from "../config/sysctl.ts";
 import { boundingSet } from "../common/proc.ts";
-import type { Hook, Namespace, Spec } from "../config/types.ts";
+import { type Hook, type Namespace, SPEC_VERSION, type Spec } from "../config/types.ts";
 import * as log from "../log.ts";
 import { loopbackUp } from "../network/rtnetlink.ts";
-import { compileForChild } from "../seccomp/index.ts";
+import { type ChildSeccomp, compileForChild } from "../seccomp/index.ts";
 import { ownEnv } from "./hooks.ts";
-import { CLONE_NEWNET } from "../sys/constants.ts";
+import { CLONE_NEWNET, CLONE_NEWTIME, MNT_DETACH } from "../sys/constants.ts";
+import { hasProcessAttrs, planProcessAttrs } from "./process-attrs.ts";
 import type { ChildConfig } from "./child-config.ts";
 import { type ChildReport, readChildReport } from "./child-report.ts";
 import { ensureEtcMountpoints, etcFilePaths, removeEtcMountpoints, writeEtcFiles } from "./etc-files.ts";
@@ -29,7 +30,7 @@ import { isHostNamespace, type NamespaceSetup, planNamespaces } from "./namespac
 import { removeMountpoints } from "./rootfs-apply.ts";
 import { planRootfs } from "./rootfs-plan.ts";
 import { type AttachedTerminal, attachTerminal } from "./tty.ts";
-import { MAX_FDS_PER_MESSAGE, recvFd, socketpair } from "../sys/socket.ts";
+import { MAX_FDS_PER_MESSAGE, recvFd, socketpair, unixConnect } from "../sys/socket.ts";
 import * as sys from "../sys/calls.ts";
 import { closeFd } from "./oci-io.ts";
 import { PtyRelay, type TerminalLike } from "./console.ts";
@@ -45,10 +46,40 @@ export interface LaunchedChild {
 }
 
 /** The user namespace a spec asks for (its id maps), if any. */
-export const userNamespaceOf = (spec: { linux?: Spec["linux"] }): UserNamespace | undefined =>
-  spec.linux?.namespaces?.some((n) => n.type === "user")
-    ? { uidMappings: spec.linux.uidMappings ?? [], gidMappings: spec.linux.gidMappings ?? [] }
-    : undefined;
+export function userNamespaceOf(spec: { linux?: Spec["linux"] }): UserNamespace | undefined {
+  const ns = spec.linux?.namespaces?.find((n) => n.type === "user");
+  if (!ns) return undefined;
+  // Joined by path: its maps are read from the child stage once it is in it (readJoinedMaps).
+  if (ns.path) return { uidMappings: [], gidMappings: [], path: ns.path };
+  return { uidMappings: spec.linux!.uidMappings ?? [], gidMappings: spec.linux!.gidMappings ?? [] };
+}
+
+/** A joined user namespace's maps, as the kernel shows them for a process in it. */
+function readJoinedMaps(userns: UserNamespace, pid: number): void {
+  const parse = (file: string) =>
+    readFileSync(file, "utf8")
+      .split("\n")
+      .filter((l) => l.trim())
+      .map((l) => {
+        const [containerID, hostID, size] = l.trim().split(/\s+/).map(Number);
+        return { containerID: containerID!, hostID: hostID!, size: size! };
+      });
+  userns.uidMappings = parse(`/proc/${pid}/uid_map`);
+  userns.gidMappings = parse(`/proc/${pid}/gid_map`);
+}
+
+/**
+ * A container without a mount namespace of its own: its rootfs bind (and everything under it)
+ * is in the runtime's mount namespace. Removed when it is still the top mount at the rootfs
+ * (`below`: the mount that was there before the container), so nothing stays on the host.
+ */
+export function unmountHostRootfs(rootfs: string, below: string): void {
+  try {
+    if (String(sys.mountIdOf(rootfs)) !== below) sys.umount2(rootfs, MNT_DETACH);
+  } catch (e) {
+    log.warn(`the container's rootfs mounts at ${rootfs}: ${(e as Error).message}`);
+  }
+}
 
 /**
  * Starts the child stage in the namespaces `namespaces` asks for. With `tty`, the host terminal
@@ -144,8 +175,11 @@ export interface ContainerSetup {
     /** The OCI state document they get (it knows the pid). */
     state: () => object;
   };
-  /** The cgroup plan, before any cgroup exists (a record of what to remove if mini is killed). */
-  onCgroups?: (plan: cgroups.CgroupPlan) => void;
+  /**
+   * The cgroup plan, before any cgroup exists (a record of what to remove if mini is killed), and
+   * for a container without a mount namespace of its own, its rootfs mounts (unmountHostRootfs).
+   */
+  onCgroups?: (plan: cgroups.CgroupPlan, hostRootfs?: { path: string; below: string }) => void;
   /** The child stage exists (and, detached, its monitor). */
   onStarted?: (pid: number, monitorPid?: number) => void;
   /** The last step before the config goes to the child (OCI: exec.fifo, createRuntime hooks). */
@@ -171,6 +205,8 @@ export interface Container {
   readonly t0: number;
   /** The child's report: exec'd, created (OCI), or failed. */
   report(timeoutMs?: number): Promise<ChildReport | undefined>;
+  /** No mount namespace of its own: the rootfs and the id of the mount below the container's (unmountHostRootfs). */
+  readonly hostRootfs?: { path: string; below: string };
   /** Kills what still runs and removes its cgroups and runtime files. */
   destroy(): Promise<void>;
   /** Setup failed: once the child stage is gone, the mount points this run made in the rootfs go too. */
@@ -193,23 +229,79 @@ function checkRootfs(path: string | undefined): string {
  * A user-namespaced child stage is an unprivileged host uid: a bind source it can't reach
  * (a 0700 directory on the way) would fail. Opened here as host root (open_tree makes a
  * detached copy of each source) and sent with the config; the plan's ops name their fd.
+ * Idmapped binds (any container) are opened here too, and idmapped before they go (idmap.ts).
  */
-function openBindSources(ops: ChildConfig["ops"]): number[] {
+function openBindSources(ops: ChildConfig["ops"], all: boolean): number[] {
   const fds: number[] = [];
+  const userns = new Map<string, number>();
   try {
     for (const op of ops) {
-      if (op.op !== "mount" || !op.bind) continue;
+      if (op.op !== "mount" || !op.bind || (!all && !op.idmap)) continue;
       if (fds.length === MAX_FDS_PER_MESSAGE)
-        throw new UserError(`more than ${MAX_FDS_PER_MESSAGE} bind mounts with a user namespace`);
+        throw new UserError(`more than ${MAX_FDS_PER_MESSAGE} bind mounts opened by the runtime`);
       op.sourceFd = fds.length;
-      fds.push(sys.openTreeClone(op.source, op.recursive));
+      if (!op.idmap) {
+        fds.push(sys.openTreeClone(op.source, op.recursive));
+        continue;
+      }
+      const { idmappedTree, userNamespaceWithMaps } = require("./idmap.ts") as typeof import("./idmap.ts");
+      const key = JSON.stringify([op.idmap.uidMappings, op.idmap.gidMappings]);
+      let nsFd = userns.get(key);
+      if (nsFd === undefined) {
+        nsFd = userNamespaceWithMaps(op.idmap.uidMappings, op.idmap.gidMappings);
+        userns.set(key, nsFd);
+      }
+      fds.push(idmappedTree(op.source, op.recursive, op.idmap.recursive, nsFd));
     }
   } catch (e) {
     for (const fd of fds) closeFd(fd);
     throw e;
+  } finally {
+    for (const fd of userns.values()) closeFd(fd);
   }
   return fds;
 }
+
+/** /proc/self/timens_offsets text for a new time namespace's linux.timeOffsets. */
+function timeOffsetsText(spec: Spec, nsPlan: NamespaceSetup): string | undefined {
+  const offsets = spec.linux?.timeOffsets;
+  if (!offsets || !(nsPlan.childFlags & CLONE_NEWTIME)) return undefined;
+  return Object.entries(offsets)
+    .map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}\n`)
+    .join("");
+}
+
+/**
+ * SCMP_ACT_NOTIFY: a connection to linux.seccomp.listenerPath, made here as the runtime (the child
+ * stage may not reach the path, or be allowed to), and the container process state the listener
+ * gets with the notify fd (runtime-spec ContainerProcessState, runc's fields).
+ */
+function connectListener(spec: Spec, setup: ContainerSetup, pid: number): { fd: number; state: string } | undefined {
+  const s = spec.linux?.seccomp;
+  if (!s?.listenerPath || !s.syscalls?.some((c) => c.action === "SCMP_ACT_NOTIFY")) return undefined;
+  let fd: number;
+  try {
+    fd = unixConnect(s.listenerPath);
+  } catch (e) {
+    throw new UserError(`linux.seccomp.listenerPath: ${(e as Error).message}`);
+  }
+  const state = setup.hooks?.state() ?? { ociVersion: SPEC_VERSION, id: setup.id, pid, bundle: "", annotations: {} };
+  return {
+    fd,
+    state: JSON.stringify({
+      ociVersion: SPEC_VERSION,
+      fds: ["seccompFd"],
+      pid,
+      ...(s.listenerMetadata ? { metadata: s.listenerMetadata } : {}),
+      state: { ...state, status: "creating", pid },
+    }),
+  };
+}
+
+const withListener = (
+  c: ChildSeccomp | undefined,
+  listener: { index: number; state: string } | undefined,
+): ChildSeccomp | undefined => (c && listener ? { ...c, listener: { fd: listener.index, state: listener.state } } : c);
 
 /** Everything the child stage needs, decided here: it computes nothing. */
 function childConfig(
@@ -219,6 +311,7 @@ function childConfig(
   cgroupPlan: cgroups.CgroupPlan,
   ops: ChildConfig["ops"],
   launched: LaunchedChild,
+  listener?: { index: number; state: string },
 ) {
   const term = launched.term?.options;
   const console =
@@ -237,8 +330,10 @@ function childConfig(
     joinNamespaces: nsPlan.childJoin.map((j) => ({ path: j.path, flag: j.flag })),
     process: spec.process!,
     sysctl: spec.linux?.sysctl,
+    timeOffsets: timeOffsetsText(spec, nsPlan),
+    attrs: hasProcessAttrs(spec) ? planProcessAttrs(spec) : undefined,
     init: !!setup.init,
-    seccomp: compileForChild(spec.linux?.seccomp),
+    seccomp: withListener(compileForChild(spec.linux?.seccomp), listener),
     console,
     oci: setup.oci && { fifo: setup.oci.fifo, preserveFds: setup.oci.preserveFds },
     hooks:
@@ -265,11 +360,13 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
   let exited = false;
   let madeMountpoints: string[] = [];
   let networked = false;
+  let hostRootfs: { path: string; below: string } | undefined;
   const destroy = async () => {
     if (started) {
       if (!exited) started.child.proc.kill("SIGKILL"); // never a signal to a pid that may be reused
       await started.child.proc.exited;
     }
+    if (hostRootfs) unmountHostRootfs(hostRootfs.path, hostRootfs.below);
     if (networked) await setup.network?.detach();
     log.timed("remove cgroups", () => cgroupPlan && cgroups.removeCgroups(cgroupPlan));
     if (setup.runDir) rmSync(setup.runDir, { recursive: true, force: true });
@@ -287,6 +384,10 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
       );
     const userns = userNamespaceOf(spec);
     const nsPlan = planNamespaces(spec.linux?.namespaces);
+    if (nsPlan.hostMounts) {
+      if (setup.overlay) throw new UserError("an image rootfs needs a mount namespace of the container's own");
+      hostRootfs = { path: rootfs, below: String(sys.mountIdOf(rootfs)) };
+    }
     if (
       started &&
       (started.nsPlan.unshareFlags !== nsPlan.unshareFlags || started.nsPlan.childFlags !== nsPlan.childFlags)
@@ -297,6 +398,7 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
     child.proc.exited.then(() => {
       exited = true;
     });
+    if (userns?.path) readJoinedMaps(userns, child.proc.pid);
     // While the child stage starts up: its runtime files and cgroups.
     if (setup.runDir) {
       mkdirSync(setup.runDir, { recursive: true, mode: 0o711 });
@@ -317,16 +419,26 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
       cgroupsPath: spec.linux?.cgroupsPath,
       resources: spec.linux?.resources,
     });
-    setup.onCgroups?.(cgroupPlan);
+    setup.onCgroups?.(cgroupPlan, hostRootfs);
     const ops = planRootfs(spec, {
       noPivot: setup.noPivot,
       userns: !!userns,
       overlay,
       cgroups: cgroups.cgroupMountLeaves(cgroupPlan),
+      hostMounts: nsPlan.hostMounts,
     });
+    // A busy or frozen cgroup that was there before is refused untouched (not the container's to remove).
+    const busy = cgroups.cgroupsUnusable(cgroupPlan, true);
+    if (busy) {
+      cgroupPlan = undefined;
+      throw new UserError(busy);
+    }
     cgroups.applyCgroups(cgroupPlan, log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined);
+    // Made under a frozen parent: the child would stop for good on joining it.
+    const frozen = cgroups.cgroupsUnusable(cgroupPlan, false);
+    if (frozen) throw new UserError(frozen);
     // After the cgroups exist: the container's own cgroup directories are among the bind sources.
-    const mountFds = userns ? openBindSources(ops) : [];
+    const mountFds = openBindSources(ops, !!userns);
     for (const w of cgroupPlan.warnings) log.warn(w);
     if (setup.network) {
       networked = true;
@@ -335,7 +447,10 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
       log.timed("network: lo up", () => loopbackUp({ pid: child.proc.pid }));
     try {
       await setup.beforeConfig?.(child.proc.pid);
-      child.send(childConfig(spec, setup, nsPlan, cgroupPlan, ops, started), mountFds);
+      const listener = connectListener(spec, setup, child.proc.pid);
+      if (listener) mountFds.push(listener.fd);
+      const sent = listener && { index: mountFds.length - 1, state: listener.state };
+      child.send(childConfig(spec, setup, nsPlan, cgroupPlan, ops, started, sent), mountFds);
     } finally {
       for (const fd of mountFds) closeFd(fd);
     }
@@ -348,6 +463,7 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
       monitorPid: child.monitorPid,
       cgroups: plan,
       child,
+      hostRootfs,
       term: started.term,
       terminal,
       t0,

@@ -134,14 +134,16 @@ describe("plan v1", () => {
   test("one leaf per used hierarchy; memory nested under the caller's memory cgroup", () => {
     const p = plan();
     expect(p.mode).toBe("v1");
-    // name=systemd and the hybrid cgroup2 mount are left alone.
+    // name=systemd is left alone; the hybrid cgroup2 mount is joined with no controller (runc's).
     expect(p.leaves.map((l) => rel(l.dir))).toEqual([
       "/pids/mini-x",
       `/memory${OWN_MEM}/mini-x`,
       "/cpuset/mini-x",
       "/cpuacct/mini-x",
       "/cpu/mini-x",
+      "/unified/mini-x",
     ]);
+    expect(p.leaves.at(-1)).toMatchObject({ unified: true, controllers: [] });
     expect(p.procs.map(rel)).toContain(`/memory${OWN_MEM}/mini-x/cgroup.procs`);
     expect(p.dirs.map(rel)).toEqual(p.leaves.map((l) => rel(l.dir)));
   });
