@@ -23,6 +23,7 @@ import {
 import { askedControllers, joinsV1, v1Writes } from "./v1/controllers.ts";
 import { availableV2, checkV2Supported, subtreeWrites, v2Writes } from "./v2/controllers.ts";
 import { deviceProgram, encode } from "./v2/devices.ts";
+import { deviceTransition, emulateRules, parseDevicesList } from "./v1/devices-update.ts";
 
 function readIfExists(path: string): string | undefined {
   try {
@@ -263,6 +264,16 @@ export function planUpdate(
   }
   const placed = recorded.leaves.map((leaf) => ({ leaf, existing: leaf.dir }));
   plan.writes = leafWrites(plan, placed, resources, { created: new Set(), readFile, exists, host, onUnified });
+  if (resources.devices) {
+    const leaf = recorded.leaves.find((l) => !l.unified && l.controllers.includes("devices"));
+    if (!leaf)
+      throw new UserError(
+        "linux.resources.devices: updating device rules needs a v1 devices hierarchy (a cgroup v2 device program is set at create)",
+        1,
+      );
+    const current = parseDevicesList(readFile(posix.join(leaf.dir, "devices.list")) ?? "");
+    plan.deviceUpdate = deviceTransition(leaf.dir, current, emulateRules(resources.devices));
+  }
   return plan;
 }
 

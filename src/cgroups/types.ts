@@ -52,6 +52,8 @@ export interface CgroupPlan {
   leaves: CgroupLeaf[];
   /** Device rules as a BPF program (cgroup v2), attached after the writes. */
   devices?: CgroupDeviceProgram;
+  /** `update` of v1 device rules: the devices.allow/deny writes from the current rules to the new. */
+  deviceUpdate?: CgroupWrite[];
   /** Things worth saying that change nothing (shown as warnings). */
   warnings: string[];
 }

@@ -7,7 +7,13 @@ import { UserError } from "../common/errors.ts";
 import { pidStartTime } from "../common/proc.ts";
 import { loadBundle } from "../config/bundle.ts";
 import * as log from "../log.ts";
-import { type Container, createContainer, expectRunning, userNamespaceOf } from "../runtime/container.ts";
+import {
+  type Container,
+  createContainer,
+  expectRunning,
+  readJoinedMaps,
+  userNamespaceOf,
+} from "../runtime/container.ts";
 import { runHooks } from "../runtime/hooks.ts";
 import { closeFd, isInheritedFd, makeFifo, openConsoleSocket, openDevNull, sendPidfd } from "../runtime/oci-io.ts";
 import type { OciRecord, OciStore } from "./state.ts";
@@ -85,10 +91,12 @@ export async function createContainerFromBundle(
         rec.hostRootfs = hostRootfs;
         store.write(rec);
       },
-      beforeConfig: () => {
-        makeFifo(store.fifo(o.id), userNamespaceOf(spec));
-        // prestart (deprecated) with createRuntime, in the runtime's namespaces, as runc 1.3 runs it.
-        runHooks(spec.hooks, "prestart", creating());
+      beforeConfig: (pid) => {
+        const userns = userNamespaceOf(spec);
+        makeFifo(store.fifo(o.id), userns?.path ? readJoinedMaps(userns, pid) : userns);
+        // prestart (deprecated) with createRuntime, in the runtime's namespaces, as runc and crun run
+        // it; its state says "created" as crun's does (runtime-tools' hooks_stdin expects it).
+        runHooks(spec.hooks, "prestart", { ...creating(), status: "created" });
         runHooks(spec.hooks, "createRuntime", creating());
       },
     });

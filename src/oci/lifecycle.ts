@@ -108,7 +108,8 @@ export function updateContainer(store: OciStore, id: string, resources: Resource
     if (resources[k]) (merged as Record<string, unknown>)[k] = { ...rec.spec.linux?.resources?.[k], ...resources[k] };
   let plan: cgroups.CgroupPlan;
   try {
-    plan = cgroups.planUpdate(rec.cgroups, merged);
+    // Device rules change only when the update names them (their transition reads the kernel's).
+    plan = cgroups.planUpdate(rec.cgroups, resources.devices ? merged : { ...merged, devices: undefined });
   } catch (e) {
     throw e instanceof UserError ? new UserError(e.message, 1) : e;
   }

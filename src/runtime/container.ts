@@ -54,8 +54,8 @@ export function userNamespaceOf(spec: { linux?: Spec["linux"] }): UserNamespace 
   return { uidMappings: spec.linux!.uidMappings ?? [], gidMappings: spec.linux!.gidMappings ?? [] };
 }
 
-/** A joined user namespace's maps, as the kernel shows them for a process in it. */
-function readJoinedMaps(userns: UserNamespace, pid: number): void {
+/** A joined user namespace's maps, as the kernel shows them for a process in it (`pid`). */
+export function readJoinedMaps(userns: UserNamespace, pid: number): UserNamespace {
   const parse = (file: string) =>
     readFileSync(file, "utf8")
       .split("\n")
@@ -66,6 +66,7 @@ function readJoinedMaps(userns: UserNamespace, pid: number): void {
       });
   userns.uidMappings = parse(`/proc/${pid}/uid_map`);
   userns.gidMappings = parse(`/proc/${pid}/gid_map`);
+  return userns;
 }
 
 /**

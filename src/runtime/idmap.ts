@@ -16,7 +16,8 @@ export function userNamespaceWithMaps(uidMappings: IdMapping[], gidMappings: IdM
   const [syncR, syncW] = sys.pipe();
   let pid: number;
   try {
-    // The helper waits on the pipe and exits at its EOF: it never execs.
+    // The helper waits on the pipe; let go, it fails to exec "/" and exits (it holds the pipe's
+    // write end too, so it would never see EOF).
     pid = cloneExec({
       flags: C.CLONE_NEWUSER,
       syncFd: syncR,
@@ -34,6 +35,7 @@ export function userNamespaceWithMaps(uidMappings: IdMapping[], gidMappings: IdM
     writeFileSync(`/proc/${pid}/gid_map`, mapText(gidMappings));
     return sys.open(`/proc/${pid}/ns/user`, C.O_RDONLY);
   } finally {
+    sys.writeAll(syncW, Buffer.from("x"), "the idmap helper's pipe");
     sys.close(syncW);
     sys.waitpidBlocking(pid);
   }
