@@ -30,6 +30,8 @@ export interface ChildConfig {
   /** OCI `create`: wait on this fifo for `start` before exec. */
   oci?: {
     fifo: string;
+    /** The fifo as an O_PATH fd sent with the config (its index there), reopened read-write. */
+    fifoFd?: number;
     preserveFds?: number;
   };
   /** Hooks that run in the container's namespaces, with the state JSON on stdin. */

@@ -47,6 +47,16 @@ function step<T>(log: ReturnType<typeof debugLog>, what: string, fn: () => T): T
   return r;
 }
 
+/** Something for the runtime's log (the parent logs it), never the container's stderr. */
+export function warn(message: string): void {
+  try {
+    if (errorChannelGone) throw new Error("fd 4 is a preserved fd now");
+    writeSync(ERROR_FD, `${JSON.stringify({ warning: message })}\n`);
+  } catch {
+    /* nobody to tell */
+  }
+}
+
 /** Sends the failure to the parent (which prints it) and exits with its code. */
 function fail(e: unknown): never {
   const code = e instanceof UserError ? e.exitCode : 125;
@@ -54,7 +64,7 @@ function fail(e: unknown): never {
   const mountpoints = undoMountpoints();
   try {
     if (errorChannelGone) throw new Error("fd 4 is a preserved fd now");
-    writeSync(ERROR_FD, JSON.stringify({ message, code, ...(mountpoints.length && { mountpoints }) }));
+    writeSync(ERROR_FD, `${JSON.stringify({ message, code, ...(mountpoints.length && { mountpoints }) })}\n`);
   } catch {
     writeSync(2, `mini: ${message}\n`);
   }
@@ -117,7 +127,7 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
     });
   // Since Linux 6.2 joining a cpuset no longer widens the affinity inherited from mini (runc resets it).
   const affinity = (require("./process-attrs.ts") as typeof import("./process-attrs.ts")).resetCpuAffinity();
-  if (affinity && cfg.debug) writeSync(2, `[mini] warning: ${affinity}\n`);
+  if (affinity) warn(affinity);
   step(log, `unshare 0x${cfg.unshareFlags.toString(16)}`, () => sys.unshare(cfg.unshareFlags));
   // A new time namespace: its clocks' offsets before any process is in it (execve moves us in).
   if (cfg.timeOffsets)
@@ -140,7 +150,10 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
   // OCI create: the fifo is on the host, so it is opened before pivot_root; the console after
   // it (its pty comes from the container's devpts).
   const oci = cfg.oci && (require("./child-oci.ts") as typeof import("./child-oci.ts"));
-  if (cfg.oci) startFifo = oci!.openStartFifo(cfg.oci.fifo);
+  if (cfg.oci)
+    startFifo = oci!.openStartFifo(
+      cfg.oci.fifoFd !== undefined ? `/proc/self/fd/${mountFds[cfg.oci.fifoFd]}` : cfg.oci.fifo,
+    );
   applyRootfs(
     cfg.rootfs,
     cfg.ops,
@@ -195,7 +208,7 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
   const loadSeccomp = seccompLoader(cfg, log);
   if (p.noNewPrivileges) lateSeccomp = loadSeccomp;
   step(log, "security (rlimits, user, capabilities, no_new_privs)", () =>
-    applyProcessSecurity(p, { loadSeccomp: p.noNewPrivileges ? undefined : loadSeccomp }),
+    applyProcessSecurity(p, { loadSeccomp: p.noNewPrivileges ? undefined : loadSeccomp, warn }),
   );
   const args = p.args ?? [];
   // runc: HOME from the container's passwd when the config has none (read inside this root).

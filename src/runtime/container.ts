@@ -20,7 +20,7 @@ import * as log from "../log.ts";
 import { loopbackUp } from "../network/rtnetlink.ts";
 import { type ChildSeccomp, compileForChild } from "../seccomp/index.ts";
 import { ownEnv } from "./hooks.ts";
-import { CLONE_NEWNET, CLONE_NEWTIME, MNT_DETACH } from "../sys/constants.ts";
+import { CLONE_NEWNET, CLONE_NEWTIME, MNT_DETACH, O_PATH } from "../sys/constants.ts";
 import { hasProcessAttrs, planProcessAttrs } from "./process-attrs.ts";
 import type { ChildConfig } from "./child-config.ts";
 import { type ChildReport, readChildReport } from "./child-report.ts";
@@ -336,7 +336,7 @@ function childConfig(
     init: !!setup.init,
     seccomp: withListener(compileForChild(spec.linux?.seccomp), listener),
     console,
-    oci: setup.oci && { fifo: setup.oci.fifo, preserveFds: setup.oci.preserveFds },
+    oci: setup.oci && ({ fifo: setup.oci.fifo, preserveFds: setup.oci.preserveFds } as ChildConfig["oci"]),
     hooks:
       setup.hooks && (setup.hooks.createContainer?.length || setup.hooks.startContainer?.length)
         ? {
@@ -448,10 +448,17 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
       log.timed("network: lo up", () => loopbackUp({ pid: child.proc.pid }));
     try {
       await setup.beforeConfig?.(child.proc.pid);
+      // exec.fifo as an O_PATH fd the child reopens through /proc/self/fd (runc's way): the state
+      // directory's path may not be one a user-namespaced root can walk.
+      const fifo = setup.oci ? sys.open(setup.oci.fifo, O_PATH) : undefined;
+      if (fifo !== undefined) mountFds.push(fifo);
+      const fifoIndex = fifo !== undefined ? mountFds.length - 1 : undefined;
       const listener = connectListener(spec, setup, child.proc.pid);
       if (listener) mountFds.push(listener.fd);
       const sent = listener && { index: mountFds.length - 1, state: listener.state };
-      child.send(childConfig(spec, setup, nsPlan, cgroupPlan, ops, started, sent), mountFds);
+      const cfg = childConfig(spec, setup, nsPlan, cgroupPlan, ops, started, sent);
+      if (cfg.oci && fifoIndex !== undefined) cfg.oci.fifoFd = fifoIndex;
+      child.send(cfg, mountFds);
     } finally {
       for (const fd of mountFds) closeFd(fd);
     }

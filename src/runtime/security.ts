@@ -192,19 +192,19 @@ function fixStdioOwner(uid: number): void {
  * Raises each ambient capability; one the kernel refuses (not in permitted and inheritable) is
  * warned about, as runc does, not fatal.
  */
-function raiseAmbient(amb: bigint, lastCap: number): void {
+function raiseAmbient(amb: bigint, lastCap: number, warn: (msg: string) => void): void {
   for (let n = 0; n <= lastCap; n++) {
     if (!((amb >> BigInt(n)) & 1n)) continue;
     try {
       prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, n, () => `PR_CAP_AMBIENT_RAISE ${capLabel(n)}`);
     } catch (e) {
-      writeSync(2, `mini: warning: can't raise ambient capability ${capLabel(n)}: ${(e as Error).message}\n`);
+      warn(`can't raise ambient capability ${capLabel(n)}: ${(e as Error).message}`);
     }
   }
 }
 
 /** capset(effective, permitted, inheritable), then the ambient set (cleared, then raised). */
-function setCapabilities(caps: Capabilities, lastCap = capLastCap()): void {
+function setCapabilities(caps: Capabilities, lastCap: number, warn: (msg: string) => void): void {
   // Names newer than the kernel are ignored, as runc does; so are capabilities this process
   // doesn't have itself (a host without CAP_SYS_RESOURCE can't grant it: "ALL" means all we have).
   const valid = ((1n << BigInt(lastCap + 1)) - 1n) & capgetPermitted();
@@ -222,12 +222,14 @@ function setCapabilities(caps: Capabilities, lastCap = capLastCap()): void {
     withHint(err, "effective must be within permitted; permitted can only shrink");
   }
   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, "PR_CAP_AMBIENT_CLEAR_ALL");
-  raiseAmbient(amb, lastCap);
+  raiseAmbient(amb, lastCap, warn);
 }
 
 export interface SecurityOptions {
   /** Installs the seccomp filter; called at the point the kernel rules allow (see above). */
   loadSeccomp?: () => void;
+  /** Where a warning goes (the runtime's log; stderr by default). */
+  warn?: (msg: string) => void;
 }
 
 /** Everything above, in order, for the OCI process about to be exec'd. */
@@ -241,6 +243,6 @@ export function applyProcessSecurity(process: Process, opts: SecurityOptions = {
   if (caps) dropBoundingSet(caps.bounding, last);
   fixStdioOwner(process.user.uid);
   applyUser(process.user, caps !== undefined);
-  if (caps) setCapabilities(caps, last);
+  if (caps) setCapabilities(caps, last, opts.warn ?? ((m) => writeSync(2, `mini: warning: ${m}\n`)));
   if (process.noNewPrivileges) opts.loadSeccomp?.();
 }
