@@ -5,6 +5,7 @@ import { CHILD_VERB } from "../runtime/child-config.ts";
 import { parseSignal } from "../runtime/signals.ts";
 import type { Resources } from "../config/types.ts";
 import { UserError } from "../common/errors.ts";
+import * as log from "../log.ts";
 import { runHooks } from "../runtime/hooks.ts";
 import { unmountHostRootfs } from "../runtime/container.ts";
 import type { OciRecord, OciStore } from "./state.ts";
@@ -113,7 +114,7 @@ export function updateContainer(store: OciStore, id: string, resources: Resource
   } catch (e) {
     throw e instanceof UserError ? new UserError(e.message, 1) : e;
   }
-  cgroups.updateCgroups(plan);
+  cgroups.updateCgroups(plan, log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined);
   rec.spec.linux = { ...rec.spec.linux, resources: merged };
   store.write(rec);
 }
