@@ -121,6 +121,7 @@ function placeV1(
   all: Hierarchy[],
   root: string,
   readFile: (p: string) => string | undefined,
+  joinUnified: boolean,
 ): { hierarchies: Hierarchy[]; onUnified: Set<string> } {
   const v1 = all.filter((h) => !h.unified);
   const unified = all.find((h) => h.unified);
@@ -141,9 +142,9 @@ function placeV1(
     );
   }
   const hierarchies = v1.filter((h) => joinsV1(h.controllers, r));
-  // The cgroup2 hierarchy of a hybrid host is always joined (runc's): the container's processes,
+  // OCI containers are always in the hybrid host's cgroup2 hierarchy (runc's): their processes,
   // exec'd ones too, are found there by what reads it (systemd, eBPF programs, cgroup2 tools).
-  if (unified) hierarchies.push(unified);
+  if (unified && (joinUnified || onUnified.size)) hierarchies.push(unified);
   return { hierarchies, onUnified };
 }
 
@@ -161,7 +162,9 @@ export function planCgroups(opts: PlanInput): CgroupPlan {
   const path = checkCgroupsPath(opts.cgroupsPath || opts.name);
   const all = findHierarchies(opts.mode, root, opts.mountinfo, opts.selfCgroup);
   const { hierarchies, onUnified } =
-    opts.mode === "v2" ? { hierarchies: all, onUnified: new Set<string>() } : placeV1(r, all, root, readFile);
+    opts.mode === "v2"
+      ? { hierarchies: all, onUnified: new Set<string>() }
+      : placeV1(r, all, root, readFile, !!opts.joinUnified);
   if (hierarchies.length === 0) throw new UserError(`no cgroup hierarchies are mounted under ${root}`);
 
   const plan: CgroupPlan = { mode: opts.mode, root, dirs: [], writes: [], procs: [], leaves: [], warnings: [] };
@@ -282,6 +285,7 @@ export interface HostPlanOptions {
   cgroupsPath?: string;
   resources?: Resources;
   root?: string;
+  joinUnified?: boolean;
 }
 
 /** planCgroups with this host's mode, mountinfo and /proc/self/cgroup, read now. */
@@ -296,5 +300,6 @@ export function planCgroupsOnHost(o: HostPlanOptions): CgroupPlan {
     mode: detectMode(root, mountinfo),
     mountinfo,
     selfCgroup: readFileSync("/proc/self/cgroup", "utf8"),
+    joinUnified: o.joinUnified,
   });
 }

@@ -419,6 +419,7 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
       name: setup.cgroupName,
       cgroupsPath: spec.linux?.cgroupsPath,
       resources: spec.linux?.resources,
+      joinUnified: !!setup.oci, // runc's containers are in a hybrid host's cgroup2 hierarchy too
     });
     setup.onCgroups?.(cgroupPlan, hostRootfs);
     const ops = planRootfs(spec, {

@@ -134,16 +134,18 @@ describe("plan v1", () => {
   test("one leaf per used hierarchy; memory nested under the caller's memory cgroup", () => {
     const p = plan();
     expect(p.mode).toBe("v1");
-    // name=systemd is left alone; the hybrid cgroup2 mount is joined with no controller (runc's).
+    // name=systemd and the hybrid cgroup2 mount are left alone (docker-style containers).
     expect(p.leaves.map((l) => rel(l.dir))).toEqual([
       "/pids/mini-x",
       `/memory${OWN_MEM}/mini-x`,
       "/cpuset/mini-x",
       "/cpuacct/mini-x",
       "/cpu/mini-x",
-      "/unified/mini-x",
     ]);
-    expect(p.leaves.at(-1)).toMatchObject({ unified: true, controllers: [] });
+    // OCI containers (runc's): the cgroup2 mount joined too, with no controller delegated.
+    const oci = plan(undefined, { joinUnified: true });
+    expect(oci.leaves.at(-1)).toMatchObject({ unified: true, controllers: [] });
+    expect(rel(oci.leaves.at(-1)!.dir)).toBe("/unified/mini-x");
     expect(p.procs.map(rel)).toContain(`/memory${OWN_MEM}/mini-x/cgroup.procs`);
     expect(p.dirs.map(rel)).toEqual(p.leaves.map((l) => rel(l.dir)));
   });
