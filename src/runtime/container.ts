@@ -491,9 +491,23 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
   }
 }
 
+/**
+ * The child's report. A child whose cgroup gets frozen meanwhile would never send one (nor end):
+ * checked each second, a clear error instead of a hang, and our leaf thawed so it can be killed.
+ */
+async function reportUnlessFrozen(container: Container, exitCode?: number): Promise<ChildReport | undefined> {
+  for (;;) {
+    const r = await container.report(1000);
+    if (r) return r;
+    if (!cgroups.isFrozen(container.cgroups)) continue;
+    cgroups.setFrozen(container.cgroups, false, 200);
+    throw new UserError("container's cgroup was frozen while the container was being set up", exitCode ?? 125);
+  }
+}
+
 /** Waits for the child's word that the command runs (or waits for `start`); throws its failure. */
 export async function expectRunning(container: Container, want: "exec" | "created", exitCode?: number): Promise<void> {
-  const r = await container.report();
+  const r = await reportUnlessFrozen(container, exitCode);
   if (r?.kind === "failed") {
     await container.undoMountpoints(r);
     throw new UserError(r.message, exitCode ?? r.code);

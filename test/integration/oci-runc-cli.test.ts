@@ -315,6 +315,16 @@ describe("cgroups as runc manages them", () => {
       writeFileSync(`${frozen}/freezer.state`, "THAWED");
       rmdirSync(frozen);
     }
+    // Frozen while being set up (a createContainer hook freezes the container's own cgroup): an
+    // error within seconds, not a hang, and nothing left.
+    const leaf = cgroupDir("freezer", "mini-frz");
+    const b = await o.bundle((c) => {
+      c.hooks = { createContainer: [{ path: "/bin/sh", args: ["sh", "-c", `echo FROZEN > ${leaf}/freezer.state`] }] };
+    });
+    const r = await o.run(["create", "--bundle", b, "mini-frz"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("mini: container's cgroup was frozen while the container was being set up\n");
+    expect(existsSync(leaf)).toBe(false);
     expect(await leftBehind(before)).toEqual(NOTHING);
   });
 
