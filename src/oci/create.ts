@@ -7,13 +7,8 @@ import { UserError } from "../common/errors.ts";
 import { pidStartTime } from "../common/proc.ts";
 import { loadBundle } from "../config/bundle.ts";
 import * as log from "../log.ts";
-import {
-  type Container,
-  createContainer,
-  expectRunning,
-  readJoinedMaps,
-  userNamespaceOf,
-} from "../runtime/container.ts";
+import { type Container, createContainer, expectRunning, userNamespaceOf } from "../runtime/container.ts";
+import { readJoinedMaps } from "../runtime/handoff.ts";
 import { runHooks } from "../runtime/hooks.ts";
 import { closeFd, isInheritedFd, makeFifo, openConsoleSocket, openDevNull, sendPidfd } from "../runtime/oci-io.ts";
 import type { OciRecord, OciStore } from "./state.ts";

@@ -7,7 +7,7 @@ import type { Resources } from "../config/types.ts";
 import { UserError } from "../common/errors.ts";
 import * as log from "../log.ts";
 import { runHooks } from "../runtime/hooks.ts";
-import { unmountHostRootfs } from "../runtime/container.ts";
+import { unmountHostRootfs } from "../runtime/handoff.ts";
 import type { OciRecord, OciStore } from "./state.ts";
 
 /** `start`: the waiting process goes on to exec (one byte on its fifo, which then goes away). */
@@ -24,7 +24,9 @@ export async function startContainer(store: OciStore, id: string): Promise<void>
   }
   rmSync(fifo, { force: true });
   await execed(rec.pid!);
-  runHooks(rec.spec.hooks, "poststart", store.stateJson(rec));
+  // The program was started: "running" with its pid, even when it has already ended (crun's; a
+  // short-lived one would otherwise race its own poststart hook).
+  runHooks(rec.spec.hooks, "poststart", { ...store.stateJson(rec), status: "running", pid: rec.pid });
 }
 
 /** Until the child stage has exec'd the user's program (or died), at most 2 s: poststart comes after. */

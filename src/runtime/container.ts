@@ -8,20 +8,28 @@
 //   → the network step (network-attach.ts: lo up in any new network namespace; veths, addresses,
 //     ports, /etc/hosts), while the child stage is already in its namespaces
 // On any failure everything it made is undone. Volumes plug in as a step here.
-import { chmodSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import * as cgroups from "../cgroups/index.ts";
 import { UserError } from "../common/errors.ts";
 import { ungrantableCaps } from "../config/capabilities.ts";
 import { checkSysctls } from "../config/sysctl.ts";
 import { boundingSet } from "../common/proc.ts";
-import { type Hook, type Namespace, SPEC_VERSION, type Spec } from "../config/types.ts";
+import type { Hook, Namespace, Spec } from "../config/types.ts";
 import * as log from "../log.ts";
 import { loopbackUp } from "../network/rtnetlink.ts";
-import { type ChildSeccomp, compileForChild } from "../seccomp/index.ts";
+import { compileForChild } from "../seccomp/index.ts";
 import { ownEnv } from "./hooks.ts";
-import { CLONE_NEWNET, CLONE_NEWTIME, MNT_DETACH, O_PATH } from "../sys/constants.ts";
+import { CLONE_NEWNET, O_PATH } from "../sys/constants.ts";
 import { hasProcessAttrs, planProcessAttrs } from "./process-attrs.ts";
+import {
+  connectListener,
+  openMountSources,
+  readJoinedMaps,
+  timeOffsetsText,
+  unmountHostRootfs,
+  withListener,
+} from "./handoff.ts";
 import type { ChildConfig } from "./child-config.ts";
 import { type ChildReport, readChildReport } from "./child-report.ts";
 import { ensureEtcMountpoints, etcFilePaths, removeEtcMountpoints, writeEtcFiles } from "./etc-files.ts";
@@ -30,7 +38,7 @@ import { isHostNamespace, type NamespaceSetup, planNamespaces } from "./namespac
 import { removeMountpoints } from "./rootfs-apply.ts";
 import { planRootfs } from "./rootfs-plan.ts";
 import { type AttachedTerminal, attachTerminal } from "./tty.ts";
-import { MAX_FDS_PER_MESSAGE, recvFd, socketpair, unixConnect } from "../sys/socket.ts";
+import { recvFd, socketpair } from "../sys/socket.ts";
 import * as sys from "../sys/calls.ts";
 import { closeFd } from "./oci-io.ts";
 import { PtyRelay, type TerminalLike } from "./console.ts";
@@ -52,34 +60,6 @@ export function userNamespaceOf(spec: { linux?: Spec["linux"] }): UserNamespace 
   // Joined by path: its maps are read from the child stage once it is in it (readJoinedMaps).
   if (ns.path) return { uidMappings: [], gidMappings: [], path: ns.path };
   return { uidMappings: spec.linux!.uidMappings ?? [], gidMappings: spec.linux!.gidMappings ?? [] };
-}
-
-/** A joined user namespace's maps, as the kernel shows them for a process in it (`pid`). */
-export function readJoinedMaps(userns: UserNamespace, pid: number): UserNamespace {
-  const parse = (file: string) =>
-    readFileSync(file, "utf8")
-      .split("\n")
-      .filter((l) => l.trim())
-      .map((l) => {
-        const [containerID, hostID, size] = l.trim().split(/\s+/).map(Number);
-        return { containerID: containerID!, hostID: hostID!, size: size! };
-      });
-  userns.uidMappings = parse(`/proc/${pid}/uid_map`);
-  userns.gidMappings = parse(`/proc/${pid}/gid_map`);
-  return userns;
-}
-
-/**
- * A container without a mount namespace of its own: its rootfs bind (and everything under it)
- * is in the runtime's mount namespace. Removed when it is still the top mount at the rootfs
- * (`below`: the mount that was there before the container), so nothing stays on the host.
- */
-export function unmountHostRootfs(rootfs: string, below: string): void {
-  try {
-    if (String(sys.mountIdOf(rootfs)) !== below) sys.umount2(rootfs, MNT_DETACH);
-  } catch (e) {
-    log.warn(`the container's rootfs mounts at ${rootfs}: ${(e as Error).message}`);
-  }
 }
 
 /**
@@ -226,84 +206,6 @@ function checkRootfs(path: string | undefined): string {
   return path;
 }
 
-/**
- * A user-namespaced child stage is an unprivileged host uid: a bind source it can't reach
- * (a 0700 directory on the way) would fail. Opened here as host root (open_tree makes a
- * detached copy of each source) and sent with the config; the plan's ops name their fd.
- * Idmapped binds (any container) are opened here too, and idmapped before they go (idmap.ts).
- */
-function openBindSources(ops: ChildConfig["ops"], all: boolean): number[] {
-  const fds: number[] = [];
-  const userns = new Map<string, number>();
-  try {
-    for (const op of ops) {
-      if (op.op !== "mount" || !op.bind || (!all && !op.idmap)) continue;
-      if (fds.length === MAX_FDS_PER_MESSAGE)
-        throw new UserError(`more than ${MAX_FDS_PER_MESSAGE} bind mounts opened by the runtime`);
-      op.sourceFd = fds.length;
-      if (!op.idmap) {
-        fds.push(sys.openTreeClone(op.source, op.recursive));
-        continue;
-      }
-      const { idmappedTree, userNamespaceWithMaps } = require("./idmap.ts") as typeof import("./idmap.ts");
-      const key = JSON.stringify([op.idmap.uidMappings, op.idmap.gidMappings]);
-      let nsFd = userns.get(key);
-      if (nsFd === undefined) {
-        nsFd = userNamespaceWithMaps(op.idmap.uidMappings, op.idmap.gidMappings);
-        userns.set(key, nsFd);
-      }
-      fds.push(idmappedTree(op.source, op.recursive, op.idmap.recursive, nsFd));
-    }
-  } catch (e) {
-    for (const fd of fds) closeFd(fd);
-    throw e;
-  } finally {
-    for (const fd of userns.values()) closeFd(fd);
-  }
-  return fds;
-}
-
-/** /proc/self/timens_offsets text for a new time namespace's linux.timeOffsets. */
-function timeOffsetsText(spec: Spec, nsPlan: NamespaceSetup): string | undefined {
-  const offsets = spec.linux?.timeOffsets;
-  if (!offsets || !(nsPlan.childFlags & CLONE_NEWTIME)) return undefined;
-  return Object.entries(offsets)
-    .map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}\n`)
-    .join("");
-}
-
-/**
- * SCMP_ACT_NOTIFY: a connection to linux.seccomp.listenerPath, made here as the runtime (the child
- * stage may not reach the path, or be allowed to), and the container process state the listener
- * gets with the notify fd (runtime-spec ContainerProcessState, runc's fields).
- */
-function connectListener(spec: Spec, setup: ContainerSetup, pid: number): { fd: number; state: string } | undefined {
-  const s = spec.linux?.seccomp;
-  if (!s?.listenerPath || !s.syscalls?.some((c) => c.action === "SCMP_ACT_NOTIFY")) return undefined;
-  let fd: number;
-  try {
-    fd = unixConnect(s.listenerPath);
-  } catch (e) {
-    throw new UserError(`linux.seccomp.listenerPath: ${(e as Error).message}`);
-  }
-  const state = setup.hooks?.state() ?? { ociVersion: SPEC_VERSION, id: setup.id, pid, bundle: "", annotations: {} };
-  return {
-    fd,
-    state: JSON.stringify({
-      ociVersion: SPEC_VERSION,
-      fds: ["seccompFd"],
-      pid,
-      ...(s.listenerMetadata ? { metadata: s.listenerMetadata } : {}),
-      state: { ...state, status: "creating", pid },
-    }),
-  };
-}
-
-const withListener = (
-  c: ChildSeccomp | undefined,
-  listener: { index: number; state: string } | undefined,
-): ChildSeccomp | undefined => (c && listener ? { ...c, listener: { fd: listener.index, state: listener.state } } : c);
-
 /** Everything the child stage needs, decided here: it computes nothing. */
 function childConfig(
   spec: Spec,
@@ -440,7 +342,7 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
     const frozen = cgroups.cgroupsUnusable(cgroupPlan, false);
     if (frozen) throw new UserError(frozen);
     // After the cgroups exist: the container's own cgroup directories are among the bind sources.
-    const mountFds = openBindSources(ops, !!userns);
+    const mountFds = openMountSources(ops, !!userns);
     for (const w of cgroupPlan.warnings) log.warn(w);
     if (setup.network) {
       networked = true;
@@ -454,7 +356,7 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
       const fifo = setup.oci ? sys.open(setup.oci.fifo, O_PATH) : undefined;
       if (fifo !== undefined) mountFds.push(fifo);
       const fifoIndex = fifo !== undefined ? mountFds.length - 1 : undefined;
-      const listener = connectListener(spec, setup, child.proc.pid);
+      const listener = connectListener(spec, setup.id, child.proc.pid, setup.hooks?.state());
       if (listener) mountFds.push(listener.fd);
       const sent = listener && { index: mountFds.length - 1, state: listener.state };
       const cfg = childConfig(spec, setup, nsPlan, cgroupPlan, ops, started, sent);

@@ -9,6 +9,7 @@ import { REMOUNT_FLAGS } from "./mount-options.ts";
 import { resolveInRoot } from "../common/resolve-in-root.ts";
 import { describeOp, type RootfsOp } from "./rootfs-plan.ts";
 import { moveRootNoPivot } from "./no-pivot.ts";
+import { checkProcDestination, mask } from "./rootfs-paths.ts";
 import { copyUp, openCovered } from "./tmp-copyup.ts";
 
 export type StepLog = (what: string, ms: number) => void;
@@ -104,26 +105,6 @@ function isFile(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * proc and sysfs only on an ordinary directory (runc): a /proc that is a symlink in the rootfs
- * would have the kernel's proc mounted wherever it points.
- */
-function checkProcDestination(rootfs: string, op: Extract<RootfsOp, { op: "mount" }>): void {
-  if (op.bind || (op.fstype !== "proc" && op.fstype !== "sysfs")) return;
-  const cut = op.dest.replace(/\/+$/, "").lastIndexOf("/");
-  const parent = resolveInRoot(rootfs, op.dest.slice(0, cut) || "/");
-  let st: import("node:fs").Stats;
-  try {
-    st = lstatSync(`${parent}/${op.dest.slice(cut + 1)}`);
-  } catch {
-    return; // made below
-  }
-  if (!st.isDirectory())
-    throw new UserError(
-      `mounts: ${op.dest}: ${op.fstype} must be mounted on an ordinary directory (it is ${st.isSymbolicLink() ? "a symlink" : "not a directory"} in the rootfs)`,
-    );
 }
 
 function applyMount(rootfs: string, op: Extract<RootfsOp, { op: "mount" }>): void {
@@ -226,32 +207,6 @@ function hostNode(op: Extract<RootfsOp, { op: "bindDevice" }>): string {
   const found = search("/dev", 0);
   if (!found) throw new SyscallError("bind", `host device ${op.kind} ${op.major}:${op.minor} on ${op.dest}`, ENOENT);
   return found;
-}
-
-/** The first masked directory's read-only tmpfs: the others are binds of it (one tmpfs, runc 1.3). */
-let maskTmpfs: string | undefined;
-
-function mask(path: string): void {
-  let dir: boolean;
-  try {
-    dir = statSync(path).isDirectory();
-  } catch {
-    return;
-  }
-  if (!dir) return sys.mount("/dev/null", path, null, C.MS_BIND);
-  if (maskTmpfs) {
-    try {
-      sys.mount(maskTmpfs, path, null, C.MS_BIND);
-      // A bind keeps the source's read-only flag; checked rather than assumed.
-      if (!(sys.mountFlagsOf(path) & C.MS_RDONLY))
-        sys.mount(null, path, null, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | sys.mountFlagsOf(path));
-      return;
-    } catch {
-      /* fall back to a tmpfs of its own */
-    }
-  }
-  sys.mount("tmpfs", path, "tmpfs", C.MS_RDONLY, "size=0,nr_inodes=1");
-  maskTmpfs ??= path;
 }
 
 function readonly(path: string): void {
