@@ -1,6 +1,6 @@
 // The child stage's report channel (its fd 4, close-on-exec): JSON lines, the last one deciding.
 //   {"warning": "..."}              something the runtime says (logged by the parent, not written
-//                                   to the container's stderr); more lines follow
+//   {"debug": "..."}                to the container's stderr); more lines follow
 //   {"message": "...", "code": N}   setup or exec failed; the child exits with N
 //   {"created": true}               OCI create: set up, now waiting on exec.fifo for `start`
 //   EOF without a message           the command was exec'd (the channel closed at execve)
@@ -23,8 +23,9 @@ export async function readChildReport(fd: number, timeoutMs?: number): Promise<C
     for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n")) {
       const line = text.slice(0, nl);
       text = text.slice(nl + 1);
-      const warning = warningOf(line);
-      if (warning !== undefined) log.warn(warning);
+      const said = logLineOf(line);
+      if (said?.warning !== undefined) log.warn(said.warning);
+      else if (said?.debug !== undefined) log.debug(said.debug);
       else if (line.trim()) return parse(line);
     }
     return undefined;
@@ -53,13 +54,15 @@ export async function readChildReport(fd: number, timeoutMs?: number): Promise<C
   }
 }
 
-function warningOf(line: string): string | undefined {
+function logLineOf(line: string): { warning?: string; debug?: string } | undefined {
   try {
     const msg = JSON.parse(line);
-    return typeof msg?.warning === "string" ? msg.warning : undefined;
+    if (typeof msg?.warning === "string") return { warning: msg.warning };
+    if (typeof msg?.debug === "string") return { debug: msg.debug };
   } catch {
-    return undefined;
+    /* not JSON: the child's own words */
   }
+  return undefined;
 }
 
 function tryParse(text: string): ChildReport | undefined {

@@ -34,9 +34,10 @@ function readConfig(): ChildConfig {
 /** Loaded only for OCI containers with hooks: not on the start-up path of the others. */
 const hooks = () => require("./hooks.ts") as typeof import("./hooks.ts");
 
+/** The child's steps, logged by the parent (the container's stderr is never the runtime's log). */
 function debugLog(on: boolean) {
   if (!on) return undefined;
-  return (what: string, ms: number) => writeSync(2, `[mini] debug: child: ${what} (${ms.toFixed(2)} ms)\n`);
+  return (what: string, ms: number) => reportLine({ debug: `child: ${what} (${ms.toFixed(2)} ms)` });
 }
 
 function step<T>(log: ReturnType<typeof debugLog>, what: string, fn: () => T): T {
@@ -47,14 +48,19 @@ function step<T>(log: ReturnType<typeof debugLog>, what: string, fn: () => T): T
   return r;
 }
 
-/** Something for the runtime's log (the parent logs it), never the container's stderr. */
-export function warn(message: string): void {
+/** A line for the runtime's log over the report channel; dropped once nobody reads it. */
+function reportLine(msg: object): void {
   try {
     if (errorChannelGone) throw new Error("fd 4 is a preserved fd now");
-    writeSync(ERROR_FD, `${JSON.stringify({ warning: message })}\n`);
+    writeSync(ERROR_FD, `${JSON.stringify(msg)}\n`);
   } catch {
     /* nobody to tell */
   }
+}
+
+/** Something for the runtime's log (the parent logs it), never the container's stderr. */
+export function warn(message: string): void {
+  reportLine({ warning: message });
 }
 
 /** Sends the failure to the parent (which prints it) and exits with its code. */
