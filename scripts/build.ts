@@ -30,6 +30,8 @@ await buildShim();
 const noAutoload = ["dotenv", "bunfig", "tsconfig", "package-json"].map((k) => `--no-compile-autoload-${k}`);
 // docker's default seccomp filter, compiled now rather than by every `mini run` (seccomp/precompiled.ts).
 const seccomp = `MINI_PRECOMPILED_SECCOMP=${JSON.stringify(precompileDefault())}`;
+// `mini --version`'s commit line.
+const commit = (await $`git describe --always --dirty --abbrev=12`.nothrow().quiet().text()).trim() || "unknown";
 const args = [
   "build",
   "--compile",
@@ -40,6 +42,8 @@ const args = [
   "--compile-jit-policy=1000",
   "--define",
   seccomp,
+  "--define",
+  `MINI_COMMIT=${JSON.stringify(commit)}`,
   // The entry and the two stages it picks from (main.ts): each process loads only its stage's code.
   "src/main.ts",
   "src/runtime/child.ts",

@@ -15,6 +15,14 @@ export function setLogLevel(name: string): void {
 
 export const isDebug = () => level >= 4;
 
+/** Another destination for log lines (the OCI CLI's --log FILE, runc's logrus shape). */
+export type LogSink = (level: "debug" | "info" | "warning" | "error", msg: string) => void;
+let sink: LogSink | undefined;
+/** With a sink, debug and info lines go only there; warnings and errors also to stderr. */
+export function setLogSink(s: LogSink | undefined): void {
+  sink = s;
+}
+
 function instance(): ConsolaInstance {
   if (!consola) {
     const { createConsola } = require("consola/basic") as typeof import("consola/basic");
@@ -29,20 +37,29 @@ function instance(): ConsolaInstance {
 }
 
 export function debug(msg: string, ms?: number): void {
-  if (level >= 4) instance().debug(ms === undefined ? msg : `${msg} (${ms.toFixed(2)} ms)`);
+  if (level < 4) return;
+  const text = ms === undefined ? msg : `${msg} (${ms.toFixed(2)} ms)`;
+  if (sink) sink("debug", text);
+  else instance().debug(text);
 }
 
 export function info(msg: string): void {
-  if (level >= 3) instance().info(msg);
+  if (level < 3) return;
+  if (sink) sink("info", msg);
+  else instance().info(msg);
 }
 
 export function warn(msg: string): void {
-  if (level >= 1) instance().warn(msg);
+  if (level < 1) return;
+  instance().warn(msg);
+  sink?.("warning", msg);
 }
 
 /** The one line a user sees when mini fails. Written directly: it must appear even at exit. */
 export function error(msg: string): void {
-  if (level >= 0) writeSync(2, `mini: ${msg}\n`);
+  if (level < 0) return;
+  writeSync(2, `mini: ${msg}\n`);
+  sink?.("error", msg);
 }
 
 /** Times `fn` and logs it at debug level. */

@@ -23,8 +23,18 @@ export { updateCgroups } from "./update.ts";
 export type { ControlWriter } from "./update.ts";
 export { killAll, removeCgroups } from "./remove.ts";
 export type { RemoveOptions } from "./remove.ts";
-export { cgroupMountLeaves, cgroupPids, isFrozen, memoryLimit, memoryLeaf, oomKilled, setFrozen } from "./query.ts";
+export {
+  cgroupMountLeaves,
+  cgroupPids,
+  cgroupsUnusable,
+  isFrozen,
+  memoryLimit,
+  memoryLeaf,
+  oomKilled,
+  setFrozen,
+} from "./query.ts";
 export { readStats } from "./stats.ts";
+export { runcStats } from "./runc-stats.ts";
 export type { CgroupStats } from "./stats.ts";
 export { cpuMax, sharesToWeight } from "./v2/cpu.ts";
 export { swapToV2 } from "./v2/memory.ts";

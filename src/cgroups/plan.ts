@@ -23,6 +23,7 @@ import {
 import { askedControllers, joinsV1, v1Writes } from "./v1/controllers.ts";
 import { availableV2, checkV2Supported, subtreeWrites, v2Writes } from "./v2/controllers.ts";
 import { deviceProgram, encode } from "./v2/devices.ts";
+import { deviceTransition, emulateRules, parseDevicesList } from "./v1/devices-update.ts";
 
 function readIfExists(path: string): string | undefined {
   try {
@@ -120,6 +121,7 @@ function placeV1(
   all: Hierarchy[],
   root: string,
   readFile: (p: string) => string | undefined,
+  joinUnified: boolean,
 ): { hierarchies: Hierarchy[]; onUnified: Set<string> } {
   const v1 = all.filter((h) => !h.unified);
   const unified = all.find((h) => h.unified);
@@ -140,7 +142,9 @@ function placeV1(
     );
   }
   const hierarchies = v1.filter((h) => joinsV1(h.controllers, r));
-  if (onUnified.size && unified) hierarchies.push(unified);
+  // OCI containers are always in the hybrid host's cgroup2 hierarchy (runc's): their processes,
+  // exec'd ones too, are found there by what reads it (systemd, eBPF programs, cgroup2 tools).
+  if (unified && (joinUnified || onUnified.size)) hierarchies.push(unified);
   return { hierarchies, onUnified };
 }
 
@@ -158,7 +162,9 @@ export function planCgroups(opts: PlanInput): CgroupPlan {
   const path = checkCgroupsPath(opts.cgroupsPath || opts.name);
   const all = findHierarchies(opts.mode, root, opts.mountinfo, opts.selfCgroup);
   const { hierarchies, onUnified } =
-    opts.mode === "v2" ? { hierarchies: all, onUnified: new Set<string>() } : placeV1(r, all, root, readFile);
+    opts.mode === "v2"
+      ? { hierarchies: all, onUnified: new Set<string>() }
+      : placeV1(r, all, root, readFile, !!opts.joinUnified);
   if (hierarchies.length === 0) throw new UserError(`no cgroup hierarchies are mounted under ${root}`);
 
   const plan: CgroupPlan = { mode: opts.mode, root, dirs: [], writes: [], procs: [], leaves: [], warnings: [] };
@@ -261,6 +267,16 @@ export function planUpdate(
   }
   const placed = recorded.leaves.map((leaf) => ({ leaf, existing: leaf.dir }));
   plan.writes = leafWrites(plan, placed, resources, { created: new Set(), readFile, exists, host, onUnified });
+  if (resources.devices) {
+    const leaf = recorded.leaves.find((l) => !l.unified && l.controllers.includes("devices"));
+    if (!leaf)
+      throw new UserError(
+        "linux.resources.devices: updating device rules needs a v1 devices hierarchy (a cgroup v2 device program is set at create)",
+        1,
+      );
+    const current = parseDevicesList(readFile(posix.join(leaf.dir, "devices.list")) ?? "");
+    plan.deviceUpdate = deviceTransition(leaf.dir, current, emulateRules(resources.devices));
+  }
   return plan;
 }
 
@@ -269,6 +285,7 @@ export interface HostPlanOptions {
   cgroupsPath?: string;
   resources?: Resources;
   root?: string;
+  joinUnified?: boolean;
 }
 
 /** planCgroups with this host's mode, mountinfo and /proc/self/cgroup, read now. */
@@ -283,5 +300,6 @@ export function planCgroupsOnHost(o: HostPlanOptions): CgroupPlan {
     mode: detectMode(root, mountinfo),
     mountinfo,
     selfCgroup: readFileSync("/proc/self/cgroup", "utf8"),
+    joinUnified: o.joinUnified,
   });
 }

@@ -1,5 +1,6 @@
 // Reading a container's cgroups: OOM kills, memory limit, member processes; pause/resume.
 
+import { readdirSync } from "node:fs";
 import { posix } from "node:path";
 import { now, readControl, sleepMs, writeControl } from "./fsio.ts";
 import type { CgroupLeaf, CgroupPlan } from "./types.ts";
@@ -69,6 +70,42 @@ export function setFrozen(plan: CgroupPlan, frozen: boolean, timeoutMs = 2000): 
     }
     sleepMs(2);
   }
+}
+
+/** Pids in `dir` and every cgroup below it. */
+function pidsBelow(dir: string, depth = 0): number {
+  let n = (readControl(posix.join(dir, "cgroup.procs")) ?? "").split("\n").filter(Boolean).length;
+  if (depth > 8) return n;
+  try {
+    for (const e of readdirSync(dir, { withFileTypes: true }))
+      if (e.isDirectory()) n += pidsBelow(posix.join(dir, e.name), depth + 1);
+  } catch {
+    /* gone meanwhile */
+  }
+  return n;
+}
+
+/**
+ * Why the container's cgroups can't be joined (runc's checks before a container starts), or
+ * undefined: a cgroup that already holds processes, or a frozen one (its own freezer or a frozen
+ * parent's), which would stop the container's process before it ever reports. `existing`: only
+ * the leaves that were there before the plan (checked before anything is made: they are not the
+ * container's to remove); else every leaf, once made.
+ */
+export function cgroupsUnusable(plan: CgroupPlan, existing: boolean): string | undefined {
+  const leaves = existing ? plan.leaves.filter((l) => !plan.dirs.includes(l.dir)) : plan.leaves;
+  if (existing)
+    for (const l of leaves) {
+      const n = pidsBelow(l.dir);
+      if (n) return `container's cgroup is not empty: ${n} process(es) found (${l.dir})`;
+    }
+  const freezer = plan.mode === "v2" ? leaves[0] : leaves.find((l) => l.controllers.includes("freezer"));
+  if (!freezer) return undefined;
+  const frozen =
+    plan.mode === "v2"
+      ? counter(readControl(posix.join(freezer.dir, "cgroup.events")), "frozen") === 1
+      : (readControl(posix.join(freezer.dir, "freezer.state"))?.trim() ?? "THAWED") !== "THAWED";
+  return frozen ? `container's cgroup unexpectedly frozen (${freezer.dir})` : undefined;
 }
 
 /** Whether the container is frozen now (v1 freezer.state FROZEN, v2 cgroup.events "frozen 1"). */

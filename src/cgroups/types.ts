@@ -52,6 +52,8 @@ export interface CgroupPlan {
   leaves: CgroupLeaf[];
   /** Device rules as a BPF program (cgroup v2), attached after the writes. */
   devices?: CgroupDeviceProgram;
+  /** `update` of v1 device rules: the devices.allow/deny writes from the current rules to the new. */
+  deviceUpdate?: CgroupWrite[];
   /** Things worth saying that change nothing (shown as warnings). */
   warnings: string[];
 }
@@ -74,6 +76,11 @@ export interface PlanInput {
   exists?: (path: string) => boolean;
   /** Host facts the plan checks requests against; read from /sys and uname when not given. */
   host?: Partial<HostFacts>;
+  /**
+   * On a hybrid host, join the cgroup2 hierarchy even when no controller is needed there (runc's
+   * containers are in it, OCI exec's processes too); else only when a controller is delegated.
+   */
+  joinUnified?: boolean;
 }
 
 /** What the host offers, as the kernel says: online CPUs and memory nodes, huge page sizes, its release. */

@@ -1,6 +1,7 @@
 // updateCgroups: rewrites a running container's limits in its existing cgroups (OCI and docker
-// `update`), from planUpdate's plan. No mkdir and no join: only the limit writes. Controller
-// delegation (cgroup.subtree_control) was done at create, and device rules stay as create made them.
+// `update`), from planUpdate's plan. No mkdir and no join: only the limit writes, then the device
+// rules' transition (v1/devices-update.ts). Controller delegation (cgroup.subtree_control) was
+// done at create.
 
 import { existsSync, writeFileSync } from "node:fs";
 import { UserError } from "../common/errors.ts";
@@ -54,4 +55,12 @@ export function updateCgroups(
     }
     pending = failed;
   }
+  for (const w of plan.deviceUpdate ?? [])
+    try {
+      timed(log, `write ${w.path} ${w.value}`, () => write(w.path, w.value));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      const why = code === "EINVAL" && w.value === "a" ? " (the cgroup has sub-cgroups: its default can't change)" : "";
+      throw new UserError(`update ${w.path} = ${w.value} (linux.resources.devices): ${code}${why}`, 1);
+    }
 }

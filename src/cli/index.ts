@@ -105,6 +105,16 @@ async function dispatch(argv: string[], ctx: VerbContext): Promise<number> {
       // The OCI verbs and what they use load only for an OCI invocation.
       return (require("./oci/index.ts") as typeof import("./oci/index.ts")).ociMain(globalOpts.values, name, rest);
   }
+  // `help VERB` for runc's verbs in runc's layout (shared verbs when a global OCI flag says so).
+  const topic = name === "help" ? rest[0] : undefined;
+  if (
+    topic &&
+    (OCI_ONLY.has(topic) ||
+      (OCI_SHARED.has(topic) && Object.keys(ociGlobalArgs).some((k) => globalOpts.values[k] !== undefined)))
+  ) {
+    printOut((require("./oci/help.ts") as typeof import("./oci/help.ts")).ociHelp(topic));
+    return 0;
+  }
   if (globalOpts.help || !name || name === "help") return help(root);
   const verb = verbs[name];
   if (!verb) throw new UserError(`unknown command "${name}" (see mini --help)`);

@@ -31,5 +31,23 @@ export function loadBundle(dir: string): Spec {
   for (const c of dropUnknownCaps(spec.process.capabilities as Record<string, string[]> | undefined))
     log.warn(`${file}: unknown capability "${c}" ignored`);
   spec.root!.path = isAbsolute(spec.root!.path) ? spec.root!.path : resolve(bundle, spec.root!.path);
+  normalizeSpec(spec, file);
   return spec;
+}
+
+/**
+ * What runc reads into a config where the JSON leaves it open: uid and gid 0 when absent; a
+ * relative mount destination (deprecated) is relative to "/" (a warning says so); personality
+ * flags (none defined yet) are ignored with a warning.
+ */
+export function normalizeSpec(spec: Spec, file = "config.json"): void {
+  const user = spec.process?.user as Partial<Spec["process"] & object>["user"] | undefined;
+  if (spec.process) spec.process.user = { ...user, uid: user?.uid ?? 0, gid: user?.gid ?? 0 };
+  for (const m of spec.mounts ?? []) {
+    if (m.destination.startsWith("/")) continue;
+    log.warn(`${file}: mount destination "${m.destination}" is relative (deprecated): using /${m.destination}`);
+    m.destination = `/${m.destination}`;
+  }
+  const flags = spec.linux?.personality?.flags;
+  if (flags?.length) log.warn(`${file}: linux.personality.flags ${flags.join(", ")} ignored (none are defined)`);
 }

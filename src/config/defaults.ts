@@ -1,7 +1,7 @@
 // The default container config: what docker and runc give a container when nothing else is said.
 import { DEFAULT_CAPS } from "./capabilities.ts";
 import { DEFAULT_PATH } from "./env.ts";
-import type { DeviceRule, Mount, Spec } from "./types.ts";
+import { type DeviceRule, type Mount, SPEC_VERSION, type Spec } from "./types.ts";
 
 export const DEFAULT_MASKED_PATHS = [
   "/proc/asound",
@@ -85,7 +85,7 @@ export function defaultMounts(): Mount[] {
 export function defaultSpec(): Spec {
   const caps = [...DEFAULT_CAPS];
   return {
-    ociVersion: "1.2.0",
+    ociVersion: SPEC_VERSION,
     process: {
       terminal: true,
       user: { uid: 0, gid: 0 },

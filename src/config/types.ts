@@ -1,6 +1,9 @@
 // The OCI runtime-spec config (the parts mini reads). This is mini's internal contract:
 // flags and images become a Spec; the runtime executes only a Spec.
 
+/** The runtime-spec version mini implements (`mini --version`, state, features, `mini spec`). */
+export { SPEC_VERSION } from "../common/version.ts";
+
 export interface Spec {
   ociVersion: string;
   process?: Process;
@@ -27,6 +30,22 @@ export interface Process {
   apparmorProfile?: string;
   oomScoreAdj?: number;
   selinuxLabel?: string;
+  /** sched_setattr(2) for the process (runtime-spec 1.2). */
+  scheduler?: Scheduler;
+  /** ioprio_set(2) for the process group (runtime-spec 1.2). */
+  ioPriority?: { class: string; priority: number };
+  /** CPUs a runtime process runs on before (initial) and after (final) it joins the cgroups (exec). */
+  execCPUAffinity?: { initial?: string; final?: string };
+}
+
+export interface Scheduler {
+  policy: string;
+  nice?: number;
+  priority?: number;
+  flags?: string[];
+  runtime?: number;
+  deadline?: number;
+  period?: number;
 }
 
 export interface User {
@@ -56,6 +75,9 @@ export interface Mount {
   type?: string;
   source?: string;
   options?: string[];
+  /** An idmapped mount (runtime-spec 1.2): the ids of the source as seen through the mount. */
+  uidMappings?: IdMapping[];
+  gidMappings?: IdMapping[];
 }
 
 export interface Hook {
@@ -98,6 +120,10 @@ export interface Linux {
   maskedPaths?: string[];
   readonlyPaths?: string[];
   mountLabel?: string;
+  /** personality(2) of the container's processes. */
+  personality?: { domain: string; flags?: string[] };
+  /** Offsets of a new time namespace's clocks ("monotonic", "boottime"). */
+  timeOffsets?: Record<string, { secs?: number; nanosecs?: number }>;
 }
 
 /** linux.seccomp: checked and compiled to BPF by src/seccomp (values may be uint64 strings). */

@@ -1,6 +1,7 @@
 // Checks a config.json against the parts of the OCI runtime spec mini uses. Unknown fields are
 // ignored; a wrong one fails with its path: `process.args[1]: expected a string`.
 import { UserError } from "../common/errors.ts";
+import { checkSpecRules } from "./spec-rules.ts";
 import type { Spec } from "./types.ts";
 
 type Check = (v: unknown, path: string) => void;
@@ -35,6 +36,24 @@ const uint64 = intOf("uint64", 0, 2 ** 64);
 const absPath: Check = (v, p) => {
   str(v, p);
   if (!(v as string).startsWith("/")) fail(p, `"${v}" is not an absolute path`);
+};
+/** An absolute path, or "" (no path: runc reads an empty namespace path as none). */
+const absPathOrEmpty: Check = (v, p) => {
+  if (v !== "") absPath(v, p);
+};
+/** A mount destination: absolute, or (deprecated, runc's reading) relative to "/". */
+const destination: Check = (v, p) => {
+  str(v, p);
+  if (!v) fail(p, "must name a path");
+};
+/** A CPU list as cpuset takes it: "0-3,7". */
+const cpuList: Check = (v, p) => {
+  str(v, p);
+  const ok = (v as string).split(",").every((part) => {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    return !!m && (m[2] === undefined || Number(m[2]) >= Number(m[1]));
+  });
+  if (!ok) fail(p, `"${v}" is not a CPU list (like 0-3,7)`);
 };
 const arrayOf =
   (c: Check): Check =>
@@ -88,11 +107,34 @@ const RLIMITS = [
   "RTTIME",
 ].map((r) => `RLIMIT_${r}`);
 const NAMESPACES = ["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"];
+export const SCHED_POLICIES = [
+  "SCHED_OTHER",
+  "SCHED_FIFO",
+  "SCHED_RR",
+  "SCHED_BATCH",
+  "SCHED_ISO",
+  "SCHED_IDLE",
+  "SCHED_DEADLINE",
+];
+export const SCHED_FLAGS = [
+  "SCHED_FLAG_RESET_ON_FORK",
+  "SCHED_FLAG_RECLAIM",
+  "SCHED_FLAG_DL_OVERRUN",
+  "SCHED_FLAG_KEEP_POLICY",
+  "SCHED_FLAG_KEEP_PARAMS",
+  "SCHED_FLAG_UTIL_CLAMP_MIN",
+  "SCHED_FLAG_UTIL_CLAMP_MAX",
+];
+export const IOPRIO_CLASSES = ["IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE"];
+const cpuListOrEmpty: Check = (v, p) => {
+  if (v !== "") cpuList(v, p);
+};
 
 const processCheck = obj(
   {
     terminal: bool,
-    user: obj({ uid: uint32, gid: uint32, umask: uint32, additionalGids: arrayOf(uint32) }, ["uid", "gid"]),
+    // uid and gid are optional (0), as runc reads them.
+    user: obj({ uid: uint32, gid: uint32, umask: uint32, additionalGids: arrayOf(uint32), username: str }),
     args: (v, p) => {
       arrayOf(str)(v, p);
       if (!(v as unknown[]).length) fail(p, "must name a command");
@@ -110,6 +152,20 @@ const processCheck = obj(
     noNewPrivileges: bool,
     oomScoreAdj: int32,
     consoleSize: obj({ height: uint16, width: uint16 }),
+    scheduler: obj(
+      {
+        policy: oneOf(SCHED_POLICIES),
+        nice: int32,
+        priority: int32,
+        flags: arrayOf(oneOf(SCHED_FLAGS)),
+        runtime: uint64,
+        deadline: uint64,
+        period: uint64,
+      },
+      ["policy"],
+    ),
+    ioPriority: obj({ class: oneOf(IOPRIO_CLASSES), priority: int32 }, ["class", "priority"]),
+    execCPUAffinity: obj({ initial: cpuListOrEmpty, final: cpuListOrEmpty }),
   },
   ["cwd"],
 );
@@ -117,7 +173,7 @@ const processCheck = obj(
 const idMap = arrayOf(obj({ containerID: uint32, hostID: uint32, size: uint32 }, ["containerID", "hostID", "size"]));
 
 const linuxCheck = obj({
-  namespaces: arrayOf(obj({ type: oneOf(NAMESPACES), path: absPath }, ["type"])),
+  namespaces: arrayOf(obj({ type: oneOf(NAMESPACES), path: absPathOrEmpty }, ["type"])),
   uidMappings: idMap,
   gidMappings: idMap,
   devices: arrayOf(
@@ -194,6 +250,15 @@ const linuxCheck = obj({
   },
   maskedPaths: arrayOf(absPath),
   readonlyPaths: arrayOf(absPath),
+  personality: obj({ domain: oneOf(["LINUX", "LINUX32"]), flags: arrayOf(str) }, ["domain"]),
+  timeOffsets: (v, p) => {
+    if (!isObj(v)) fail(p, "expected an object");
+    for (const [k, x] of Object.entries(v as object)) {
+      if (k !== "monotonic" && k !== "boottime")
+        fail(`${p}.${k}`, "is not a clock with an offset (monotonic, boottime)");
+      obj({ secs: int64, nanosecs: uint32 })(x, `${p}.${k}`);
+    }
+  },
 });
 
 const hookList = arrayOf(
@@ -220,11 +285,16 @@ export function validateSpec(v: unknown): Spec {
       root: obj({ path: str, readonly: bool }, ["path"]),
       hostname: str,
       domainname: str,
-      mounts: arrayOf(obj({ destination: absPath, type: str, source: str, options: arrayOf(str) }, ["destination"])),
+      mounts: arrayOf(
+        obj({ destination, type: str, source: str, options: arrayOf(str), uidMappings: idMap, gidMappings: idMap }, [
+          "destination",
+        ]),
+      ),
       linux: linuxCheck,
       hooks: hooksCheck,
     },
     ["ociVersion", "root"],
   );
+  checkSpecRules(v as Spec);
   return v as Spec;
 }

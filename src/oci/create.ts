@@ -8,9 +8,10 @@ import { pidStartTime } from "../common/proc.ts";
 import { loadBundle } from "../config/bundle.ts";
 import * as log from "../log.ts";
 import { type Container, createContainer, expectRunning } from "../runtime/container.ts";
+import { readJoinedMaps } from "../runtime/handoff.ts";
 import { userNamespaceOf } from "../runtime/start-child.ts";
 import { runHooks } from "../runtime/hooks.ts";
-import { closeFd, isInheritedFd, makeFifo, openConsoleSocket, openDevNull } from "../runtime/oci-io.ts";
+import { closeFd, isInheritedFd, makeFifo, openConsoleSocket, openDevNull, sendPidfd } from "../runtime/oci-io.ts";
 import type { OciRecord, OciStore } from "./state.ts";
 
 export interface CreateOptions {
@@ -23,6 +24,8 @@ export interface CreateOptions {
   preserveFds: number;
   /** `run` in the foreground without --console-socket: process.terminal uses the caller's terminal (runc's). */
   attachTerminal?: boolean;
+  /** --pidfd-socket: a pidfd of the container's process is sent there once it exists. */
+  pidfdSocket?: string;
 }
 
 export async function createContainerFromBundle(
@@ -51,7 +54,8 @@ export async function createContainerFromBundle(
     const preserved = Array.from({ length: o.preserveFds }, (_, i) => 3 + i);
     const container = await createContainer(spec, {
       id: o.id,
-      cgroupName: `mini-oci-${o.id}`,
+      // No cgroupsPath: a cgroup named after the container, below the runtime's own (runc's).
+      cgroupName: o.id,
       noPivot: o.noPivot,
       attachTerminal: o.attachTerminal && !!spec.process!.terminal,
       launch: {
@@ -78,12 +82,17 @@ export async function createContainerFromBundle(
         rec.pidStart = pidStartTime(pid) ?? "";
         log.debug(`child stage pid ${pid}`);
       },
-      onCgroups: (cgroups) => {
+      onCgroups: (cgroups, hostRootfs) => {
         rec.cgroups = cgroups;
+        rec.hostRootfs = hostRootfs;
         store.write(rec);
       },
-      beforeConfig: () => {
-        makeFifo(store.fifo(o.id), userNamespaceOf(spec));
+      beforeConfig: (pid) => {
+        const userns = userNamespaceOf(spec);
+        makeFifo(store.fifo(o.id), userns?.path ? readJoinedMaps(userns, pid) : userns);
+        // prestart (deprecated) with createRuntime, in the runtime's namespaces, as runc and crun run
+        // it; its state says "created" as crun's does (runtime-tools' hooks_stdin expects it).
+        runHooks(spec.hooks, "prestart", { ...creating(), status: "created" });
         runHooks(spec.hooks, "createRuntime", creating());
       },
     });
@@ -97,6 +106,14 @@ export async function createContainerFromBundle(
     if (o.pidFile) {
       writeFileSync(`${o.pidFile}.tmp`, String(rec.pid));
       renameSync(`${o.pidFile}.tmp`, o.pidFile);
+    }
+    if (o.pidfdSocket) {
+      try {
+        sendPidfd(o.pidfdSocket, rec.pid!);
+      } catch (e) {
+        await container.destroy();
+        throw e;
+      }
     }
     return { rec, container };
   } catch (e) {

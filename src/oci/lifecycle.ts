@@ -5,7 +5,9 @@ import { CHILD_VERB } from "../runtime/child-config.ts";
 import { parseSignal } from "../runtime/signals.ts";
 import type { Resources } from "../config/types.ts";
 import { UserError } from "../common/errors.ts";
+import * as log from "../log.ts";
 import { runHooks } from "../runtime/hooks.ts";
+import { unmountHostRootfs } from "../runtime/handoff.ts";
 import type { OciRecord, OciStore } from "./state.ts";
 
 /** `start`: the waiting process goes on to exec (one byte on its fifo, which then goes away). */
@@ -13,18 +15,6 @@ export async function startContainer(store: OciStore, id: string): Promise<void>
   const rec = store.read(id);
   const status = store.status(rec);
   if (status !== "created") throw new UserError(`container "${id}" is ${status}, not created: cannot start it`, 1);
-  // prestart (deprecated) runs here, as runtime-tools' validation expects; runc runs it at create.
-  try {
-    runHooks(rec.spec.hooks, "prestart", store.stateJson(rec));
-  } catch (e) {
-    // A failing hook stops the container and the lifecycle goes on at delete (runtime spec).
-    try {
-      await deleteContainer(store, id, true);
-    } catch {
-      /* the hook's error is the one to report */
-    }
-    throw e;
-  }
   const fifo = store.fifo(id);
   const fd = openSync(fifo, "w");
   try {
@@ -34,7 +24,9 @@ export async function startContainer(store: OciStore, id: string): Promise<void>
   }
   rmSync(fifo, { force: true });
   await execed(rec.pid!);
-  runHooks(rec.spec.hooks, "poststart", store.stateJson(rec));
+  // The program was started: "running" with its pid, even when it has already ended (crun's; a
+  // short-lived one would otherwise race its own poststart hook).
+  runHooks(rec.spec.hooks, "poststart", { ...store.stateJson(rec), status: "running", pid: rec.pid });
 }
 
 /** Until the child stage has exec'd the user's program (or died), at most 2 s: poststart comes after. */
@@ -55,7 +47,8 @@ async function execed(pid: number): Promise<void> {
 /** `kill ID [SIGNAL]` (default SIGTERM); `--all`: every process in its cgroups. */
 export function killContainer(store: OciStore, id: string, signal: string, all: boolean): void {
   const rec = store.read(id);
-  const sig = parseSignal(signal);
+  // Signal 0 only checks that the process is there (runc takes any number).
+  const sig = signal.trim() === "0" ? 0 : parseSignal(signal);
   const status = store.status(rec);
   if (status === "stopped" || status === "creating") throw new UserError(`container "${id}" is not running`, 1);
   const pids = all && rec.cgroups ? cgroups.cgroupPids(rec.cgroups) : [rec.pid!];
@@ -92,6 +85,7 @@ export async function deleteContainer(store: OciStore, id: string, force: boolea
     }
     await waitGone(store, rec, 5000);
   }
+  if (rec.hostRootfs) unmountHostRootfs(rec.hostRootfs.path, rec.hostRootfs.below);
   if (rec.cgroups) cgroups.removeCgroups(rec.cgroups);
   const state = { ...store.stateJson(rec), status: "stopped", pid: 0 };
   store.remove(id);
@@ -117,11 +111,12 @@ export function updateContainer(store: OciStore, id: string, resources: Resource
     if (resources[k]) (merged as Record<string, unknown>)[k] = { ...rec.spec.linux?.resources?.[k], ...resources[k] };
   let plan: cgroups.CgroupPlan;
   try {
-    plan = cgroups.planUpdate(rec.cgroups, merged);
+    // Device rules change only when the update names them (their transition reads the kernel's).
+    plan = cgroups.planUpdate(rec.cgroups, resources.devices ? merged : { ...merged, devices: undefined });
   } catch (e) {
     throw e instanceof UserError ? new UserError(e.message, 1) : e;
   }
-  cgroups.updateCgroups(plan);
+  cgroups.updateCgroups(plan, log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined);
   rec.spec.linux = { ...rec.spec.linux, resources: merged };
   store.write(rec);
 }

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { writeFileAtomic } from "../common/json-file.ts";
 import { isFrozen, type CgroupPlan } from "../cgroups/index.ts";
-import type { Spec } from "../config/types.ts";
+import { SPEC_VERSION, type Spec } from "../config/types.ts";
 import { UserError } from "../common/errors.ts";
 import { pidStartTime } from "../common/proc.ts";
 
@@ -20,6 +20,8 @@ export interface OciRecord {
   pidStart?: string;
   spec: Spec;
   cgroups?: CgroupPlan;
+  /** No mount namespace of its own: its rootfs mounts are in the runtime's, removed at delete. */
+  hostRootfs?: { path: string; below: string };
 }
 
 export type OciStatus = "creating" | "created" | "running" | "paused" | "stopped";
@@ -96,7 +98,7 @@ export class OciStore {
   stateJson(rec: OciRecord) {
     const status = this.status(rec);
     return {
-      ociVersion: "1.1.0",
+      ociVersion: SPEC_VERSION,
       id: rec.id,
       status,
       pid: status === "stopped" || status === "creating" ? 0 : rec.pid!,

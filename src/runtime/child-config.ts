@@ -19,6 +19,10 @@ export interface ChildConfig {
   joinNamespaces?: { path: string; flag: number }[];
   process: Process;
   sysctl?: Record<string, string>;
+  /** A new time namespace's /proc/self/timens_offsets text ("monotonic S N" lines). */
+  timeOffsets?: string;
+  /** personality, scheduler, I/O priority (process-attrs.ts). */
+  attrs?: import("./process-attrs.ts").ProcessAttrs;
   /** Run mini's init as PID 1 and the command as its child. */
   init: boolean;
   /** linux.seccomp, compiled by the parent (src/seccomp): loaded as late as the kernel allows. */
@@ -28,6 +32,8 @@ export interface ChildConfig {
   /** OCI `create`: wait on this fifo for `start` before exec. */
   oci?: {
     fifo: string;
+    /** The fifo as an O_PATH fd sent with the config (its index there), reopened read-write. */
+    fifoFd?: number;
     preserveFds?: number;
   };
   /** Hooks that run in the container's namespaces, with the state JSON on stdin. */

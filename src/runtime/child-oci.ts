@@ -11,7 +11,7 @@ export function openStartFifo(path: string): number {
 
 /** Tells `create` that setup is done, then blocks until `start` writes to the fifo. */
 export function awaitStart(fifo: number): void {
-  writeSync(ERROR_FD, JSON.stringify({ created: true }));
+  writeSync(ERROR_FD, `${JSON.stringify({ created: true })}\n`);
   const b = Buffer.alloc(1);
   for (;;) {
     try {

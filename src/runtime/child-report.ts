@@ -1,9 +1,12 @@
-// The child stage's report channel (its fd 4, close-on-exec): one JSON message, or nothing.
+// The child stage's report channel (its fd 4, close-on-exec): JSON lines, the last one deciding.
+//   {"warning": "..."}              something the runtime says (logged by the parent, not written
+//   {"debug": "..."}                to the container's stderr); more lines follow
 //   {"message": "...", "code": N}   setup or exec failed; the child exits with N
 //   {"created": true}               OCI create: set up, now waiting on exec.fifo for `start`
 //   EOF without a message           the command was exec'd (the channel closed at execve)
 // The parent's end is non-blocking, so a waiting parent keeps its event loop (signals, a tty).
 import { readSync } from "node:fs";
+import * as log from "../log.ts";
 
 export type ChildReport =
   | { kind: "exec" }
@@ -15,6 +18,18 @@ export type ChildReport =
 export async function readChildReport(fd: number, timeoutMs?: number): Promise<ChildReport | undefined> {
   const buf = Buffer.alloc(65536);
   let text = "";
+  /** The complete lines so far: warnings logged and dropped, the first other message returned. */
+  const nextMessage = (): ChildReport | undefined => {
+    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n")) {
+      const line = text.slice(0, nl);
+      text = text.slice(nl + 1);
+      const said = logLineOf(line);
+      if (said?.warning !== undefined) log.warn(said.warning);
+      else if (said?.debug !== undefined) log.debug(said.debug);
+      else if (line.trim()) return parse(line);
+    }
+    return undefined;
+  };
   let pause = 1;
   const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
   for (;;) {
@@ -28,11 +43,26 @@ export async function readChildReport(fd: number, timeoutMs?: number): Promise<C
       pause = Math.min(pause * 2, 16);
       continue;
     }
-    if (n === 0) return text ? parse(text) : { kind: "exec" };
+    if (n === 0) {
+      const last = nextMessage();
+      if (last) return last;
+      return text.trim() ? parse(text) : { kind: "exec" };
+    }
     text += buf.toString("utf8", 0, n);
-    const complete = tryParse(text);
+    const complete = nextMessage();
     if (complete) return complete;
   }
+}
+
+function logLineOf(line: string): { warning?: string; debug?: string } | undefined {
+  try {
+    const msg = JSON.parse(line);
+    if (typeof msg?.warning === "string") return { warning: msg.warning };
+    if (typeof msg?.debug === "string") return { debug: msg.debug };
+  } catch {
+    /* not JSON: the child's own words */
+  }
+  return undefined;
 }
 
 function tryParse(text: string): ChildReport | undefined {

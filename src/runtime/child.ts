@@ -4,7 +4,7 @@
 // start-up path of every container.
 import { readSync, writeFileSync, writeSync } from "node:fs";
 import * as sys from "../sys/calls.ts";
-import { interfaceUp, recvFds } from "../sys/socket.ts";
+import { interfaceUp, recvFds, sendFds } from "../sys/socket.ts";
 import * as C from "../sys/constants.ts";
 import { SyscallError } from "../sys/error.ts";
 import { UserError } from "../common/errors.ts";
@@ -37,9 +37,10 @@ function readConfig(): ChildConfig {
 /** Loaded only for OCI containers with hooks: not on the start-up path of the others. */
 const hooks = () => require("./hooks.ts") as typeof import("./hooks.ts");
 
+/** The child's steps, logged by the parent (the container's stderr is never the runtime's log). */
 function debugLog(on: boolean) {
   if (!on) return undefined;
-  return (what: string, ms: number) => writeSync(2, `[mini] debug: child: ${what} (${ms.toFixed(2)} ms)\n`);
+  return (what: string, ms: number) => reportLine({ debug: `child: ${what} (${ms.toFixed(2)} ms)` });
 }
 
 function step<T>(log: ReturnType<typeof debugLog>, what: string, fn: () => T): T {
@@ -50,6 +51,21 @@ function step<T>(log: ReturnType<typeof debugLog>, what: string, fn: () => T): T
   return r;
 }
 
+/** A line for the runtime's log over the report channel; dropped once nobody reads it. */
+function reportLine(msg: object): void {
+  try {
+    if (errorChannelGone) throw new Error("fd 4 is a preserved fd now");
+    writeSync(ERROR_FD, `${JSON.stringify(msg)}\n`);
+  } catch {
+    /* nobody to tell */
+  }
+}
+
+/** Something for the runtime's log (the parent logs it), never the container's stderr. */
+export function warn(message: string): void {
+  reportLine({ warning: message });
+}
+
 /** Sends the failure to the parent (which prints it) and exits with its code. */
 function fail(e: unknown): never {
   const code = e instanceof UserError ? e.exitCode : 125;
@@ -57,7 +73,7 @@ function fail(e: unknown): never {
   const mountpoints = undoMountpoints();
   try {
     if (errorChannelGone) throw new Error("fd 4 is a preserved fd now");
-    writeSync(ERROR_FD, JSON.stringify({ message, code, ...(mountpoints.length && { mountpoints }) }));
+    writeSync(ERROR_FD, `${JSON.stringify({ message, code, ...(mountpoints.length && { mountpoints }) })}\n`);
   } catch {
     writeSync(2, `mini: ${message}\n`);
   }
@@ -71,14 +87,29 @@ let errorChannelGone = false;
  *  child stage's own remaining calls (executable lookup, fifo wait, close_range) run unfiltered. */
 let lateSeccomp: (() => void) | undefined;
 
-/** The loader for cfg.seccomp (compiled by the parent, for the thread that execs). */
+/**
+ * The loader for cfg.seccomp (compiled by the parent, for the thread that execs). With a
+ * listener, the notify fd goes to it at once with the state (sendmsg and close are the only
+ * calls this stage makes under a filter that may notify).
+ */
 function seccompLoader(cfg: ChildConfig, log: ReturnType<typeof debugLog>): (() => void) | undefined {
   if (!cfg.seccomp) return undefined;
   const program = Buffer.from(cfg.seccomp.program, "base64");
-  const flags = cfg.seccomp.flags;
+  const { flags, listener } = cfg.seccomp;
   const { seccompSetModeFilter } = require("../sys/seccomp.ts") as typeof import("../sys/seccomp.ts");
+  let sock = listener && mountFds[listener.fd];
+  // Out of the way of --preserve-fds, which puts the engine's fds on 3.. before a late filter loads.
+  const preserved = 3 + (cfg.oci?.preserveFds ?? 0);
+  if (sock !== undefined && sock < preserved + 3) sock = sys.fcntl(sock, C.F_DUPFD_CLOEXEC, preserved + 64);
+  const state = listener && Buffer.from(listener.state);
   return () =>
-    step(log, `seccomp filter (${program.length / 8} instructions)`, () => seccompSetModeFilter(program, flags));
+    step(log, `seccomp filter (${program.length / 8} instructions)`, () => {
+      const notifyFd = seccompSetModeFilter(program, flags);
+      if (sock === undefined || notifyFd === undefined) return;
+      sendFds(sock, [notifyFd], state!, "the seccomp listener");
+      sys.close(notifyFd);
+      sys.close(sock);
+    });
 }
 
 function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] } {
@@ -104,7 +135,19 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
         sys.close(fd);
       }
     });
+  // Since Linux 6.2 joining a cpuset no longer widens the affinity inherited from mini (runc resets it).
+  const affinity = (require("./process-attrs.ts") as typeof import("./process-attrs.ts")).resetCpuAffinity();
+  if (affinity) warn(affinity);
   step(log, `unshare 0x${cfg.unshareFlags.toString(16)}`, () => sys.unshare(cfg.unshareFlags));
+  // A new time namespace: its clocks' offsets before any process is in it (execve moves us in).
+  if (cfg.timeOffsets)
+    step(log, "time namespace offsets", () => {
+      try {
+        writeFileSync("/proc/self/timens_offsets", cfg.timeOffsets!);
+      } catch (e) {
+        throw new SyscallError("write", "/proc/self/timens_offsets", Math.abs((e as NodeJS.ErrnoException).errno ?? 0));
+      }
+    });
   for (const [k, v] of Object.entries(cfg.sysctl ?? {}))
     step(log, `sysctl ${k}=${v}`, () => {
       const f = `/proc/sys/${k.replace(/\./g, "/")}`;
@@ -117,25 +160,34 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
   // OCI create: the fifo is on the host, so it is opened before pivot_root; the console after
   // it (its pty comes from the container's devpts).
   const oci = cfg.oci && (require("./child-oci.ts") as typeof import("./child-oci.ts"));
-  if (cfg.oci) startFifo = oci!.openStartFifo(cfg.oci.fifo);
+  if (cfg.oci)
+    startFifo = oci!.openStartFifo(
+      cfg.oci.fifoFd !== undefined ? `/proc/self/fd/${mountFds[cfg.oci.fifoFd]}` : cfg.oci.fifo,
+    );
   applyRootfs(
     cfg.rootfs,
     cfg.ops,
     log,
-    cfg.hooks?.createContainer &&
-      (() =>
-        step(log, "createContainer hooks", () =>
-          hooks().runHooks(cfg.hooks, "createContainer", cfg.hooks!.state, cfg.hooks!.env),
-        )),
+    {
+      beforePivot:
+        cfg.hooks?.createContainer &&
+        (() =>
+          step(log, "createContainer hooks", () =>
+            hooks().runHooks(cfg.hooks, "createContainer", cfg.hooks!.state, cfg.hooks!.env),
+          )),
+      // The console before the plan's read-only remounts (a read-only /dev gets its /dev/console).
+      atFinalize:
+        cfg.console &&
+        (() =>
+          step(log, "console: a pty of the container's devpts, its master out", () =>
+            (require("./child-console.ts") as typeof import("./child-console.ts")).setupConsole(
+              CONSOLE_FD,
+              cfg.console!.size,
+            ),
+          )),
+    },
     mountFds,
   );
-  if (cfg.console)
-    step(log, "console: a pty of the container's devpts, its master out", () =>
-      (require("./child-console.ts") as typeof import("./child-console.ts")).setupConsole(
-        CONSOLE_FD,
-        cfg.console!.size,
-      ),
-    );
   if (cfg.hostname) step(log, `sethostname ${cfg.hostname}`, () => sys.sethostname(cfg.hostname!));
   if (cfg.domainname) step(log, `setdomainname ${cfg.domainname}`, () => sys.setdomainname(cfg.domainname!));
   step(log, `chdir ${p.cwd}`, () => enterCwd(p.cwd));
@@ -156,13 +208,17 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
         throw err;
       }
     });
+  if (cfg.attrs)
+    step(log, "personality, scheduler, I/O priority", () =>
+      (require("./process-attrs.ts") as typeof import("./process-attrs.ts")).applyProcessAttrs(cfg.attrs!),
+    );
   // Every fd beyond stdio closes at exec. Done before the seccomp filter, which may not allow
   // close_range (the fds this stage still needs are close-on-exec already).
   sys.closeRangeCloexec(3);
   const loadSeccomp = seccompLoader(cfg, log);
   if (p.noNewPrivileges) lateSeccomp = loadSeccomp;
   step(log, "security (rlimits, user, capabilities, no_new_privs)", () =>
-    applyProcessSecurity(p, { loadSeccomp: p.noNewPrivileges ? undefined : loadSeccomp }),
+    applyProcessSecurity(p, { loadSeccomp: p.noNewPrivileges ? undefined : loadSeccomp, warn }),
   );
   const args = p.args ?? [];
   // runc: HOME from the container's passwd when the config has none (read inside this root).
@@ -228,8 +284,9 @@ export function childMain(parentPid?: string): void {
     loadOnDemandModulesFromSource(cfg);
     target = setup(cfg);
     if (startFifo !== undefined) (require("./child-oci.ts") as typeof import("./child-oci.ts")).awaitStart(startFifo);
+    // startContainer hooks without an env of their own get the process's (runc's SetDefaultEnv).
     if (cfg.hooks?.startContainer)
-      hooks().runHooks(cfg.hooks, "startContainer", { ...cfg.hooks.state, status: "created" }, cfg.hooks.env);
+      hooks().runHooks(cfg.hooks, "startContainer", { ...cfg.hooks.state, status: "created" }, cfg.process.env ?? []);
   } catch (e) {
     fail(e);
   }

@@ -19,7 +19,16 @@ import type { Hook, Spec } from "../config/types.ts";
 import * as log from "../log.ts";
 import { compileForChild } from "../seccomp/index.ts";
 import { ownEnv } from "./hooks.ts";
-import { CLONE_NEWNET } from "../sys/constants.ts";
+import { CLONE_NEWNET, O_PATH } from "../sys/constants.ts";
+import { hasProcessAttrs, planProcessAttrs } from "./process-attrs.ts";
+import {
+  connectListener,
+  openMountSources,
+  readJoinedMaps,
+  timeOffsetsText,
+  unmountHostRootfs,
+  withListener,
+} from "./handoff.ts";
 import type { ChildConfig } from "./child-config.ts";
 import { type ChildReport, readChildReport } from "./child-report.ts";
 import { ensureEtcMountpoints, etcFilePaths, removeEtcMountpoints, writeEtcFiles } from "./etc-files.ts";
@@ -29,7 +38,7 @@ import { removeMountpoints } from "./rootfs-apply.ts";
 import { planRootfs } from "./rootfs-plan.ts";
 import type { AttachedTerminal } from "./tty.ts";
 import { type LaunchedChild, launch, userNamespaceOf } from "./start-child.ts";
-import { MAX_FDS_PER_MESSAGE, recvFd } from "../sys/socket.ts";
+import { recvFd } from "../sys/socket.ts";
 import * as sys from "../sys/calls.ts";
 import { closeFd } from "./oci-io.ts";
 import { PtyRelay, type TerminalLike } from "./console.ts";
@@ -77,8 +86,11 @@ export interface ContainerSetup {
     /** The OCI state document they get (it knows the pid). */
     state: () => object;
   };
-  /** The cgroup plan, before any cgroup exists (a record of what to remove if mini is killed). */
-  onCgroups?: (plan: cgroups.CgroupPlan) => void;
+  /**
+   * The cgroup plan, before any cgroup exists (a record of what to remove if mini is killed), and
+   * for a container without a mount namespace of its own, its rootfs mounts (unmountHostRootfs).
+   */
+  onCgroups?: (plan: cgroups.CgroupPlan, hostRootfs?: { path: string; below: string }) => void;
   /** The child stage exists (and, detached, its monitor). */
   onStarted?: (pid: number, monitorPid?: number) => void;
   /** The last step before the config goes to the child (OCI: exec.fifo, createRuntime hooks). */
@@ -103,6 +115,8 @@ export interface Container {
   readonly t0: number;
   /** The child's report: exec'd, created (OCI), or failed. */
   report(timeoutMs?: number): Promise<ChildReport | undefined>;
+  /** No mount namespace of its own: the rootfs and the id of the mount below the container's (unmountHostRootfs). */
+  readonly hostRootfs?: { path: string; below: string };
   /** Kills what still runs and removes its cgroups and runtime files. */
   destroy(): Promise<void>;
   /** Setup failed: once the child stage is gone, the mount points this run made in the rootfs go too. */
@@ -121,28 +135,6 @@ function checkRootfs(path: string | undefined): string {
   return path;
 }
 
-/**
- * A user-namespaced child stage is an unprivileged host uid: a bind source it can't reach
- * (a 0700 directory on the way) would fail. Opened here as host root (open_tree makes a
- * detached copy of each source) and sent with the config; the plan's ops name their fd.
- */
-function openBindSources(ops: ChildConfig["ops"]): number[] {
-  const fds: number[] = [];
-  try {
-    for (const op of ops) {
-      if (op.op !== "mount" || !op.bind) continue;
-      if (fds.length === MAX_FDS_PER_MESSAGE)
-        throw new UserError(`more than ${MAX_FDS_PER_MESSAGE} bind mounts with a user namespace`);
-      op.sourceFd = fds.length;
-      fds.push(sys.openTreeClone(op.source, op.recursive));
-    }
-  } catch (e) {
-    for (const fd of fds) closeFd(fd);
-    throw e;
-  }
-  return fds;
-}
-
 /** Everything the child stage needs, decided here: it computes nothing. */
 function childConfig(
   spec: Spec,
@@ -151,6 +143,7 @@ function childConfig(
   cgroupTasks: string[],
   ops: ChildConfig["ops"],
   launched: LaunchedChild,
+  listener?: { index: number; state: string },
 ) {
   const term = launched.term?.options;
   const console =
@@ -171,10 +164,12 @@ function childConfig(
     joinNamespaces: nsPlan.childJoin.map((j) => ({ path: j.path, flag: j.flag })),
     process: spec.process!,
     sysctl: spec.linux?.sysctl,
+    timeOffsets: timeOffsetsText(spec, nsPlan),
+    attrs: hasProcessAttrs(spec) ? planProcessAttrs(spec) : undefined,
     init: !!setup.init,
-    seccomp: compileForChild(spec.linux?.seccomp),
+    seccomp: withListener(compileForChild(spec.linux?.seccomp), listener),
     console,
-    oci: setup.oci && { fifo: setup.oci.fifo, preserveFds: setup.oci.preserveFds },
+    oci: setup.oci && ({ fifo: setup.oci.fifo, preserveFds: setup.oci.preserveFds } as ChildConfig["oci"]),
     hooks:
       setup.hooks && (setup.hooks.createContainer?.length || setup.hooks.startContainer?.length)
         ? {
@@ -199,6 +194,7 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
   let exited = false;
   let madeMountpoints: string[] = [];
   let networked = false;
+  let hostRootfs: { path: string; below: string } | undefined;
   let joined: Promise<void> | undefined;
   const destroy = async () => {
     if (started) {
@@ -206,6 +202,7 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
       await started.child.proc.exited;
     }
     await joined?.catch(() => undefined);
+    if (hostRootfs) unmountHostRootfs(hostRootfs.path, hostRootfs.below);
     if (networked) await setup.network?.detach();
     log.timed("remove cgroups", () => cgroupPlan && cgroups.removeCgroups(cgroupPlan));
     if (setup.runDir) rmSync(setup.runDir, { recursive: true, force: true });
@@ -223,6 +220,10 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
       );
     const userns = userNamespaceOf(spec);
     const nsPlan = planNamespaces(spec.linux?.namespaces);
+    if (nsPlan.hostMounts) {
+      if (setup.overlay) throw new UserError("an image rootfs needs a mount namespace of the container's own");
+      hostRootfs = { path: rootfs, below: String(sys.mountIdOf(rootfs)) };
+    }
     if (
       started &&
       (started.nsPlan.unshareFlags !== nsPlan.unshareFlags || started.nsPlan.childFlags !== nsPlan.childFlags)
@@ -233,6 +234,7 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
     child.proc.exited.then(() => {
       exited = true;
     });
+    if (userns?.path) readJoinedMaps(userns, child.proc.pid);
     // While the child stage starts up: its record, its cgroups (how it gets into them without
     // waiting on the kernel: cgroups/join.ts), then its runtime files.
     if (setup.runDir) {
@@ -244,10 +246,20 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
       name: setup.cgroupName,
       cgroupsPath: spec.linux?.cgroupsPath,
       resources: spec.linux?.resources,
+      joinUnified: !!setup.oci, // runc's containers are in a hybrid host's cgroup2 hierarchy too
     });
-    setup.onCgroups?.(cgroupPlan);
+    setup.onCgroups?.(cgroupPlan, hostRootfs);
+    // A busy or frozen cgroup that was there before is refused untouched (not the container's to remove).
+    const busy = cgroups.cgroupsUnusable(cgroupPlan, true);
+    if (busy) {
+      cgroupPlan = undefined;
+      throw new UserError(busy);
+    }
     const cgroupLog = log.isDebug() ? (m: string, ms: number) => log.debug(m, ms) : undefined;
     cgroups.applyCgroups(cgroupPlan, cgroupLog);
+    // Made under a frozen parent: the child would stop for good on joining it.
+    const frozen = cgroups.cgroupsUnusable(cgroupPlan, false);
+    if (frozen) throw new UserError(frozen);
     const join = cgroups.planJoin(cgroupPlan, !userns);
     joined = cgroups.moveIntoCgroups(join.procs, child.proc.pid, cgroupLog);
     joined.catch(() => undefined); // awaited before the config is sent; a failure is thrown there
@@ -265,9 +277,10 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
       userns: !!userns,
       overlay,
       cgroups: cgroups.cgroupMountLeaves(cgroupPlan),
+      hostMounts: nsPlan.hostMounts,
     });
     // After the cgroups exist: the container's own cgroup directories are among the bind sources.
-    const mountFds = userns ? openBindSources(ops) : [];
+    const mountFds = openMountSources(ops, !!userns);
     for (const w of cgroupPlan.warnings) log.warn(w);
     if (setup.network) {
       networked = true;
@@ -275,8 +288,18 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
     }
     try {
       await setup.beforeConfig?.(child.proc.pid);
+      // exec.fifo as an O_PATH fd the child reopens through /proc/self/fd (runc's way): the state
+      // directory's path may not be one a user-namespaced root can walk.
+      const fifo = setup.oci ? sys.open(setup.oci.fifo, O_PATH) : undefined;
+      if (fifo !== undefined) mountFds.push(fifo);
+      const fifoIndex = fifo !== undefined ? mountFds.length - 1 : undefined;
+      const listener = connectListener(spec, setup.id, child.proc.pid, setup.hooks?.state());
+      if (listener) mountFds.push(listener.fd);
+      const sent = listener && { index: mountFds.length - 1, state: listener.state };
       await joined;
-      child.send(childConfig(spec, setup, nsPlan, join.tasks, ops, started), mountFds);
+      const cfg = childConfig(spec, setup, nsPlan, join.tasks, ops, started, sent);
+      if (cfg.oci && fifoIndex !== undefined) cfg.oci.fifoFd = fifoIndex;
+      child.send(cfg, mountFds);
     } finally {
       for (const fd of mountFds) closeFd(fd);
     }
@@ -289,6 +312,7 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
       monitorPid: child.monitorPid,
       cgroups: plan,
       child,
+      hostRootfs,
       term: started.term,
       terminal,
       t0,
@@ -307,9 +331,23 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
   }
 }
 
+/**
+ * The child's report. A child whose cgroup gets frozen meanwhile would never send one (nor end):
+ * checked each second, a clear error instead of a hang, and our leaf thawed so it can be killed.
+ */
+async function reportUnlessFrozen(container: Container, exitCode?: number): Promise<ChildReport | undefined> {
+  for (;;) {
+    const r = await container.report(1000);
+    if (r) return r;
+    if (!cgroups.isFrozen(container.cgroups)) continue;
+    cgroups.setFrozen(container.cgroups, false, 200);
+    throw new UserError("container's cgroup was frozen while the container was being set up", exitCode ?? 125);
+  }
+}
+
 /** Waits for the child's word that the command runs (or waits for `start`); throws its failure. */
 export async function expectRunning(container: Container, want: "exec" | "created", exitCode?: number): Promise<void> {
-  const r = await container.report();
+  const r = await reportUnlessFrozen(container, exitCode);
   if (r?.kind === "failed") {
     await container.undoMountpoints(r);
     throw new UserError(r.message, exitCode ?? r.code);

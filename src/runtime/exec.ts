@@ -9,10 +9,11 @@ import * as log from "../log.ts";
 import type { Process, User } from "../config/types.ts";
 import { capsToMask } from "../config/capabilities.ts";
 import { NAMESPACE_FLAGS, NAMESPACE_FILES } from "../sys/constants.ts";
+import { type ProcessAttrs, processAttrArgs } from "./process-attrs.ts";
 import { rlimitResource } from "./security.ts";
 
 /** Joined in this order: the user namespace first (it grants the rights to join the others), mount last. */
-const JOIN_ORDER = ["user", "ipc", "uts", "network", "pid", "cgroup", "mount"] as const;
+const JOIN_ORDER = ["user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount"] as const;
 
 export interface ExecPlan {
   /** The container's init: its namespaces are joined. */
@@ -27,6 +28,16 @@ export interface ExecPlan {
   pidFile?: string;
   /** The container's linux.seccomp: the command gets the same filter. */
   seccomp?: import("../config/types.ts").LinuxSeccomp | null;
+  /** personality, scheduler, I/O priority (process-attrs.ts). */
+  attrs?: ProcessAttrs;
+  /** A failure before the command runs exits with this (runc exec: 255); else docker's 125/126/127. */
+  setupExit?: number;
+  /** SCMP_ACT_NOTIFY: the state JSON (without "pid": the shim adds the command's) for the listener. */
+  seccompState?: object;
+  /** --pidfd-socket: a pidfd of the command goes there. */
+  pidfdSocket?: string;
+  /** --preserve-fds N: this process's fds 3..3+N-1 become the command's. */
+  preserveFds?: number;
 }
 
 const inode = (p: string) => {
@@ -53,9 +64,20 @@ function namespaceArgs(pid: number): string[] {
 const hex = (m: bigint) => m.toString(16);
 
 /** The shim's argv (everything but the environment, which it passes on as its own). */
-export function shimExecArgs(plan: ExecPlan): string[] {
+export function shimExecArgs(plan: ExecPlan, fds: { listener?: number; pidfd?: number } = {}): string[] {
   const p = plan.process;
   const args = ["exec", ...namespaceArgs(plan.pid)];
+  // No mount namespace of its own (it shares ours): the command is chroot'ed into its root.
+  if (inode(`/proc/${plan.pid}/ns/mnt`) === inode("/proc/self/ns/mnt")) args.push("--chroot", `/proc/${plan.pid}/root`);
+  args.push("--umask", String(p.user?.umask ?? 0o022));
+  if (p.execCPUAffinity?.initial) args.push("--cpu-initial", p.execCPUAffinity.initial);
+  if (p.execCPUAffinity?.final) args.push("--cpu-final", p.execCPUAffinity.final);
+  if (plan.attrs) args.push(...processAttrArgs(plan.attrs));
+  if (plan.setupExit !== undefined) args.push("--setup-exit", String(plan.setupExit));
+  if (plan.preserveFds) args.push("--preserve-fds", String(plan.preserveFds));
+  if (fds.listener !== undefined && plan.seccompState)
+    args.push("--seccomp-listener-fd", String(fds.listener), "--seccomp-state", JSON.stringify(plan.seccompState));
+  if (fds.pidfd !== undefined) args.push("--pidfd-fd", String(fds.pidfd));
   for (const f of plan.cgroupProcs) args.push("--cgroup", f);
   const u: User = p.user ?? { uid: 0, gid: 0 };
   args.push("--uid", String(u.uid), "--gid", String(u.gid), "--groups", (u.additionalGids ?? [u.gid]).join(","));
@@ -87,6 +109,45 @@ function seccompArgs(profile: import("../config/types.ts").LinuxSeccomp): string
   return ["--seccomp", `/proc/${process.pid}/fd/${fd}`, "--seccomp-flags", String(flags)];
 }
 
+/**
+ * The shim's fds beyond stdio: the preserved ones first (3..), then connections this process (the
+ * runtime) makes to the seccomp agent and the --pidfd-socket, and where they land in the shim.
+ */
+function connectExecSockets(plan: ExecPlan): {
+  fds: number[];
+  at: { listener?: number; pidfd?: number };
+  close: () => void;
+} {
+  const { unixConnect } = require("../sys/socket.ts") as typeof import("../sys/socket.ts");
+  const { close } = require("../sys/calls.ts") as typeof import("../sys/calls.ts");
+  const fds: number[] = Array.from({ length: plan.preserveFds ?? 0 }, (_, i) => 3 + i);
+  const mine: number[] = [];
+  const at: { listener?: number; pidfd?: number } = {};
+  const connect = (path: string, what: string) => {
+    try {
+      const fd = unixConnect(path);
+      mine.push(fd);
+      fds.push(fd);
+      return 2 + fds.length;
+    } catch (e) {
+      for (const fd of mine) close(fd);
+      const { UserError } = require("../common/errors.ts") as typeof import("../common/errors.ts");
+      throw new UserError(`${what}: ${(e as Error).message}`);
+    }
+  };
+  const listener = plan.seccompState && plan.seccomp?.listenerPath;
+  if (listener && plan.seccomp?.syscalls?.some((s) => s.action === "SCMP_ACT_NOTIFY"))
+    at.listener = connect(listener, "linux.seccomp.listenerPath");
+  if (plan.pidfdSocket) at.pidfd = connect(plan.pidfdSocket, "--pidfd-socket");
+  return {
+    fds,
+    at,
+    close: () => {
+      for (const fd of mine) close(fd);
+    },
+  };
+}
+
 /** Where the command's stdio goes. */
 export interface ExecIO {
   /** A pty: relayed to the caller's terminal (-t), or its master sent to an engine's console socket. */
@@ -100,7 +161,8 @@ export interface ExecIO {
 /** Runs plan.process in the container; its exit status (0 at once with plan.detach). */
 export async function execInContainer(plan: ExecPlan, io: ExecIO): Promise<number> {
   const { shimPath } = require("./shim.ts") as typeof import("./shim.ts");
-  const argv = [shimPath(), ...shimExecArgs(plan)];
+  const extra = connectExecSockets(plan);
+  const argv = [shimPath(), ...shimExecArgs(plan, extra.at)];
   const env = envRecord(plan.process.env ?? []);
   let proc: import("bun").Subprocess;
   let term: import("./tty.ts").AttachedTerminal | undefined;
@@ -131,9 +193,10 @@ export async function execInContainer(plan: ExecPlan, io: ExecIO): Promise<numbe
         setWindowSize(slave, t.rows, t.cols);
         relay = new PtyRelay(master, (d) => t.data(d));
       }
-      proc = Bun.spawn(argv, { env, stdio: [slave, slave, slave], detached: true });
+      proc = Bun.spawn(argv, { env, stdio: [slave, slave, slave, ...extra.fds], detached: true });
     } finally {
       close(slave);
+      extra.close();
     }
   } else {
     const { relayStdin, stdinChoice } = require("./launch.ts") as typeof import("./launch.ts");
@@ -144,7 +207,11 @@ export async function execInContainer(plan: ExecPlan, io: ExecIO): Promise<numbe
     const out = io.stdio === "none" ? "ignore" : "inherit";
     // docker: a session of its own, so the host's terminal is never its controlling tty (^C reaches
     // mini, which forwards it). An engine's exec stays in the engine's session, as with runc.
-    proc = Bun.spawn(argv, { env, stdio: [stdin, out, out], detached: io.stdio !== "inherit" });
+    try {
+      proc = Bun.spawn(argv, { env, stdio: [stdin, out, out, ...extra.fds], detached: io.stdio !== "inherit" });
+    } finally {
+      extra.close();
+    }
     if (stdin === "pipe") relayStdin(proc.stdin as import("bun").FileSink);
   }
   log.debug(`mini-shim exec started, pid ${proc.pid}: ${argv.slice(1).join(" ")}`);

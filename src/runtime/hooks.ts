@@ -1,7 +1,8 @@
 // OCI hooks: each runs with the container's state JSON on stdin, its own args (args[0] is argv0)
 // and env, and an optional timeout in seconds. A failing prestart/createRuntime/createContainer/
-// startContainer hook fails the operation; poststart and poststop failures are only warned about.
-// The same runner serves the runtime's phases and the child stage's (createContainer and
+// startContainer hook fails the operation with runc's message ("error running createRuntime hook
+// #0: exit status 1, stdout: …, stderr: …"); poststart and poststop failures are only warned
+// about. The same runner serves the runtime's phases and the child stage's (createContainer and
 // startContainer run there, so they inherit the container's namespaces).
 import { UserError } from "../common/errors.ts";
 import { envRecord } from "../config/env.ts";
@@ -12,29 +13,33 @@ export type HookPhase = keyof Hooks;
 
 const FATAL: HookPhase[] = ["prestart", "createRuntime", "createContainer", "startContainer"];
 
-/** Runs one hook; its failure as a sentence, or undefined. */
+/** Runs one hook; its failure as runc words it (after "error running PHASE hook #N: "), or undefined. */
 function runHook(phase: HookPhase, i: number, h: Hook, state: string, env: string[]): string | undefined {
   const t0 = performance.now();
-  const name = `hooks.${phase}[${i}] ${h.path}`;
   let r: ReturnType<typeof Bun.spawnSync>;
   try {
     r = Bun.spawnSync([h.path, ...(h.args ?? []).slice(1)], {
       argv0: h.args?.[0] ?? h.path,
-      env: envRecord(h.env ?? env),
+      env: envRecord(h.env?.length ? h.env : env),
       stdin: new TextEncoder().encode(state),
-      stdout: "inherit",
+      stdout: "pipe",
       stderr: "pipe",
       ...(h.timeout ? { timeout: h.timeout * 1000, killSignal: "SIGKILL" } : {}),
     } as Parameters<typeof Bun.spawnSync>[1]);
   } catch (e) {
-    return `${name}: ${(e as Error).message}`;
+    return `${h.path}: ${(e as Error).message}`;
   }
   log.debug(`hook ${phase}[${i}] ${h.path} exited ${r.exitCode ?? r.signalCode}`, performance.now() - t0);
   if (r.exitCode === 0) return undefined;
-  if (r.exitedDueToTimeout) return `${name}: timed out after ${h.timeout} s`;
-  const last = r.stderr?.toString().trim().split("\n").pop();
-  const why = r.exitCode === null ? `killed (${r.signalCode})` : `exit status ${r.exitCode}`;
-  return `${name}: ${why}${last ? `: ${last}` : ""}`;
+  if (r.exitedDueToTimeout) return `hook ran past specified timeout of ${h.timeout!.toFixed(1)}s`;
+  const why =
+    r.exitCode === null
+      ? `signal: ${String(r.signalCode ?? "")
+          .replace(/^SIG/, "")
+          .toLowerCase()}`
+      : `exit status ${r.exitCode}`;
+  const text = (b: Buffer | undefined) => b?.toString().trim() ?? "";
+  return `${why}, stdout: ${text(r.stdout)}, stderr: ${text(r.stderr)}`;
 }
 
 /** mini's own environment, for hooks that name none (runc's behaviour). */
@@ -50,7 +55,8 @@ export function runHooks(hooks: Hooks | undefined, phase: HookPhase, state: obje
   for (let i = 0; i < list.length; i++) {
     const failure = runHook(phase, i, list[i]!, text, env);
     if (!failure) continue;
-    if (FATAL.includes(phase)) throw new UserError(failure, 1);
-    log.warn(failure);
+    const message = `error running ${phase} hook #${i}: ${failure}`;
+    if (FATAL.includes(phase)) throw new UserError(message, 1);
+    log.warn(message);
   }
 }

@@ -9,7 +9,7 @@ import type { IdMapping } from "../config/types.ts";
 import * as sys from "../sys/calls.ts";
 import { cloneExec } from "../sys/clone.ts";
 import { sendFds, socketpair } from "../sys/socket.ts";
-import { CLONE_NEWUSER, F_SETFL, O_NONBLOCK, O_RDWR } from "../sys/constants.ts";
+import { CLONE_NEWTIME, CLONE_NEWUSER, F_SETFL, O_NONBLOCK, O_RDONLY, O_RDWR } from "../sys/constants.ts";
 import { CHILD_VERB, type ChildConfig } from "./child-config.ts";
 import { ClonedProcess, type ContainerProcess } from "./cloned-process.ts";
 import { type NamespaceSetup, withNamespaces } from "./namespaces.ts";
@@ -29,6 +29,8 @@ export interface StdioChoice {
 export interface UserNamespace {
   uidMappings: IdMapping[];
   gidMappings: IdMapping[];
+  /** An existing user namespace to join (its maps are read from the child once it is in it). */
+  path?: string;
 }
 
 /** A started child stage, waiting for its config. */
@@ -76,8 +78,10 @@ const mapText = (m: IdMapping[]) => m.map((x) => `${x.containerID} ${x.hostID} $
  */
 export function releaseInUserNamespace(pid: number, userns: UserNamespace, syncW: number): void {
   const { writeFileSync } = require("node:fs") as typeof import("node:fs");
-  writeFileSync(`/proc/${pid}/uid_map`, mapText(userns.uidMappings));
-  writeFileSync(`/proc/${pid}/gid_map`, mapText(userns.gidMappings));
+  if (!userns.path) {
+    writeFileSync(`/proc/${pid}/uid_map`, mapText(userns.uidMappings));
+    writeFileSync(`/proc/${pid}/gid_map`, mapText(userns.gidMappings));
+  }
   sys.writeAll(syncW, Buffer.from("g"), "sync pipe");
   sys.close(syncW);
 }
@@ -89,8 +93,9 @@ export function releaseInUserNamespace(pid: number, userns: UserNamespace, syncW
  */
 function spawnInUserNamespace(nsPlan: NamespaceSetup, io: StdioChoice, userns: UserNamespace): ChildStage {
   const { UserError } = require("../common/errors.ts") as typeof import("../common/errors.ts");
-  if (nsPlan.join.length)
-    throw new UserError("joining namespaces by path together with a new user namespace is not supported yet");
+  // A time namespace can be joined only with the host's rights: before a new user namespace exists.
+  if (nsPlan.timePath && !userns.path)
+    throw new UserError("joining a time namespace by path together with a new user namespace is not supported");
   const [syncR, syncW] = sys.pipe();
   const { cfgR, cfgW, repR, repW } = childPipes();
   const stdin = io.interactive || io.inheritStdio ? 0 : sys.open("/dev/null", O_RDWR);
@@ -99,18 +104,37 @@ function spawnInUserNamespace(nsPlan: NamespaceSetup, io: StdioChoice, userns: U
   const args = io.dieWithParent ? [CHILD_VERB, String(process.pid)] : [CHILD_VERB];
   const argv = Bun.main.startsWith("/$bunfs/") ? ["/proc/self/exe", ...args] : selfArgv(args);
   let pid: number;
+  const nsFds: number[] = [];
+  const openNs = (path: string) => {
+    const fd = sys.open(path, O_RDONLY);
+    nsFds.push(fd);
+    return fd;
+  };
   try {
-    pid = cloneExec({
-      flags: nsPlan.unshareFlags | CLONE_NEWUSER,
-      syncFd: syncR,
-      fds: [stdin, 1, 2, cfgR, repW, ...(io.extraFds ?? [])],
-      controllingTty: false,
-      path: argv[0]!,
-      argv,
-      env: [],
-    });
+    const usernsFd = userns.path ? openNs(userns.path) : undefined;
+    const timensFd = nsPlan.timePath ? openNs(nsPlan.timePath) : undefined;
+    // Namespaces joined by path (net, uts, ipc, pid) are entered around the clone: it copies them.
+    pid = withNamespaces({ ...nsPlan, unshareFlags: 0 }, () =>
+      cloneExec({
+        flags: nsPlan.unshareFlags | CLONE_NEWUSER,
+        syncFd: syncR,
+        fds: [stdin, 1, 2, cfgR, repW, ...(io.extraFds ?? [])],
+        controllingTty: false,
+        path: argv[0]!,
+        argv,
+        env: [],
+        usernsFd,
+        timensFd,
+      }),
+    );
+  } catch (e) {
+    sys.close(syncW);
+    for (const fd of [cfgW, repR]) sys.close(fd);
+    if (e instanceof Error && !(e instanceof UserError) && userns.path && !e.message.startsWith("clone3"))
+      throw new UserError(`linux.namespaces: user namespace ${userns.path}: ${e.message}`);
+    throw e;
   } finally {
-    for (const fd of [syncR, cfgR, repW]) sys.close(fd);
+    for (const fd of [syncR, cfgR, repW, ...nsFds]) sys.close(fd);
     if (stdin !== 0) sys.close(stdin);
   }
   return {
@@ -150,10 +174,15 @@ export function relayStdin(sink: import("bun").FileSink): void {
  * process that gets hold of its /proc/PID/exe can't overwrite the host's binary (CVE-2019-5736).
  * From source (bun src/main.ts): bun + the entry file.
  */
-export function selfArgv(args: string[]): string[] {
-  if (!Bun.main.startsWith("/$bunfs/")) return [process.execPath, Bun.main, ...args];
+export function selfArgv(args: string[], timePath?: string): string[] {
+  if (!Bun.main.startsWith("/$bunfs/")) {
+    if (timePath) throw new Error("joining a time namespace by path needs the compiled mini (mini-shim roexec)");
+    return [process.execPath, Bun.main, ...args];
+  }
   const { shimPath } = require("./shim.ts") as typeof import("./shim.ts");
-  return [shimPath(), "roexec", process.execPath, process.execPath, ...args];
+  // A time namespace is joined by roexec: setns of one needs a single-threaded process.
+  const ns = timePath ? ["--ns", `${timePath}:${CLONE_NEWTIME.toString(16)}`] : [];
+  return [shimPath(), "roexec", ...ns, process.execPath, process.execPath, ...args];
 }
 
 /** argv that runs mini itself from a process that outlives this one (the monitor, its reaper). */
@@ -175,7 +204,7 @@ function spawnDirect(nsPlan: NamespaceSetup, io: StdioChoice): ChildStage {
   const args = io.dieWithParent ? [CHILD_VERB, String(process.pid)] : [CHILD_VERB];
   const stdin = stdinChoice(io);
   // Computed before the namespaces are entered: it may create the shim's memfd.
-  const argv = selfArgv(args);
+  const argv = selfArgv(args, nsPlan.timePath);
   const { cfgR, cfgW, repR, repW } = childPipes();
   let proc: Subprocess;
   try {

@@ -9,6 +9,13 @@ export interface ParsedMountOptions {
   data: string;
   bind: boolean;
   recursive: boolean;
+  /** Recursive attributes (rro, rnosuid, …): mount_setattr(AT_RECURSIVE) after mounting. */
+  recAttrSet: number;
+  recAttrClr: number;
+  /** tmpcopyup: the tmpfs starts with a copy of what it covers. */
+  copyUp: boolean;
+  /** idmap / ridmap: an idmapped mount (ridmap: of the whole tree). */
+  idmap?: "idmap" | "ridmap";
 }
 
 const FLAGS: Record<string, [set: boolean, flag: number]> = {
@@ -53,8 +60,39 @@ const PROPAGATION: Record<string, number> = {
   runbindable: C.MS_UNBINDABLE | C.MS_REC,
 };
 
+/** Recursive attributes (mount_setattr(2) with AT_RECURSIVE): [clear?, MOUNT_ATTR_*]. */
+const REC_ATTRS: Record<string, [clear: boolean, attr: number]> = {
+  rro: [false, C.MOUNT_ATTR_RDONLY],
+  rrw: [true, C.MOUNT_ATTR_RDONLY],
+  rnosuid: [false, C.MOUNT_ATTR_NOSUID],
+  rsuid: [true, C.MOUNT_ATTR_NOSUID],
+  rnodev: [false, C.MOUNT_ATTR_NODEV],
+  rdev: [true, C.MOUNT_ATTR_NODEV],
+  rnoexec: [false, C.MOUNT_ATTR_NOEXEC],
+  rexec: [true, C.MOUNT_ATTR_NOEXEC],
+  rnodiratime: [false, C.MOUNT_ATTR_NODIRATIME],
+  rdiratime: [true, C.MOUNT_ATTR_NODIRATIME],
+  rrelatime: [false, C.MOUNT_ATTR_RELATIME],
+  rnorelatime: [true, C.MOUNT_ATTR_RELATIME],
+  rnoatime: [false, C.MOUNT_ATTR_NOATIME],
+  ratime: [true, C.MOUNT_ATTR_NOATIME],
+  rstrictatime: [false, C.MOUNT_ATTR_STRICTATIME],
+  rnostrictatime: [true, C.MOUNT_ATTR_STRICTATIME],
+  rnosymfollow: [false, C.MOUNT_ATTR_NOSYMFOLLOW],
+  rsymfollow: [true, C.MOUNT_ATTR_NOSYMFOLLOW],
+};
+
 /** Every option mini applies (runtime-spec features' mountOptions). */
-export const MOUNT_OPTIONS = [...Object.keys(FLAGS), ...Object.keys(PROPAGATION), "bind", "rbind"];
+export const MOUNT_OPTIONS = [
+  ...Object.keys(FLAGS),
+  ...Object.keys(PROPAGATION),
+  ...Object.keys(REC_ATTRS),
+  "bind",
+  "rbind",
+  "tmpcopyup",
+  "idmap",
+  "ridmap",
+];
 
 /** Options that engines pass but that carry no meaning for mount(2). */
 const IGNORED = new Set([
@@ -64,9 +102,6 @@ const IGNORED = new Set([
   "user",
   "nouser",
   "_netdev",
-  "idmap",
-  "ridmap",
-  "tmpcopyup",
   "notmpcopyup",
   "copy-symlink",
   "z",
@@ -78,9 +113,31 @@ export function parseMountOptions(options: string[] = []): ParsedMountOptions {
   let flags = 0,
     propagation = 0,
     bind = false,
-    recursive = false;
+    recursive = false,
+    recAttrSet = 0,
+    recAttrClr = 0,
+    copyUp = false;
+  let idmap: ParsedMountOptions["idmap"];
   const data: string[] = [];
   for (const o of options) {
+    if (o in REC_ATTRS) {
+      const [clear, attr] = REC_ATTRS[o]!;
+      if (clear) recAttrClr |= attr;
+      else {
+        recAttrSet |= attr;
+        // An access-time setting is set together with clearing the access-time field (mount_setattr(2)).
+        if ((attr & C.MOUNT_ATTR__ATIME) === attr) recAttrClr |= C.MOUNT_ATTR__ATIME;
+      }
+      continue;
+    }
+    if (o === "tmpcopyup") {
+      copyUp = true;
+      continue;
+    }
+    if (o === "idmap" || o === "ridmap") {
+      idmap = o;
+      continue;
+    }
     if (o === "bind") {
       bind = true;
       continue;
@@ -102,7 +159,7 @@ export function parseMountOptions(options: string[] = []): ParsedMountOptions {
     if (IGNORED.has(o)) continue;
     data.push(o);
   }
-  return { flags, propagation, data: data.join(","), bind, recursive };
+  return { flags, propagation, data: data.join(","), bind, recursive, recAttrSet, recAttrClr, copyUp, idmap };
 }
 
 /** mount(2) flags that can't change on a bind mount without MS_REMOUNT. */

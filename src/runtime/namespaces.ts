@@ -20,6 +20,17 @@ export interface NamespaceSetup {
   childFlags: number;
   /** Existing mount/cgroup namespaces the child stage joins by path (instead of new ones). */
   childJoin: { type: string; path: string; flag: number }[];
+  /**
+   * Namespaces only a single-threaded process may join (setns of user and time namespaces):
+   * joined in C before the child stage starts (the clone trampoline, or mini-shim roexec).
+   */
+  userPath?: string;
+  timePath?: string;
+  /**
+   * No mount namespace in the config: the container lives in the runtime's own (runc's reading of
+   * "not listed: inherited"); its rootfs mounts are made there and removed at delete.
+   */
+  hostMounts?: boolean;
 }
 
 /** True when a namespace given by path is the host's own (that of PID 1). */
@@ -36,32 +47,33 @@ export function isHostNamespace(ns: Namespace): boolean {
   return host !== undefined && host === inode(ns.path);
 }
 
-export function planNamespaces(namespaces: Namespace[] = []): NamespaceSetup {
+/** `runtimePid`: whose mount namespace a config without one inherits (the runtime's, this process). */
+export function planNamespaces(namespaces: Namespace[] = [], runtimePid = process.pid): NamespaceSetup {
   const setup: NamespaceSetup = { unshareFlags: 0, join: [], childFlags: 0, childJoin: [] };
   const seen = new Set<string>();
   for (const ns of namespaces) {
     const flag = C.NAMESPACE_FLAGS[ns.type];
     if (flag === undefined) throw new UserError(`linux.namespaces: unknown namespace type "${ns.type}"`);
-    if (seen.has(ns.type)) throw new UserError(`linux.namespaces: duplicate namespace "${ns.type}"`);
+    // runc's rule: one entry per type ("malformed spec file: duplicated ns").
+    if (seen.has(ns.type)) throw new UserError(`linux.namespaces: "${ns.type}" is listed twice`);
     seen.add(ns.type);
     const parentSide = (PARENT_TYPES as readonly string[]).includes(ns.type);
+    // An empty path is no path (runc).
     if (ns.path) {
       if (ns.type === "mount" || ns.type === "cgroup") setup.childJoin.push({ type: ns.type, path: ns.path, flag });
-      else if (!parentSide)
-        throw new UserError(`linux.namespaces: joining a ${ns.type} namespace by path is not supported yet`);
+      else if (ns.type === "user") setup.userPath = ns.path;
+      else if (ns.type === "time") setup.timePath = ns.path;
       else setup.join.push({ type: ns.type, path: ns.path, flag });
     } else if (parentSide) setup.unshareFlags |= flag;
-    else if (ns.type === "mount" || ns.type === "cgroup") setup.childFlags |= flag;
-    else if (ns.type === "user")
-      continue; // created by the clone3 path (spawnInUserNamespace)
-    else setup.unshareFlags |= flag;
+    else if (ns.type === "mount" || ns.type === "cgroup" || ns.type === "time") setup.childFlags |= flag;
+    else if (ns.type === "user") continue; // created by the clone3 path (spawnInUserNamespace)
   }
-  // Without a mount namespace the rootfs setup (mounts, pivot_root) would happen in the caller's
-  // own namespace and replace its root: refused rather than done.
-  if (!seen.has("mount"))
-    throw new UserError(
-      'linux.namespaces: a "mount" namespace is required (mini does not set up a rootfs in the runtime\'s own mount namespace)',
-    );
+  // Not listed: inherited. The runtime's mount namespace is joined by the child stage (it runs in
+  // a private one of roexec's), and the rootfs plan keeps the host's mounts as they are.
+  if (!seen.has("mount")) {
+    setup.childJoin.unshift({ type: "mount", path: `/proc/${runtimePid}/ns/mnt`, flag: C.NAMESPACE_FLAGS.mount! });
+    setup.hostMounts = true;
+  }
   return setup;
 }
 

@@ -2,7 +2,7 @@
 // `start`), the engine's console socket, /dev/null for an fd nobody gave.
 import * as sys from "../sys/calls.ts";
 import { F_GETFD, FD_CLOEXEC, O_RDWR, S_IFIFO } from "../sys/constants.ts";
-import { unixConnect } from "../sys/socket.ts";
+import { sendFd, unixConnect } from "../sys/socket.ts";
 import type { UserNamespace } from "./launch.ts";
 
 /** The host id that container id `id` maps to (the id itself when unmapped). */
@@ -19,6 +19,21 @@ export function makeFifo(path: string, userns: UserNamespace | undefined): void 
 
 /** A connection to the engine's --console-socket (the pty master is sent over it). */
 export const openConsoleSocket = (path: string): number => unixConnect(path);
+
+/** --pidfd-socket: a pidfd of `pid` sent over a connection to `path` (runc's). */
+export function sendPidfd(path: string, pid: number): void {
+  const sock = unixConnect(path);
+  try {
+    const pidfd = sys.pidfdOpen(pid);
+    try {
+      sendFd(sock, pidfd, "pidfd", "--pidfd-socket");
+    } finally {
+      sys.close(pidfd);
+    }
+  } finally {
+    sys.close(sock);
+  }
+}
 
 let devNull: number | undefined;
 /** /dev/null, opened once (close-on-exec), for a child fd slot nobody filled. */

@@ -8,6 +8,9 @@ import { ENOENT } from "../sys/errno.ts";
 import { REMOUNT_FLAGS } from "./mount-options.ts";
 import { resolveInRoot } from "../common/resolve-in-root.ts";
 import { describeOp, type RootfsOp } from "./rootfs-plan.ts";
+import { moveRootNoPivot } from "./no-pivot.ts";
+import { checkProcDestination, mask } from "./rootfs-paths.ts";
+import { copyUp, openCovered } from "./tmp-copyup.ts";
 
 export type StepLog = (what: string, ms: number) => void;
 
@@ -105,6 +108,7 @@ function isFile(path: string): boolean {
 }
 
 function applyMount(rootfs: string, op: Extract<RootfsOp, { op: "mount" }>): void {
+  checkProcDestination(rootfs, op);
   const target = resolveInRoot(rootfs, op.dest);
   if (op.bind && op.sourceFd !== undefined) {
     // Opened by the parent as host root (open_tree): attached here whatever this user may reach.
@@ -122,8 +126,18 @@ function applyMount(rootfs: string, op: Extract<RootfsOp, { op: "mount" }>): voi
     if (extra) sys.mount(null, target, null, C.MS_BIND | C.MS_REMOUNT | extra | sys.mountFlagsOf(target));
   } else {
     ensureMountpoint(target, false);
+    const covered = op.copyUp ? openCovered(target) : undefined;
     sys.mount(op.source, target, op.fstype, op.flags, op.data || null);
+    if (covered !== undefined) copyUp(covered, target);
   }
+  if (op.recAttrSet || op.recAttrClr)
+    sys.mountSetattr(
+      C.AT_FDCWD,
+      target,
+      C.AT_RECURSIVE,
+      { set: op.recAttrSet ?? 0, clr: op.recAttrClr ?? 0 },
+      `${op.dest} (recursive attributes)`,
+    );
   if (op.propagation) sys.mount(null, target, null, op.propagation);
 }
 
@@ -195,37 +209,34 @@ function hostNode(op: Extract<RootfsOp, { op: "bindDevice" }>): string {
   return found;
 }
 
-function mask(path: string): void {
-  let dir: boolean;
-  try {
-    dir = statSync(path).isDirectory();
-  } catch {
-    return;
-  }
-  if (dir) sys.mount("tmpfs", path, "tmpfs", C.MS_RDONLY, "size=0");
-  else sys.mount("/dev/null", path, null, C.MS_BIND);
-}
-
 function readonly(path: string): void {
   if (!existsSync(path)) return;
   sys.mount(path, path, null, C.MS_BIND | C.MS_REC);
   sys.mount(null, path, null, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | C.MS_REC | sys.mountFlagsOf(path));
 }
 
-/** `beforePivot`: run once everything is mounted, just before pivot_root/chroot (OCI createContainer hooks). */
 /** Fds of detached bind-mount sources (plan op `sourceFd` indexes them). */
 let sourceFds: number[] = [];
+
+/** What the child stage does between the plan's steps. */
+export interface ApplyHooks {
+  /** Once everything is mounted, just before pivot_root/chroot (OCI createContainer hooks). */
+  beforePivot?: () => void;
+  /** At the plan's "finalize" step, before read-only remounts (the console). */
+  atFinalize?: () => void;
+}
 
 export function applyRootfs(
   rootfs: string,
   ops: RootfsOp[],
   log?: StepLog,
-  beforePivot?: () => void,
+  hooks: ApplyHooks = {},
   mountFds: number[] = [],
 ): void {
   sourceFds = mountFds;
   for (const op of ops) {
-    if (op.op === "pivot" || op.op === "chroot") beforePivot?.();
+    if (op.op === "pivot" || op.op === "chroot" || op.op === "chrootOnly") hooks.beforePivot?.();
+    if (op.op === "finalize") hooks.atFinalize?.();
     const t0 = log ? performance.now() : 0;
     applyOp(rootfs, op);
     if (log) log(describeOp(op), performance.now() - t0);
@@ -240,6 +251,8 @@ function applyOp(rootfs: string, op: RootfsOp): void {
       return mountOverlay(rootfs, op);
     case "bindRoot":
       return sys.mount(rootfs, rootfs, null, C.MS_BIND | C.MS_REC);
+    case "privateRoot":
+      return sys.mount(null, rootfs, null, C.MS_PRIVATE | C.MS_REC);
     case "mount":
       return applyMount(rootfs, op);
     case "mknod": {
@@ -274,21 +287,24 @@ function applyOp(rootfs: string, op: RootfsOp): void {
     case "pivot":
       pivoted = true;
       return pivot(rootfs);
-    case "chroot": {
+    case "chroot":
       pivoted = true;
       // runc's --no-pivot: move the rootfs mount over / and chroot into it (works on ramfs,
       // where pivot_root can't). Host mounts stay below, in this mount namespace only.
+      return moveRootNoPivot(rootfs);
+    case "chrootOnly":
+      pivoted = true;
       sys.chdir(rootfs);
-      sys.mount(rootfs, "/", null, C.MS_MOVE);
       sys.chroot(".");
       return sys.chdir("/");
-    }
+    case "finalize":
+      return;
     case "mask":
       return mask(op.dest);
     case "readonly":
       return readonly(op.dest);
     case "remountReadonly": {
-      const target = resolveInRoot(rootfs, op.dest);
+      const target = op.afterPivot ? op.dest : resolveInRoot(rootfs, op.dest);
       return sys.mount(null, target, null, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | sys.mountFlagsOf(target));
     }
     case "readonlyRoot":

@@ -1,7 +1,7 @@
 // The rootfs setup as data: computed from the spec in pure code, applied by the child stage
 // (rootfs-apply.ts). Destinations are paths inside the container; the applier resolves them
 // inside the rootfs.
-import type { Device, Spec } from "../config/types.ts";
+import type { Device, IdMapping, Spec } from "../config/types.ts";
 import * as C from "../sys/constants.ts";
 import { parseMountOptions } from "./mount-options.ts";
 
@@ -9,6 +9,8 @@ export type RootfsOp =
   | { op: "propagation"; flags: number }
   | { op: "overlay"; lower: string[]; upper: string; work: string }
   | { op: "bindRoot" }
+  /** No mount namespace of its own: the rootfs bind made private, so nothing under it reaches the host's peers. */
+  | { op: "privateRoot" }
   | {
       op: "mount";
       dest: string;
@@ -24,6 +26,13 @@ export type RootfsOp =
        * those sent with the config. A user-namespaced child may not reach the source itself.
        */
       sourceFd?: number;
+      /** rro, rnosuid, …: mount_setattr(AT_RECURSIVE) once mounted. */
+      recAttrSet?: number;
+      recAttrClr?: number;
+      /** tmpcopyup: the new tmpfs gets a copy of the directory it covers. */
+      copyUp?: boolean;
+      /** An idmapped bind: the parent sets MOUNT_ATTR_IDMAP on the detached tree (sourceFd) with these maps. */
+      idmap?: { uidMappings: IdMapping[]; gidMappings: IdMapping[]; recursive: boolean };
     }
   | {
       op: "mknod";
@@ -39,10 +48,14 @@ export type RootfsOp =
   | { op: "symlink"; dest: string; to: string }
   | { op: "pivot" }
   | { op: "chroot" }
+  /** No mount namespace of its own: chroot into the rootfs, the host's mounts untouched. */
+  | { op: "chrootOnly" }
   | { op: "mask"; dest: string }
   | { op: "readonly"; dest: string }
-  | { op: "remountReadonly"; dest: string }
+  | { op: "remountReadonly"; dest: string; afterPivot?: boolean }
   | { op: "readonlyRoot" }
+  /** Everything mounted: the console is set up here, before what follows turns read-only. */
+  | { op: "finalize" }
   /** process.cwd made where missing, before / turns read-only (after that it can't be). */
   | { op: "workdir"; dest: string };
 
@@ -59,6 +72,8 @@ export interface PlanOptions {
    * container's own cgroup directory of each hierarchy bound below it, as runc and docker do.
    */
   cgroups?: { v2: boolean; leaves: { name: string; dir: string }[] };
+  /** No mount namespace in the config: mounts are made in the runtime's (see namespaces.ts). */
+  hostMounts?: boolean;
 }
 
 /** The devices every container gets (runc's and docker's set). */
@@ -89,30 +104,46 @@ export function planRootfs(spec: Spec, opts: PlanOptions = {}): RootfsOp[] {
   // can't be bound onto itself: those requests are set up as slave and applied to the
   // container's / after the pivot.
   const wanted = rootPropagation(spec);
-  const shared = (wanted & (C.MS_SHARED | C.MS_UNBINDABLE)) !== 0;
-  const ops: RootfsOp[] = [{ op: "propagation", flags: shared ? C.MS_SLAVE | C.MS_REC : wanted }];
+  // Without a mount namespace of its own nothing may change the host's "/": no propagation change.
+  const shared = !opts.hostMounts && (wanted & (C.MS_SHARED | C.MS_UNBINDABLE)) !== 0;
+  const ops: RootfsOp[] = opts.hostMounts
+    ? []
+    : [{ op: "propagation", flags: shared ? C.MS_SLAVE | C.MS_REC : wanted }];
   if (opts.overlay) ops.push({ op: "overlay", ...opts.overlay });
   ops.push({ op: "bindRoot" });
+  if (opts.hostMounts) ops.push({ op: "privateRoot" });
   const mounts = spec.mounts ?? [];
   let devIsTmpfs = false;
+  // Read-only tmpfs mounts (/dev among them) are made writable and turned read-only last, so that
+  // /dev's nodes, a copy-up and the console can still be made in them (runc's finalizeRootfs).
+  const readonlyLater: string[] = [];
   for (const m of mounts) {
     const o = parseMountOptions(m.options);
     if (m.type === "cgroup" && !o.bind && opts.cgroups) {
       ops.push(...cgroupMountOps(m.destination, o.flags, opts.cgroups));
       continue;
     }
-    const fstype = o.bind ? "" : (m.type ?? "");
-    if (m.destination === "/dev" && !o.bind) devIsTmpfs = true;
+    const bind = o.bind || m.type === "bind";
+    const fstype = bind ? "" : (m.type ?? "");
+    if (m.destination === "/dev" && !bind) devIsTmpfs = true;
+    let flags = o.flags;
+    if (!bind && (fstype === "tmpfs" || m.destination === "/dev") && flags & C.MS_RDONLY) {
+      flags &= ~C.MS_RDONLY;
+      readonlyLater.push(m.destination);
+    }
     ops.push({
       op: "mount",
       dest: m.destination,
       source: m.source ?? fstype,
       fstype,
-      flags: o.flags,
+      flags,
       data: o.data,
-      bind: o.bind || m.type === "bind",
+      bind,
       recursive: o.recursive,
       propagation: o.propagation,
+      ...(o.recAttrSet || o.recAttrClr ? { recAttrSet: o.recAttrSet, recAttrClr: o.recAttrClr } : {}),
+      ...(o.copyUp && fstype === "tmpfs" ? { copyUp: true } : {}),
+      ...idmapOf(m, o.idmap, o.recursive, spec),
     });
   }
   // The default devices on a /dev of our own; the config's devices always (on a bind-mounted /dev
@@ -142,15 +173,31 @@ export function planRootfs(spec: Spec, opts: PlanOptions = {}): RootfsOp[] {
         ops.push({ op: "symlink", dest: "/dev/ptmx", to: "pts/ptmx" });
     }
   }
-  ops.push(opts.noPivot ? { op: "chroot" } : { op: "pivot" });
+  ops.push(opts.hostMounts ? { op: "chrootOnly" } : opts.noPivot ? { op: "chroot" } : { op: "pivot" });
   if (shared) ops.push({ op: "propagation", flags: wanted });
   for (const p of spec.linux?.readonlyPaths ?? []) ops.push({ op: "readonly", dest: p });
   for (const p of spec.linux?.maskedPaths ?? []) ops.push({ op: "mask", dest: p });
-  if (spec.root?.readonly) {
-    if (spec.process?.cwd && spec.process.cwd !== "/") ops.push({ op: "workdir", dest: spec.process.cwd });
-    ops.push({ op: "readonlyRoot" });
-  }
+  if (spec.root?.readonly && spec.process?.cwd && spec.process.cwd !== "/")
+    ops.push({ op: "workdir", dest: spec.process.cwd });
+  ops.push({ op: "finalize" });
+  for (const dest of readonlyLater) ops.push({ op: "remountReadonly", dest, afterPivot: true });
+  if (spec.root?.readonly) ops.push({ op: "readonlyRoot" });
   return ops;
+}
+
+/** The idmapping of a bind: its own maps, else (idmap/ridmap alone) the container's user namespace maps. */
+function idmapOf(
+  m: NonNullable<Spec["mounts"]>[number],
+  option: "idmap" | "ridmap" | undefined,
+  rbind: boolean,
+  spec: Spec,
+): { idmap?: NonNullable<Extract<RootfsOp, { op: "mount" }>["idmap"]> } {
+  const own = m.uidMappings?.length && m.gidMappings?.length;
+  if (!own && !option) return {};
+  const uidMappings = own ? m.uidMappings! : (spec.linux?.uidMappings ?? []);
+  const gidMappings = own ? m.gidMappings! : (spec.linux?.gidMappings ?? []);
+  // runc: "ridmap", or maps without an option on an rbind, apply to the whole tree.
+  return { idmap: { uidMappings, gidMappings, recursive: option === "ridmap" || (!option && rbind) } };
 }
 
 function cgroupMountOps(dest: string, flags: number, cg: NonNullable<PlanOptions["cgroups"]>): RootfsOp[] {
@@ -189,10 +236,19 @@ export function describeOp(op: RootfsOp): string {
       return `mount overlay (${op.lower.length} layers, upper ${op.upper})`;
     case "bindRoot":
       return "bind rootfs onto itself";
-    case "mount":
+    case "privateRoot":
+      return "make the rootfs bind private (no mount namespace of its own)";
+    case "mount": {
+      const extra = [
+        op.idmap ? (op.idmap.recursive ? "ridmap" : "idmap") : "",
+        op.recAttrSet || op.recAttrClr ? "recursive attributes" : "",
+        op.copyUp ? "tmpcopyup" : "",
+      ].filter(Boolean);
+      const more = extra.length ? ` [${extra.join(", ")}]` : "";
       return op.bind
-        ? `bind ${op.source} on ${op.dest}${op.flags & C.MS_RDONLY ? " (ro)" : ""}`
-        : `mount ${op.fstype} on ${op.dest}${op.data ? ` (${op.data})` : ""}`;
+        ? `bind ${op.source} on ${op.dest}${op.flags & C.MS_RDONLY ? " (ro)" : ""}${more}`
+        : `mount ${op.fstype} on ${op.dest}${op.data ? ` (${op.data})` : ""}${more}`;
+    }
     case "mknod":
       return `mknod ${op.dest} ${op.kind} ${op.major}:${op.minor}`;
     case "bindDevice":
@@ -203,6 +259,10 @@ export function describeOp(op: RootfsOp): string {
       return "pivot_root";
     case "chroot":
       return "chroot (no pivot)";
+    case "chrootOnly":
+      return "chroot (in the runtime's mount namespace)";
+    case "finalize":
+      return "rootfs mounted (console next)";
     case "mask":
       return `mask ${op.dest}`;
     case "readonly":

@@ -15,9 +15,10 @@
 // on the thread that then calls execve (Bun's main JS thread); execve keeps that thread's creds.
 // Seccomp: pass `loadSeccomp`; it runs last when no_new_privs is set, else before the capability
 // drop (without no_new_privs loading a filter needs CAP_SYS_ADMIN), as runc does.
-import { readFileSync } from "node:fs";
+import { fstatSync, readFileSync, statSync, writeSync } from "node:fs";
 import type { Capabilities, Process, Rlimit, User } from "../config/types.ts";
 import { capName, capsToMask } from "../config/capabilities.ts";
+import { fchown } from "../sys/fs-calls.ts";
 import {
   capgetPermitted,
   capset,
@@ -156,8 +157,54 @@ function applyUser(user: User, keepCaps = true): void {
   if (keepCaps) prctl(PR_SET_KEEPCAPS, 0, 0, "PR_SET_KEEPCAPS 0");
 }
 
+/**
+ * The process's stdio owned by its user (runc's fixStdioPermissions): its terminal (a pty of the
+ * container's own devpts) or an engine's pipes and sockets, so a non-root process can use them.
+ * Only the owner changes (the group stays devpts' "tty" or the pipe's). Anything else (the host's
+ * terminal or files a caller's stdio may be) and ids the kernel can't map (EINVAL, EPERM in a user
+ * namespace) are left alone.
+ */
+function fixStdioOwner(uid: number): void {
+  let devpts: number | undefined;
+  try {
+    devpts = statSync("/dev/pts/ptmx").dev;
+  } catch {
+    /* no devpts of its own */
+  }
+  for (const fd of [0, 1, 2]) {
+    let st: import("node:fs").Stats;
+    try {
+      st = fstatSync(fd);
+    } catch {
+      continue;
+    }
+    const ours = st.isFIFO() || st.isSocket() || (st.isCharacterDevice() && st.dev === devpts);
+    if (st.uid === uid || !ours) continue;
+    try {
+      fchown(fd, uid, st.gid, `fd ${fd}`);
+    } catch (e) {
+      if (!(e instanceof SyscallError) || (e.errno !== EINVAL && e.errno !== EPERM)) throw e;
+    }
+  }
+}
+
+/**
+ * Raises each ambient capability; one the kernel refuses (not in permitted and inheritable) is
+ * warned about, as runc does, not fatal.
+ */
+function raiseAmbient(amb: bigint, lastCap: number, warn: (msg: string) => void): void {
+  for (let n = 0; n <= lastCap; n++) {
+    if (!((amb >> BigInt(n)) & 1n)) continue;
+    try {
+      prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, n, () => `PR_CAP_AMBIENT_RAISE ${capLabel(n)}`);
+    } catch (e) {
+      warn(`can't raise ambient capability ${capLabel(n)}: ${(e as Error).message}`);
+    }
+  }
+}
+
 /** capset(effective, permitted, inheritable), then the ambient set (cleared, then raised). */
-function setCapabilities(caps: Capabilities, lastCap = capLastCap()): void {
+function setCapabilities(caps: Capabilities, lastCap: number, warn: (msg: string) => void): void {
   // Names newer than the kernel are ignored, as runc does; so are capabilities this process
   // doesn't have itself (a host without CAP_SYS_RESOURCE can't grant it: "ALL" means all we have).
   const valid = ((1n << BigInt(lastCap + 1)) - 1n) & capgetPermitted();
@@ -175,19 +222,14 @@ function setCapabilities(caps: Capabilities, lastCap = capLastCap()): void {
     withHint(err, "effective must be within permitted; permitted can only shrink");
   }
   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, "PR_CAP_AMBIENT_CLEAR_ALL");
-  for (let n = 0; n <= lastCap; n++) {
-    if (!((amb >> BigInt(n)) & 1n)) continue;
-    try {
-      prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, n, () => `PR_CAP_AMBIENT_RAISE ${capLabel(n)}`);
-    } catch (e) {
-      withHint(e, "an ambient capability must also be permitted and inheritable");
-    }
-  }
+  raiseAmbient(amb, lastCap, warn);
 }
 
 export interface SecurityOptions {
   /** Installs the seccomp filter; called at the point the kernel rules allow (see above). */
   loadSeccomp?: () => void;
+  /** Where a warning goes (the runtime's log; stderr by default). */
+  warn?: (msg: string) => void;
 }
 
 /** Everything above, in order, for the OCI process about to be exec'd. */
@@ -199,7 +241,8 @@ export function applyProcessSecurity(process: Process, opts: SecurityOptions = {
   if (!process.noNewPrivileges) opts.loadSeccomp?.();
   const last = caps ? capLastCap() : 0;
   if (caps) dropBoundingSet(caps.bounding, last);
+  fixStdioOwner(process.user.uid);
   applyUser(process.user, caps !== undefined);
-  if (caps) setCapabilities(caps, last);
+  if (caps) setCapabilities(caps, last, opts.warn ?? ((m) => writeSync(2, `mini: warning: ${m}\n`)));
   if (process.noNewPrivileges) opts.loadSeccomp?.();
 }

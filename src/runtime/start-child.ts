@@ -25,10 +25,13 @@ export interface LaunchedChild {
 }
 
 /** The user namespace a spec asks for (its id maps), if any. */
-export const userNamespaceOf = (spec: { linux?: Spec["linux"] }): UserNamespace | undefined =>
-  spec.linux?.namespaces?.some((n) => n.type === "user")
-    ? { uidMappings: spec.linux.uidMappings ?? [], gidMappings: spec.linux.gidMappings ?? [] }
-    : undefined;
+export function userNamespaceOf(spec: { linux?: Spec["linux"] }): UserNamespace | undefined {
+  const ns = spec.linux?.namespaces?.find((n) => n.type === "user");
+  if (!ns) return undefined;
+  // Joined by path: its maps are read from the child stage once it is in it (readJoinedMaps).
+  if (ns.path) return { uidMappings: [], gidMappings: [], path: ns.path };
+  return { uidMappings: spec.linux!.uidMappings ?? [], gidMappings: spec.linux!.gidMappings ?? [] };
+}
 
 /**
  * Starts the child stage in the namespaces `namespaces` asks for. With `tty`, the host terminal

@@ -19,7 +19,7 @@ export async function updateContainer(rec: ContainerRecord, flags: UpdateFlags):
     if ((status === "running" || status === "paused") && now.cgroups) {
       let plan: cgroups.CgroupPlan;
       try {
-        plan = cgroups.planUpdate(now.cgroups, resources);
+        plan = cgroups.planUpdate(now.cgroups, { ...resources, devices: undefined }); // docker's update leaves devices
       } catch (e) {
         throw e instanceof UserError ? new UserError(e.message, 1) : e;
       }

@@ -8,6 +8,12 @@ import { compileSeccompCached } from "./precompiled.ts";
 export interface ChildSeccomp {
   program: string;
   flags: number;
+  /**
+   * SCMP_ACT_NOTIFY: the notify fd goes over a connection to linux.seccomp.listenerPath (the
+   * runtime connects; `fd` indexes the fds sent with the config) with `state`, the container
+   * process state JSON (runtime-spec ContainerProcessState).
+   */
+  listener?: { fd: number; state: string };
 }
 
 /**

@@ -13,13 +13,16 @@ export const SECCOMP_RET_KILL_THREAD = 0x00000000;
 export const SECCOMP_RET_TRAP = 0x00030000;
 export const SECCOMP_RET_ERRNO = 0x00050000;
 export const SECCOMP_RET_TRACE = 0x7ff00000;
+export const SECCOMP_RET_USER_NOTIF = 0x7fc00000;
 export const SECCOMP_RET_LOG = 0x7ffc0000;
 export const SECCOMP_RET_ALLOW = 0x7fff0000;
 
 import {
   SECCOMP_FILTER_FLAG_LOG,
+  SECCOMP_FILTER_FLAG_NEW_LISTENER,
   SECCOMP_FILTER_FLAG_SPEC_ALLOW,
   SECCOMP_FILTER_FLAG_TSYNC,
+  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
 } from "../sys/constants.ts";
 import { EPERM } from "../sys/errno.ts";
 
@@ -32,13 +35,20 @@ const ACTIONS: Record<string, number> = {
   SCMP_ACT_TRACE: SECCOMP_RET_TRACE,
   SCMP_ACT_LOG: SECCOMP_RET_LOG,
   SCMP_ACT_ALLOW: SECCOMP_RET_ALLOW,
+  SCMP_ACT_NOTIFY: SECCOMP_RET_USER_NOTIF,
 };
 
 const FLAGS: Record<string, number> = {
   SECCOMP_FILTER_FLAG_TSYNC: SECCOMP_FILTER_FLAG_TSYNC,
   SECCOMP_FILTER_FLAG_LOG: SECCOMP_FILTER_FLAG_LOG,
   SECCOMP_FILTER_FLAG_SPEC_ALLOW: SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
 };
+
+/** The seccomp filter flags the runtime-spec names, all of which mini applies (features). */
+export const SECCOMP_FLAGS = Object.keys(FLAGS);
+/** The actions mini compiles (features). */
+export const SECCOMP_ACTIONS = Object.keys(ACTIONS);
 
 export type Op =
   | "SCMP_CMP_NE"
@@ -48,7 +58,7 @@ export type Op =
   | "SCMP_CMP_GE"
   | "SCMP_CMP_GT"
   | "SCMP_CMP_MASKED_EQ";
-const OPS = new Set<string>([
+export const SECCOMP_OPERATORS = [
   "SCMP_CMP_NE",
   "SCMP_CMP_LT",
   "SCMP_CMP_LE",
@@ -56,7 +66,8 @@ const OPS = new Set<string>([
   "SCMP_CMP_GE",
   "SCMP_CMP_GT",
   "SCMP_CMP_MASKED_EQ",
-]);
+];
+const OPS = new Set<string>(SECCOMP_OPERATORS);
 
 /** args[index] op value; for MASKED_EQ: (args[index] & value) == valueTwo. */
 export interface Cond {
@@ -77,6 +88,7 @@ export interface Profile {
   /** defaultErrnoRet as given (runc adds no ENOSYS stub when it is ENOSYS). */
   defaultErrnoRet?: number;
   architectures: string[];
+  /** SECCOMP_FILTER_FLAG_* bits; NEW_LISTENER when an action is SCMP_ACT_NOTIFY. */
   flags: number;
   /** Rules per syscall name, in the profile's order. */
   rules: Map<string, Rule[]>;
@@ -102,7 +114,6 @@ function errnoRet(v: unknown, path: string): number | undefined {
 }
 
 function action(name: unknown, errno: number | undefined, path: string): number {
-  if (name === "SCMP_ACT_NOTIFY") fail(path, "SCMP_ACT_NOTIFY is not supported");
   const a = typeof name === "string" ? ACTIONS[name] : undefined;
   if (a === undefined) fail(path, name === undefined ? "missing" : `unknown action ${JSON.stringify(name)}`);
   if (a === SECCOMP_RET_ERRNO || a === SECCOMP_RET_TRACE) return (a! | (errno ?? EPERM)) >>> 0;
@@ -145,6 +156,9 @@ export function readProfile(seccomp: unknown, path = "linux.seccomp"): Profile {
   const s = seccomp as Record<string, unknown>;
   const defaultErrnoRet = errnoRet(s.defaultErrnoRet, `${path}.defaultErrnoRet`);
   const defaultAction = action(s.defaultAction, defaultErrnoRet, `${path}.defaultAction`);
+  // The kernel would send every call of the container to the listener, runc's own too.
+  if (defaultAction === SECCOMP_RET_USER_NOTIF)
+    fail(`${path}.defaultAction`, "SCMP_ACT_NOTIFY can't be the default action");
   const permissive =
     [SECCOMP_RET_ALLOW, SECCOMP_RET_LOG].includes(defaultAction) ||
     (defaultAction & 0xffff0000) >>> 0 === SECCOMP_RET_TRACE;
@@ -157,8 +171,6 @@ export function readProfile(seccomp: unknown, path = "linux.seccomp"): Profile {
 
   let flags = 0;
   array(s.flags, `${path}.flags`).forEach((f, i) => {
-    if (f === "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")
-      fail(`${path}.flags[${i}]`, `${f} is not supported (it only applies to SCMP_ACT_NOTIFY)`);
     const n = typeof f === "string" ? FLAGS[f] : undefined;
     if (n === undefined) fail(`${path}.flags[${i}]`, `unknown flag ${JSON.stringify(f)}`);
     flags |= n!;
@@ -186,5 +198,14 @@ export function readProfile(seccomp: unknown, path = "linux.seccomp"): Profile {
       else rules.set(name, [...list]);
     }
   });
+  const notify = [...rules.values()].some((list) => list.some((r) => r.action === SECCOMP_RET_USER_NOTIF));
+  if (notify) {
+    flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    if (typeof s.listenerPath !== "string" || !s.listenerPath.startsWith("/"))
+      fail(
+        `${path}.listenerPath`,
+        "an absolute path is required for SCMP_ACT_NOTIFY (the listener gets the notify fd)",
+      );
+  } else flags &= ~SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV; // meaningless without a listener (the kernel refuses it)
   return { defaultAction, permissiveDefault: permissive, defaultErrnoRet, architectures, flags, rules };
 }

@@ -12,12 +12,20 @@ static void parse_list(const char *s, gid_t *out, size_t *n, size_t cap) {
   }
 }
 
+/* --setup-exit N: the exit status of a failure before the command runs (runc exec's 255); else
+ * docker's (127 not found, 126 can't execute, 125 anything else). */
+static int setup_exit = -1;
+static int setup_code(int err) {
+  if (setup_exit >= 0) return setup_exit;
+  return err == ENOENT ? 127 : err == EACCES ? 126 : 125;
+}
+
 static void report(int fd, const char *call, const char *what) {
   char msg[4200];
   const char *name = errno_name(errno);
   int n = snprintf(msg, sizeof msg, "%d %s %s: %s", errno, call, what, name ? name : strerror(errno));
   (void)!write(fd, msg, (size_t)n);
-  _exit(errno == ENOENT ? 127 : errno == EACCES ? 126 : 125);
+  _exit(setup_code(errno));
 }
 
 /* execve with the PATH of the command's environment, as a shell would look it up. */
@@ -56,18 +64,28 @@ static void join_cgroup(const char *procs) {
     memcpy(tasks, procs, (size_t)(slash - procs));
     strcpy(tasks + (slash - procs), "/tasks");
     fd = open(tasks, O_WRONLY | O_CLOEXEC);
-    if (fd < 0 && errno != ENOENT) die(125, "open", tasks);
+    if (fd < 0 && errno != ENOENT) die(setup_code(errno), "open", tasks);
   }
   const char *file = fd >= 0 ? tasks : procs;
-  if (fd < 0 && (fd = open(procs, O_WRONLY | O_CLOEXEC)) < 0) die(125, "open", procs);
-  if (write(fd, "0", 1) != 1) die(125, "write", file);
+  if (fd < 0 && (fd = open(procs, O_WRONLY | O_CLOEXEC)) < 0) die(setup_code(errno), "open", procs);
+  if (write(fd, "0", 1) != 1) die(setup_code(errno), "write", file);
   close(fd);
 }
 
 /* usage: exec [--ns PATH:FLAG]... [--cgroup FILE]... [--uid N --gid N --groups a,b]
  *             [--caps BND,EFF,PRM,INH,AMB] [--nnp] [--cwd DIR] [--rlimit RES:SOFT:HARD]...
- *             [--tty] [--detach] [--pid-file FILE] -- ARGV...
- * The command's environment is this process's own. Namespaces are joined in the order given. */
+ *             [--tty] [--detach] [--pid-file FILE] [--umask N] [--chroot DIR]
+ *             [--personality N] [--sched P,F,NICE,PRIO,RT,DL,PERIOD] [--ioprio N]
+ *             [--cpu-initial LIST] [--cpu-final LIST]
+ *             [--seccomp-listener-fd FD --seccomp-state JSON] [--pidfd-fd FD] [--setup-exit N]
+ *             [--preserve-fds N]
+ *             -- ARGV...
+ * The command's environment is this process's own. Namespaces are joined in the order given.
+ * --chroot: the container shares our mount namespace (it has none of its own): its root.
+ * --seccomp-listener-fd: a connection to the seccomp agent; the notify fd of the filter goes to it
+ * with the state JSON given (an object, "pid" added first). --pidfd-fd: a connection that gets a
+ * pidfd of the command. Without --cpu-initial/--cpu-final the affinity is reset to every CPU once
+ * the cgroups are joined (their cpuset decides; runc's). */
 int exec_main(int argc, char **argv) {
   int nsfd[16], nsflag[16], nns = 0;
   const char *nspath[16];
@@ -78,7 +96,10 @@ int exec_main(int argc, char **argv) {
   unsigned long long caps[5] = { 0 }; int set_caps = 0;
   int nnp = 0, tty = 0, detach = 0;
   const char *cwd = NULL, *pid_file = NULL, *seccomp_file = NULL;
+  const char *root_dir = NULL, *sched = NULL, *cpu_initial = NULL, *cpu_final = NULL, *seccomp_state = NULL;
   unsigned int seccomp_flags = 0;
+  long umask_v = -1, persona = -1, ioprio = -1;
+  int listener_fd = -1, pidfd_fd = -1, preserve_fds = 0;
   int i = 1;
   for (; i < argc; i++) {
     const char *a = argv[i];
@@ -95,6 +116,18 @@ int exec_main(int argc, char **argv) {
     else if (strcmp(a, "--pid-file") == 0) { pid_file = v; i++; }
     else if (strcmp(a, "--seccomp") == 0) { seccomp_file = v; i++; }
     else if (strcmp(a, "--seccomp-flags") == 0) { seccomp_flags = (unsigned int)strtoul(v, NULL, 10); i++; }
+    else if (strcmp(a, "--umask") == 0) { umask_v = strtol(v, NULL, 10); i++; }
+    else if (strcmp(a, "--chroot") == 0) { root_dir = v; i++; }
+    else if (strcmp(a, "--personality") == 0) { persona = strtol(v, NULL, 10); i++; }
+    else if (strcmp(a, "--sched") == 0) { sched = v; i++; }
+    else if (strcmp(a, "--ioprio") == 0) { ioprio = strtol(v, NULL, 10); i++; }
+    else if (strcmp(a, "--cpu-initial") == 0) { cpu_initial = v; i++; }
+    else if (strcmp(a, "--cpu-final") == 0) { cpu_final = v; i++; }
+    else if (strcmp(a, "--seccomp-listener-fd") == 0) { listener_fd = (int)strtol(v, NULL, 10); i++; }
+    else if (strcmp(a, "--seccomp-state") == 0) { seccomp_state = v; i++; }
+    else if (strcmp(a, "--pidfd-fd") == 0) { pidfd_fd = (int)strtol(v, NULL, 10); i++; }
+    else if (strcmp(a, "--setup-exit") == 0) { setup_exit = (int)strtol(v, NULL, 10); i++; }
+    else if (strcmp(a, "--preserve-fds") == 0) { preserve_fds = (int)strtol(v, NULL, 10); i++; }
     else if (strcmp(a, "--nnp") == 0) nnp = 1;
     else if (strcmp(a, "--tty") == 0) tty = 1;
     else if (strcmp(a, "--detach") == 0) detach = 1;
@@ -103,20 +136,22 @@ int exec_main(int argc, char **argv) {
   char **args = &argv[i];
   if (!args[0]) { fprintf(stderr, "mini-shim exec: no command\n"); return 125; }
 
+  /* execCPUAffinity.initial: this process (and so the command) runs there until it joins the cgroups. */
+  if (cpu_initial && set_affinity(cpu_initial) < 0) die(setup_code(errno), "sched_setaffinity", cpu_initial);
   int last_cap = 40;
   FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "r");
   if (f) { if (fscanf(f, "%d", &last_cap) != 1) last_cap = 40; fclose(f); }
   /* Every namespace file is opened before the first setns: after joining the mount namespace,
    * /proc is the container's. The cgroups are joined first, through the host's cgroupfs. */
-  for (int k = 0; k < nns; k++) if ((nsfd[k] = open(nspath[k], O_RDONLY | O_CLOEXEC)) < 0) die(125, "open", nspath[k]);
+  for (int k = 0; k < nns; k++) if ((nsfd[k] = open(nspath[k], O_RDONLY | O_CLOEXEC)) < 0) die(setup_code(errno), "open", nspath[k]);
   /* The container's seccomp filter (sock_filter array), a host file: read before the namespaces change. */
   struct sock_fprog filter = { 0, NULL };
   if (seccomp_file) {
     int sf = open(seccomp_file, O_RDONLY | O_CLOEXEC);
     struct stat st;
-    if (sf < 0 || fstat(sf, &st) < 0) die(125, "open", seccomp_file);
+    if (sf < 0 || fstat(sf, &st) < 0) die(setup_code(errno), "open", seccomp_file);
     filter.filter = malloc((size_t)st.st_size + 1);
-    if (!filter.filter || read(sf, filter.filter, (size_t)st.st_size) != st.st_size) die(125, "read", seccomp_file);
+    if (!filter.filter || read(sf, filter.filter, (size_t)st.st_size) != st.st_size) die(setup_code(errno), "read", seccomp_file);
     filter.len = (unsigned short)(st.st_size / sizeof(struct sock_filter));
     close(sf);
   }
@@ -126,10 +161,23 @@ int exec_main(int argc, char **argv) {
   if (!detach && (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != mini_pid)) return 137;
   /* The pid file is a host path: opened before the mount namespace changes. */
   int pid_fd = -1;
-  if (pid_file && (pid_fd = open(pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) die(125, "open", pid_file);
+  if (pid_file && (pid_fd = open(pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) die(setup_code(errno), "open", pid_file);
+  /* The container's root when it has no mount namespace of its own (opened while paths are the host's). */
+  int root_fd = -1;
+  if (root_dir && (root_fd = open(root_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) die(setup_code(errno), "open", root_dir);
   for (int k = 0; k < ncg; k++) join_cgroup(cgroups[k]);
-  for (int k = 0; k < nns; k++) if (setns(nsfd[k], nsflag[k]) < 0) die(125, "setns", nspath[k]);
+  /* execCPUAffinity.final once in the cgroups; without any, every CPU their cpuset allows. */
+  if (cpu_final) { if (set_affinity(cpu_final) < 0) die(setup_code(errno), "sched_setaffinity", cpu_final); }
+  else if (!cpu_initial && set_affinity(NULL) < 0) fprintf(stderr, "mini: warning: resetting the CPU affinity failed: %s\n", strerror(errno));
+  for (int k = 0; k < nns; k++) if (setns(nsfd[k], nsflag[k]) < 0) die(setup_code(errno), "setns", nspath[k]);
   for (int k = 0; k < nns; k++) close(nsfd[k]);
+  if (root_fd >= 0) {
+    if (fchdir(root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0) die(setup_code(errno), "chroot", root_dir);
+    close(root_fd);
+  }
+  /* The seccomp notify fd comes back from the command's process over this pair (it is loaded there). */
+  int sp[2] = { -1, -1 };
+  if (listener_fd >= 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) die(setup_code(errno), "socketpair", "seccomp");
 
   if (tty) { /* hand the terminal to the command's own session */
     signal(SIGHUP, SIG_IGN);
@@ -137,11 +185,12 @@ int exec_main(int argc, char **argv) {
     signal(SIGHUP, SIG_DFL);
   }
   int ep[2];
-  if (pipe2(ep, O_CLOEXEC) < 0) die(125, "pipe", "");
+  if (pipe2(ep, O_CLOEXEC) < 0) die(setup_code(errno), "pipe", "");
   pid_t pid = fork(); /* the child is in the container's pid namespace */
-  if (pid < 0) die(125, "fork", "");
+  if (pid < 0) die(setup_code(errno), "fork", "");
   if (pid == 0) {
     close(ep[0]);
+    if (sp[0] >= 0) close(sp[0]);
     setsid();
     if (tty && ioctl(0, TIOCSCTTY, 0) < 0) report(ep[1], "ioctl", "TIOCSCTTY");
     if (cwd && chdir(cwd) < 0) report(ep[1], "chdir", cwd);
@@ -154,14 +203,24 @@ int exec_main(int argc, char **argv) {
       if (setrlimit(res, &r) < 0) report(ep[1], "setrlimit", rl[k]);
     }
     /* fds beyond stdio close at exec; marked before a seccomp filter that may not allow close_range. */
-    syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
+    syscall(SYS_close_range, 3 + preserve_fds, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
+    /* personality, I/O priority and scheduler before the capabilities go (CAP_SYS_NICE). */
+    if (persona >= 0 && personality((unsigned long)persona) < 0) report(ep[1], "personality", "linux.personality");
+    if (ioprio >= 0 && apply_ioprio((int)ioprio) < 0) report(ep[1], "ioprio_set", "process.ioPriority");
+    if (sched && apply_sched(sched) < 0) report(ep[1], "sched_setattr", "process.scheduler");
+    umask(umask_v >= 0 ? (mode_t)umask_v : 022);
     /* Without no_new_privs loading a filter needs CAP_SYS_ADMIN: before the privileges go. */
-    if (filter.filter && !nnp && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, seccomp_flags, &filter) < 0) report(ep[1], "seccomp", "SECCOMP_SET_MODE_FILTER");
+    if (filter.filter && !nnp) {
+      long nfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, seccomp_flags, &filter);
+      if (nfd < 0) report(ep[1], "seccomp", "SECCOMP_SET_MODE_FILTER");
+      if (sp[1] >= 0 && nfd > 0) { send_fd(sp[1], (int)nfd, "s", 1); close((int)nfd); }
+    }
     /* The bounding set first (needs CAP_SETPCAP, which the uid change clears), then the ids
      * between KEEPCAPS 1/0, then the capability sets, then ambient (security.ts has the why). */
     if (set_caps)
       for (int c = 0; c <= last_cap; c++)
         if (!(caps[0] >> c & 1) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) report(ep[1], "prctl", "PR_CAPBSET_DROP");
+    if (uid >= 0) fix_stdio_owner((uid_t)uid);
     if (uid >= 0 || gid >= 0 || set_groups) {
       prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
       if (set_groups && syscall(SYS_setgroups, ngroups, groups) < 0) report(ep[1], "setgroups", "");
@@ -177,8 +236,10 @@ int exec_main(int argc, char **argv) {
       };
       if (syscall(SYS_capset, &h, d) < 0) report(ep[1], "capset", "");
       prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+      /* One the kernel refuses (not permitted and inheritable) is a warning, as with runc. */
       for (int c = 0; c <= last_cap; c++)
-        if ((caps[4] >> c & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0) report(ep[1], "prctl", "PR_CAP_AMBIENT_RAISE");
+        if ((caps[4] >> c & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+          fprintf(stderr, "mini: warning: can't raise ambient capability %d: %s\n", c, errno_name(errno) ? errno_name(errno) : strerror(errno));
     }
     if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) report(ep[1], "prctl", "PR_SET_NO_NEW_PRIVS");
     sigset_t none;
@@ -191,10 +252,15 @@ int exec_main(int argc, char **argv) {
       prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* a profile denying prctl leaves it to the shim alone */
       if (getppid() != 0) _exit(137);
     }
-    if (filter.filter && nnp && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, seccomp_flags, &filter) < 0) report(ep[1], "seccomp", "SECCOMP_SET_MODE_FILTER");
+    if (filter.filter && nnp) {
+      long nfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, seccomp_flags, &filter);
+      if (nfd < 0) report(ep[1], "seccomp", "SECCOMP_SET_MODE_FILTER");
+      if (sp[1] >= 0 && nfd > 0) { send_fd(sp[1], (int)nfd, "s", 1); close((int)nfd); }
+    }
     exec_path(ep[1], args);
   }
   close(ep[1]);
+  if (sp[1] >= 0) close(sp[1]);
   char msg[4200];
   ssize_t n = read(ep[0], msg, sizeof msg - 1);
   if (n > 0) {
@@ -204,12 +270,30 @@ int exec_main(int argc, char **argv) {
     fprintf(stderr, "mini: %s\n", text ? text + 1 : msg);
     int st;
     waitpid(pid, &st, 0);
-    return code == ENOENT ? 127 : code == EACCES ? 126 : 125;
+    return setup_code(code);
+  }
+  /* The notify fd, to the seccomp agent with the container process state (runc's message). */
+  if (sp[0] >= 0) {
+    int nfd = recv_fd(sp[0]);
+    if (nfd >= 0 && seccomp_state && seccomp_state[0] == '{') {
+      size_t cap = strlen(seccomp_state) + 32;
+      char *json = malloc(cap);
+      int len = snprintf(json, cap, "{\"pid\":%d,%s", (int)pid, seccomp_state + 1);
+      if (send_fd(listener_fd, nfd, json, (size_t)len) < 0) fprintf(stderr, "mini: warning: sending the seccomp notify fd: %s\n", strerror(errno));
+      free(json);
+      close(nfd);
+    }
+    close(sp[0]);
+    close(listener_fd);
+  }
+  if (pidfd_fd >= 0) {
+    if (send_pidfd(pidfd_fd, pid) < 0) fprintf(stderr, "mini: warning: sending a pidfd to --pidfd-socket: %s\n", strerror(errno));
+    close(pidfd_fd);
   }
   if (pid_fd >= 0) {
     char num[32];
     int len = snprintf(num, sizeof num, "%d", pid);
-    if (write_all(pid_fd, num, (size_t)len) < 0) die(125, "write", pid_file);
+    if (write_all(pid_fd, num, (size_t)len) < 0) die(setup_code(errno), "write", pid_file);
     close(pid_fd);
   }
   if (detach) return 0;
@@ -218,6 +302,6 @@ int exec_main(int argc, char **argv) {
   int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
   for (unsigned k = 0; k < sizeof fwd / sizeof fwd[0]; k++) sigaction(fwd[k], &sa, NULL);
   int st;
-  while (waitpid(pid, &st, 0) < 0) if (errno != EINTR) die(125, "waitpid", "");
+  while (waitpid(pid, &st, 0) < 0) if (errno != EINTR) die(setup_code(errno), "waitpid", "");
   return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
 }

@@ -20,7 +20,9 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/personality.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -44,6 +46,15 @@ const char *errno_name(int e); /* errname.c */
 int write_all(int fd, const char *buf, size_t n);
 /* unshare a mount namespace and bind `path` read-only over itself (roexec.c). */
 void read_only_self(const char *path);
+
+/* exec-attrs.c: the process attributes of runtime-spec 1.2, and fd passing. */
+int set_affinity(const char *list);
+int apply_sched(const char *spec);
+int apply_ioprio(int prio);
+void fix_stdio_owner(uid_t uid);
+int send_fd(int sock, int fd, const char *data, size_t len);
+int recv_fd(int sock);
+int send_pidfd(int sock, pid_t pid);
 
 int monitor_main(int argc, char **argv);
 int exec_main(int argc, char **argv);

@@ -65,6 +65,49 @@ export function moveMount(fd: number, target: string): void {
   );
 }
 
+/**
+ * mount_setattr(2) on `path` (under dirfd; "" with AT_EMPTY_PATH for the fd itself): set and clear
+ * MOUNT_ATTR_* flags, with `usernsFd` for MOUNT_ATTR_IDMAP. `flags`: AT_RECURSIVE, AT_EMPTY_PATH.
+ */
+export function mountSetattr(
+  dirfd: number,
+  path: string,
+  flags: number,
+  attr: { set: number; clr: number; usernsFd?: number },
+  what = path,
+): void {
+  const p = cstr(path);
+  const a = new BigUint64Array([BigInt(attr.set), BigInt(attr.clr), 0n, BigInt(attr.usernsFd ?? 0)]);
+  check(
+    libc().syscall(
+      BigInt(C.syscallNumber("mount_setattr")),
+      BigInt(dirfd),
+      BigInt(ptr(p)),
+      BigInt(flags),
+      BigInt(ptr(a)),
+      32n,
+    ),
+    "mount_setattr",
+    what,
+  );
+}
+
+/** The id of the mount `path` is on (statx STATX_MNT_ID), to tell one mount at a path from another. */
+export function mountIdOf(path: string): bigint {
+  const buf = new Uint8Array(256);
+  check(libc().statx(C.AT_FDCWD, cstr(path), 0, C.STATX_MNT_ID, buf), "statx", path);
+  return new DataView(buf.buffer).getBigUint64(0x90, true);
+}
+
+/** pidfd_open(2): a pidfd of `pid` (close-on-exec). */
+export function pidfdOpen(pid: number): number {
+  return check(
+    libc().syscall(BigInt(C.syscallNumber("pidfd_open")), BigInt(pid), 0n, 0n, 0n, 0n),
+    "pidfd_open",
+    String(pid),
+  );
+}
+
 export function umount2(target: string, flags: number): void {
   check(libc().umount2(cstr(target), flags), "umount2", target);
 }
@@ -315,6 +358,16 @@ export function waitpidNoHang(pid: number): number | undefined {
   if (r === 0) return undefined;
   if (r < 0) throw new SyscallError("waitpid", String(pid), errno());
   return status[0];
+}
+
+/** waitpid(pid, 0): its raw wait status once it ends (EINTR retried). */
+export function waitpidBlocking(pid: number): number {
+  const status = new Int32Array(1);
+  for (;;) {
+    if (libc().waitpid(pid, status, 0) >= 0) return status[0]!;
+    const e = errno();
+    if (e !== EINTR) throw new SyscallError("waitpid", String(pid), e);
+  }
 }
 
 /** The kernel's idea of the current directory; "(unreachable)…" when it is outside the root. */

@@ -91,12 +91,14 @@ export const RESOLVE_BENEATH = 0x08;
 export const RESOLVE_IN_ROOT = 0x10;
 
 export const STATX_BASIC_STATS = 0x7ff;
+export const STATX_MNT_ID = 0x1000;
 /** statfs f_flags bit for relatime (not an MS_ value). */
 export const ST_RELATIME = 4096;
 
 export const F_GETFD = 1;
 export const F_SETFD = 2;
 export const F_SETFL = 4;
+export const F_DUPFD_CLOEXEC = 1030;
 export const FD_CLOEXEC = 1;
 export const F_ADD_SEALS = 1033;
 export const F_SEAL_SEAL = 1;
@@ -243,6 +245,8 @@ export const SECCOMP_SET_MODE_FILTER = 1;
 export const SECCOMP_FILTER_FLAG_TSYNC = 1;
 export const SECCOMP_FILTER_FLAG_LOG = 2;
 export const SECCOMP_FILTER_FLAG_SPEC_ALLOW = 4;
+export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
+export const SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV = 32;
 
 /** File-type bits of st_mode (stat(2), mknod(2)). */
 export const S_IFMT = 0o170000;
@@ -252,6 +256,46 @@ export const S_IFBLK = 0o060000;
 export const S_IFDIR = 0o040000;
 export const S_IFCHR = 0o020000;
 export const S_IFIFO = 0o010000;
+
+/** sched_setattr(2) policies and flags (linux/sched.h), as the runtime-spec names them. */
+export const SCHED_POLICY: Record<string, number> = {
+  SCHED_OTHER: 0,
+  SCHED_FIFO: 1,
+  SCHED_RR: 2,
+  SCHED_BATCH: 3,
+  SCHED_ISO: 4,
+  SCHED_IDLE: 5,
+  SCHED_DEADLINE: 6,
+};
+export const SCHED_FLAG: Record<string, number> = {
+  SCHED_FLAG_RESET_ON_FORK: 0x01,
+  SCHED_FLAG_RECLAIM: 0x02,
+  SCHED_FLAG_DL_OVERRUN: 0x04,
+  SCHED_FLAG_KEEP_POLICY: 0x08,
+  SCHED_FLAG_KEEP_PARAMS: 0x10,
+  SCHED_FLAG_UTIL_CLAMP_MIN: 0x20,
+  SCHED_FLAG_UTIL_CLAMP_MAX: 0x40,
+};
+/** ioprio_set(2): the classes, and who: the calling thread (runc's choice; its process group may be mini's). */
+export const IOPRIO_CLASS: Record<string, number> = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 };
+export const IOPRIO_CLASS_SHIFT = 13;
+export const IOPRIO_WHO_PROCESS = 1;
+/** personality(2) execution domains. */
+export const PER_LINUX = 0x0000;
+export const PER_LINUX32 = 0x0008;
+
+/** mount_setattr(2) attributes (linux/mount.h). */
+export const MOUNT_ATTR_RDONLY = 0x00000001;
+export const MOUNT_ATTR_NOSUID = 0x00000002;
+export const MOUNT_ATTR_NODEV = 0x00000004;
+export const MOUNT_ATTR_NOEXEC = 0x00000008;
+export const MOUNT_ATTR__ATIME = 0x00000070;
+export const MOUNT_ATTR_RELATIME = 0x00000000;
+export const MOUNT_ATTR_NOATIME = 0x00000010;
+export const MOUNT_ATTR_STRICTATIME = 0x00000020;
+export const MOUNT_ATTR_NODIRATIME = 0x00000080;
+export const MOUNT_ATTR_IDMAP = 0x00100000;
+export const MOUNT_ATTR_NOSYMFOLLOW = 0x00200000;
 
 export const PR_SET_PDEATHSIG = 1;
 export const PR_SET_KEEPCAPS = 8;
@@ -281,6 +325,10 @@ const SYSCALLS_BY_ARCH = {
     seccomp: 317,
     ioctl: 16,
     bpf: 321,
+    sched_setattr: 314,
+    ioprio_set: 251,
+    pidfd_open: 434,
+    mount_setattr: 442,
   },
   arm64: {
     capget: 90,
@@ -292,6 +340,10 @@ const SYSCALLS_BY_ARCH = {
     seccomp: 277,
     ioctl: 29,
     bpf: 280,
+    sched_setattr: 274,
+    ioprio_set: 30,
+    pidfd_open: 434,
+    mount_setattr: 442,
   },
 } as const;
 export type ArchSyscall = keyof (typeof SYSCALLS_BY_ARCH)["x64"];

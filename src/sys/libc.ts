@@ -69,6 +69,10 @@ const spec = {
   lgetxattr: { args: [T.ptr, T.ptr, T.ptr, T.u64], returns: T.i64 },
   llistxattr: { args: [T.ptr, T.ptr, T.u64], returns: T.i64 },
   write: { args: [T.i32, T.ptr, T.u64], returns: T.i64 },
+  read: { args: [T.i32, T.ptr, T.u64], returns: T.i64 },
+  // the process attributes of runtime-spec 1.2 (sched.ts)
+  sched_setaffinity: { args: [T.i32, T.u64, T.ptr], returns: T.i32 },
+  personality: { args: [T.u64], returns: T.i32 },
 } as const;
 
 type Lib = ReturnType<typeof dlopen<typeof spec>>["symbols"];

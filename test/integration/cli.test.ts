@@ -49,7 +49,9 @@ describe("version and help", () => {
     for (const flag of ["--version", "-v"]) {
       const r = await mini([flag]);
       expect(r.code).toBe(0);
-      expect(r.stdout).toBe(`mini version ${pkg.version}\nspec: 1.1.0\n`);
+      expect(r.stdout).toMatch(
+        new RegExp(`^mini version ${pkg.version.replace(/\./g, "\\.")}\ncommit: \\S+\nspec: 1\\.2\\.1\n$`),
+      );
       expect(r.stderr).toBe("");
     }
   });

@@ -324,9 +324,9 @@ describe("bad profiles: exit 125, one line naming the problem", () => {
       'linux.seccomp.architectures[0]: unknown architecture "SCMP_ARCH_VAX"',
     ],
     [
-      "SCMP_ACT_NOTIFY",
+      "SCMP_ACT_NOTIFY as the default action",
       { defaultAction: "SCMP_ACT_NOTIFY" },
-      "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY is not supported",
+      "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY can't be the default action",
     ],
     ["invalid JSON", "{ nope", "invalid JSON"],
   ];

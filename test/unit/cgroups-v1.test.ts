@@ -134,7 +134,7 @@ describe("plan v1", () => {
   test("one leaf per used hierarchy; memory nested under the caller's memory cgroup", () => {
     const p = plan();
     expect(p.mode).toBe("v1");
-    // name=systemd and the hybrid cgroup2 mount are left alone.
+    // name=systemd and the hybrid cgroup2 mount are left alone (docker-style containers).
     expect(p.leaves.map((l) => rel(l.dir))).toEqual([
       "/pids/mini-x",
       `/memory${OWN_MEM}/mini-x`,
@@ -142,6 +142,10 @@ describe("plan v1", () => {
       "/cpuacct/mini-x",
       "/cpu/mini-x",
     ]);
+    // OCI containers (runc's): the cgroup2 mount joined too, with no controller delegated.
+    const oci = plan(undefined, { joinUnified: true });
+    expect(oci.leaves.at(-1)).toMatchObject({ unified: true, controllers: [] });
+    expect(rel(oci.leaves.at(-1)!.dir)).toBe("/unified/mini-x");
     expect(p.procs.map(rel)).toContain(`/memory${OWN_MEM}/mini-x/cgroup.procs`);
     expect(p.dirs.map(rel)).toEqual(p.leaves.map((l) => rel(l.dir)));
   });

@@ -118,7 +118,7 @@ describe("spec from flags", () => {
 
 describe("config.json validation", () => {
   test("the default spec is valid", () => {
-    expect(parseConfig(JSON.stringify(defaultSpec())).ociVersion).toBe("1.2.0");
+    expect(parseConfig(JSON.stringify(defaultSpec())).ociVersion).toBe("1.2.1");
   });
   test("errors name the field", () => {
     const bad = (mut: (s: any) => void) => {
@@ -136,7 +136,7 @@ describe("config.json validation", () => {
       "process.rlimits[0].soft",
     );
     expect(bad((s) => delete s.root)).toThrow("root: is required");
-    expect(bad((s) => (s.mounts = [{ destination: "dev" }]))).toThrow("mounts[0].destination");
+    expect(bad((s) => (s.mounts = [{ destination: "" }]))).toThrow("mounts[0].destination");
   });
   test("integers are checked as their Go type: no wrapping, no doubles", () => {
     const bad = (mut: (s: any) => void) => {
@@ -199,9 +199,9 @@ describe("namespaces", () => {
     expect(n.unshareFlags).toBe(C.CLONE_NEWPID | C.CLONE_NEWUTS);
     expect(n.childFlags).toBe(C.CLONE_NEWNS | C.CLONE_NEWCGROUP);
     expect(n.join).toEqual([{ type: "network", path: "/run/netns/x", flag: C.CLONE_NEWNET }]);
-    expect(() => planNamespaces([{ type: "pid" }, { type: "pid" }])).toThrow("duplicate");
+    expect(() => planNamespaces([{ type: "pid" }, { type: "pid" }])).toThrow('"pid" is listed twice');
   });
-  test("mount and cgroup by path are joined by the child stage; no mount namespace at all is refused", () => {
+  test("mount and cgroup by path are joined by the child stage; no mount namespace: the runtime's", () => {
     const n = planNamespaces([
       { type: "pid" },
       { type: "mount", path: "/proc/9/ns/mnt" },
@@ -212,10 +212,18 @@ describe("namespaces", () => {
       { type: "mount", path: "/proc/9/ns/mnt", flag: C.CLONE_NEWNS },
       { type: "cgroup", path: "/proc/9/ns/cgroup", flag: C.CLONE_NEWCGROUP },
     ]);
-    expect(() => planNamespaces([{ type: "pid" }])).toThrow('a "mount" namespace is required');
-    expect(() => planNamespaces([{ type: "mount" }, { type: "user", path: "/proc/9/ns/user" }])).toThrow(
-      "not supported yet",
-    );
+    const host = planNamespaces([{ type: "pid" }], 42);
+    expect(host.hostMounts).toBe(true);
+    expect(host.childJoin).toEqual([{ type: "mount", path: "/proc/42/ns/mnt", flag: C.CLONE_NEWNS }]);
+    const joined = planNamespaces([
+      { type: "mount" },
+      { type: "user", path: "/proc/9/ns/user" },
+      { type: "time", path: "/proc/9/ns/time" },
+      { type: "network", path: "" },
+    ]);
+    expect(joined).toMatchObject({ userPath: "/proc/9/ns/user", timePath: "/proc/9/ns/time" });
+    expect(joined.unshareFlags).toBe(C.CLONE_NEWNET); // an empty path is no path
+    expect(planNamespaces([{ type: "mount" }, { type: "time" }]).childFlags).toBe(C.CLONE_NEWNS | C.CLONE_NEWTIME);
   });
 });
 

@@ -99,6 +99,8 @@ describe("exec: what mini-shim is told", () => {
   test("user, groups, the five capability masks, nnp, cwd, rlimits, then -- and the command", () => {
     expect(shimExecArgs(plan())).toEqual([
       "exec",
+      "--umask",
+      "18",
       "--cgroup",
       "/sys/fs/cgroup/pids/x/cgroup.procs",
       "--uid",
@@ -121,6 +123,30 @@ describe("exec: what mini-shim is told", () => {
       "-c",
       "id",
     ]);
+  });
+  test("runtime-spec 1.2 attributes: umask, CPU affinity, personality, scheduler, I/O priority, 255 on setup errors", () => {
+    const a = shimExecArgs(
+      plan({
+        process: {
+          args: ["true"],
+          cwd: "/",
+          user: { uid: 0, gid: 0, umask: 0o077 },
+          execCPUAffinity: { initial: "0", final: "0-1" },
+        },
+        attrs: {
+          personality: 8,
+          scheduler: { policy: 3, flags: 1, nice: 5, priority: 0, runtime: 0, deadline: 0, period: 0 },
+          ioprio: (3 << 13) | 7,
+        },
+        setupExit: 255,
+        preserveFds: 2,
+      }),
+    );
+    const opt = (k: string) => a[a.indexOf(k) + 1];
+    expect(opt("--umask")).toBe(String(0o077));
+    expect([opt("--cpu-initial"), opt("--cpu-final")]).toEqual(["0", "0-1"]);
+    expect([opt("--personality"), opt("--sched"), opt("--ioprio")]).toEqual(["8", "3,1,5,0,0,0,0", String(0x6007)]);
+    expect([opt("--setup-exit"), opt("--preserve-fds")]).toEqual(["255", "2"]);
   });
   test("-t and -d", () => {
     const a = shimExecArgs(plan({ tty: true, detach: true }));

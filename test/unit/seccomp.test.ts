@@ -1,7 +1,7 @@
 // compileSeccomp: the programs it makes, run on a small classic-BPF interpreter that behaves like
 // the kernel's seccomp checker (./seccomp-bpf.ts).
 import { describe, expect, test } from "bun:test";
-import { compileSeccomp } from "../../src/seccomp/compile.ts";
+import { compileSeccomp, readProfile } from "../../src/seccomp/compile.ts";
 import { AUDIT_ARCH_AARCH64, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from "../../src/seccomp/arch.ts";
 import { SYSCALLS as X86_64 } from "../../src/seccomp/tables/x86_64.ts";
 import { SYSCALLS as I386 } from "../../src/seccomp/tables/i386.ts";
@@ -345,6 +345,19 @@ describe("long programs", () => {
 
 describe("flags and errors", () => {
   const base = { defaultAction: "SCMP_ACT_ALLOW" };
+  test("SCMP_ACT_NOTIFY: SECCOMP_RET_USER_NOTIF and NEW_LISTENER; WAIT_KILLABLE_RECV only with a listener", () => {
+    const notify = {
+      ...base,
+      listenerPath: "/run/agent.sock",
+      flags: ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", "SECCOMP_FILTER_FLAG_LOG"],
+      syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }],
+    };
+    expect(compileSeccomp(notify).flags).toBe(8 | 32 | 2);
+    const p = readProfile(notify);
+    expect([...p.rules.values()][0]![0]!.action).toBe(0x7fc00000);
+    const none = { ...notify, syscalls: [] };
+    expect(compileSeccomp(none).flags).toBe(2); // no listener: the kernel would refuse WAIT_KILLABLE_RECV
+  });
   test("flags → SECCOMP_FILTER_FLAG_* bits", () => {
     expect(compileSeccomp(base).flags).toBe(0);
     expect(compileSeccomp({ ...base, flags: ["SECCOMP_FILTER_FLAG_LOG"] }).flags).toBe(2);
@@ -356,7 +369,7 @@ describe("flags and errors", () => {
     [null, "linux.seccomp: must be an object"],
     [{}, "linux.seccomp.defaultAction: missing"],
     [{ defaultAction: "SCMP_ACT_FOO" }, 'linux.seccomp.defaultAction: unknown action "SCMP_ACT_FOO"'],
-    [{ defaultAction: "SCMP_ACT_NOTIFY" }, "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY is not supported"],
+    [{ defaultAction: "SCMP_ACT_NOTIFY" }, "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY can't be the default action"],
     [{ ...base, defaultErrnoRet: -1 }, "linux.seccomp.defaultErrnoRet: invalid errno -1"],
     [
       { ...base, architectures: ["SCMP_ARCH_Z80"] },
@@ -385,7 +398,7 @@ describe("flags and errors", () => {
     ],
     [
       { ...base, syscalls: [{ names: ["read"], action: "SCMP_ACT_NOTIFY" }] },
-      "linux.seccomp.syscalls[0].action: SCMP_ACT_NOTIFY is not supported",
+      "linux.seccomp.listenerPath: an absolute path is required for SCMP_ACT_NOTIFY",
     ],
     [
       { ...base, syscalls: [{ names: [3], action: "SCMP_ACT_ERRNO" }] },

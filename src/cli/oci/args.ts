@@ -1,6 +1,7 @@
 // runc's command line as data: the global flags, the verbs only the OCI CLI has, and each verb's
-// flags (citty's arg shapes, parsed by argv.ts); and which invocations are runc's. Loaded by every
-// mini command: keep it free of imports beyond argv's types.
+// flags (citty's arg shapes, parsed by argv.ts; descriptions for `-h` in runc's layout, help.ts);
+// and which invocations are runc's. Loaded by every mini command: keep it free of imports beyond
+// argv's types.
 import type { OptDefs, OptValues } from "../argv.ts";
 
 export const ociGlobalArgs = {
@@ -26,6 +27,7 @@ export const OCI_ONLY = new Set([
   "pause",
   "resume",
   "features",
+  "events",
   "checkpoint",
   "restore",
 ]);
@@ -33,56 +35,77 @@ export const OCI_SHARED = new Set(["start", "kill", "ps", "exec", "run", "spec",
 
 /** Each verb's flags. */
 const createArgs = {
-  bundle: { type: "string", alias: "b" },
-  "pid-file": { type: "string" },
-  "console-socket": { type: "string" },
-  "preserve-fds": { type: "string" },
-  "no-pivot": { type: "boolean" },
-  "no-new-keyring": { type: "boolean" },
+  bundle: { type: "string", alias: "b", description: "the bundle's directory (default: the current one)" },
+  "console-socket": {
+    type: "string",
+    description: "an AF_UNIX socket that gets the master of the container's pseudoterminal",
+  },
+  "pidfd-socket": { type: "string", description: "an AF_UNIX socket that gets a pidfd of the container's process" },
+  "pid-file": { type: "string", description: "write the container process's pid to this file" },
+  "no-pivot": { type: "boolean", description: "chroot instead of pivot_root (a rootfs on the initramfs)" },
+  "no-new-keyring": { type: "boolean", description: "accepted; mini makes no session keyring" },
+  "preserve-fds": { type: "string", description: "pass N more fds (3 to 3+N-1) to the container" },
 } as const satisfies OptDefs;
 
 export const OCI_VERB_ARGS = {
   create: createArgs,
   run: {
     ...createArgs,
-    detach: { type: "boolean", alias: "d" },
-    keep: { type: "boolean" },
+    detach: { type: "boolean", alias: "d", description: "return once the container runs" },
+    keep: { type: "boolean", description: "accepted; keep the container after it exits" },
   },
-  kill: { all: { type: "boolean", alias: "a" } },
-  delete: { force: { type: "boolean", alias: "f" } },
-  list: { format: { type: "enum", options: ["table", "json"], alias: "f" }, quiet: { type: "boolean", alias: "q" } },
-  ps: { format: { type: "enum", options: ["table", "json"], alias: "f" } },
+  kill: { all: { type: "boolean", alias: "a", description: "signal every process of the container" } },
+  delete: { force: { type: "boolean", alias: "f", description: "kill the container first when it runs" } },
+  list: {
+    format: { type: "enum", options: ["table", "json"], alias: "f", description: "table or json" },
+    quiet: { type: "boolean", alias: "q", description: "only the container ids" },
+  },
+  ps: { format: { type: "enum", options: ["table", "json"], alias: "f", description: "table or json" } },
+  events: {
+    stats: { type: "boolean", description: "print the container's statistics once and return" },
+    interval: { type: "string", description: "time between statistics (a Go duration, default 5s)" },
+  },
   update: {
-    resources: { type: "string", alias: "r" },
-    memory: { type: "string" },
-    "memory-swap": { type: "string" },
-    "pids-limit": { type: "string" },
-    "cpu-quota": { type: "string" },
-    "cpu-period": { type: "string" },
-    "cpu-shares": { type: "string" },
-    "cpu-rt-period": { type: "string" },
-    "cpu-rt-runtime": { type: "string" },
-    "cpuset-cpus": { type: "string" },
-    "cpuset-mems": { type: "string" },
-    "memory-reservation": { type: "string" },
-    "blkio-weight": { type: "string" },
+    resources: { type: "string", alias: "r", description: "linux.resources JSON from this file (- for stdin)" },
+    memory: { type: "string", description: "memory limit in bytes" },
+    "memory-swap": { type: "string", description: "memory + swap limit in bytes" },
+    "pids-limit": { type: "string", description: "maximum number of processes" },
+    "cpu-quota": { type: "string", description: "CFS quota in microseconds" },
+    "cpu-period": { type: "string", description: "CFS period in microseconds" },
+    "cpu-shares": { type: "string", description: "relative CPU weight" },
+    "cpu-rt-period": { type: "string", description: "real-time period in microseconds" },
+    "cpu-rt-runtime": { type: "string", description: "real-time runtime in microseconds" },
+    "cpuset-cpus": { type: "string", description: "CPUs the container may use (0-3,7)" },
+    "cpuset-mems": { type: "string", description: "memory nodes the container may use" },
+    "memory-reservation": { type: "string", description: "memory soft limit in bytes" },
+    "blkio-weight": { type: "string", description: "block I/O weight (10 to 1000)" },
   },
   exec: {
-    process: { type: "string", alias: "p" },
-    tty: { type: "boolean", alias: "t" },
-    detach: { type: "boolean", alias: "d" },
-    "pid-file": { type: "string" },
-    "console-socket": { type: "string" },
-    cwd: { type: "string" },
-    env: { type: "string", alias: "e", repeat: true },
-    user: { type: "string", alias: "u" },
-    cap: { type: "string", alias: "c", repeat: true },
-    "no-new-privs": { type: "boolean" },
-    "preserve-fds": { type: "string" },
-    "process-label": { type: "string" },
-    apparmor: { type: "string" },
+    "console-socket": {
+      type: "string",
+      description: "an AF_UNIX socket that gets the master of the process's pseudoterminal",
+    },
+    "pidfd-socket": { type: "string", description: "an AF_UNIX socket that gets a pidfd of the process" },
+    cwd: { type: "string", description: "working directory in the container" },
+    env: { type: "string", alias: "e", repeat: true, description: "add an environment variable (K=V)" },
+    tty: { type: "boolean", alias: "t", description: "a pseudoterminal for the process" },
+    user: { type: "string", alias: "u", description: "UID[:GID] to run as" },
+    "additional-gids": { type: "string", alias: "g", repeat: true, description: "more supplementary group ids" },
+    process: { type: "string", alias: "p", description: "the process as an OCI process.json" },
+    detach: { type: "boolean", alias: "d", description: "return once the process runs" },
+    "pid-file": { type: "string", description: "write the process's pid to this file" },
+    "process-label": { type: "string", description: "accepted (no SELinux here)" },
+    apparmor: { type: "string", description: "accepted (no AppArmor here)" },
+    "no-new-privs": { type: "boolean", description: "set no_new_privs for the process" },
+    cap: { type: "string", alias: "c", repeat: true, description: "add a capability to the process's sets" },
+    "preserve-fds": { type: "string", description: "pass N more fds (3 to 3+N-1) to the process" },
+    cgroup: { type: "string", repeat: true, description: "run in this sub-cgroup ([CONTROLLER:]PATH)" },
+    "ignore-paused": { type: "boolean", description: "exec even into a paused container" },
   },
-  spec: { bundle: { type: "string", alias: "b" }, rootless: { type: "boolean" } },
+  spec: {
+    bundle: { type: "string", alias: "b", description: "write config.json into this directory" },
+    rootless: { type: "boolean", description: "accepted (mini needs root)" },
+  },
   none: {},
 } satisfies Record<string, OptDefs>;
 
@@ -98,7 +121,9 @@ export function isOciInvocation(
   if (Object.keys(ociGlobalArgs).some((k) => globalValues[k] !== undefined)) return true;
   // `run` is docker's unless a flag only runc's run has says otherwise (`mini run --bundle DIR` is docker's too).
   if (verb === "run")
-    return rest.some((a) => /^--(detach|pid-file|console-socket|preserve-fds|no-new-keyring|keep)(=|$)/.test(a));
+    return rest.some((a) =>
+      /^--(detach|pid-file|console-socket|preserve-fds|no-new-keyring|keep|pidfd-socket)(=|$)/.test(a),
+    );
   if (verb === "exec" && rest.some((a) => a === "-p" || a === "--process" || a.startsWith("--process="))) return true;
   // `update` is docker's unless runc's --resources is given or the id is an OCI container's.
   if (verb === "update" && rest.some((a) => a === "-r" || a === "--resources" || a.startsWith("--resources=")))

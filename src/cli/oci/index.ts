@@ -1,9 +1,11 @@
 // runc's command line, for engines (podman/conmon, containerd-shim) and the OCI test suites:
 //   mini [--root DIR] [--log FILE] [--log-format text|json] [--debug] [--systemd-cgroup]
 //        [--cgroup-manager cgroupfs|systemd|disabled] [--rootless true|false|auto] VERB ...
-// Errors go to stderr and, with --log, to that file (JSON lines with --log-format json, the way
-// engines read the last error); exit status 1 as runc's. Each verb is a small adapter from its
-// parsed flags to one call into src/oci/.
+// Errors go to stderr and, with --log, to that file as logrus lines (`time=… level=error msg=…`,
+// JSON lines with --log-format json, the way engines read the last error); --debug adds debug
+// lines (to the file, else to stderr in the same shape). Exit status 1 as runc's (255 for an exec
+// that never ran its command). Each verb is a small adapter from its parsed flags to one call into
+// src/oci/.
 import { appendFileSync, readFileSync } from "node:fs";
 import { UserError } from "../../common/errors.ts";
 import * as log from "../../log.ts";
@@ -11,6 +13,9 @@ import { createContainerFromBundle } from "../../oci/create.ts";
 import { ociExec } from "../../oci/exec.ts";
 import { waitForeground } from "../../runtime/foreground.ts";
 import { features } from "../../oci/features.ts";
+import { events, parseDuration } from "../../oci/events.ts";
+import { ps } from "../../oci/ps.ts";
+import { ociHelp } from "./help.ts";
 import * as lifecycle from "../../oci/lifecycle.ts";
 import { DEFAULT_ROOT, OciStore } from "../../oci/state.ts";
 import { SyscallError } from "../../sys/error.ts";
@@ -21,19 +26,21 @@ import { resourcesFromFlags } from "./update-flags.ts";
 import * as spec from "../commands/spec.ts";
 import { printOut } from "../../common/stdout.ts";
 
-let logFile: string | undefined;
-let logJson = false;
+/** logrus's text formatter quotes a value only when it needs to. */
+const logrusValue = (s: string) => (/^[\w./:@+-]+$/.test(s) ? s : JSON.stringify(s));
 
-function logLine(level: "error" | "debug" | "warning", msg: string): void {
-  if (!logFile) return;
-  const line = logJson
-    ? JSON.stringify({ level, msg, time: new Date().toISOString() })
-    : `time="${new Date().toISOString()}" level=${level} msg=${JSON.stringify(msg)}`;
-  try {
-    appendFileSync(logFile, `${line}\n`);
-  } catch {
-    /* the engine's problem */
-  }
+/** A sink writing runc's (logrus's) lines to `file`, or to stderr. */
+function logrusSink(file: string | undefined, json: boolean): log.LogSink {
+  return (level, msg) => {
+    const time = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const line = json ? JSON.stringify({ level, msg, time }) : `time="${time}" level=${level} msg=${logrusValue(msg)}`;
+    try {
+      if (file) appendFileSync(file, `${line}\n`);
+      else if (level === "debug" || level === "info") process.stderr.write(`${line}\n`);
+    } catch {
+      /* the engine's problem */
+    }
+  };
 }
 
 function one(operands: string[], verb: string, extra = 0): string {
@@ -43,9 +50,9 @@ function one(operands: string[], verb: string, extra = 0): string {
 }
 
 export async function ociMain(globals: OptValues, verb: string, rest: string[]): Promise<number> {
-  logFile = typeof globals.log === "string" ? globals.log : undefined;
-  logJson = globals["log-format"] === "json";
+  const logFile = typeof globals.log === "string" ? globals.log : undefined;
   if (globals.debug) log.setLogLevel("debug");
+  if (logFile || globals.debug) log.setLogSink(logrusSink(logFile, globals["log-format"] === "json"));
   try {
     if (globals["systemd-cgroup"] || globals["cgroup-manager"] === "systemd") {
       if (!existsSystemd())
@@ -59,15 +66,20 @@ export async function ociMain(globals: OptValues, verb: string, rest: string[]):
     const handler = VERBS[verb];
     if (!handler) throw new UserError(`unknown command "${verb}"`, 1);
     const defs = (OCI_VERB_ARGS as Record<string, (typeof OCI_VERB_ARGS)["none"]>)[verb] ?? OCI_VERB_ARGS.none;
-    const { values, operands } = parseOptions(rest, defs, verb === "exec");
+    // exec's command and ps's options follow the id untouched.
+    const { values, operands, help } = parseOptions(rest, defs, verb === "exec" || verb === "ps");
+    if (help) {
+      printOut(ociHelp(verb));
+      return 0;
+    }
     return await handler(store, values, operands, verb);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     log.error(msg);
-    logLine("error", msg);
     if (log.isDebug() && e instanceof Error && e.stack && !(e instanceof UserError) && !(e instanceof SyscallError))
       log.debug(e.stack);
-    return 1;
+    // runc's statuses: 255 for an exec that never ran its command, 1 for everything else.
+    return e instanceof UserError && e.exitCode === 255 ? 255 : 1;
   }
 }
 
@@ -93,6 +105,7 @@ const createOrRun: Handler = async (store, flags, operands, verb) => {
     consoleSocket: str(flags, "console-socket"),
     noPivot: !!flags["no-pivot"],
     preserveFds: Number(str(flags, "preserve-fds") ?? 0),
+    pidfdSocket: str(flags, "pidfd-socket"),
     // runc's run in the foreground without --console-socket: process.terminal is the caller's terminal.
     attachTerminal: verb === "run" && !flags.detach && !str(flags, "console-socket"),
   });
@@ -121,6 +134,10 @@ const VERBS: Record<string, Handler> = {
     lifecycle.killContainer(store, one(operands, verb, 1), operands[1] ?? "SIGTERM", !!flags.all);
     return 0;
   },
+  events: async (store, flags, operands, verb) => {
+    const interval = str(flags, "interval");
+    return events(store, one(operands, verb), !!flags.stats, interval ? parseDuration(interval) : 5000);
+  },
   delete: async (store, flags, operands, verb) => {
     await lifecycle.deleteContainer(store, one(operands, verb), !!flags.force);
     return 0;
@@ -134,9 +151,13 @@ const VERBS: Record<string, Handler> = {
     return 0;
   },
   list: (store, flags) => {
-    const states = store.ids().map((id) => store.stateJson(store.read(id)));
+    // Sorted by id, as runc lists them; an empty JSON list is runc's `null`.
+    const states = store
+      .ids()
+      .sort()
+      .map((id) => store.stateJson(store.read(id)));
     if (flags.quiet) printOut(states.map((s) => `${s.id}\n`).join(""));
-    else if (flags.format === "json") printOut(`${JSON.stringify(states)}\n`);
+    else if (flags.format === "json") printOut(`${states.length ? JSON.stringify(states) : "null"}\n`);
     else
       printTable([
         ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"],
@@ -144,11 +165,10 @@ const VERBS: Record<string, Handler> = {
       ]);
     return 0;
   },
-  ps: (store, flags, operands, verb) => {
-    const pids = lifecycle.containerPids(store, one(operands, verb));
-    if (flags.format === "json") printOut(`${JSON.stringify(pids)}\n`);
-    else printOut(`PID\n${pids.map((p) => `${p}\n`).join("")}`);
-    return 0;
+  ps: (store, flags, operands) => {
+    const [id, ...psArgs] = operands;
+    if (!id) throw new UserError('"ps" requires a container id', 1);
+    return ps(store, id, str(flags, "format"), psArgs);
   },
   update: (store, flags, operands, verb) => {
     const id = one(operands, verb);
@@ -159,6 +179,9 @@ const VERBS: Record<string, Handler> = {
   exec: (store, flags, operands) => {
     const [id, ...command] = operands;
     if (!id) throw new UserError('"exec" requires a container id', 1);
+    const preserve = str(flags, "preserve-fds");
+    if (preserve !== undefined && !/^\d+$/.test(preserve))
+      throw new UserError(`exec failed: --preserve-fds ${preserve}: give a number of fds`, 255);
     return ociExec(store, {
       id,
       command,
@@ -172,6 +195,11 @@ const VERBS: Record<string, Handler> = {
       user: str(flags, "user"),
       caps: list(flags.cap),
       noNewPrivs: !!flags["no-new-privs"],
+      additionalGids: list(flags["additional-gids"]),
+      cgroups: list(flags.cgroup),
+      ignorePaused: !!flags["ignore-paused"],
+      preserveFds: Number(preserve ?? 0),
+      pidfdSocket: str(flags, "pidfd-socket"),
     });
   },
   features: () => {
