@@ -262,7 +262,15 @@ function enterCwd(cwd: string): void {
 function loadOnDemandModulesFromSource(cfg: ChildConfig): void {
   if (Bun.main.startsWith("/$bunfs/")) return;
   hooks();
-  for (const m of ["../sys/seccomp.ts", "./child-oci.ts", "./child-console.ts", "../config/user.ts"]) require(m);
+  for (const m of [
+    "../sys/seccomp.ts",
+    "../sys/sched.ts",
+    "./process-attrs.ts",
+    "./child-oci.ts",
+    "./child-console.ts",
+    "../config/user.ts",
+  ])
+    require(m);
   if (cfg.init) (require("./shim.ts") as typeof import("./shim.ts")).shimFd();
 }
 

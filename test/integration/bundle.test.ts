@@ -377,7 +377,7 @@ describe("bad bundles: exit 125, one line naming the problem, nothing left", () 
       ],
       [
         (c) => {
-          c.mounts[1].destination = "dev";
+          c.mounts[1].destination = 7;
         },
         "mounts[1].destination",
       ],
