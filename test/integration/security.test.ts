@@ -166,7 +166,10 @@ describe.skipIf(!isRoot)("applyProcessSecurity in a child", () => {
 
   test("an ambient capability that is not inheritable is warned about by name and not raised (runc's)", async () => {
     const bind = ["CAP_NET_BIND_SERVICE"];
-    const r = await run(base({ capabilities: { bounding: bind, effective: bind, permitted: bind, ambient: bind } }), true);
+    const r = await run(
+      base({ capabilities: { bounding: bind, effective: bind, permitted: bind, ambient: bind } }),
+      true,
+    );
     expect(r.code).toBe(0);
     expect(r.stderr.trim()).toMatch(/^mini: warning: can't raise ambient capability CAP_NET_BIND_SERVICE: .*EPERM/);
     expect(fields(r.before!.status).CapAmb).toBe(capHex(0n));
