@@ -5,7 +5,9 @@
 //   cgroup v1: a thread that writes "0" to `tasks` moves only itself and skips that lock. The child
 //     stage's main thread does so; the process it execs is wholly inside (exec ends the others).
 //   cgroup2 (no thread-only move for a domain cgroup): the parent writes the pid to cgroup.procs on
-//     Bun's I/O threads while the child stage starts up, and awaits it before sending the config.
+//     Bun's I/O threads while the child stage starts up and builds the rootfs; the child waits for
+//     its word (a byte on a pipe) before a cgroup2 mount or pivot_root, and only then makes its
+//     cgroup namespace, whose root is the cgroup it is in.
 // A child in a user namespace can't write the host's cgroup files: the parent moves it everywhere.
 import { fromNodeError } from "../sys/error.ts";
 import type { CgroupLog, CgroupPlan } from "./types.ts";

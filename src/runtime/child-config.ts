@@ -11,6 +11,13 @@ export interface ChildConfig {
   domainname?: string;
   /** v1 `tasks` files the child's main thread writes "0" into first (cgroups/join.ts). */
   cgroupTasks: string[];
+  /**
+   * The parent moves this process into cgroup.procs files (cgroup2, or all of them from a user
+   * namespace) while it sets up: one byte on this pipe (its index among the config's fds) says
+   * it is done, EOF that it failed. Read before a cgroup2 mount, pivot_root and exec; a new cgroup
+   * namespace is made after it (its root is the cgroup it is made in).
+   */
+  cgroupsJoinedFd?: number;
   /** Bring up lo in the (new) network namespace the child stage is in. */
   loopbackUp: boolean;
   /** Namespaces the child creates itself (mount always; cgroup after joining its cgroups). */

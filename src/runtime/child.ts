@@ -136,9 +136,27 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
       }
     });
   // Since Linux 6.2 joining a cpuset no longer widens the affinity inherited from mini (runc resets it).
-  const affinity = (require("./process-attrs.ts") as typeof import("./process-attrs.ts")).resetCpuAffinity();
-  if (affinity) warn(affinity);
-  step(log, `unshare 0x${cfg.unshareFlags.toString(16)}`, () => sys.unshare(cfg.unshareFlags));
+  const resetAffinity = () => {
+    const affinity = (require("./process-attrs.ts") as typeof import("./process-attrs.ts")).resetCpuAffinity();
+    if (affinity) warn(affinity);
+  };
+  const joinedFd = cfg.cgroupsJoinedFd === undefined ? undefined : mountFds[cfg.cgroupsJoinedFd];
+  // Joined by the parent meanwhile: the cgroup namespace waits for it (cgroups/join.ts).
+  const lateFlags = joinedFd === undefined ? 0 : cfg.unshareFlags & C.CLONE_NEWCGROUP;
+  const awaitCgroups = () => {
+    if (joinedFd === undefined || cfg.cgroupsJoinedFd === undefined) return;
+    cfg.cgroupsJoinedFd = undefined;
+    step(log, "wait for the parent to move this process into its cgroups", () => {
+      const n = readSync(joinedFd, Buffer.alloc(1));
+      sys.close(joinedFd);
+      if (n !== 1) throw new UserError("the runtime could not move the container into its cgroups");
+    });
+    resetAffinity();
+    if (lateFlags) step(log, `unshare 0x${lateFlags.toString(16)}`, () => sys.unshare(lateFlags));
+  };
+  if (joinedFd === undefined) resetAffinity();
+  const flags = cfg.unshareFlags & ~lateFlags;
+  step(log, `unshare 0x${flags.toString(16)}`, () => sys.unshare(flags));
   // A new time namespace: its clocks' offsets before any process is in it (execve moves us in).
   if (cfg.timeOffsets)
     step(log, "time namespace offsets", () => {
@@ -169,12 +187,14 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
     cfg.ops,
     log,
     {
-      beforePivot:
-        cfg.hooks?.createContainer &&
-        (() =>
+      beforeCgroupMount: awaitCgroups,
+      beforePivot: () => {
+        awaitCgroups();
+        if (cfg.hooks?.createContainer)
           step(log, "createContainer hooks", () =>
             hooks().runHooks(cfg.hooks, "createContainer", cfg.hooks!.state, cfg.hooks!.env),
-          )),
+          );
+      },
       // The console before the plan's read-only remounts (a read-only /dev gets its /dev/console).
       atFinalize:
         cfg.console &&
@@ -188,6 +208,7 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
     },
     mountFds,
   );
+  awaitCgroups();
   if (cfg.hostname) step(log, `sethostname ${cfg.hostname}`, () => sys.sethostname(cfg.hostname!));
   if (cfg.domainname) step(log, `setdomainname ${cfg.domainname}`, () => sys.setdomainname(cfg.domainname!));
   step(log, `chdir ${p.cwd}`, () => enterCwd(p.cwd));

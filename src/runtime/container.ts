@@ -8,7 +8,7 @@
 //   → the network step (network-attach.ts: veths, addresses, ports, /etc/hosts), while the child
 //     stage is already in its namespaces (lo: the child stage brings it up itself)
 // On any failure everything it made is undone. Volumes plug in as a step here.
-import { chmodSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import * as cgroups from "../cgroups/index.ts";
 import { UserError } from "../common/errors.ts";
@@ -262,7 +262,7 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
     if (frozen) throw new UserError(frozen);
     const join = cgroups.planJoin(cgroupPlan, !userns);
     joined = cgroups.moveIntoCgroups(join.procs, child.proc.pid, cgroupLog);
-    joined.catch(() => undefined); // awaited before the config is sent; a failure is thrown there
+    joined.catch(() => undefined); // awaited before the child's report is read; a failure is thrown there
     if (setup.runDir && setup.etc) writeEtcFiles(etcFilePaths(setup.runDir), setup.etc.hostname, setup.etc.hostNetwork);
     // Mount points for the /etc files: a user-namespaced root can't create them in a host-owned rootfs.
     if (setup.etc && !setup.overlay) madeMountpoints = ensureEtcMountpoints(rootfs);
@@ -296,13 +296,23 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
       const listener = connectListener(spec, setup.id, child.proc.pid, setup.hooks?.state());
       if (listener) mountFds.push(listener.fd);
       const sent = listener && { index: mountFds.length - 1, state: listener.state };
-      await joined;
-      const cfg = childConfig(spec, setup, nsPlan, join.tasks, ops, started, sent);
+      const cfg: ChildConfig = childConfig(spec, setup, nsPlan, join.tasks, ops, started, sent);
       if (cfg.oci && fifoIndex !== undefined) cfg.oci.fifoFd = fifoIndex;
+      // The cgroup.procs moves finish while the child stage builds the rootfs: a byte on this pipe
+      // when they are done (cgroups/join.ts), EOF if they failed.
+      if (join.procs.length) {
+        const [r, w] = sys.pipe();
+        mountFds.push(r);
+        cfg.cgroupsJoinedFd = mountFds.length - 1;
+        joined = signalJoined(joined!, w);
+        joined.catch(() => undefined);
+      }
       child.send(cfg, mountFds);
     } finally {
       for (const fd of mountFds) closeFd(fd);
     }
+    // The receive blocks: the moves must be done (and the child told) first, or neither goes on.
+    if (started.consoleSock !== undefined) await joined;
     const terminal = started.consoleSock !== undefined ? receiveConsole(started) : undefined;
     log.debug("config sent to the child stage");
     const plan = cgroupPlan;
@@ -316,7 +326,10 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
       term: started.term,
       terminal,
       t0,
-      report: (timeoutMs) => readChildReport(child.reportFd, timeoutMs),
+      report: async (timeoutMs) => {
+        await joined; // a failed move is the reason the child stage gave up
+        return readChildReport(child.reportFd, timeoutMs);
+      },
       destroy,
       async undoMountpoints(report) {
         await child.proc.exited; // its mount namespace goes with it
@@ -329,6 +342,25 @@ export async function createContainer(spec: Spec, setup: ContainerSetup, launche
     if (madeMountpoints.length) removeEtcMountpoints(spec.root!.path, madeMountpoints);
     throw e;
   }
+}
+
+/** Tells the child stage over `w` that the moves are done (one byte) or failed (EOF); closes `w`. */
+function signalJoined(joined: Promise<void>, w: number): Promise<void> {
+  return joined.then(
+    () => {
+      try {
+        writeSync(w, "1");
+      } catch {
+        /* the child stage is gone: its report or exit says why */
+      } finally {
+        closeFd(w);
+      }
+    },
+    (e) => {
+      closeFd(w);
+      throw e;
+    },
+  );
 }
 
 /**

@@ -224,6 +224,8 @@ export interface ApplyHooks {
   beforePivot?: () => void;
   /** At the plan's "finalize" step, before read-only remounts (the console). */
   atFinalize?: () => void;
+  /** Before a cgroup2 mount: it shows the cgroup namespace, made once the cgroups are joined. */
+  beforeCgroupMount?: () => void;
 }
 
 export function applyRootfs(
@@ -237,6 +239,7 @@ export function applyRootfs(
   for (const op of ops) {
     if (op.op === "pivot" || op.op === "chroot" || op.op === "chrootOnly") hooks.beforePivot?.();
     if (op.op === "finalize") hooks.atFinalize?.();
+    if (op.op === "mount" && op.fstype === "cgroup2") hooks.beforeCgroupMount?.();
     const t0 = log ? performance.now() : 0;
     applyOp(rootfs, op);
     if (log) log(describeOp(op), performance.now() - t0);

@@ -261,6 +261,9 @@ describe("cgroups as runc manages them", () => {
     if (unified) {
       expect(e.stdout).toContain("\n0::/\n"); // its cgroup namespace's root: the container's cgroup2 leaf
       expect(readFileSync(`/proc/${pid}/cgroup`, "utf8")).toMatch(/\n0::\/mini-cg\n$/);
+      // The container's own process too: moved there while its child stage built the rootfs.
+      const init = JSON.parse((await o.run(["state", "mini-cg"])).stdout).pid;
+      expect(readFileSync(`/proc/${init}/cgroup`, "utf8")).toMatch(/\n0::\/mini-cg\n$/);
     }
     expect((await o.run(["delete", "-f", "mini-cg"])).code).toBe(0);
     expect(existsSync(cgroupDir("pids", "mini-cg"))).toBe(false);
