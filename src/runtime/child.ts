@@ -6,7 +6,7 @@ import { readSync, writeFileSync, writeSync } from "node:fs";
 import * as sys from "../sys/calls.ts";
 import { interfaceUp, recvFds, sendFds } from "../sys/socket.ts";
 import * as C from "../sys/constants.ts";
-import { SyscallError } from "../sys/error.ts";
+import { fromNodeError, SyscallError } from "../sys/error.ts";
 import { UserError } from "../common/errors.ts";
 import { applyProcessSecurity } from "./security.ts";
 import { CONFIG_FD, CONSOLE_FD, ERROR_FD, PRESERVED_FDS_AT, type ChildConfig } from "./child-config.ts";
@@ -112,16 +112,21 @@ function seccompLoader(cfg: ChildConfig, log: ReturnType<typeof debugLog>): (() 
     });
 }
 
+/** A /proc, /sys or cgroup file written whole; a failure names the write, `what` and errno. */
+function writeKernelFile(path: string, value: string, what = path): void {
+  try {
+    writeFileSync(path, value);
+  } catch (e) {
+    throw fromNodeError(e, "write", what);
+  }
+}
+
 function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] } {
   const log = debugLog(cfg.debug);
   const p = cfg.process;
   for (const f of cfg.cgroupTasks)
     step(log, `join cgroup ${f}`, () => {
-      try {
-        writeFileSync(f, "0");
-      } catch (e) {
-        throw new SyscallError("write", f, Math.abs((e as NodeJS.ErrnoException).errno ?? 0));
-      }
+      writeKernelFile(f, "0");
     });
   if (cfg.loopbackUp) step(log, "network: lo up", () => interfaceUp("lo"));
   for (const j of cfg.joinNamespaces ?? [])
@@ -159,22 +164,9 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
   step(log, `unshare 0x${flags.toString(16)}`, () => sys.unshare(flags));
   // A new time namespace: its clocks' offsets before any process is in it (execve moves us in).
   if (cfg.timeOffsets)
-    step(log, "time namespace offsets", () => {
-      try {
-        writeFileSync("/proc/self/timens_offsets", cfg.timeOffsets!);
-      } catch (e) {
-        throw new SyscallError("write", "/proc/self/timens_offsets", Math.abs((e as NodeJS.ErrnoException).errno ?? 0));
-      }
-    });
+    step(log, "time namespace offsets", () => writeKernelFile("/proc/self/timens_offsets", cfg.timeOffsets!));
   for (const [k, v] of Object.entries(cfg.sysctl ?? {}))
-    step(log, `sysctl ${k}=${v}`, () => {
-      const f = `/proc/sys/${k.replace(/\./g, "/")}`;
-      try {
-        writeFileSync(f, v);
-      } catch (e) {
-        throw new SyscallError("write", f, Math.abs((e as NodeJS.ErrnoException).errno ?? 0));
-      }
-    });
+    step(log, `sysctl ${k}=${v}`, () => writeKernelFile(`/proc/sys/${k.replace(/\./g, "/")}`, v));
   // OCI create: the fifo is on the host, so it is opened before pivot_root; the console after
   // it (its pty comes from the container's devpts).
   const oci = cfg.oci && (require("./child-oci.ts") as typeof import("./child-oci.ts"));
@@ -218,15 +210,11 @@ function setup(cfg: ChildConfig): { path: string; args: string[]; env: string[] 
   if (p.oomScoreAdj !== undefined)
     step(log, `oom_score_adj ${p.oomScoreAdj}`, () => {
       try {
-        writeFileSync("/proc/self/oom_score_adj", String(p.oomScoreAdj));
+        writeKernelFile("/proc/self/oom_score_adj", String(p.oomScoreAdj), `/proc/self/oom_score_adj ${p.oomScoreAdj}`);
       } catch (e) {
-        const err = new SyscallError(
-          "write",
-          `/proc/self/oom_score_adj ${p.oomScoreAdj}`,
-          Math.abs((e as NodeJS.ErrnoException).errno ?? 0),
-        );
-        if (err.code === "EACCES") err.message += " (lowering the OOM score below mini's own needs CAP_SYS_RESOURCE)";
-        throw err;
+        if (e instanceof SyscallError && e.code === "EACCES")
+          e.message += " (lowering the OOM score below mini's own needs CAP_SYS_RESOURCE)";
+        throw e;
       }
     });
   if (cfg.attrs)
